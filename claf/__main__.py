@@ -1,0 +1,5 @@
+import sys
+
+from claf.cli import main
+
+sys.exit(main())

@@ -1,0 +1,180 @@
+"""Command lines: argv -> (base config, overrides) -> Experiment.
+
+    python train.py --base_config klue/nsmc_bert --optimizer.learning_rate 5e-5
+    python predict.py logs/klue/nsmc_bert --text "재밌어요"
+    python -m claf list
+"""
+
+import argparse
+import json
+import logging
+import sys
+
+from claf.config import ConfigError, describe, list_base_configs, resolve_config
+from claf.config.loader import load_base_config
+
+USER_ERRORS = (FileNotFoundError, KeyError, ValueError, RuntimeError)
+
+
+def _fail(message, status):
+    print(f"error: {message}", file=sys.stderr)
+    return status
+
+
+def _setup_logging():
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+                        datefmt="%H:%M:%S")
+
+
+def split_base_config(argv):
+    """Pull ``--base_config X`` and ``--help`` out of argv; the rest are overrides."""
+    base, rest, want_help, i = None, [], False, 0
+    while i < len(argv):
+        token = argv[i]
+        if token in ("-h", "--help"):
+            want_help = True
+        elif token == "--base_config" and i + 1 < len(argv):
+            base = argv[i + 1]
+            i += 1
+        elif token.startswith("--base_config="):
+            base = token.split("=", 1)[1]
+        else:
+            rest.append(token)
+        i += 1
+    return base, rest, want_help
+
+
+def run_main(mode, argv=None, prog="train.py"):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    base, overrides, want_help = split_base_config(argv)
+    if base is None:
+        if want_help:
+            print(f"usage: {prog} --base_config NAME_OR_PATH [--section.key value ...]\n\nnamed BaseConfigs:")
+            print("\n".join(f"  {name}" for name in list_base_configs()))
+            return 0
+        return _fail(f"--base_config is required; one of: {', '.join(list_base_configs())}", 2)
+    try:
+        config = resolve_config(base, overrides)
+    except ConfigError as e:
+        return _fail(str(e), 2)
+    if want_help:
+        _data, source = load_base_config(base)
+        print(f"usage: {prog} --base_config {base} [--key value ...]\n")
+        print(f"Every key of {source} (full dotted path, or a unique suffix of 2+ parts):")
+        print("\n".join(describe(config.to_dict())))
+        return 0
+    _setup_logging()
+    from claf.experiment import Experiment
+
+    try:
+        result = Experiment(mode, config.to_dict())()
+    except ConfigError as e:
+        return _fail(str(e), 2)
+    except USER_ERRORS as e:
+        if not _is_user_error(e):
+            raise
+        return _fail(str(e), 1)
+    print(json.dumps({k: v for k, v in result.items() if k != "history"}, indent=2, ensure_ascii=False))
+    return 0
+
+
+def _is_user_error(error):
+    from claf.data.readers.base import InvalidRow
+    from claf.registry import RegistryError
+
+    known = (InvalidRow, RegistryError, FileNotFoundError)
+    try:
+        from claf.hub.cache import HubError
+
+        known += (HubError,)
+    except ImportError:
+        pass
+    return isinstance(error, known)
+
+
+def predict_main(argv=None):
+    parser = argparse.ArgumentParser(prog="predict.py", description="Predict with a trained run or checkpoint.")
+    parser.add_argument("checkpoint", help="a run folder (its checkpoints/best is used) or a checkpoint directory")
+    parser.add_argument("--text", help="classification input")
+    parser.add_argument("--text_pair", help="second text for sentence-pair tasks")
+    parser.add_argument("--question", help="QA question (with --context)")
+    parser.add_argument("--context", help="QA context (with --question)")
+    parser.add_argument("--input", help="JSON lines file of inputs")
+    parser.add_argument("--output", help="JSON lines file for the predictions (default: stdout)")
+    parser.add_argument("-i", "--interactive", action="store_true", help="read inputs at a prompt")
+    args = parser.parse_args(argv)
+    from claf.experiment import find_checkpoint
+    from claf.predictor import Predictor
+
+    try:
+        predictor = Predictor(find_checkpoint(args.checkpoint))
+        if args.interactive:
+            return _interactive(predictor)
+        records = _records(args, parser)
+        results = predictor.predict(records)
+    except (FileNotFoundError, ValueError) as e:
+        return _fail(str(e), 1)
+    lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in results)
+    if args.output:
+        from claf.learn.atomic import atomic_write_text
+
+        atomic_write_text(args.output, lines)
+    else:
+        sys.stdout.write(lines)
+    return 0
+
+
+def _records(args, parser):
+    if args.input:
+        records = []
+        with open(args.input, encoding="utf-8") as f:
+            for line_no, line in enumerate(f, 1):
+                if line.strip():
+                    try:
+                        records.append(json.loads(line))
+                    except json.JSONDecodeError as e:
+                        raise ValueError(f"{args.input}:{line_no}: invalid JSON ({e.msg})") from None
+        return records
+    if args.text is not None:
+        return [{"text": args.text, "text_pair": args.text_pair}]
+    if args.question is not None and args.context is not None:
+        return [{"question": args.question, "context": args.context}]
+    parser.error("give --text, --question with --context, --input, or -i")
+
+
+def _interactive(predictor):
+    qa = predictor.reader.task == "qa"
+    print("Enter inputs (empty line or Ctrl-D to quit).", file=sys.stderr)
+    while True:
+        try:
+            if qa:
+                context = input("context> ").strip()
+                question = input("question> ").strip() if context else ""
+                record = {"question": question, "context": context}
+            else:
+                text = input("text> ").strip()
+                record = {"text": text}
+        except EOFError:
+            return 0
+        if not any(record.values()):
+            return 0
+        print(json.dumps(predictor.predict([record])[0], ensure_ascii=False), flush=True)
+
+
+def list_main():
+    from claf.registry import ALL
+
+    for kind, registry in ALL.items():
+        print(f"{kind}: {', '.join(registry.names())}")
+    print(f"base_config: {', '.join(list_base_configs())}")
+    return 0
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    commands = {"list": lambda rest: list_main(), "train": lambda rest: run_main("train", rest, "claf train"),
+                "predict": predict_main}
+    if not argv or argv[0] not in commands:
+        print(f"usage: python -m claf {{{','.join(commands)}}} ...", file=sys.stderr)
+        return 2
+    return commands[argv[0]](argv[1:])

@@ -1,0 +1,75 @@
+"""Find a BaseConfig by name (``klue/nsmc_bert``) or path and load it."""
+
+import json
+from importlib import resources
+from pathlib import Path
+
+from claf.config.errors import ConfigError
+
+REQUIRED_BLOCKS = ("data_reader", "model", "trainer")
+
+
+def base_config_dirs():
+    """Where named BaseConfigs live: the checkout's base_config/, then the installed copy."""
+    dirs = []
+    checkout = Path(__file__).resolve().parents[2] / "base_config"
+    if checkout.is_dir():
+        dirs.append(checkout)
+    try:
+        installed = Path(str(resources.files("claf") / "base_config"))
+        if installed.is_dir() and installed not in dirs:
+            dirs.append(installed)
+    except (ModuleNotFoundError, TypeError):
+        pass
+    return dirs
+
+
+def list_base_configs():
+    names = set()
+    for root in base_config_dirs():
+        names.update(p.relative_to(root).with_suffix("").as_posix() for p in root.rglob("*.json"))
+    return sorted(names)
+
+
+def find_base_config(name_or_path):
+    """Return the JSON file a ``--base_config`` value names."""
+    candidate = Path(name_or_path).expanduser()
+    if candidate.is_file():
+        return candidate
+    if candidate.is_dir() and (candidate / "config.json").is_file():  # a run folder
+        return candidate / "config.json"
+    stem = str(name_or_path)[:-5] if str(name_or_path).endswith(".json") else str(name_or_path)
+    for root in base_config_dirs():
+        path = root / f"{stem}.json"
+        if path.is_file():
+            return path
+    import difflib
+
+    close = difflib.get_close_matches(stem, list_base_configs(), n=3)
+    hint = f"; did you mean {', '.join(close)}?" if close else "; `python -m claf list` shows them"
+    raise ConfigError(f"base config '{name_or_path}' not found as a file or a named BaseConfig{hint}")
+
+
+def load_json(path):
+    path = Path(path)
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except json.JSONDecodeError as e:
+        raise ConfigError(f"{path}:{e.lineno}:{e.colno}: invalid JSON ({e.msg}); fix the file") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: a BaseConfig must be a JSON object at the top level")
+    return data
+
+
+def load_base_config(config):
+    """``config`` is a name, a path or a dict. Returns (dict, source description)."""
+    if isinstance(config, dict):
+        data, source = json.loads(json.dumps(config)), "<dict>"
+    else:
+        path = find_base_config(config)
+        data, source = load_json(path), str(path)
+    missing = [b for b in REQUIRED_BLOCKS if b not in data]
+    if missing:
+        raise ConfigError(f"{source}: missing block(s) {', '.join(missing)}; every BaseConfig needs {', '.join(REQUIRED_BLOCKS)}")
+    return data, source

@@ -1,0 +1,1 @@
+"""Data files: finding, verifying and downloading the datasets that configs name."""

@@ -1,0 +1,1 @@
+"""Data readers, one file per task family; each registers itself in ``claf.registry.READERS``."""

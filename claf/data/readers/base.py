@@ -1,0 +1,54 @@
+"""What every reader shares: limits, invalid-row handling, the reader's output."""
+
+import logging
+from dataclasses import dataclass, field
+
+logger = logging.getLogger(__name__)
+
+
+class InvalidRow(ValueError):
+    """A malformed input row: message starts with ``file:line``."""
+
+
+@dataclass
+class TaskData:
+    """Examples as read (for evaluation) and the features the model consumes."""
+
+    examples: list
+    features: list = field(default_factory=list)
+
+
+class Reader:
+    """Base for readers. Subclasses implement ``_read_rows`` and ``featurize``."""
+
+    task = None  # "seq_cls", "qa", ...
+
+    def __init__(self, skip_invalid=False, lang_code=None):
+        self.skip_invalid = skip_invalid
+        self.lang_code = lang_code
+        self.skipped = 0
+
+    def read(self, path, limit=None):
+        """Read examples from a file; ``limit`` keeps the first N."""
+        examples = []
+        for row in self._read_rows(path):
+            if isinstance(row, InvalidRow):
+                if not self.skip_invalid:
+                    raise row
+                self.skipped += 1
+                logger.warning("skipped %s", row)
+                continue
+            examples.append(row)
+            if limit is not None and len(examples) >= limit:
+                break
+        if not examples:
+            raise InvalidRow(f"{path}: no examples read; check the file and the reader's column settings")
+        return examples
+
+    def options(self):
+        """Settings needed to featurize raw input again at prediction time."""
+        raise NotImplementedError
+
+    def helper(self, train_examples):
+        """Dataset-derived values handed to the model (e.g. labels)."""
+        return {}

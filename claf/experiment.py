@@ -1,0 +1,193 @@
+"""Experiment: a frozen config -> components from the registries -> train / eval / predict.
+
+    Experiment("train", "klue/nsmc_bert", overrides={"trainer.num_epochs": 1})()  # -> Metric Logs
+    Experiment("eval", "logs/nsmc")()                                             # -> validation scores
+    Experiment("predict", "logs/nsmc", inputs=[{"text": "재밌다"}])()            # -> predictions
+"""
+
+import json
+import logging
+import random
+from pathlib import Path
+
+from claf.config import FrozenConfig, resolve_config
+from claf.config.loader import find_base_config, load_json
+
+logger = logging.getLogger(__name__)
+
+MODES = ("train", "eval", "predict")
+
+
+class Experiment:
+    def __init__(self, mode, config, overrides=None, inputs=None):
+        if mode not in MODES:
+            raise ValueError(f"unknown mode '{mode}'; choose one of {', '.join(MODES)}")
+        self.mode = mode
+        self.inputs = inputs
+        if mode == "train":
+            self.config = resolve_config(config, overrides)
+            check_names(self.config)
+        else:  # eval / predict start from a run folder or a checkpoint
+            self.checkpoint = find_checkpoint(config)
+            run_config = self.checkpoint.parent.parent / "config.json"
+            base = load_json(run_config) if run_config.is_file() else None
+            self.config = resolve_config(base, overrides) if base else None
+
+    def __call__(self):
+        return getattr(self, f"_{self.mode}")()
+
+    # ---- train ----------------------------------------------------------------------
+    def _train(self):
+        from claf.learn.atomic import atomic_write_text
+        from claf.learn.evaluator import Evaluator
+        from claf.registry import LR_SCHEDULERS, OPTIMIZERS, TRAINERS
+
+        cfg = self.config
+        set_seed(cfg.seed_num)
+        log_dir = Path(cfg.trainer.log_dir)
+        atomic_write_text(log_dir / "config.json", cfg.to_json())
+        parts = build_task(cfg)
+        reader, model, tokenizer = parts["reader"], parts["model"], parts["tokenizer"]
+        train_features = reader.featurize(parts["train_examples"], tokenizer)
+        valid = _task_data(reader, parts["valid_examples"], tokenizer)
+
+        trainer_options = dict(cfg.trainer)
+        trainer = TRAINERS.get(trainer_options.pop("name", "default"))(**trainer_options)
+        iterator = cfg.iterator
+        num_batches = -(-len(train_features) // iterator.batch_size)
+        op = cfg.optimizer
+        optimizer = OPTIMIZERS.get(op.op_type)(model, op.learning_rate, **dict(op.get(op.op_type, {})))
+        scheduler = LR_SCHEDULERS.get(op.lr_scheduler_type)(
+            optimizer, total_steps=trainer.total_steps(num_batches), **dict(op.get(op.lr_scheduler_type, {})))
+        evaluator = Evaluator(model, valid, reader.metrics, iterator.get("eval_batch_size", iterator.batch_size),
+                              tokenizer.pad_token_id, trainer.precision)
+
+        def save_best(predictions):
+            model.save(log_dir / "checkpoints" / "best", tokenizer, cfg.data_reader.dataset, reader.options(),
+                       cfg.model.name)
+            _write_predictions(log_dir / "predictions" / "valid.json", valid.examples, predictions, model)
+
+        from tensorboardX import SummaryWriter
+
+        logger.info("train %d examples (%d features), valid %d examples; %d optimizer steps",
+                    len(parts["train_examples"]), len(train_features), len(valid.examples),
+                    trainer.total_steps(num_batches))
+        with SummaryWriter(str(log_dir / "tensorboard")) as writer:
+            summary = trainer.train(model, train_features, iterator.batch_size, tokenizer.pad_token_id, optimizer,
+                                    scheduler, evaluator, save_best, seed=cfg.seed_num,
+                                    group_by_length=iterator.get("group_by_length", True), writer=writer)
+        _log_metric_logs(summary)
+        return summary
+
+    # ---- eval / predict ---------------------------------------------------------------
+    def _eval(self):
+        from claf.data.sources import resolve_data_file
+        from claf.learn.evaluator import Evaluator
+        from claf.predictor import Predictor
+
+        if self.config is None:
+            raise ValueError(f"{self.checkpoint}: eval needs the run's config.json next to checkpoints/")
+        predictor = Predictor(self.checkpoint)
+        dr = self.config.data_reader
+        examples = predictor.reader.read(resolve_data_file(dr.valid_file_path), dr.get("valid_limit"))
+        data = _task_data(predictor.reader, examples, predictor.tokenizer)
+        iterator = self.config.iterator
+        scores, _ = Evaluator(predictor.model, data, predictor.reader.metrics,
+                              iterator.get("eval_batch_size", iterator.batch_size), predictor.tokenizer.pad_token_id,
+                              self.config.trainer.get("precision", "fp32"))()
+        return {f"valid/{k}": v for k, v in scores.items()}
+
+    def _predict(self):
+        from claf.predictor import Predictor
+
+        return Predictor(self.checkpoint).predict(list(self.inputs or []))
+
+
+def check_names(cfg):
+    """Fail fast, before any data or model is loaded, on a component name no registry knows."""
+    from claf.config import ConfigError
+    from claf.registry import LR_SCHEDULERS, MODELS, OPTIMIZERS, READERS, TRAINERS, RegistryError
+
+    checks = [("data_reader.dataset", READERS, cfg.data_reader.dataset), ("model.name", MODELS, cfg.model.name),
+              ("trainer.name", TRAINERS, cfg.trainer.get("name", "default"))]
+    if "optimizer" in cfg:
+        checks += [("optimizer.op_type", OPTIMIZERS, cfg.optimizer.op_type),
+                   ("optimizer.lr_scheduler_type", LR_SCHEDULERS, cfg.optimizer.lr_scheduler_type)]
+    for key, registry, name in checks:
+        try:
+            registry.get(name)
+        except RegistryError as e:
+            raise ConfigError(f"--{key}: {e}") from None
+
+
+def build_task(cfg):
+    """Reader, examples, tokenizer and model of a config (shared by training and tests)."""
+    from claf.data.sources import resolve_data_file
+    from claf.hub.resolve import resolve_pretrained
+    from claf.registry import MODELS, READERS
+    from claf.tokens.pipeline import build_tokenizer
+
+    dr = cfg.data_reader
+    reader_options = dict(dr.get(dr.dataset, {}))
+    token = cfg.get("token") or {}
+    if token.get("names"):  # the (first) token name's indexer turns tokens into model inputs
+        reader_options.setdefault("indexer", token[token["names"][0]]["indexer"]["name"])
+    reader = READERS.get(dr.dataset)(**reader_options)
+    train_examples = reader.read(resolve_data_file(dr.train_file_path), dr.get("train_limit"))
+    valid_examples = reader.read(resolve_data_file(dr.valid_file_path), dr.get("valid_limit"))
+    options = dict(cfg.model.get(cfg.model.name, {}))
+    model_dir = resolve_pretrained(options.pop("pretrained_model_name"))
+    tokenizer = build_tokenizer(cfg.get("token"), model_dir)
+    model = MODELS.get(cfg.model.name)(pretrained_model_name=model_dir, **options, **reader.helper(train_examples))
+    return {"reader": reader, "tokenizer": tokenizer, "model": model,
+            "train_examples": train_examples, "valid_examples": valid_examples}
+
+
+def find_checkpoint(path):
+    """A run folder or a checkpoint directory -> the checkpoint directory."""
+    from claf.models.heads.base import TASK_FILE
+
+    if isinstance(path, (dict, FrozenConfig)):
+        raise ValueError("eval/predict take a run folder or a checkpoint directory, not a config")
+    path = Path(path)
+    for candidate in (path, path / "checkpoints" / "best"):
+        if (candidate / TASK_FILE).is_file():
+            return candidate
+    try:  # a config whose log_dir holds a finished run
+        log_dir = Path(load_json(find_base_config(str(path)))["trainer"]["log_dir"])
+        if (log_dir / "checkpoints" / "best" / TASK_FILE).is_file():
+            return log_dir / "checkpoints" / "best"
+    except Exception:
+        pass
+    raise FileNotFoundError(f"{path}: no trained checkpoint here (expected {TASK_FILE} in it or in "
+                            "checkpoints/best/); train first or give the run folder")
+
+
+def _task_data(reader, examples, tokenizer):
+    from claf.data.readers.base import TaskData
+
+    return TaskData(examples, reader.featurize(examples, tokenizer))
+
+
+def _write_predictions(path, examples, predictions, model):
+    from claf.learn.atomic import atomic_write_text
+
+    if isinstance(predictions, dict):
+        rows = [model.present(e, predictions[e["id"]]) for e in examples]
+    else:
+        rows = [model.present(e, p) for e, p in zip(examples, predictions)]
+    atomic_write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+
+
+def _log_metric_logs(summary):
+    shown = {k: v for k, v in summary.items() if k != "history"}
+    logger.info("Metric Logs: %s", json.dumps(shown, indent=2, ensure_ascii=False))
+
+
+def set_seed(seed):
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)

@@ -1,0 +1,1 @@
+"""Fetching and unpacking pretrained models: a download cache, safe archives, name resolution."""

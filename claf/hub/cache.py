@@ -1,0 +1,204 @@
+"""A local download cache: files are fetched once, verified by SHA-256 and written atomically.
+
+Each cached file `x` has a checksum file `x.sha256` next to it (`<hex>  <name>`, the
+format of `sha256sum`). A file is reused without network when its checksum file matches it.
+"""
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+from urllib.request import url2pathname
+
+CHUNK_SIZE = 1 << 20
+CONNECT_TIMEOUT = 15
+READ_TIMEOUT = 60
+
+_hash_memo = {}
+
+
+class HubError(RuntimeError):
+    """A model or file could not be fetched or unpacked: one line naming the file/URL and the fix."""
+
+
+def one_line(text) -> str:
+    """Collapse any text (e.g. an exception message) onto a single line."""
+    return " ".join(str(text).split())
+
+
+def cache_root() -> Path:
+    """`$CLAF_CACHE` if set, else `~/.cache/claf`."""
+    env = os.environ.get("CLAF_CACHE")
+    if env:
+        return Path(env).expanduser()
+    return Path.home() / ".cache" / "claf"
+
+
+def sha256_file(path) -> str:
+    """SHA-256 hex digest of a file, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(CHUNK_SIZE), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def sha256_cached(path) -> str:
+    """Like `sha256_file`, but hashes a file once per process while its size and mtime stay the same."""
+    path = Path(path).resolve()
+    stat = path.stat()
+    key = (str(path), stat.st_size, stat.st_mtime_ns)
+    if key not in _hash_memo:
+        _hash_memo[key] = sha256_file(path)
+    return _hash_memo[key]
+
+
+def checksum_path(path) -> Path:
+    path = Path(path)
+    return path.with_name(path.name + ".sha256")
+
+
+def read_checksum(path):
+    """The hex digest recorded in `path.sha256`, or None if there is none (or it is unreadable)."""
+    try:
+        text = checksum_path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    fields = text.split()
+    return fields[0].lower() if fields else None
+
+
+def write_checksum(path, digest: str) -> None:
+    path = Path(path)
+    write_text_atomic(checksum_path(path), f"{digest}  {path.name}\n")
+
+
+def write_text_atomic(path, text: str) -> None:
+    """Write a small text file: temp name in the same folder, fsync, then os.replace."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        remove_quietly(tmp)
+        raise
+    fsync_dir(path.parent)
+
+
+def remove_quietly(path) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+def fsync_dir(folder) -> None:
+    """Make a rename durable; best effort (not every OS or file system allows it)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def is_cached(dest, sha256=None) -> bool:
+    """True if `dest` exists and its checksum file matches it (and `sha256`, when given)."""
+    dest = Path(dest)
+    if not dest.is_file():
+        return False
+    recorded = read_checksum(dest)
+    if recorded is None or (sha256 and recorded != sha256.lower()):
+        return False
+    return sha256_cached(dest) == recorded
+
+
+def download(url: str, dest, sha256=None) -> Path:
+    """Fetch `url` into `dest` once; later calls with a matching checksum file reuse it offline.
+
+    With `sha256`, the downloaded bytes must match it or nothing is written under `dest`.
+    `file://` URLs are copied, which is handy for tests and shared folders.
+    """
+    dest = Path(dest)
+    expected = sha256.lower() if sha256 else None
+    if is_cached(dest, expected):
+        return dest
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+    except OSError as exc:
+        raise HubError(f"{dest.parent}: cannot write a download there ({one_line(exc)}); "
+                       f"make it writable or point CLAF_CACHE / CLAF_DATA_ROOT elsewhere") from exc
+    try:
+        with os.fdopen(fd, "wb") as out:
+            actual = _fetch(url, out)
+            out.flush()
+            os.fsync(out.fileno())
+        if expected and actual != expected:
+            raise HubError(f"{url}: checksum mismatch (expected {expected}, got {actual}); "
+                           f"the download is corrupt or changed upstream: retry, or fix the expected sha256")
+        remove_quietly(checksum_path(dest))
+        os.replace(tmp, dest)
+    except OSError as exc:
+        remove_quietly(tmp)
+        raise HubError(f"{dest}: cannot save the download of {url} ({one_line(exc)}); "
+                       f"free disk space or point CLAF_CACHE / CLAF_DATA_ROOT elsewhere") from exc
+    except BaseException:
+        remove_quietly(tmp)
+        raise
+    fsync_dir(dest.parent)
+    write_checksum(dest, actual)
+    return dest
+
+
+def _fetch(url: str, out) -> str:
+    """Stream `url` into the open binary file `out`; return the SHA-256 of the bytes written."""
+    scheme = urlparse(url).scheme.lower()
+    if scheme == "file":
+        return _copy_local(url, out)
+    if scheme in ("http", "https"):
+        return _fetch_http(url, out)
+    raise HubError(f"{url}: unsupported URL scheme '{scheme}'; use http://, https:// or file://")
+
+
+def _copy_local(url: str, out) -> str:
+    parsed = urlparse(url)
+    if parsed.netloc not in ("", "localhost"):
+        raise HubError(f"{url}: file:// URLs must name a local path (file:///abs/path); fix the URL")
+    source = Path(url2pathname(unquote(parsed.path)))
+    digest = hashlib.sha256()
+    try:
+        with open(source, "rb") as f:
+            for chunk in iter(lambda: f.read(CHUNK_SIZE), b""):
+                digest.update(chunk)
+                out.write(chunk)
+    except OSError as exc:
+        raise HubError(f"{url}: cannot read {source} ({one_line(exc)}); check that the file exists") from exc
+    return digest.hexdigest()
+
+
+def _fetch_http(url: str, out) -> str:
+    import requests
+
+    digest = hashlib.sha256()
+    try:
+        with requests.get(url, stream=True, timeout=(CONNECT_TIMEOUT, READ_TIMEOUT)) as response:
+            response.raise_for_status()
+            for chunk in response.iter_content(chunk_size=CHUNK_SIZE):
+                if chunk:
+                    digest.update(chunk)
+                    out.write(chunk)
+    except requests.RequestException as exc:
+        raise HubError(f"{url}: download failed ({one_line(exc)}); check the URL and the network, "
+                       f"or place the file in the cache by hand") from exc
+    return digest.hexdigest()
+

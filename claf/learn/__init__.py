@@ -1,0 +1,1 @@
+"""Training: the trainer loop, optimizers, LR schedulers, checkpoints, logging."""

@@ -1,0 +1,55 @@
+"""Run a model over a validation set and score its predictions."""
+
+import time
+
+import torch
+
+from claf.data.batching import batch_order, collate
+from claf.learn.precision import autocast
+from claf.registry import METRICS
+
+
+class Evaluator:
+    def __init__(self, model, data, metrics, batch_size, pad_token_id, precision="fp32"):
+        self.model = model
+        self.data = data
+        self.metrics = list(metrics)
+        self.batches = batch_order([len(f["input_ids"]) for f in data.features], batch_size, shuffle=False)
+        self.pad_token_id = pad_token_id
+        self.precision = precision
+
+    @torch.no_grad()
+    def predict(self):
+        """Predictions per example, and the mean loss when labels are present."""
+        was_training = self.model.training
+        self.model.eval()
+        results = [None] * len(self.data.features)
+        loss_sum, loss_count = 0.0, 0
+        device = next(self.model.parameters()).device
+        try:
+            for indices in self.batches:
+                batch = {k: v.to(device) for k, v in collate(self.data.features, indices, self.pad_token_id).items()}
+                with autocast(self.precision):
+                    outputs = self.model(batch)
+                if getattr(outputs, "loss", None) is not None:
+                    loss_sum += float(outputs.loss) * len(indices)
+                    loss_count += len(indices)
+                for i, result in zip(indices, self.model.feature_results(outputs, batch)):
+                    results[i] = result
+        finally:
+            self.model.train(was_training)
+        predictions = self.model.predictions(self.data.examples, self.data.features, results)
+        return predictions, (loss_sum / loss_count if loss_count else None)
+
+    def __call__(self):
+        start = time.perf_counter()
+        predictions, loss = self.predict()
+        references = self.model.references(self.data.examples)
+        scores = {}
+        for name in self.metrics:
+            scores.update(METRICS.get(name)(predictions, references))
+        if loss is not None:
+            scores["loss"] = loss
+        scores["epoch_time"] = time.perf_counter() - start
+        scores["samples_per_second"] = len(self.data.features) / max(scores["epoch_time"], 1e-9)
+        return scores, predictions

@@ -1,0 +1,1 @@
+"""Trainers; each registers itself in ``claf.registry.TRAINERS``."""

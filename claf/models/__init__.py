@@ -1,0 +1,1 @@
+"""Task heads on top of transformers encoders (loaded through the Auto classes)."""

@@ -1,0 +1,1 @@
+"""One head per task family; each registers itself in ``claf.registry.MODELS``."""

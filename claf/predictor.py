@@ -1,0 +1,36 @@
+"""Serve a trained checkpoint: raw inputs -> predictions (classification labels, QA answers)."""
+
+from pathlib import Path
+
+from claf.data.readers.base import TaskData
+
+
+class Predictor:
+    def __init__(self, checkpoint, batch_size=32):
+        from transformers import AutoTokenizer
+
+        from claf.models.heads.base import read_task_file
+        from claf.registry import MODELS, READERS
+
+        self.checkpoint = Path(checkpoint)
+        meta = read_task_file(self.checkpoint)
+        reader_meta, model_meta = meta["data_reader"], meta["model"]
+        self.reader = READERS.get(reader_meta["dataset"])(**reader_meta["options"])
+        self.tokenizer = AutoTokenizer.from_pretrained(str(self.checkpoint))
+        self.model = MODELS.get(model_meta["name"])(pretrained_model_name=self.checkpoint, **model_meta["options"])
+        self.model.eval()
+        self.batch_size = batch_size
+
+    def predict(self, records):
+        """``records``: dicts like {"text": ...} or {"question": ..., "context": ...}."""
+        from claf.learn.evaluator import Evaluator
+
+        if not records:
+            return []
+        examples = [self.reader.example_from_input(r, i) for i, r in enumerate(records)]
+        data = TaskData(examples, self.reader.featurize(examples, self.tokenizer))
+        evaluator = Evaluator(self.model, data, [], self.batch_size, self.tokenizer.pad_token_id)
+        predictions, _ = evaluator.predict()
+        if isinstance(predictions, dict):
+            return [self.model.present(e, predictions[e["id"]]) for e in examples]
+        return [self.model.present(e, p) for e, p in zip(examples, predictions)]

@@ -1,0 +1,93 @@
+"""One small Registry class and one registry per pluggable kind.
+
+A component registers itself where it is defined::
+
+    @READERS.register("seq_cls")
+    class SeqClsReader: ...
+
+Each registry knows the package that holds its components and imports it on the
+first lookup, so ``import claf`` stays light and a new component file is found
+without editing any list.
+"""
+
+import difflib
+import importlib
+import pkgutil
+
+
+class RegistryError(KeyError):
+    def __str__(self):  # KeyError quotes its message; we want the plain line
+        return str(self.args[0]) if self.args else ""
+
+
+class Registry:
+    def __init__(self, kind, packages=()):
+        self.kind = kind
+        self.packages = tuple(packages)
+        self._entries = {}
+        self._loaded = False
+
+    def register(self, name):
+        def decorator(obj):
+            if name in self._entries and self._entries[name] is not obj:
+                raise RegistryError(
+                    f"{self.kind} '{name}' is registered twice "
+                    f"({_where(self._entries[name])} and {_where(obj)}); pick another name"
+                )
+            self._entries[name] = obj
+            return obj
+
+        return decorator
+
+    def load(self):
+        """Import every module of this registry's packages (once)."""
+        if self._loaded:
+            return
+        self._loaded = True
+        for package_name in self.packages:
+            package = importlib.import_module(package_name)
+            for info in pkgutil.walk_packages(getattr(package, "__path__", []), package_name + "."):
+                importlib.import_module(info.name)
+
+    def get(self, name):
+        self.load()
+        if name not in self._entries:
+            close = difflib.get_close_matches(str(name), self._entries, n=3)
+            hint = f" (did you mean {', '.join(close)}?)" if close else ""
+            raise RegistryError(
+                f"unknown {self.kind} '{name}'{hint}; available: {', '.join(self.names()) or 'none'}"
+            )
+        return self._entries[name]
+
+    def names(self):
+        self.load()
+        return sorted(self._entries)
+
+    def __contains__(self, name):
+        self.load()
+        return name in self._entries
+
+
+def _where(obj):
+    return f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', obj)}"
+
+
+READERS = Registry("data_reader", ["claf.data.readers"])
+TOKENIZERS = Registry("tokenizer", ["claf.tokens.tokenizers"])
+INDEXERS = Registry("token_indexer", ["claf.tokens.indexers"])
+MODELS = Registry("model", ["claf.models.heads"])
+TRAINERS = Registry("trainer", ["claf.learn.trainers"])
+OPTIMIZERS = Registry("optimizer", ["claf.learn.optimizers"])
+LR_SCHEDULERS = Registry("lr_scheduler", ["claf.learn.schedulers"])
+METRICS = Registry("metric", ["claf.metrics"])
+
+ALL = {
+    "data_reader": READERS,
+    "tokenizer": TOKENIZERS,
+    "token_indexer": INDEXERS,
+    "model": MODELS,
+    "trainer": TRAINERS,
+    "optimizer": OPTIMIZERS,
+    "lr_scheduler": LR_SCHEDULERS,
+    "metric": METRICS,
+}

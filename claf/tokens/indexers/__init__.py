@@ -1,0 +1,1 @@
+"""Token indexers: tokens -> model inputs; each registers itself in ``claf.registry.INDEXERS``."""

@@ -1,0 +1,1 @@
+"""One tokenizer per file; each registers itself in ``claf.registry.TOKENIZERS``."""

@@ -1,0 +1,9 @@
+#!/usr/bin/env python
+"""Predict with a trained run: python predict.py <run dir or checkpoint dir> --text "..." """
+
+import sys
+
+from claf.cli import predict_main
+
+if __name__ == "__main__":
+    sys.exit(predict_main())

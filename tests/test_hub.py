@@ -1,0 +1,230 @@
+"""claf.hub: download cache, safe archives and resolve_pretrained, against a real local HTTP server."""
+
+import hashlib
+import http.server
+import io
+import json
+import tarfile
+import threading
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from claf.hub.archive import pack, safe_extract
+from claf.hub.cache import HubError, download, read_checksum, sha256_file
+from claf.hub.resolve import resolve_pretrained
+
+
+@pytest.fixture
+def server(tmp_path, monkeypatch):
+    """Serve tmp_path/www over HTTP on 127.0.0.1; `hits` records every GET path."""
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+    root = tmp_path / "www"
+    root.mkdir()
+    hits = []
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, directory=str(root), **kwargs)
+
+        def do_GET(self):
+            hits.append(self.path)
+            super().do_GET()
+
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    yield SimpleNamespace(root=root, hits=hits, url=f"http://127.0.0.1:{httpd.server_address[1]}")
+    httpd.shutdown()
+    httpd.server_close()
+    thread.join()
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    root = tmp_path / "cache"
+    monkeypatch.setenv("CLAF_CACHE", str(root))
+    return root
+
+
+def make_model_dir(path):
+    (path / "sub").mkdir(parents=True)
+    (path / "config.json").write_text(json.dumps({"hidden_size": 8}), encoding="utf-8")
+    (path / "sub" / "vocab.txt").write_text("[PAD]\n[UNK]\n가\n", encoding="utf-8")
+    return path
+
+
+def write_tar(path, entries):
+    """entries: (TarInfo, bytes or None) pairs written as given (no sanitising)."""
+    with tarfile.open(path, "w:gz") as tar:
+        for info, data in entries:
+            if data is not None:
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+            else:
+                tar.addfile(info)
+    return path
+
+
+def file_info(name):
+    return tarfile.TarInfo(name)
+
+
+def link_info(name, target, kind):
+    info = tarfile.TarInfo(name)
+    info.type = kind
+    info.linkname = target
+    return info
+
+
+def test_download_once_then_reuse(server, tmp_path):
+    payload = b"weights " * 1000
+    (server.root / "w.bin").write_bytes(payload)
+    dest = tmp_path / "dl" / "w.bin"
+    digest = hashlib.sha256(payload).hexdigest()
+
+    assert download(f"{server.url}/w.bin", dest, sha256=digest) == dest
+    assert dest.read_bytes() == payload
+    assert read_checksum(dest) == digest
+    assert download(f"{server.url}/w.bin", dest, sha256=digest) == dest
+    assert download(f"{server.url}/w.bin", dest) == dest
+    assert server.hits == ["/w.bin"]
+
+    dest.write_bytes(b"damaged")  # a changed file no longer matches its checksum file
+    download(f"{server.url}/w.bin", dest)
+    assert dest.read_bytes() == payload
+    assert len(server.hits) == 2
+
+
+def test_download_checksum_mismatch_leaves_nothing(server, tmp_path):
+    (server.root / "w.bin").write_bytes(b"real bytes")
+    dest = tmp_path / "dl" / "w.bin"
+    url = f"{server.url}/w.bin"
+    with pytest.raises(HubError) as err:
+        download(url, dest, sha256="0" * 64)
+    message = str(err.value)
+    assert "\n" not in message
+    assert url in message and "0" * 64 in message
+    assert hashlib.sha256(b"real bytes").hexdigest() in message
+    assert not dest.exists()
+    assert list(dest.parent.iterdir()) == []
+
+
+def test_download_http_error_and_file_url(server, tmp_path):
+    url = f"{server.url}/missing.bin"
+    with pytest.raises(HubError, match="missing.bin") as err:
+        download(url, tmp_path / "dl" / "missing.bin")
+    assert "\n" not in str(err.value)
+    assert not (tmp_path / "dl" / "missing.bin").exists()
+
+    source = tmp_path / "local.bin"
+    source.write_bytes(b"local")
+    dest = download(source.as_uri(), tmp_path / "dl" / "local.bin")
+    assert dest.read_bytes() == b"local"
+    assert read_checksum(dest) == sha256_file(source)
+
+
+def test_pack_and_safe_extract_round_trip(tmp_path):
+    src = make_model_dir(tmp_path / "src")
+    archive = pack(src, tmp_path / "out" / "larva-kor-tiny-2k.tar.gz")
+    with tarfile.open(archive) as tar:
+        names = tar.getnames()
+    assert names and all(n == "larva-kor-tiny-2k" or n.startswith("larva-kor-tiny-2k/") for n in names)
+    assert "larva-kor-tiny-2k/config.json" in names
+    assert [p.name for p in archive.parent.iterdir()] == [archive.name]  # no temp file left
+
+    dest = tmp_path / "extracted"
+    model = safe_extract(archive, dest)
+    assert model == dest / "larva-kor-tiny-2k"
+    assert (model / "config.json").read_bytes() == (src / "config.json").read_bytes()
+    assert (model / "sub" / "vocab.txt").read_bytes() == (src / "sub" / "vocab.txt").read_bytes()
+
+    archive.unlink()  # a complete extraction is reused without the archive
+    assert safe_extract(archive, dest) == model
+
+
+def test_safe_extract_without_single_top_folder(tmp_path):
+    entries = [(file_info("config.json"), b"{}"), (file_info("vocab.txt"), b"a\n")]
+    archive = write_tar(tmp_path / "flat.tar.gz", entries)
+    dest = tmp_path / "flat"
+    assert safe_extract(archive, dest) == dest
+    assert (dest / "config.json").read_bytes() == b"{}"
+
+
+@pytest.mark.parametrize("member, data", [
+    (file_info("../x"), b"evil"),
+    (file_info("model/../../x"), b"evil"),
+    (file_info("/tmp/abs-x"), b"evil"),
+    (link_info("model/link", "/etc/passwd", tarfile.SYMTYPE), None),
+    (link_info("model/hard", "model/config.json", tarfile.LNKTYPE), None),
+    (link_info("model/fifo", "", tarfile.FIFOTYPE), None),
+])
+def test_safe_extract_rejects_unsafe_members(tmp_path, member, data):
+    archive = write_tar(tmp_path / "bad.tar.gz", [(file_info("model/config.json"), b"{}"), (member, data)])
+    dest = tmp_path / "out" / "bad"
+    with pytest.raises(HubError) as err:
+        safe_extract(archive, dest)
+    message = str(err.value)
+    assert "\n" not in message
+    assert str(archive) in message and repr(member.name) in message
+    assert not dest.exists()
+    assert list((tmp_path / "out").iterdir()) == []  # temp folder removed
+    assert not (tmp_path / "x").exists()
+
+
+def test_safe_extract_damaged_archive(tmp_path):
+    archive = tmp_path / "broken.tar.gz"
+    archive.write_bytes(b"this is not gzip")
+    with pytest.raises(HubError, match="broken.tar.gz") as err:
+        safe_extract(archive, tmp_path / "out")
+    assert "\n" not in str(err.value)
+    assert not (tmp_path / "out").exists()
+
+
+def test_resolve_directory_and_hub_names(tmp_path, cache):
+    model = make_model_dir(tmp_path / "model")
+    assert resolve_pretrained(str(model)) == str(model)
+    for name in ("bert-base-uncased", "klue/bert-base", "sentence-transformers/all-MiniLM-L6-v2"):
+        assert resolve_pretrained(name) == name
+    assert not cache.exists()
+
+
+def test_resolve_local_archive(tmp_path, cache):
+    archive = pack(make_model_dir(tmp_path / "src"), tmp_path / "tiny.tar.gz")
+    first = resolve_pretrained(str(archive))
+    expected = cache / "models" / sha256_file(archive)[:16] / "tiny"
+    assert first == str(expected)
+    assert (expected / "config.json").is_file()
+    assert resolve_pretrained(str(archive)) == first
+
+
+def test_resolve_url_downloads_and_extracts_once(server, tmp_path, cache):
+    pack(make_model_dir(tmp_path / "src"), server.root / "larva-kor-tiny-2k.tar.gz")
+    url = f"{server.url}/larva-kor-tiny-2k.tar.gz"
+    model = resolve_pretrained(url)
+    assert model.endswith("larva-kor-tiny-2k")
+    assert json.loads((Path(model) / "config.json").read_text(encoding="utf-8")) == {"hidden_size": 8}
+    assert len(server.hits) == 1
+    assert resolve_pretrained(url) == model
+    assert len(server.hits) == 1
+    assert str(cache / "models") in model
+
+
+def test_resolve_errors(tmp_path, cache, server):
+    for missing in (str(tmp_path / "nope"), "./nope-model", "~/nope-model-claf", "nope.tar.gz"):
+        with pytest.raises(HubError) as err:
+            resolve_pretrained(missing)
+        message = str(err.value)
+        assert f"pretrained model '{missing}' not found" in message
+        assert "give a model directory, a .tar.gz, a URL or a hub name" in message
+    (server.root / "model.bin").write_bytes(b"x")
+    with pytest.raises(HubError, match="model.bin"):
+        resolve_pretrained(f"{server.url}/model.bin")
+    assert server.hits == []  # refused before downloading
+    with pytest.raises(HubError, match="unsupported URL scheme"):
+        resolve_pretrained("s3://bucket/model.tar.gz")
