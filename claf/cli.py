@@ -8,6 +8,7 @@
 import argparse
 import json
 import logging
+import os
 import sys
 
 from claf.config import ConfigError, describe, list_base_configs, resolve_config
@@ -24,6 +25,11 @@ def _fail(message, status):
 def _setup_logging():
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         datefmt="%H:%M:%S")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()  # load reports and weight-loading progress bars
+    hf_logging.disable_progress_bar()
 
 
 def split_base_config(argv):
@@ -103,6 +109,7 @@ def predict_main(argv=None):
     parser.add_argument("--output", help="JSON lines file for the predictions (default: stdout)")
     parser.add_argument("-i", "--interactive", action="store_true", help="read inputs at a prompt")
     args = parser.parse_args(argv)
+    _setup_logging()
     from claf.experiment import find_checkpoint
     from claf.predictor import Predictor
 
@@ -142,22 +149,24 @@ def _records(args, parser):
     parser.error("give --text, --question with --context, --input, or -i")
 
 
+def _ask(prompt):
+    """Prompt on stderr so stdout carries only JSON; None at end of input."""
+    sys.stderr.write(prompt)
+    sys.stderr.flush()
+    line = sys.stdin.readline()
+    return line.strip() if line else None
+
+
 def _interactive(predictor):
-    qa = predictor.reader.task == "qa"
+    fields = ("context", "question") if predictor.reader.task == "qa" else ("text",)
     print("Enter inputs (empty line or Ctrl-D to quit).", file=sys.stderr)
     while True:
-        try:
-            if qa:
-                context = input("context> ").strip()
-                question = input("question> ").strip() if context else ""
-                record = {"question": question, "context": context}
-            else:
-                text = input("text> ").strip()
-                record = {"text": text}
-        except EOFError:
-            return 0
-        if not any(record.values()):
-            return 0
+        record = {}
+        for field in fields:
+            value = _ask(f"{field}> ")
+            if not value:
+                return 0
+            record[field] = value
         print(json.dumps(predictor.predict([record])[0], ensure_ascii=False), flush=True)
 
 

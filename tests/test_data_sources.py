@@ -1,51 +1,20 @@
 """claf.data.sources: the real offline mirror, corrupt copies, and downloads from a local HTTP server."""
 
 import gzip
+import json
 import hashlib
-import http.server
-import os
 import re
 import shutil
-import threading
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
 from claf.data.sources import DataFileError, load_manifest, open_text, resolve_data_file
 from claf.hub.cache import read_checksum, sha256_file
 
-MIRROR = Path(os.environ.get("CLAF_DATA_MIRROR", "/work/shared/data"))
-needs_mirror = pytest.mark.skipif(not (MIRROR / "SHA256SUMS").is_file(), reason=f"no data mirror at {MIRROR}")
+from conftest import MIRROR
 
-
-@pytest.fixture
-def server(tmp_path, monkeypatch):
-    """Serve tmp_path/www over HTTP on 127.0.0.1; `hits` records every GET path."""
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
-    root = tmp_path / "www"
-    root.mkdir()
-    hits = []
-
-    class Handler(http.server.SimpleHTTPRequestHandler):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, directory=str(root), **kwargs)
-
-        def do_GET(self):
-            hits.append(self.path)
-            super().do_GET()
-
-        def log_message(self, *args):
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield SimpleNamespace(root=root, hits=hits, url=f"http://127.0.0.1:{httpd.server_address[1]}")
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join()
+needs_mirror = pytest.mark.usefixtures("mirror")  # fails, never skips, without the mirror
 
 
 @pytest.fixture
@@ -168,12 +137,21 @@ def test_manifest_entries_are_well_formed():
     manifest = load_manifest()
     assert "nsmc/ratings_train.txt" in manifest and "squad/train-v1.1.json" in manifest
     for name, entry in manifest.items():
-        assert set(entry) == {"url", "sha256"}, name
+        assert {"url", "sha256"} <= set(entry) <= {"url", "sha256", "mirror_name", "mirror_sha256"}, name
         assert not name.startswith(("/", ".")) and ".." not in name.split("/"), name
-        assert entry["sha256"] is None or re.fullmatch(r"[0-9a-f]{64}", entry["sha256"]), name
+        for key in ("sha256", "mirror_sha256"):
+            assert entry.get(key) is None or re.fullmatch(r"[0-9a-f]{64}", entry[key]), name
         assert entry["url"] is None or entry["url"].startswith("https://"), name
     assert manifest["squad/dev-v1.1.rebuilt.json.gz"]["url"] is None
     assert manifest["korquad/KorQuAD_v1.0_train.json"]["sha256"] is None
+
+
+def test_mirror_name_alias_reads_the_rebuilt_squad_dev(monkeypatch):
+    monkeypatch.setenv("CLAF_DATA_MIRROR", str(MIRROR))
+    resolved = resolve_data_file("squad/dev-v1.1.json")
+    assert resolved == MIRROR / "squad" / "dev-v1.1.rebuilt.json.gz"
+    with open_text("squad/dev-v1.1.json") as f:
+        assert len(json.load(f)["data"]) == 48
 
 
 @needs_mirror
@@ -187,3 +165,5 @@ def test_manifest_matches_mirror_sums():
             assert name in sums, f"mirror-only file {name} is not in the mirror"
         if entry["sha256"] is not None:
             assert sums.get(name) == entry["sha256"], name
+        if entry.get("mirror_name"):
+            assert sums.get(entry["mirror_name"]) == entry["mirror_sha256"], name

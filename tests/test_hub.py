@@ -1,48 +1,16 @@
 """claf.hub: download cache, safe archives and resolve_pretrained, against a real local HTTP server."""
 
 import hashlib
-import http.server
 import io
 import json
 import tarfile
-import threading
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
 from claf.hub.archive import pack, safe_extract
 from claf.hub.cache import HubError, download, read_checksum, sha256_file
 from claf.hub.resolve import resolve_pretrained
-
-
-@pytest.fixture
-def server(tmp_path, monkeypatch):
-    """Serve tmp_path/www over HTTP on 127.0.0.1; `hits` records every GET path."""
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
-    root = tmp_path / "www"
-    root.mkdir()
-    hits = []
-
-    class Handler(http.server.SimpleHTTPRequestHandler):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, directory=str(root), **kwargs)
-
-        def do_GET(self):
-            hits.append(self.path)
-            super().do_GET()
-
-        def log_message(self, *args):
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield SimpleNamespace(root=root, hits=hits, url=f"http://127.0.0.1:{httpd.server_address[1]}")
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join()
 
 
 @pytest.fixture

@@ -160,7 +160,7 @@ def test_classification_errors():
 def load_squad_format(relative):
     path = os.path.join(os.environ.get("CLAF_DATA_MIRROR", "/work/shared/data"), relative)
     if not os.path.exists(path):
-        pytest.skip(f"dataset not found: {path}")
+        pytest.fail(f"dataset not found: {path}; set CLAF_DATA_MIRROR to the shared data folder")
     with (gzip.open if path.endswith(".gz") else open)(path, "rt", encoding="utf-8") as f:
         data = json.load(f)["data"]
     qas = [qa for article in data for para in article["paragraphs"] for qa in para["qas"]]

@@ -61,7 +61,7 @@ class Trainer:
                 with autocast(self.precision):
                     loss = model(batch).loss
                 (loss / self.accumulation).backward()
-                running.append(float(loss))
+                running.append(float(loss.detach()))
                 seen += len(indices)
                 if (b + 1) % self.accumulation and b + 1 < len(batches):
                     continue
