@@ -179,10 +179,22 @@ def list_main():
     return 0
 
 
+def _lazy(module, function):
+    """A sub-command whose code is imported only when it runs."""
+
+    def run(rest):
+        import importlib
+
+        return getattr(importlib.import_module(module), function)(rest)
+
+    return run
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     commands = {"list": lambda rest: list_main(), "train": lambda rest: run_main("train", rest, "claf train"),
-                "predict": predict_main}
+                "predict": predict_main, "vocab": _lazy("claf.tokens.vocab_cli", "main"),
+                "pretrain": _lazy("claf.pretrain.cli", "main")}
     if not argv or argv[0] not in commands:
         print(f"usage: python -m claf {{{','.join(commands)}}} ...", file=sys.stderr)
         return 2

@@ -62,14 +62,18 @@ def load_json(path):
     return data
 
 
-def load_base_config(config):
-    """``config`` is a name, a path or a dict. Returns (dict, source description)."""
+def load_base_config(config, required=REQUIRED_BLOCKS):
+    """``config`` is a name, a path or a dict. Returns (dict, source description).
+
+    ``required`` lists the top-level blocks this kind of recipe must have (fine-tuning by
+    default; vocab and pre-training recipes pass their own).
+    """
     if isinstance(config, dict):
         data, source = json.loads(json.dumps(config)), "<dict>"
     else:
         path = find_base_config(config)
         data, source = load_json(path), str(path)
-    missing = [b for b in REQUIRED_BLOCKS if b not in data]
+    missing = [b for b in required if b not in data]
     if missing:
-        raise ConfigError(f"{source}: missing block(s) {', '.join(missing)}; every BaseConfig needs {', '.join(REQUIRED_BLOCKS)}")
+        raise ConfigError(f"{source}: missing block(s) {', '.join(missing)}; this kind of BaseConfig needs {', '.join(required)}")
     return data, source
