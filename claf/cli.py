@@ -103,6 +103,7 @@ def predict_main(argv=None):
     parser.add_argument("checkpoint", help="a run folder (its checkpoints/best is used) or a checkpoint directory")
     parser.add_argument("--text", help="classification input")
     parser.add_argument("--text_pair", help="second text for sentence-pair tasks")
+    parser.add_argument("--task", help="the task of a multi-task model to predict with")
     parser.add_argument("--question", help="QA question (with --context)")
     parser.add_argument("--context", help="QA context (with --question)")
     parser.add_argument("--input", help="JSON lines file of inputs")
@@ -143,9 +144,9 @@ def _records(args, parser):
                         raise ValueError(f"{args.input}:{line_no}: invalid JSON ({e.msg})") from None
         return records
     if args.text is not None:
-        return [{"text": args.text, "text_pair": args.text_pair}]
+        return [{"text": args.text, "text_pair": args.text_pair, **({"task": args.task} if args.task else {})}]
     if args.question is not None and args.context is not None:
-        return [{"question": args.question, "context": args.context}]
+        return [{"question": args.question, "context": args.context, **({"task": args.task} if args.task else {})}]
     parser.error("give --text, --question with --context, --input, or -i")
 
 
@@ -159,6 +160,8 @@ def _ask(prompt):
 
 def _interactive(predictor):
     fields = ("context", "question") if predictor.reader.task == "qa" else ("text",)
+    if getattr(predictor.reader, "text_pair_column", None) is not None:  # sentence-pair tasks
+        fields = ("text", "text_pair")
     print("Enter inputs (empty line or Ctrl-D to quit).", file=sys.stderr)
     while True:
         record = {}

@@ -3,6 +3,7 @@
     Experiment("train", "klue/nsmc_bert", overrides={"trainer.num_epochs": 1})()  # -> Metric Logs
     Experiment("eval", "logs/nsmc")()                                             # -> validation scores
     Experiment("predict", "logs/nsmc", inputs=[{"text": "재밌다"}])()            # -> predictions
+    Experiment("pretrain", "pretrain/larva_kor_tiny")()                            # -> Metric Logs + published
 """
 
 import json
@@ -15,7 +16,7 @@ from claf.config.loader import find_base_config, load_json
 
 logger = logging.getLogger(__name__)
 
-MODES = ("train", "eval", "predict")
+MODES = ("train", "eval", "predict", "pretrain")
 
 
 class Experiment:
@@ -27,6 +28,10 @@ class Experiment:
         if mode == "train":
             self.config = resolve_config(config, overrides)
             check_names(self.config)
+        elif mode == "pretrain":  # a pre-training recipe (base_config/pretrain/...), see claf.pretrain
+            from claf.pretrain.runner import REQUIRED_BLOCKS
+
+            self.config = resolve_config(config, overrides, required=REQUIRED_BLOCKS)
         else:  # eval / predict start from a run folder or a checkpoint
             self.checkpoint = find_checkpoint(config)
             run_config = self.checkpoint.parent.parent / "config.json"
@@ -36,52 +41,82 @@ class Experiment:
     def __call__(self):
         return getattr(self, f"_{self.mode}")()
 
+    def _pretrain(self):
+        from claf.pretrain.runner import run_pretraining
+
+        return run_pretraining(self.config)
+
     # ---- train ----------------------------------------------------------------------
     def _train(self):
         from claf.learn.atomic import atomic_write_text
+        from claf.learn.eval_group import with_extra_valid
         from claf.learn.evaluator import Evaluator
         from claf.registry import LR_SCHEDULERS, OPTIMIZERS, TRAINERS
 
+        from claf.learn.batches import FeatureBatches
+        from claf.learn.distributed import Distributed
+
         cfg = self.config
+        trainer_options = dict(cfg.trainer)
+        trainer = TRAINERS.get(trainer_options.pop("name", "default"))(**trainer_options)
+        dist = Distributed.from_env(num_threads=trainer.num_threads)  # torchrun: join the process group
         set_seed(cfg.seed_num)
         log_dir = Path(cfg.trainer.log_dir)
-        atomic_write_text(log_dir / "config.json", cfg.to_json())
+        if dist.is_main:
+            atomic_write_text(log_dir / "config.json", cfg.to_json())
         parts = build_task(cfg)
         reader, model, tokenizer = parts["reader"], parts["model"], parts["tokenizer"]
         train_features = reader.featurize(parts["train_examples"], tokenizer)
         valid = _task_data(reader, parts["valid_examples"], tokenizer)
 
-        trainer_options = dict(cfg.trainer)
-        trainer = TRAINERS.get(trainer_options.pop("name", "default"))(**trainer_options)
+        model.to(dist.device)
         iterator = cfg.iterator
-        num_batches = -(-len(train_features) // iterator.batch_size)
+        batch_source = FeatureBatches
+        if reader.task == "multi_task":  # batches of one task at a time, tasks sampled (claf.learn.multi_task)
+            from claf.learn.multi_task import batch_source_for, multi_task_evaluator
+
+            batch_source = batch_source_for(reader)
+        batches = batch_source(train_features, iterator.batch_size, tokenizer.pad_token_id, trainer.accumulation,
+                               dist.rank, dist.world_size, seed=cfg.seed_num,
+                               group_by_length=iterator.get("group_by_length", True))
+        num_batches = len(batches)
         op = cfg.optimizer
         optimizer = OPTIMIZERS.get(op.op_type)(model, op.learning_rate, **dict(op.get(op.op_type, {})))
         scheduler = LR_SCHEDULERS.get(op.lr_scheduler_type)(
             optimizer, total_steps=trainer.total_steps(num_batches), **dict(op.get(op.lr_scheduler_type, {})))
-        evaluator = Evaluator(model, valid, reader.metrics, iterator.get("eval_batch_size", iterator.batch_size),
-                              tokenizer.pad_token_id, trainer.precision)
+        def make(data, task_model=model, metrics=reader.metrics):
+            return Evaluator(task_model, data, metrics, iterator.get("eval_batch_size", iterator.batch_size),
+                             tokenizer.pad_token_id, trainer.precision, dist)
+
+        if reader.task == "multi_task":  # each task scored by its head, plus their average
+            evaluator = multi_task_evaluator(reader, model, valid, tokenizer, make, cfg.data_reader)
+        else:  # extra validation sets (e.g. MNLI mismatched) report under "<name>/"
+            evaluator = with_extra_valid(make(valid), cfg.data_reader, reader, tokenizer, make)
 
         def save_best(predictions):
             model.save(log_dir / "checkpoints" / "best", tokenizer, cfg.data_reader.dataset, reader.options(),
                        cfg.model.name)
             _write_predictions(log_dir / "predictions" / "valid.json", valid.examples, predictions, model)
 
+        import contextlib
+
         from tensorboardX import SummaryWriter
 
-        logger.info("train %d examples (%d features), valid %d examples; %d optimizer steps",
+        logger.info("train %d examples (%d features), valid %d examples; %d optimizer steps of %d examples",
                     len(parts["train_examples"]), len(train_features), len(valid.examples),
-                    trainer.total_steps(num_batches))
-        with SummaryWriter(str(log_dir / "tensorboard")) as writer:
-            summary = trainer.train(model, train_features, iterator.batch_size, tokenizer.pad_token_id, optimizer,
-                                    scheduler, evaluator, save_best, seed=cfg.seed_num,
-                                    group_by_length=iterator.get("group_by_length", True), writer=writer)
-        _log_metric_logs(summary)
+                    trainer.total_steps(num_batches), batches.global_batch_size)
+        tensorboard = SummaryWriter(str(log_dir / "tensorboard")) if dist.is_main else contextlib.nullcontext()
+        with tensorboard as writer:
+            summary = trainer.train(model, batches, optimizer, scheduler, evaluator, save_best, writer=writer,
+                                    dist=dist)
+        if dist.is_main:
+            _log_metric_logs(summary)
         return summary
 
     # ---- eval / predict ---------------------------------------------------------------
     def _eval(self):
         from claf.data.sources import resolve_data_file
+        from claf.learn.eval_group import with_extra_valid
         from claf.learn.evaluator import Evaluator
         from claf.predictor import Predictor
 
@@ -89,12 +124,25 @@ class Experiment:
             raise ValueError(f"{self.checkpoint}: eval needs the run's config.json next to checkpoints/")
         predictor = Predictor(self.checkpoint)
         dr = self.config.data_reader
-        examples = predictor.reader.read(resolve_data_file(dr.valid_file_path), dr.get("valid_limit"))
-        data = _task_data(predictor.reader, examples, predictor.tokenizer)
+        reader = predictor.reader
+        if hasattr(reader, "read_splits"):  # multi-task: each task names its own files
+            examples = reader.read_splits(dr, train=False)[1]
+        else:
+            examples = reader.read(resolve_data_file(dr.valid_file_path), dr.get("valid_limit"))
+        data = _task_data(reader, examples, predictor.tokenizer)
         iterator = self.config.iterator
-        scores, _ = Evaluator(predictor.model, data, predictor.reader.metrics,
-                              iterator.get("eval_batch_size", iterator.batch_size), predictor.tokenizer.pad_token_id,
-                              self.config.trainer.get("precision", "fp32"))()
+
+        def make(task_data, task_model=predictor.model, metrics=reader.metrics):
+            return Evaluator(task_model, task_data, metrics, iterator.get("eval_batch_size", iterator.batch_size),
+                             predictor.tokenizer.pad_token_id, self.config.trainer.get("precision", "fp32"))
+
+        if reader.task == "multi_task":
+            from claf.learn.multi_task import multi_task_evaluator
+
+            evaluator = multi_task_evaluator(reader, predictor.model, data, predictor.tokenizer, make, dr)
+        else:
+            evaluator = with_extra_valid(make(data), dr, reader, predictor.tokenizer, make)
+        scores, _ = evaluator()
         return {f"valid/{k}": v for k, v in scores.items()}
 
     def _predict(self):
@@ -133,8 +181,11 @@ def build_task(cfg):
     if token.get("names"):  # the (first) token name's indexer turns tokens into model inputs
         reader_options.setdefault("indexer", token[token["names"][0]]["indexer"]["name"])
     reader = READERS.get(dr.dataset)(**reader_options)
-    train_examples = reader.read(resolve_data_file(dr.train_file_path), dr.get("train_limit"))
-    valid_examples = reader.read(resolve_data_file(dr.valid_file_path), dr.get("valid_limit"))
+    if hasattr(reader, "read_splits"):  # multi-task: each task names its own files
+        train_examples, valid_examples = reader.read_splits(dr)
+    else:
+        train_examples = reader.read(resolve_data_file(dr.train_file_path), dr.get("train_limit"))
+        valid_examples = reader.read(resolve_data_file(dr.valid_file_path), dr.get("valid_limit"))
     options = dict(cfg.model.get(cfg.model.name, {}))
     model_dir = resolve_pretrained(options.pop("pretrained_model_name"))
     tokenizer = build_tokenizer(cfg.get("token"), model_dir)

@@ -7,16 +7,15 @@ from claf.data.readers.base import TaskData
 
 class Predictor:
     def __init__(self, checkpoint, batch_size=32):
-        from transformers import AutoTokenizer
-
         from claf.models.heads.base import read_task_file
         from claf.registry import MODELS, READERS
+        from claf.tokens.pipeline import load_tokenizer
 
         self.checkpoint = Path(checkpoint)
         meta = read_task_file(self.checkpoint)
         reader_meta, model_meta = meta["data_reader"], meta["model"]
         self.reader = READERS.get(reader_meta["dataset"])(**reader_meta["options"])
-        self.tokenizer = AutoTokenizer.from_pretrained(str(self.checkpoint))
+        self.tokenizer = load_tokenizer(self.checkpoint)  # re-attaches a Python word piece (MeCab, jamo)
         self.model = MODELS.get(model_meta["name"])(pretrained_model_name=self.checkpoint, **model_meta["options"])
         self.model.eval()
         self.batch_size = batch_size

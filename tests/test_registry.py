@@ -29,9 +29,9 @@ def test_duplicate_name_is_an_error_naming_both():
 
 
 def test_unknown_name_lists_available_and_suggests():
-    with pytest.raises(RegistryError, match=r"unknown model 'bert_for_qq' \(did you mean bert_for_qa.*available: "
-                                            r"bert_for_qa, bert_for_seq_cls"):
+    with pytest.raises(RegistryError, match=r"unknown model 'bert_for_qq' \(did you mean bert_for_qa") as error:
         MODELS.get("bert_for_qq")
+    assert str(error.value).endswith("available: " + ", ".join(MODELS.names()))
 
 
 def test_every_kind_has_components():

@@ -5,7 +5,7 @@ import random
 import torch
 
 PAD_VALUES = {"input_ids": None, "token_type_ids": 0, "attention_mask": 0}  # None: the tokenizer's pad id
-SCALAR_KEYS = ("labels", "start_positions", "end_positions")
+SCALAR_KEYS = ("labels", "start_positions", "end_positions", "task_id")  # task_id: multi-task batches
 
 
 def batch_order(lengths, batch_size, shuffle=True, seed=0, group_by_length=True, group_size=50):
@@ -41,5 +41,8 @@ def collate(features, indices, pad_token_id):
             batch[key] = torch.tensor([f[key] + [value] * (longest - len(f[key])) for f in chosen])
     for key in SCALAR_KEYS:
         if key in chosen[0]:
-            batch[key] = torch.tensor([f[key] for f in chosen])
+            if isinstance(chosen[0][key], list):  # one label per token (NER): pad with -100, ignored by the loss
+                batch[key] = torch.tensor([f[key] + [-100] * (longest - len(f[key])) for f in chosen])
+            else:
+                batch[key] = torch.tensor([f[key] for f in chosen])
     return batch

@@ -8,7 +8,9 @@ The data root is `$CLAF_DATA_ROOT`, else `data/` at the repository top if it exi
 `cache_root()/data`. `manifest.json` maps each known name to `{"url": ..., "sha256": ...}`;
 a null url means the file comes from a mirror only, a null sha256 means it is not checked.
 An entry may add `mirror_name`/`mirror_sha256` when the mirror keeps a different copy
-(e.g. SQuAD dev rebuilt from the explorer pages, gzipped).
+(e.g. SQuAD dev rebuilt from the explorer pages, gzipped). An entry with `archive_member` names
+a file inside the zip at `url` (GLUE ships zips): the zip is downloaded once to
+`<data root>/.archives/` (checked against `archive_sha256` if given) and the member extracted.
 """
 
 import gzip
@@ -86,6 +88,8 @@ def resolve_data_file(path, manifest=None) -> Path:
         return candidate
     if url:
         try:
+            if entry.get("archive_member"):  # the file is one member of a zip (e.g. GLUE's QQP-clean.zip)
+                return _from_archive(url, entry["archive_member"], candidate, expected, entry.get("archive_sha256"))
             return download(url, candidate, expected)
         except HubError as exc:
             raise DataFileError(str(exc)) from exc
@@ -95,6 +99,37 @@ def resolve_data_file(path, manifest=None) -> Path:
     raise DataFileError(f"data file '{path}' not found (looked in: {', '.join(looked)}); "
                         f"set CLAF_DATA_MIRROR to a mirror folder, put the file at {candidate}, "
                         f"or give an existing path")
+
+
+def _from_archive(url, member, candidate: Path, expected, archive_sha256=None) -> Path:
+    """Download the zip at ``url`` once (under ``<data root>/.archives``), extract ``member`` to ``candidate``."""
+    import hashlib
+    import tempfile
+    import zipfile
+
+    archive = download(url, data_root() / ".archives" / PurePosixPath(url.split("?")[0]).name, archive_sha256)
+    try:
+        with zipfile.ZipFile(archive) as z:
+            data = z.read(member)
+    except KeyError:
+        raise DataFileError(f"{url}: the archive has no member '{member}'; fix archive_member in the manifest") from None
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise DataFileError(f"{archive}: not a readable zip ({one_line(exc)}); delete it to download again") from exc
+    actual = hashlib.sha256(data).hexdigest()
+    if expected and actual != expected:
+        raise DataFileError(f"{url}!{member}: checksum mismatch (expected {expected}, got {actual}); "
+                            "the archive changed upstream: fix the manifest's sha256")
+    candidate.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=candidate.parent, prefix=f".{candidate.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(tmp, candidate)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    write_checksum(candidate, actual)
+    return candidate
 
 
 def open_text(path, manifest=None):

@@ -1,9 +1,11 @@
 """Turn a `pretrained` setting into something `from_pretrained` can load.
 
 Accepted forms, tried in the order of `RESOLVERS`:
+  * an s3:// URL to a .tar.gz (claf.hub.s3; credentials from the environment): fetched once, verified;
   * a URL (http://, https://, file://) to a .tar.gz/.tgz: downloaded once, extracted once;
   * an existing local directory: returned as is;
   * an existing local .tar.gz/.tgz: extracted once into the cache;
+  * a checkpoint name found in a model index (claf.hub.index), e.g. ``larva-kor-tiny-2k``;
   * a path-looking string that does not exist: an error;
   * anything else: returned unchanged, as a hub name for transformers.
 
@@ -90,8 +92,59 @@ def extract_archive(archive, digest=None) -> Path:
     return safe_extract(archive, cache_root() / "models" / digest[:16])
 
 
+def is_s3_url(text: str) -> bool:
+    return text.lower().startswith("s3://")
+
+
+def resolve_s3_url(url: str, sha256=None) -> Path:
+    """``s3://bucket/key.tar.gz``: downloaded once (credentials/endpoint from the environment), verified."""
+    from claf.hub import s3
+    from claf.hub.cache import is_cached
+
+    _bucket, key = s3.parse_s3_url(url)
+    name = Path(key).name
+    if not is_archive_name(name):
+        raise HubError(f"{url}: a pretrained-model URL must point to a .tar.gz or .tgz archive")
+    dest = cache_root() / "downloads" / hashlib.sha256(url.encode("utf-8")).hexdigest()[:16] / name
+    if not is_cached(dest, sha256):
+        s3.download(url, dest, sha256)
+    return extract_archive(dest, read_checksum(dest))
+
+
+def is_indexed_name(text: str) -> bool:
+    from claf.hub.index import lookup
+
+    return lookup(text) is not None
+
+
+def resolve_name(name: str) -> Path:
+    """A checkpoint name from a model index -> its archive (fetched once, verified) -> model dir."""
+    from claf.hub.index import lookup
+
+    entry = lookup(name)
+    url, expected = entry["url"], (entry.get("sha256") or "").lower() or None
+    if is_s3_url(url):
+        return resolve_s3_url(url, expected)
+    parsed = urlparse(url)
+    if parsed.scheme.lower() == "file":  # a local store: verify in place, no copy
+        archive = Path(unquote(parsed.path))
+        if not archive.is_file():
+            raise HubError(f"checkpoint '{name}': {archive} (from {entry['index']}) is missing; publish it again "
+                           f"or fix the index")
+        actual = sha256_cached(archive)
+        if expected and actual != expected:
+            raise HubError(f"checkpoint '{name}': {archive} does not match the index checksum (expected "
+                           f"{expected}, got {actual}); it is corrupt or was replaced: publish it again")
+        return extract_archive(archive, actual)
+    archive = download(url, cache_root() / "downloads" / hashlib.sha256(url.encode("utf-8")).hexdigest()[:16]
+                       / Path(unquote(parsed.path)).name, expected)
+    return extract_archive(archive, read_checksum(archive))
+
+
 RESOLVERS = [
+    (is_s3_url, resolve_s3_url),
     (is_url, resolve_url),
     (is_existing_path, resolve_local),
+    (is_indexed_name, resolve_name),
     (looks_like_path, missing_path),
 ]

@@ -1,4 +1,8 @@
-"""Run a model over a validation set and score its predictions."""
+"""Run a model over a validation set and score its predictions.
+
+Under DDP each rank runs its share of the batches; the per-feature results and loss sums are
+gathered so every rank computes the same scores (and takes the same early-stopping decision).
+"""
 
 import time
 
@@ -6,12 +10,13 @@ import torch
 
 from claf.data.batching import batch_order, collate
 from claf.learn.precision import autocast
-from claf.registry import METRICS
+from claf.metrics.spec import metric_function
 
 
 class Evaluator:
-    def __init__(self, model, data, metrics, batch_size, pad_token_id, precision="fp32"):
+    def __init__(self, model, data, metrics, batch_size, pad_token_id, precision="fp32", dist=None):
         self.model = model
+        self.dist = dist
         self.data = data
         self.metrics = list(metrics)
         self.batches = batch_order([len(f["input_ids"]) for f in data.features], batch_size, shuffle=False)
@@ -26,8 +31,10 @@ class Evaluator:
         results = [None] * len(self.data.features)
         loss_sum, loss_count = 0.0, 0
         device = next(self.model.parameters()).device
+        rank, world = (self.dist.rank, self.dist.world_size) if self.dist is not None else (0, 1)
+        mine = {}
         try:
-            for indices in self.batches:
+            for indices in self.batches[rank::world]:
                 batch = {k: v.to(device) for k, v in collate(self.data.features, indices, self.pad_token_id).items()}
                 with autocast(self.precision):
                     outputs = self.model(batch)
@@ -35,9 +42,15 @@ class Evaluator:
                     loss_sum += float(outputs.loss) * len(indices)
                     loss_count += len(indices)
                 for i, result in zip(indices, self.model.feature_results(outputs, batch)):
-                    results[i] = result
+                    mine[i] = result
         finally:
             self.model.train(was_training)
+        if world > 1:
+            gathered = self.dist.gather(mine)
+            mine = {i: r for part in gathered for i, r in part.items()}
+            loss_sum, loss_count = self.dist.sum([loss_sum, loss_count])
+        for i, result in mine.items():
+            results[i] = result
         predictions = self.model.predictions(self.data.examples, self.data.features, results)
         return predictions, (loss_sum / loss_count if loss_count else None)
 
@@ -46,8 +59,8 @@ class Evaluator:
         predictions, loss = self.predict()
         references = self.model.references(self.data.examples)
         scores = {}
-        for name in self.metrics:
-            scores.update(METRICS.get(name)(predictions, references))
+        for spec in self.metrics:  # a registered name or {"name": ..., <options>}
+            scores.update(metric_function(spec)(predictions, references))
         if loss is not None:
             scores["loss"] = loss
         scores["epoch_time"] = time.perf_counter() - start

@@ -17,8 +17,9 @@ def direction(metric_key, mode="auto"):
 
 
 class MetricLogs:
-    def __init__(self, log_dir, metric_key, mode="auto"):
+    def __init__(self, log_dir, metric_key, mode="auto", write=True):
         self.path = Path(log_dir) / "metrics.json"
+        self.writes = write  # only the main rank writes under DDP
         self.metric_key = metric_key
         self.mode = direction(metric_key, mode)
         self.history = []
@@ -50,7 +51,16 @@ class MetricLogs:
             "history": self.history,
         }
 
+    def state(self):
+        return {"history": self.history, "best": self.best}
+
+    def load_state(self, state):
+        self.history = list(state["history"])
+        self.best = tuple(state["best"]) if state["best"] else None
+
     def write(self):
+        if not self.writes:
+            return
         atomic_write_text(self.path, json.dumps(self.summary(), indent=2, ensure_ascii=False) + "\n")
 
     def finish(self):

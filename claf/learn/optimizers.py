@@ -16,9 +16,16 @@ def param_groups(model, weight_decay):
     return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
 
 
+def can_fuse(model):
+    """The fused (one kernel for all parameters) Adam implementation covers CPU and CUDA floats."""
+    return all(p.device.type in ("cpu", "cuda") and p.is_floating_point() for p in model.parameters())
+
+
 @OPTIMIZERS.register("adamw")
-def adamw(model, learning_rate, weight_decay=0.01, betas=(0.9, 0.999), eps=1e-8):
-    return torch.optim.AdamW(param_groups(model, weight_decay), lr=learning_rate, betas=tuple(betas), eps=eps)
+def adamw(model, learning_rate, weight_decay=0.01, betas=(0.9, 0.999), eps=1e-8, fused=None):
+    fused = can_fuse(model) if fused is None else fused
+    return torch.optim.AdamW(param_groups(model, weight_decay), lr=learning_rate, betas=tuple(betas), eps=eps,
+                             fused=fused or None)
 
 
 @OPTIMIZERS.register("adam")

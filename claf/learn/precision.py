@@ -1,4 +1,7 @@
-"""Mixed precision: bf16 autocast (CPU and GPU), fp16 autocast (GPU), or plain fp32."""
+"""Mixed precision: bf16 autocast (CPU and GPU), fp16 autocast + gradient scaler (GPU), or plain fp32.
+
+Parameters, optimizer states and saved checkpoints stay fp32; only the matmuls run in low precision.
+"""
 
 import contextlib
 
@@ -19,3 +22,10 @@ def autocast(precision, device_type=None):
         return contextlib.nullcontext()
     device_type = device_type or ("cuda" if torch.cuda.is_available() else "cpu")
     return torch.autocast(device_type=device_type, dtype=DTYPES[precision])
+
+
+def grad_scaler(precision):
+    """fp16 needs its loss scaled so small gradients survive; bf16 and fp32 do not (None)."""
+    if precision != "fp16":
+        return None
+    return torch.amp.GradScaler("cuda")

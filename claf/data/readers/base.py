@@ -30,17 +30,23 @@ class Reader:
 
     def read(self, path, limit=None):
         """Read examples from a file; ``limit`` keeps the first N."""
-        examples = []
+        examples, skipped = [], 0
         for row in self._read_rows(path):
             if isinstance(row, InvalidRow):
                 if not self.skip_invalid:
-                    raise row
-                self.skipped += 1
-                logger.warning("skipped %s", row)
+                    raise InvalidRow(f"{row}; fix the row or set data_reader.skip_invalid true to skip it")
+                skipped += 1
+                logger.debug("skipped %s", row)
+                if skipped <= 3:
+                    logger.warning("skipped %s", row)
                 continue
             examples.append(row)
             if limit is not None and len(examples) >= limit:
                 break
+        self.skipped += skipped
+        if skipped:
+            logger.warning("%s: skipped %d invalid row(s) (data_reader.skip_invalid is true); %d examples read",
+                           path, skipped, len(examples))
         if not examples:
             raise InvalidRow(f"{path}: no examples read; check the file and the reader's column settings")
         return examples

@@ -32,8 +32,8 @@ class SquadReader(Reader):
 
     @property
     def metrics(self):
-        """KorQuAD scores F1 over characters, SQuAD over words."""
-        return ("korquad_v1",) if self.lang_code == "ko" else ("squad_v1",)
+        """KorQuAD and JSQuAD score F1 over characters, SQuAD over words."""
+        return ({"ko": "korquad_v1", "ja": "jsquad_v1"}.get(self.lang_code, "squad_v1"),)
 
     def _read_rows(self, path):
         with open_text(path) as f:

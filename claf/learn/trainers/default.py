@@ -1,14 +1,28 @@
-"""The training loop: optimizer steps, scheduled LR, periodic evaluation, best checkpoint, logs."""
+"""The training loop, generic over the task: any module whose ``forward(batch)`` returns ``.loss``.
+
+One optimizer step consumes a *window* of ``gradient_accumulation_steps`` micro-batches (fewer
+for the epoch's leftover). Each micro-batch's mean loss is weighted by its share of the window's
+loss units (examples, or labelled tokens), summed over all ranks, so accumulated and distributed
+updates equal the update of one big batch. Gradients are clipped once per optimizer step and
+the scheduler counts optimizer steps. Under DDP the gradient all-reduce runs once per window.
+
+After every evaluation (and at the end) ``<log_dir>/checkpoints/last`` records the model,
+optimizer, scheduler, scaler, RNG states and data position; ``resume`` continues from it and
+produces the same parameters and metrics as an uninterrupted run.
+"""
 
 import logging
 import math
 import time
+from pathlib import Path
 
 import torch
 
-from claf.data.batching import batch_order, collate
+from claf.learn.batches import as_batch_source, count_units
+from claf.learn.checkpoint import find_last, load_last, rng_state, save_last
+from claf.learn.distributed import Distributed
 from claf.learn.metric_logs import MetricLogs
-from claf.learn.precision import autocast, check_precision
+from claf.learn.precision import autocast, check_precision, grad_scaler
 from claf.registry import TRAINERS
 
 logger = logging.getLogger(__name__)
@@ -16,13 +30,23 @@ logger = logging.getLogger(__name__)
 
 @TRAINERS.register("default")
 class Trainer:
+    """Constructor defaults are the trainer defaults: a config lacking a key gets these."""
+
     def __init__(self, log_dir, num_epochs=3, max_steps=None, metric_key="loss", metric_mode="auto",
                  early_stopping_threshold=None, verbose_step_count=100, eval_and_save_step_count="epoch",
-                 gradient_accumulation_steps=1, max_grad_norm=1.0, precision="fp32", progress=True):
+                 gradient_accumulation_steps=1, max_grad_norm=1.0, precision="fp32", progress=True,
+                 resume=None, save_last=True, num_threads=None, find_unused_parameters=False):
         check_precision(precision)
-        if eval_and_save_step_count != "epoch" and not (isinstance(eval_and_save_step_count, int) and eval_and_save_step_count > 0):
-            raise ValueError(f"trainer.eval_and_save_step_count must be 'epoch' or a positive int, got {eval_and_save_step_count!r}")
-        self.log_dir = log_dir
+        if isinstance(eval_and_save_step_count, str) and eval_and_save_step_count.isdigit():
+            eval_and_save_step_count = int(eval_and_save_step_count)  # typed as the config's "epoch" on the CLI
+        if eval_and_save_step_count != "epoch" and not (
+                isinstance(eval_and_save_step_count, int) and eval_and_save_step_count > 0):
+            raise ValueError("trainer.eval_and_save_step_count must be 'epoch' or a positive int, "
+                             f"got {eval_and_save_step_count!r}")
+        if not isinstance(gradient_accumulation_steps, int) or gradient_accumulation_steps < 1:
+            raise ValueError(f"trainer.gradient_accumulation_steps must be a positive int, "
+                             f"got {gradient_accumulation_steps!r}")
+        self.log_dir = Path(log_dir)
         self.num_epochs = num_epochs
         self.max_steps = max_steps
         self.metric_key = metric_key
@@ -30,91 +54,217 @@ class Trainer:
         self.early_stopping_threshold = early_stopping_threshold
         self.verbose_step_count = verbose_step_count
         self.eval_every = eval_and_save_step_count
-        self.accumulation = max(1, int(gradient_accumulation_steps))
+        self.accumulation = gradient_accumulation_steps
         self.max_grad_norm = max_grad_norm
         self.precision = precision
         self.progress = progress
+        self.resume = resume
+        self.save_last = save_last
+        self.num_threads = num_threads
+        self.find_unused_parameters = find_unused_parameters
 
     def steps_per_epoch(self, num_batches):
         return math.ceil(num_batches / self.accumulation)
 
     def total_steps(self, num_batches):
+        """Optimizer steps of the run, from the micro-batches per epoch (on one rank)."""
         total = self.steps_per_epoch(num_batches) * self.num_epochs
         return min(total, self.max_steps) if self.max_steps else total
 
-    def train(self, model, features, batch_size, pad_token_id, optimizer, scheduler, evaluate, save_best,
-              seed=42, group_by_length=True, writer=None):
-        """Train; ``evaluate()`` -> (scores, predictions); ``save_best(predictions)`` saves the model."""
-        logs = MetricLogs(self.log_dir, self.metric_key, self.metric_mode)
-        lengths = [len(f["input_ids"]) for f in features]
-        num_batches = len(batch_order(lengths, batch_size, shuffle=False, group_by_length=False))
-        total = self.total_steps(num_batches)
-        device = next(model.parameters()).device
-        step, stale, stop = 0, 0, False
+    def train(self, model, batches, optimizer, scheduler=None, evaluate=None, save_best=None, writer=None,
+              dist=None, on_save=None):
+        """Train ``model`` on ``batches`` (a batch source, see claf.learn.batches, or a list of batch dicts).
+
+        ``evaluate()`` -> (scores, predictions) runs on every rank; ``save_best(predictions)``,
+        ``on_save(step, last_dir)`` and ``writer`` (tensorboardX) are used on the main rank only.
+        Returns the Metric Logs summary.
+        """
+        dist = dist or Distributed()
+        source = as_batch_source(batches)
+        per_epoch = len(source)
+        total = self.total_steps(per_epoch)
+        main = dist.is_main
+        logs = MetricLogs(self.log_dir, self.metric_key, self.metric_mode, write=main)
+        scaler = grad_scaler(self.precision)
+        position = {"epoch": 1, "batch": 0, "global_step": 0, "stale": 0, "finished": False,
+                    "world_size": dist.world_size, "accumulation": self.accumulation}
+        last = find_last(self.resume, self.log_dir)
+        if last is not None:
+            position, logs_state = load_last(last, model, optimizer, scheduler, scaler, dist.rank)
+            layout = {"world_size": dist.world_size, "accumulation": self.accumulation}
+            saved = {k: position.get(k, v) for k, v in layout.items()}
+            if saved != layout:
+                raise ValueError(f"--trainer.resume {last}: saved with {saved}, now {layout}; the data position "
+                                 "counts micro-batches per rank, so resume with the same processes and accumulation")
+            logs.load_state(logs_state)
+            logger.info("resumed from %s at epoch %d, batch %d, step %d", last, position["epoch"],
+                        position["batch"], position["global_step"])
+        elif self.resume:
+            logger.warning("trainer.resume: no checkpoint in %s yet; starting from scratch", self.log_dir)
+        net = dist.wrap(model, self.find_unused_parameters)
         model.train()
-        for epoch in range(1, self.num_epochs + 1):
-            batches = batch_order(lengths, batch_size, shuffle=True, seed=seed + epoch, group_by_length=group_by_length)
-            bar = _progress(len(batches), f"epoch {epoch}", self.progress)
-            start, seen, running = time.perf_counter(), 0, []
-            for b, indices in enumerate(batches):
-                batch = {k: v.to(device) for k, v in collate(features, indices, pad_token_id).items()}
-                with autocast(self.precision):
-                    loss = model(batch).loss
-                (loss / self.accumulation).backward()
-                running.append(float(loss.detach()))
-                seen += len(indices)
-                if (b + 1) % self.accumulation and b + 1 < len(batches):
-                    continue
-                if self.max_grad_norm:
-                    torch.nn.utils.clip_grad_norm_(model.parameters(), self.max_grad_norm)
-                optimizer.step()
-                scheduler.step()
-                optimizer.zero_grad(set_to_none=True)
-                step += 1
-                rate = seen / (time.perf_counter() - start)
+        # A finished run stays finished unless it is extended (e.g. a larger max_steps) and did not stop early.
+        early_stopped = bool(self.early_stopping_threshold) and position["stale"] >= self.early_stopping_threshold
+        stop = position["global_step"] >= total or (position["finished"] and early_stopped)
+        meter = _Meter()
+        while not stop and position["epoch"] <= self.num_epochs:
+            epoch = position["epoch"]
+            bar = _progress(per_epoch, position["batch"], f"epoch {epoch}", self.progress and main)
+            for window in _windows(source.epoch(epoch, start=position["batch"]), self.accumulation):
+                meter.add(*self._update(net, model, window, optimizer, scheduler, scaler, dist))
+                position["batch"] += len(window)
+                position["global_step"] = step = position["global_step"] + 1
                 if bar is not None:
-                    bar.update(b + 1 - bar.n)
-                    bar.set_postfix(loss=f"{running[-1]:.4f}", samples_s=f"{rate:.1f}")
-                if writer is not None:
-                    writer.add_scalar("train/loss", running[-1], step)
-                    writer.add_scalar("train/learning_rate", scheduler.get_last_lr()[0], step)
+                    bar.update(len(window))
                 if self.verbose_step_count and step % self.verbose_step_count == 0:
-                    logger.info("step %d loss %.4f lr %.2e %.1f samples/s", step, sum(running) / len(running),
-                                scheduler.get_last_lr()[0], rate)
-                    running = []
-                if (self.eval_every == "epoch" and b + 1 == len(batches)) or (
-                        self.eval_every != "epoch" and (step % self.eval_every == 0 or step >= total)):
-                    scores, predictions = evaluate()
-                    scores["train_samples_per_second"] = rate
-                    improved = logs.add(epoch, step, scores, train_time=time.perf_counter() - start)
-                    if writer is not None:
-                        for key, value in scores.items():
-                            writer.add_scalar(f"valid/{key}", value, step)
-                    logger.info("epoch %d step %d valid %s", epoch, step, _fmt(scores))
-                    if improved:
-                        save_best(predictions)
-                        stale = 0
-                    else:
-                        stale += 1
-                        if self.early_stopping_threshold and stale >= self.early_stopping_threshold:
-                            logger.info("early stopping: no improvement in %d evaluations", stale)
-                            stop = True
-                if step >= total or stop:
-                    stop = True
+                    self._log_train(meter, step, scheduler, dist, writer, bar)
+                end_of_epoch = position["batch"] >= per_epoch
+                due = (end_of_epoch if self.eval_every == "epoch" else step % self.eval_every == 0)
+                stop = step >= total
+                if end_of_epoch:
+                    position["epoch"], position["batch"] = epoch + 1, 0
+                if due or stop:
+                    stop = self._evaluate(evaluate, save_best, logs, position, epoch, meter, dist, writer) or stop
+                    position["finished"] = stop
+                    self._save_last(model, optimizer, scheduler, scaler, position, logs, dist, on_save)
+                if stop:
                     break
             if bar is not None:
                 bar.close()
-            if stop:
-                break
+            if position["epoch"] == epoch:  # the source ran out before len(source) batches
+                position["epoch"], position["batch"] = epoch + 1, 0
+        dist.barrier()
         return logs.finish()
 
+    def _update(self, net, model, window, optimizer, scheduler, scaler, dist):
+        """One optimizer step over a window of micro-batches; (weighted loss sum, units, rows)."""
+        units = [count_units(batch, model) for batch in window]
+        rows = sum(_rows(batch) for batch, u in zip(window, units) if u)
+        window_units = dist.sum([sum(units)])[0] if dist.enabled else sum(units)
+        scale = dist.world_size / max(window_units, 1)
+        device = dist.device
+        loss_sum = torch.zeros((), device=device)
+        for i, (batch, u) in enumerate(zip(window, units)):
+            batch = {k: v.to(device, non_blocking=True) if torch.is_tensor(v) else v for k, v in batch.items()}
+            with dist.no_sync(net, skip=i < len(window) - 1):
+                with autocast(self.precision, device.type):
+                    loss = net(batch).loss
+                weighted = loss.float() * (u * scale)
+                (scaler.scale(weighted) if scaler is not None else weighted).backward()
+            loss_sum += loss.detach().float() * u
+        if scaler is not None:
+            scaler.unscale_(optimizer)
+        if self.max_grad_norm:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), self.max_grad_norm, foreach=True)
+        if scaler is not None:
+            scaler.step(optimizer)
+            scaler.update()
+        else:
+            optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        return loss_sum, sum(units), rows
 
-def _progress(total, desc, enabled):
+    def _log_train(self, meter, step, scheduler, dist, writer, bar):
+        loss, rate = meter.interval(dist)
+        lr = scheduler.get_last_lr()[0] if scheduler is not None else float("nan")
+        if not dist.is_main:
+            return
+        logger.info("step %d loss %.4f lr %.2e %.1f samples/s", step, loss, lr, rate)
+        if bar is not None:
+            bar.set_postfix(loss=f"{loss:.4f}", samples_s=f"{rate:.1f}")
+        if writer is not None:
+            writer.add_scalar("train/loss", loss, step)
+            writer.add_scalar("train/learning_rate", lr, step)
+            writer.add_scalar("train/samples_per_second", rate, step)
+
+    def _evaluate(self, evaluate, save_best, logs, position, epoch, meter, dist, writer):
+        """Score, record, keep the best; True when early stopping says to stop."""
+        train_rate, train_time = meter.since_eval(dist)
+        if evaluate is None:
+            return False
+        step = position["global_step"]
+        scores, predictions = evaluate()
+        scores["train_samples_per_second"] = train_rate
+        improved = logs.add(epoch, step, scores, train_time=train_time)
+        if dist.is_main:
+            logger.info("epoch %d step %d valid %s", epoch, step, _fmt(scores))
+            if writer is not None:
+                for key, value in scores.items():
+                    writer.add_scalar(f"valid/{key}", value, step)
+        if improved:
+            position["stale"] = 0
+            if save_best is not None and dist.is_main:
+                save_best(predictions)
+            return False
+        position["stale"] += 1
+        if self.early_stopping_threshold and position["stale"] >= self.early_stopping_threshold:
+            logger.info("early stopping: no improvement in %d evaluations", position["stale"])
+            return True
+        return False
+
+    def _save_last(self, model, optimizer, scheduler, scaler, position, logs, dist, on_save):
+        if not self.save_last:
+            return
+        rngs = dist.gather(rng_state())
+        if dist.is_main:
+            path = self.log_dir / "checkpoints" / "last"
+            save_last(path, model, optimizer, scheduler, scaler, position, logs.state(), rngs)
+            if on_save is not None:
+                on_save(position["global_step"], path)
+
+
+class _Meter:
+    """Training loss and throughput, kept on the device until logged (no per-step host sync)."""
+
+    def __init__(self):
+        self.loss, self.units, self.rows, self.eval_rows = 0.0, 0, 0, 0
+        self.start = self.eval_start = time.perf_counter()
+
+    def add(self, loss_sum, units, rows):
+        self.loss = self.loss + loss_sum
+        self.units += units
+        self.rows += rows
+        self.eval_rows += rows
+
+    def interval(self, dist):
+        loss, units, rows = dist.sum([float(self.loss), self.units, self.rows])
+        rate = rows / max(time.perf_counter() - self.start, 1e-9)
+        self.loss, self.units, self.rows, self.start = 0.0, 0, 0, time.perf_counter()
+        return loss / max(units, 1), rate
+
+    def since_eval(self, dist):
+        seconds = time.perf_counter() - self.eval_start
+        rows = dist.sum([self.eval_rows])[0]
+        self.eval_rows, self.eval_start = 0, time.perf_counter()
+        return rows / max(seconds, 1e-9), seconds
+
+
+def _windows(batches, size):
+    window = []
+    for batch in batches:
+        window.append(batch)
+        if len(window) == size:
+            yield window
+            window = []
+    if window:
+        yield window
+
+
+def _rows(batch):
+    for value in batch.values():
+        if torch.is_tensor(value) and value.dim() > 0:
+            return len(value)
+    return 1
+
+
+def _progress(total, done, desc, enabled):
     if not enabled:
         return None
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc=desc, leave=False, dynamic_ncols=True)
+    return tqdm(total=total, initial=done, desc=desc, leave=False, dynamic_ncols=True)
 
 
 def _fmt(scores):

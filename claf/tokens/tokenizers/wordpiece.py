@@ -1,33 +1,50 @@
-"""WordPiece subword tokenizer (``##`` continuation) over a word tokenizer."""
+"""WordPiece subwords (``##`` continuation) over a word tokenizer; trains with the tokenizers WordPieceTrainer."""
 
 from pathlib import Path
 
 from claf.config.errors import ConfigError
 from claf.registry import TOKENIZERS
+from claf.tokens.tokenizers.base import SubwordTokenizer, alphabet, require
 from claf.tokens.vocab import read_wordpiece_vocab
 
 
 @TOKENIZERS.register("wordpiece")
-class WordPieceTokenizer:
+class WordPieceTokenizer(SubwordTokenizer):
     """Subword level. ``vocab_path`` None means "the checkpoint's vocab"."""
 
-    level = "subword"
+    name = "wordpiece"
 
-    def __init__(self, vocab_path=None):
+    def __init__(self, vocab_path=None, max_input_chars_per_word=100):
         self.vocab_path = vocab_path
+        self.max_input_chars_per_word = max_input_chars_per_word
 
-    def build(self, word_tokenizer):
-        """A transformers tokenizer from this vocab and the word tokenizer's options."""
-        from transformers import BertTokenizer
+    def model(self):
+        from tokenizers import models
 
-        if not self.vocab_path:
-            raise ConfigError(
-                "the checkpoint has no tokenizer files and token.tokenizer.subword.wordpiece.vocab_path "
-                "is null; set it to a vocab.txt"
-            )
-        return BertTokenizer(vocab=read_wordpiece_vocab(self.vocab_path), **word_tokenizer.options())
+        path = require(self.vocab_path, "token.tokenizer.subword.wordpiece.vocab_path")
+        return models.WordPiece(read_wordpiece_vocab(path), unk_token=self.specials["unk_token"],
+                                max_input_chars_per_word=self.max_input_chars_per_word)
+
+    def empty_model(self):
+        from tokenizers import models
+
+        return models.WordPiece(unk_token=self.specials["unk_token"],
+                                max_input_chars_per_word=self.max_input_chars_per_word)
+
+    def trainer(self, vocab_size, min_frequency=2, limit_alphabet=None, special_tokens=()):
+        from tokenizers import trainers
+
+        return trainers.WordPieceTrainer(vocab_size=vocab_size, min_frequency=min_frequency,
+                                         special_tokens=list(special_tokens), **alphabet(limit_alphabet),
+                                         continuing_subword_prefix="##", show_progress=False)
+
+    def decoder(self):
+        from tokenizers import decoders
+
+        return decoders.WordPiece(prefix="##")
 
     def check(self, tokenizer, where):
+        super().check(tokenizer, where)
         if not self.vocab_path:
             return
         mine = read_wordpiece_vocab(self.vocab_path)

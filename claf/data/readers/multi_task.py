@@ -1,0 +1,123 @@
+"""Multi-task data (MT-DNN style): one sub-reader per task, each with its own files and options.
+
+``tasks`` maps a task name to a data_reader-like block::
+
+    "nli": {"dataset": "json_cls", "train_file_path": ..., "valid_file_path": ..., "train_limit": null,
+            "valid_limit": null, "metric_key": "accuracy", "json_cls": {...reader options...}}
+
+A task's ``train_limit``/``valid_limit`` default to the top-level ``data_reader`` ones. Examples
+carry their ``task``; features carry ``task_id`` (the task's position) and an ``example_index``
+local to their task. Batches and per-task evaluation are in ``claf.learn.multi_task``.
+"""
+
+from claf.data.readers.base import Reader
+from claf.registry import READERS
+
+SAMPLING = ("proportional", "temperature", "uniform")
+
+
+@READERS.register("multi_task")
+class MultiTaskReader(Reader):
+    task = "multi_task"
+
+    def __init__(self, tasks, sampling="temperature", temperature=2.0, indexer="bert", lang_code=None,
+                 skip_invalid=None):
+        super().__init__(skip_invalid=bool(skip_invalid), lang_code=lang_code)
+        if not tasks:
+            raise ValueError("data_reader.multi_task.tasks is empty; give at least one task block")
+        if sampling not in SAMPLING:
+            raise ValueError(f"data_reader.multi_task.sampling must be one of {', '.join(SAMPLING)}, got {sampling!r}")
+        if sampling == "temperature" and not float(temperature) > 0:
+            raise ValueError(f"data_reader.multi_task.temperature must be > 0, got {temperature!r}")
+        self.sampling, self.temperature, self.indexer_name = sampling, float(temperature), indexer
+        self.blocks = {name: _plain(block) for name, block in tasks.items()}
+        self.readers = {}
+        for name, block in self.blocks.items():
+            dataset = block.get("dataset")
+            if dataset not in block:
+                raise ValueError(f"data_reader.multi_task.tasks.{name}: needs 'dataset' and a '{dataset}' options block")
+            options = dict(block[dataset])
+            options.setdefault("indexer", indexer)
+            if skip_invalid is not None and "skip_invalid" in options:
+                options["skip_invalid"] = options["skip_invalid"] or skip_invalid
+            self.readers[name] = READERS.get(dataset)(**options)
+        self.names = list(self.readers)
+
+    @property
+    def metrics(self):
+        return []  # each task is scored with its own reader's metrics (claf.learn.multi_task)
+
+    def metric_key(self, name):
+        return self.blocks[name].get("metric_key") or _first_key(self.readers[name])
+
+    def options(self):
+        """The task blocks (files included, so eval mode finds them) with each reader's resolved options."""
+        tasks = {}
+        for name, block in self.blocks.items():
+            tasks[name] = {**block, "metric_key": self.metric_key(name),
+                           block["dataset"]: self.readers[name].options()}
+        return {"tasks": tasks, "sampling": self.sampling, "temperature": self.temperature,
+                "indexer": self.indexer_name, "lang_code": self.lang_code}
+
+    def read_splits(self, data_reader, train=True):
+        """(train examples, valid examples) of every task, in task order, each tagged with its task."""
+        from claf.data.sources import resolve_data_file
+
+        splits = {"train": [], "valid": []}
+        for name, reader in self.readers.items():
+            block = self.blocks[name]
+            for split in ("train", "valid") if train else ("valid",):
+                path = block.get(f"{split}_file_path")
+                if not path:
+                    raise ValueError(f"data_reader.multi_task.tasks.{name}.{split}_file_path is not set")
+                limit = block.get(f"{split}_limit") or data_reader.get(f"{split}_limit")
+                for example in reader.read(resolve_data_file(path), limit):
+                    example["task"] = name
+                    splits[split].append(example)
+            self.skipped += reader.skipped
+        return splits["train"], splits["valid"]
+
+    def helper(self, train_examples):
+        return {"helpers": {name: reader.helper([e for e in train_examples if e["task"] == name])
+                            for name, reader in self.readers.items()}}
+
+    def by_task(self, items, key):
+        groups = {name: [] for name in self.names}
+        for item in items:
+            groups[self.names[item[key]] if key == "task_id" else item[key]].append(item)
+        return groups
+
+    def featurize(self, examples, tokenizer):
+        features = []
+        for task_id, (name, task_examples) in enumerate(self.by_task(examples, "task").items()):
+            if not task_examples:
+                continue
+            for feature in self.readers[name].featurize(task_examples, tokenizer):
+                feature["task_id"] = task_id
+                features.append(feature)
+        return features
+
+    def example_from_input(self, record, index=0):
+        name = record.get("task")
+        if name not in self.readers:
+            raise ValueError(f"input {index}: 'task' must name one of the tasks {self.names} (got {name!r})")
+        example = self.readers[name].example_from_input(record, index)
+        example["task"] = name
+        return example
+
+
+def _first_key(reader):
+    metric = reader.metrics[0]
+    name = metric if isinstance(metric, str) else metric["name"]
+    return {"matthews_corrcoef": "mcc", "ner_entity_f1": "entity_f1", "ner_char_f1": "char_f1",
+            "klue_sts": "pearson", "threshold_f1": "f1", "korquad_v1": "f1", "squad_v1": "f1",
+            "jsquad_v1": "f1"}.get(name, name)
+
+
+def _plain(value):
+    """Read-only config mappings -> plain dicts and lists (saved with the checkpoint as JSON)."""
+    if hasattr(value, "items"):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value

@@ -1,0 +1,82 @@
+"""``checkpoints/last``: everything an exact resume needs.
+
+    model.pt            the model's state_dict (fp32)
+    training_state.pt   optimizer, scheduler, gradient scaler, every rank's RNG states,
+                        the data position and the Metric Logs so far
+    trainer_state.json  the position in plain JSON (epoch, batch, global_step) for people
+
+The folder is written under a temporary name and renamed into place (``atomic_dir``), so a run
+killed mid-save leaves the previous ``last`` intact and a half-written one is never loaded.
+"""
+
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from claf.learn.atomic import atomic_dir
+
+MODEL_FILE, STATE_FILE, INFO_FILE = "model.pt", "training_state.pt", "trainer_state.json"
+
+
+def rng_state():
+    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state):
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def save_last(path, model, optimizer, scheduler, scaler, position, logs_state, rng_states):
+    """Write the folder (call on the main rank; ``rng_states`` holds every rank's, in rank order)."""
+    state = {"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict() if scheduler else None,
+             "scaler": scaler.state_dict() if scaler is not None else None, "rng": rng_states,
+             "position": dict(position), "logs": logs_state}
+    with atomic_dir(path) as tmp:
+        torch.save(model.state_dict(), Path(tmp) / MODEL_FILE)
+        torch.save(state, Path(tmp) / STATE_FILE)
+        (Path(tmp) / INFO_FILE).write_text(json.dumps(dict(position), indent=2) + "\n")
+
+
+def find_last(resume, log_dir):
+    """The checkpoint folder to resume from, or None to start fresh.
+
+    ``resume`` is true (``<log_dir>/checkpoints/last`` if it exists), or a path to a ``last``
+    folder or to a run folder holding one.
+    """
+    if not resume:
+        return None
+    if resume is True or str(resume).lower() == "true":
+        path = Path(log_dir) / "checkpoints" / "last"
+        return path if (path / STATE_FILE).is_file() else None
+    path = Path(resume)
+    for candidate in (path, path / "checkpoints" / "last"):
+        if (candidate / STATE_FILE).is_file():
+            return candidate
+    raise FileNotFoundError(f"--trainer.resume {resume}: no {STATE_FILE} there or in its checkpoints/last/; "
+                            "give a run folder or its checkpoints/last")
+
+
+def load_last(path, model, optimizer, scheduler, scaler, rank=0):
+    """Restore the states in place; return (position, logs_state)."""
+    path = Path(path)
+    device = next(model.parameters()).device
+    model.load_state_dict(torch.load(path / MODEL_FILE, map_location=device, weights_only=True))
+    state = torch.load(path / STATE_FILE, map_location="cpu", weights_only=False)  # our own file: RNG tuples
+    optimizer.load_state_dict(state["optimizer"])
+    if scheduler is not None and state["scheduler"] is not None:
+        scheduler.load_state_dict(state["scheduler"])
+    if scaler is not None and state["scaler"] is not None:
+        scaler.load_state_dict(state["scaler"])
+    rngs = state["rng"]
+    set_rng_state(rngs[rank] if rank < len(rngs) else rngs[0])
+    return state["position"], state["logs"]

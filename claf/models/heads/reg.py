@@ -1,0 +1,30 @@
+"""Regression head (``[CLS]`` pooled -> one score, mean squared error): STS-B, KorSTS, KLUE-STS, JSTS."""
+
+from claf.models.heads.base import TaskModel
+from claf.registry import MODELS
+
+
+@MODELS.register("bert_for_reg")
+class BertForReg(TaskModel):
+    auto_class = "AutoModelForSequenceClassification"
+    label_keys = ("labels",)
+
+    def __init__(self, pretrained_model_name, dropout=None):
+        extra = {"classifier_dropout": dropout} if dropout is not None else {}
+        super().__init__(pretrained_model_name, num_labels=1, problem_type="regression", **extra)
+        self.dropout = dropout
+
+    def options(self):
+        return {"dropout": self.dropout}
+
+    def feature_results(self, outputs, batch):
+        return outputs.logits.float().reshape(-1).tolist()
+
+    def predictions(self, examples, features, results):
+        return [float(results[i]) for i in range(len(examples))]
+
+    def references(self, examples):
+        return [float(e["label"]) for e in examples]
+
+    def present(self, example, prediction):
+        return {"id": example["id"], "score": round(float(prediction), 6)}

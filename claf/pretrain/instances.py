@@ -1,0 +1,131 @@
+"""Instances assembled on the fly from a plan and the shards (nothing is ever stored).
+
+``build_instances(plan, indices, keys, specials)`` returns a padded numpy batch:
+input_ids, token_type_ids, attention_mask, word_starts (token starts a whitespace unit),
+special (never masked: [CLS]/[SEP]/[PAD]/[UNK]...), and for sentence pairs
+next_sentence_label (0: B follows A in the document, 1: B is from another document).
+The random choices of a sentence pair (split point, random next) come from the instance's
+key, so they are the same every time that (seed, epoch, index) is built.
+Everything is vectorised per shard: a batch is a few numpy gathers, not a loop over instances.
+"""
+
+import numpy as np
+
+from claf.pretrain import rng
+
+NSP_STREAM, SPLIT_STREAM, PICK_STREAM = 11, 12, 13
+RANDOM_NEXT_TRIES = 10
+
+
+class Specials:
+    """The ids an instance needs from its tokenizer."""
+
+    def __init__(self, tokenizer):
+        self.cls, self.sep, self.pad = tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id
+        self.mask = tokenizer.mask_token_id
+        self.vocab_size = len(tokenizer)
+        self.all = np.array(sorted(set(tokenizer.all_special_ids)), dtype=np.int64)
+
+
+def build_instances(plan, indices, keys, specials):
+    indices = np.asarray(indices, dtype=np.int64)
+    keys = np.asarray(keys, dtype=np.uint64)
+    pair = plan.format == "sentence_pair"
+    layout = _pair_layout if pair else _full_sentence_layout
+    groups = []
+    for shard_id in np.unique(plan.shard[indices]):
+        rows = np.flatnonzero(plan.shard[indices] == shard_id)
+        groups.append((rows, plan.corpus.shards[shard_id], layout(plan, shard_id, indices[rows], keys[rows])))
+    lengths = np.zeros(len(indices), dtype=np.int64)
+    for rows, _shard, parts in groups:
+        lengths[rows] = parts["length"]
+    size, width = len(indices), int(lengths.max())
+    input_ids = np.full((size, width), specials.pad, dtype=np.int64)
+    word_starts = np.ones((size, width), dtype=bool)
+    token_type_ids = np.zeros((size, width), dtype=np.int64)
+    nsp = np.zeros(size, dtype=np.int64)
+    for rows, shard, parts in groups:
+        owner, columns, positions = parts["tokens"]  # each token: shard position -> (row, column)
+        input_ids[rows[owner], columns] = shard.tokens[positions]
+        word_starts[rows[owner], columns] = _bits(shard, positions)
+        owner, columns = parts["separators"]
+        input_ids[rows[owner], columns] = specials.sep
+        input_ids[rows, 0] = specials.cls
+        if pair:
+            second = np.arange(width)[None, :] >= parts["type_from"][:, None]
+            token_type_ids[rows] = second & (np.arange(width)[None, :] < parts["length"][:, None])
+            nsp[rows] = parts["label"]
+    attention_mask = (np.arange(width)[None, :] < lengths[:, None]).astype(np.int64)
+    batch = {"input_ids": input_ids, "token_type_ids": token_type_ids, "attention_mask": attention_mask,
+             "word_starts": word_starts, "special": np.isin(input_ids, specials.all) | (attention_mask == 0)}
+    if pair:
+        batch["next_sentence_label"] = nsp
+    return batch
+
+
+def _ragged(starts, counts):
+    """Flattened ranges [start, start + count): (positions, owner row, offset within the range)."""
+    owner = np.repeat(np.arange(len(counts)), counts)
+    offset = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+    return starts[owner] + offset, owner, offset
+
+
+def _bits(shard, positions):
+    return (shard._word_bits[positions >> 3] >> (7 - (positions & 7)).astype(np.uint8)) & 1 == 1
+
+
+def _full_sentence_layout(plan, shard_id, indices, keys):
+    """[CLS] consecutive sentences ([SEP] where the document changes) [SEP]."""
+    shard = plan.corpus.shards[shard_id]
+    first, last = plan.first[indices], plan.last[indices]
+    count = last - first
+    doc_starts = shard.doc_token_starts
+    before_first = np.searchsorted(doc_starts, first, "right")
+    positions, owner, offset = _ragged(first, count)
+    at_or_before = np.searchsorted(doc_starts, positions, "right")
+    columns = 1 + offset + at_or_before - before_first[owner]
+    opens = (offset > 0) & (doc_starts[at_or_before - 1] == positions)  # a document starts inside the span
+    length = count + np.searchsorted(doc_starts, last - 1, "right") - before_first + 2
+    separators = (np.concatenate([owner[opens], np.arange(len(indices))]),
+                  np.concatenate([columns[opens] - 1, length - 1]))
+    return {"length": length, "tokens": (owner, columns, positions), "separators": separators}
+
+
+def _pair_layout(plan, shard_id, indices, keys):
+    """[CLS] A [SEP] B [SEP]: B continues A (50%) or is a chunk of another document."""
+    shard = plan.corpus.shards[shard_id]
+    first, last = plan.first[indices], plan.last[indices]
+    n = last - first
+    split = np.where(n >= 2, first + 1 + (rng.uniform(keys, 0, SPLIT_STREAM) * (n - 1)).astype(np.int64), last)
+    want_random = (n < 2) | (rng.uniform(keys, 0, NSP_STREAM) >= 0.5)
+    lo, size = plan.shard_offsets[shard_id], plan.shard_sizes[shard_id]
+    picks = lo + rng.integers(keys[:, None], np.arange(RANDOM_NEXT_TRIES)[None, :], PICK_STREAM, size)
+    other_doc = plan.doc[picks] != plan.doc[indices][:, None]
+    found = other_doc.any(axis=1)
+    other = picks[np.arange(len(indices)), other_doc.argmax(axis=1)]
+    # No other document within the tries: a true next when the chunk can be split, else itself.
+    is_random = want_random & (found | (n < 2))
+    other = np.where(found, other, indices)
+    sentences = np.asarray(shard.sentences, dtype=np.int64)
+    a0, a1 = sentences[first], sentences[split]
+    b0 = np.where(is_random, sentences[plan.first[other]], sentences[split])
+    b1 = np.where(is_random, sentences[plan.last[other]], sentences[last])
+    la, lb = _truncate(a1 - a0, b1 - b0, plan.max_seq_length - 3)
+    a_pos, a_owner, a_off = _ragged(a0, la)
+    b_pos, b_owner, b_off = _ragged(b0, lb)
+    rows = np.arange(len(indices))
+    tokens = (np.concatenate([a_owner, b_owner]), np.concatenate([1 + a_off, 2 + la[b_owner] + b_off]),
+              np.concatenate([a_pos, b_pos]))
+    separators = (np.concatenate([rows, rows]), np.concatenate([1 + la, 2 + la + lb]))
+    return {"length": la + lb + 3, "tokens": tokens, "separators": separators, "type_from": la + 2,
+            "label": is_random.astype(np.int64)}
+
+
+def _truncate(la, lb, budget):
+    """Segment lengths after trimming the longer one (from its end) until both fit in ``budget``."""
+    excess = np.maximum(la + lb - budget, 0)
+    cut = np.minimum(excess, np.abs(la - lb))
+    a_longer = la >= lb
+    la, lb = la - np.where(a_longer, cut, 0), lb - np.where(a_longer, 0, cut)
+    excess = excess - cut
+    return np.maximum(la - (excess + 1) // 2, 0), np.maximum(lb - excess // 2, 0)

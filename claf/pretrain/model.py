@@ -1,0 +1,113 @@
+"""The pre-training model: a standard transformers *ForMaskedLM / *ForPreTraining, trained cheaply.
+
+Over every position, the full-vocabulary output layer dominates a small model's step, so
+``forward`` runs the encoder, gathers the hidden states of the masked positions only and
+applies the model's own LM head to those. The parameters are the unmodified transformers
+model's (``self.net``), so ``save_pretrained`` writes a checkpoint that
+``AutoModelForMaskedLM`` / ``AutoModelForPreTraining`` (and ``AutoModel``) load as usual.
+
+    objective "mlm"      masked LM only (RoBERTa style), saved as *ForMaskedLM
+    objective "mlm_nsp"  masked LM + next-sentence prediction (BERT), saved as *ForPreTraining
+"""
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from claf.pretrain.masking import IGNORE_INDEX
+
+OBJECTIVES = ("mlm", "mlm_nsp")
+
+
+@dataclass
+class PretrainOutput:
+    loss: torch.Tensor
+    mlm_loss: torch.Tensor
+    nsp_loss: torch.Tensor = None
+    mlm_correct: torch.Tensor = None
+    mlm_count: int = 0
+
+
+def build_net(transformers_config, tokenizer, objective="mlm", pretrained_model_name=None, max_seq_length=512):
+    """A fresh transformers model from the recipe's config (vocab and special ids from the tokenizer)."""
+    import transformers
+
+    if objective not in OBJECTIVES:
+        raise ValueError(f"model.objective '{objective}' is not one of {', '.join(OBJECTIVES)}")
+    auto = transformers.AutoModelForPreTraining if objective == "mlm_nsp" else transformers.AutoModelForMaskedLM
+    if pretrained_model_name:  # continue pre-training a checkpoint
+        from claf.hub.resolve import resolve_pretrained
+
+        return auto.from_pretrained(resolve_pretrained(pretrained_model_name))
+    options = dict(transformers_config)
+    model_type = options.pop("model_type", "bert")
+    options.setdefault("vocab_size", len(tokenizer))
+    options.setdefault("pad_token_id", tokenizer.pad_token_id)
+    if model_type in ("roberta", "xlm-roberta", "camembert"):
+        options.setdefault("max_position_embeddings", max_seq_length + tokenizer.pad_token_id + 1)
+        options.setdefault("type_vocab_size", 1)
+    else:
+        options.setdefault("max_position_embeddings", max_seq_length)
+    config = transformers.AutoConfig.for_model(model_type, **options)
+    if config.vocab_size < len(tokenizer):
+        raise ValueError(f"model.transformers_config.vocab_size {config.vocab_size} is smaller than the "
+                         f"tokenizer's {len(tokenizer)} entries; remove it to take the tokenizer's")
+    net = auto.from_config(config)
+    if objective == "mlm_nsp" and not hasattr(getattr(net, "cls", None), "seq_relationship"):
+        raise ValueError(f"model.objective mlm_nsp needs a model type with next-sentence prediction (bert); "
+                         f"{model_type} has none: use objective mlm")
+    return net
+
+
+def lm_head(net):
+    """The module mapping hidden states to vocabulary logits (works on any leading shape)."""
+    cls = getattr(net, "cls", None)
+    if cls is not None and hasattr(cls, "predictions"):
+        return cls.predictions  # BERT: BertOnlyMLMHead / BertPreTrainingHeads
+    for name in ("lm_head", "generator_lm_head", "predictions"):
+        if hasattr(net, name):
+            return getattr(net, name)
+    raise ValueError(f"{type(net).__name__}: no masked-LM head found (cls.predictions or lm_head)")
+
+
+class PretrainModel(torch.nn.Module):
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+        self.encoder = net.base_model
+        self.head = lm_head(net)
+        cls = getattr(net, "cls", None)
+        self.nsp_head = getattr(cls, "seq_relationship", None)
+
+    @property
+    def config(self):
+        return self.net.config
+
+    def forward(self, batch):
+        labels = batch["labels"]
+        inputs = {"input_ids": batch["input_ids"], "attention_mask": batch.get("attention_mask")}
+        if "token_type_ids" in batch and getattr(self.net.config, "type_vocab_size", 0) > 1:
+            inputs["token_type_ids"] = batch["token_type_ids"]
+        outputs = self.encoder(**inputs)
+        masked = labels != IGNORE_INDEX
+        logits = self.head(outputs.last_hidden_state[masked])  # [masked tokens, vocab]
+        targets = labels[masked]
+        mlm_loss = F.cross_entropy(logits.float(), targets)
+        loss, nsp_loss = mlm_loss, None
+        if self.nsp_head is not None and "next_sentence_label" in batch:
+            nsp_logits = self.nsp_head(outputs.pooler_output)
+            nsp_loss = F.cross_entropy(nsp_logits.float(), batch["next_sentence_label"])
+            loss = mlm_loss + nsp_loss
+        correct = None
+        if not self.training:  # accuracy for evaluation only: an argmax over the vocabulary is not free
+            correct = (logits.detach().float().argmax(-1) == targets).sum()
+        return PretrainOutput(loss, mlm_loss.detach(), None if nsp_loss is None else nsp_loss.detach(), correct,
+                              int(targets.numel()))
+
+    def loss_units(self, batch):
+        """The loss is a mean over masked tokens: accumulation weighs micro-batches by them."""
+        return int((batch["labels"] != IGNORE_INDEX).sum())
+
+    def save_pretrained(self, path, **kwargs):
+        self.net.save_pretrained(path, **kwargs)

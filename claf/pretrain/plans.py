@@ -1,0 +1,134 @@
+"""Instance plans: which stretch of which shard each instance covers, for one max_seq_length.
+
+A plan holds only integer spans (never token ids): instances are assembled from the shards
+when a batch needs them. Plans are cheap to recompute, so the sequence length (and the
+instance format) can change from one run, or one step, to the next without re-preparing.
+
+    full_sentence  RoBERTa FULL-SENTENCES: consecutive sentences, crossing documents, packed up
+                   to max_seq_length - 2 tokens (a [SEP] where the document changes counts too);
+                   a sentence longer than that is cut into pieces.
+    sentence_pair  BERT: chunks of consecutive sentences of one document up to max_seq_length - 3
+                   tokens; the chunk is split into segments A/B when the batch is built.
+"""
+
+import numpy as np
+
+FORMATS = ("full_sentence", "sentence_pair")
+
+
+class Plan:
+    """Instances of a corpus for one (format, max_seq_length): global index -> (shard, first, last, doc).
+
+    ``holdout_documents`` > 0 sets the last documents of the last shard apart: ``part="train"``
+    leaves their instances out, ``part="valid"`` keeps only those (an instance crossing the
+    boundary belongs to neither).
+    """
+
+    def __init__(self, corpus, instance_format, max_seq_length, holdout_documents=0, part="train"):
+        if instance_format not in FORMATS:
+            raise ValueError(f"instances.format '{instance_format}' is not one of {', '.join(FORMATS)}")
+        reserved = 2 if instance_format == "full_sentence" else 3
+        if max_seq_length < reserved + 2:
+            raise ValueError(f"max_seq_length {max_seq_length} is too small for {instance_format} instances")
+        self.corpus, self.format, self.max_seq_length = corpus, instance_format, int(max_seq_length)
+        make = _full_sentence_spans if instance_format == "full_sentence" else _sentence_pair_chunks
+        parts = [make(shard, max_seq_length - reserved) for shard in corpus.shards]
+        if holdout_documents or part != "train":
+            parts = _split_off(corpus.shards, parts, int(holdout_documents), part, instance_format)
+        self.shard_sizes = np.array([len(p[0]) for p in parts], dtype=np.int64)
+        self.shard_offsets = np.concatenate([[0], np.cumsum(self.shard_sizes)])
+        self.shard = np.repeat(np.arange(len(parts)), self.shard_sizes)
+        self.first = np.concatenate([p[0] for p in parts]).astype(np.int64)
+        self.last = np.concatenate([p[1] for p in parts]).astype(np.int64)
+        self.doc = np.concatenate([p[2] for p in parts]).astype(np.int64)
+        if len(self.first) == 0:
+            raise ValueError("the prepared corpus yields no instances")
+        self._order_cache = (None, None)
+
+    def __len__(self):
+        return len(self.first)
+
+    def epoch_order(self, seed, epoch):
+        """The epoch's instance order: shards shuffled, then instances within each shard (memory-local)."""
+        if self._order_cache[0] == (seed, epoch):
+            return self._order_cache[1]
+        rng = np.random.default_rng([seed, epoch, self.max_seq_length, 0 if self.format == "full_sentence" else 1])
+        pieces = []
+        for s in rng.permutation(len(self.shard_sizes)):
+            pieces.append(self.shard_offsets[s] + rng.permutation(self.shard_sizes[s]))
+        order = np.concatenate(pieces)
+        self._order_cache = ((seed, epoch), order)
+        return order
+
+
+def _split_off(shards, parts, holdout_documents, part, instance_format):
+    """Keep the training or the held-out instances of each shard (only the last shard holds any out)."""
+    last_shard = shards[-1]
+    held = min(max(holdout_documents, 0), last_shard.num_documents)
+    boundary = int(last_shard.doc_token_starts[last_shard.num_documents - held])
+    kept = []
+    for s, (first, last, doc) in enumerate(parts):
+        if instance_format == "sentence_pair":
+            sentences = np.asarray(shards[s].sentences, dtype=np.int64)
+            tok_first, tok_last = sentences[first], sentences[last]
+        else:
+            tok_first, tok_last = first, last
+        if s < len(shards) - 1:
+            keep = np.full(len(first), part == "train")
+        elif part == "train":
+            keep = tok_last <= boundary
+        else:
+            keep = tok_first >= boundary
+        kept.append((first[keep], last[keep], doc[keep]))
+    return kept
+
+
+def _full_sentence_spans(shard, budget):
+    """Token spans [first, last) of packed instances (doc = -1: several documents may share one)."""
+    lengths = shard.sentence_lengths().tolist()
+    offsets = np.asarray(shard.sentences, dtype=np.int64).tolist()
+    doc_first = np.zeros(len(lengths) + 1, dtype=bool)
+    doc_first[np.asarray(shard.documents[:-1], dtype=np.int64)] = True
+    doc_first = doc_first.tolist()
+    firsts, lasts = [], []
+    start, end, used = 0, 0, 0
+    for i, n in enumerate(lengths):
+        sep = 1 if used and doc_first[i] else 0
+        if used and used + sep + n <= budget:
+            used += sep + n
+            end = offsets[i] + n
+            continue
+        if used:
+            firsts.append(start)
+            lasts.append(end)
+        begin = offsets[i]
+        while n > budget:  # a sentence longer than an instance: cut it into instance-sized pieces
+            firsts.append(begin)
+            lasts.append(begin + budget)
+            begin += budget
+            n -= budget
+        start, end, used = begin, begin + n, n
+    if used:
+        firsts.append(start)
+        lasts.append(end)
+    return np.array(firsts), np.array(lasts), np.full(len(firsts), -1)
+
+
+def _sentence_pair_chunks(shard, budget):
+    """Sentence ranges [first, last) of chunks inside one document, and the document of each."""
+    lengths = shard.sentence_lengths().tolist()
+    documents = np.asarray(shard.documents, dtype=np.int64).tolist()
+    firsts, lasts, docs = [], [], []
+    for d in range(len(documents) - 1):
+        start, used = documents[d], 0
+        for i in range(documents[d], documents[d + 1]):
+            if used and used + lengths[i] > budget:
+                firsts.append(start)
+                lasts.append(i)
+                docs.append(d)
+                start, used = i, 0
+            used += lengths[i]
+        firsts.append(start)
+        lasts.append(documents[d + 1])
+        docs.append(d)
+    return np.array(firsts), np.array(lasts), np.array(docs)

@@ -1,0 +1,84 @@
+"""The pre-training batch source: micro-batches as a pure function of (optimizer step, micro-step, rank).
+
+For optimizer step ``s`` the length schedule gives (max_seq_length L, global batch B). Each L
+has its own endless instance stream: epoch after epoch of the L-plan, each epoch in its own
+shuffled order. Step ``s`` takes the next B instances of L's stream (where the earlier steps of
+the schedule left it); micro-step ``m`` of rank ``r`` takes its slice of those B. An instance
+at stream position p is (epoch p // N, index order_epoch[p % N]) and is masked with the key of
+(seed, epoch, index, L). So the data depend on the global batch only (1 rank x 2 accumulation
+sees what 2 ranks see), and an exact resume only needs the step.
+
+It follows the trainer's batch-source protocol: ``len(source)`` micro-batches per trainer epoch
+(``steps_per_epoch`` optimizer steps: the runner uses one checkpoint interval) and
+``source.epoch(epoch, start)``; trainer epochs simply continue the stream.
+"""
+
+import numpy as np
+
+from claf.pretrain import rng
+from claf.pretrain.instances import build_instances
+from claf.pretrain.plans import Plan
+
+MODEL_KEYS = ("input_ids", "token_type_ids", "attention_mask", "labels", "next_sentence_label")
+
+
+class PretrainBatches:
+    def __init__(self, corpus, specials, instance_format, lengths, masker, mask_schedule, steps_per_epoch,
+                 accumulation=1, rank=0, world_size=1, seed=42, as_tensors=True, holdout_documents=0):
+        self.corpus, self.specials, self.format = corpus, specials, instance_format
+        self.lengths, self.masker, self.mask_schedule = lengths, masker, mask_schedule
+        self.steps_per_epoch = int(steps_per_epoch)
+        self.accumulation, self.rank, self.world_size = max(1, int(accumulation)), int(rank), int(world_size)
+        self.seed, self.as_tensors = int(seed), as_tensors
+        self.holdout_documents = int(holdout_documents or 0)
+        self._plans = {}
+        for until, length, batch in lengths.phases:
+            if batch % (self.accumulation * self.world_size):
+                raise ValueError(f"schedule.sequence_length: batch_size {batch} (until step {until}) must be "
+                                 f"divisible by gradient_accumulation_steps x world size = "
+                                 f"{self.accumulation * self.world_size}")
+
+    def plan(self, length):
+        if length not in self._plans:
+            self._plans[length] = Plan(self.corpus, self.format, length, self.holdout_documents)
+        return self._plans[length]
+
+    def __len__(self):
+        return self.steps_per_epoch * self.accumulation
+
+    def epoch(self, epoch, start=0):
+        offset = (int(epoch) - 1) * len(self)
+        for k in range(start, len(self)):
+            yield self.micro_batch(offset + k)
+
+    def locate(self, micro_index):
+        """(step, max_seq_length, stream positions) of a micro-batch on this rank."""
+        step, micro = divmod(int(micro_index), self.accumulation)
+        length, batch = self.lengths.at(step)
+        size = batch // (self.accumulation * self.world_size)
+        begin = self.lengths.consumed(step, length) + (micro * self.world_size + self.rank) * size
+        return step, length, np.arange(begin, begin + size, dtype=np.int64)
+
+    def instances(self, length, positions):
+        """(plan indices, epochs) of stream positions of ``length``."""
+        plan = self.plan(length)
+        epochs, within = np.divmod(positions, len(plan))
+        indices = np.empty_like(positions)
+        for e in np.unique(epochs):
+            chosen = epochs == e
+            indices[chosen] = plan.epoch_order(self.seed, int(e))[within[chosen]]
+        return indices, epochs
+
+    def micro_batch(self, micro_index):
+        step, length, positions = self.locate(micro_index)
+        plan = self.plan(length)
+        indices, epochs = self.instances(length, positions)
+        keys = rng.instance_keys(self.seed, epochs, indices, length)
+        batch = build_instances(plan, indices, keys, self.specials)
+        batch = self.masker(batch, keys, self.mask_schedule.ngram_share(step))
+        out = {k: batch[k] for k in MODEL_KEYS if k in batch}
+        if self.as_tensors:
+            import torch
+
+            out = {k: torch.from_numpy(v) for k, v in out.items()}
+        return out

@@ -1,0 +1,290 @@
+"""LaRva data pipeline on real Korean text: shards, instances, masking, schedules, the batch stream."""
+
+import numpy as np
+import pytest
+
+from claf.pretrain import rng
+from claf.pretrain.corpus import split_sentences
+from claf.pretrain.instances import Specials, build_instances
+from claf.pretrain.masking import IGNORE_INDEX, Masker
+from claf.pretrain.plans import Plan
+from claf.pretrain.prepare import prepare_corpus
+from claf.pretrain.schedules import LengthSchedule, MaskSchedule
+from claf.pretrain.stream import PretrainBatches
+from claf.pretrain.tokenizer import load_tokenizer
+
+LINES = 3000
+
+
+@pytest.fixture(scope="module")
+def ko(mirror, tmp_path_factory):
+    root = tmp_path_factory.mktemp("pretrain_data")
+    lines = []
+    with open(mirror / "corpus" / "ko" / "nsmc_raw_reviews.txt", encoding="utf-8") as f:
+        for line in f:
+            lines.append(line.rstrip("\n"))
+            if len(lines) == LINES:
+                break
+    source = root / "reviews.txt"
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    tokenizer, folder = load_tokenizer(mirror / "vocab" / "koelectra")
+    corpus = prepare_corpus([str(source)], tokenizer, folder, root / "prepared", shard_size_mb=0.04)
+    return {"lines": lines, "source": source, "tokenizer": tokenizer, "folder": folder, "corpus": corpus,
+            "root": root, "specials": Specials(tokenizer)}
+
+
+def test_shards_round_trip_ids_and_boundaries(ko):
+    corpus, tokenizer = ko["corpus"], ko["tokenizer"]
+    assert len(corpus.shards) >= 3
+    sizes = [s.num_tokens for s in corpus.shards[:-1]]
+    assert max(sizes) < 1.25 * min(sizes)  # similar sizes (the last one takes the rest)
+    documents = [d for d in (split_sentences(line) for line in ko["lines"]) if d]
+    stored = []
+    for shard in corpus.shards:
+        for d in range(shard.num_documents):
+            sentences = []
+            for s in range(int(shard.documents[d]), int(shard.documents[d + 1])):
+                a, b = int(shard.sentences[s]), int(shard.sentences[s + 1])
+                sentences.append((shard.tokens[a:b].tolist(), shard.word_starts(a, b)))
+            stored.append(sentences)
+    assert len(stored) == len(documents)
+    for doc, sentences in zip(documents[::97], stored[::97]):
+        assert len(doc) == len(sentences)
+        for text, (ids, starts) in zip(doc, sentences):
+            assert ids == tokenizer(text, add_special_tokens=False)["input_ids"]
+            pieces = tokenizer.convert_ids_to_tokens(ids)
+            words = ["".join(p[2:] if p.startswith("##") else p for p in group)
+                     for group in _groups(pieces, starts)]
+            assert len(words) == len(text.split())  # one unit per eojeol
+    report = corpus.report()
+    assert report["tokens"] == sum(s.num_tokens for s in corpus.shards)
+    assert report["raw_bytes"] == ko["source"].stat().st_size
+    assert 0 < report["shards_vs_raw"] < 1  # compact: below the raw UTF-8 text
+
+
+def _groups(pieces, starts):
+    groups = []
+    for piece, start in zip(pieces, starts):
+        if start or not groups:
+            groups.append([])
+        groups[-1].append(piece)
+    return groups
+
+
+def test_prepare_reuses_same_tokenizer_and_redoes_changed(ko, tmp_path):
+    again = prepare_corpus([str(ko["source"])], ko["tokenizer"], ko["folder"], ko["root"] / "prepared",
+                           shard_size_mb=0.04)
+    assert again.reused and again.folder == ko["corpus"].folder
+    changed = tmp_path / "tok"
+    changed.mkdir()
+    for f in ko["folder"].iterdir():
+        if f.is_file():
+            (changed / f.name).write_bytes(f.read_bytes())
+    (changed / "tokenizer_config.json").write_text(
+        (ko["folder"] / "tokenizer_config.json").read_text().replace("512", "256"))
+    other = prepare_corpus([str(ko["source"])], ko["tokenizer"], changed, ko["root"] / "prepared", shard_size_mb=0.04)
+    assert not other.reused and other.folder != ko["corpus"].folder
+
+
+def test_full_sentence_packing(ko):
+    plan = Plan(ko["corpus"], "full_sentence", 64)
+    specials = ko["specials"]
+    indices = np.arange(len(plan))
+    covered = {}
+    for start in range(0, len(plan), 256):
+        chunk = indices[start:start + 256]
+        batch = build_instances(plan, chunk, rng.instance_keys(0, 0, chunk), specials)
+        lengths = batch["attention_mask"].sum(1)
+        assert lengths.max() <= 64
+        assert (batch["input_ids"][:, 0] == specials.cls).all()
+        assert (batch["input_ids"][np.arange(len(chunk)), lengths - 1] == specials.sep).all()
+        for row, i in enumerate(chunk):
+            shard = ko["corpus"].shards[plan.shard[i]]
+            first, last = int(plan.first[i]), int(plan.last[i])
+            ids = batch["input_ids"][row, 1:lengths[row] - 1]
+            # [SEP] exactly where a document starts inside the span, the tokens in order otherwise
+            inner = [d for d in shard.doc_token_starts.tolist() if first < d < last]
+            expected = []
+            for p in range(first, last):
+                if p in inner:
+                    expected.append(specials.sep)
+                expected.append(int(shard.tokens[p]))
+            assert ids.tolist() == expected
+            covered.setdefault(int(plan.shard[i]), []).append((first, last))
+    for shard_id, spans in covered.items():  # consecutive: every token once, in order
+        spans.sort()
+        assert spans[0][0] == 0 and spans[-1][1] == ko["corpus"].shards[shard_id].num_tokens
+        assert all(a[1] == b[0] for a, b in zip(spans, spans[1:]))
+    # packing fills instances: the next sentence would not have fitted
+    assert np.mean(plan.last - plan.first) > 40
+
+
+def test_sentence_pair_instances_and_nsp(ko):
+    plan = Plan(ko["corpus"], "sentence_pair", 64)
+    specials = ko["specials"]
+    multi = np.flatnonzero(plan.last - plan.first >= 2)
+    assert len(multi) > 200
+    keys = rng.instance_keys(3, 0, multi)
+    batch = build_instances(plan, multi, keys, specials)
+    labels = batch["next_sentence_label"]
+    assert 0.4 < labels.mean() < 0.6  # 50% random next among chunks that can be split
+    for row, i in enumerate(multi[:200]):
+        ids = batch["input_ids"][row]
+        length = batch["attention_mask"][row].sum()
+        assert length <= 64
+        seps = np.flatnonzero(ids[:length] == specials.sep)
+        assert len(seps) == 2 and seps[1] == length - 1
+        types = batch["token_type_ids"][row][:length]
+        assert (types[:seps[0] + 1] == 0).all() and (types[seps[0] + 1:] == 1).all()
+        shard = ko["corpus"].shards[plan.shard[i]]
+        a = ids[1:seps[0]].tolist()
+        b = ids[seps[0] + 1:seps[1]].tolist()
+        doc = shard.tokens[int(shard.sentences[plan.first[i]]):int(shard.sentences[plan.last[i]])].tolist()
+        assert doc[:len(a)] == a  # A starts the chunk
+        if labels[row] == 0:  # B continues A in the same document
+            assert _contains(doc, a + b) or doc[len(a):len(a) + len(b)] == b
+        else:
+            assert not _contains(doc, a + b)
+    again = build_instances(plan, multi, keys, specials)
+    assert np.array_equal(again["input_ids"], batch["input_ids"])  # random next: same key, same pick
+
+
+def _contains(seq, sub):
+    return any(seq[k:k + len(sub)] == sub for k in range(len(seq) - len(sub) + 1))
+
+
+def _batch(ko, length=128, size=512, seed=1, epoch=0):
+    plan = Plan(ko["corpus"], "full_sentence", length)
+    indices = plan.epoch_order(seed, epoch)[:size]
+    keys = rng.instance_keys(seed, epoch, indices, length)
+    return build_instances(plan, indices, keys, ko["specials"]), keys
+
+
+@pytest.mark.parametrize("strategy", ["subword", "space", "ngram"])
+def test_masking_rate_and_replacement(ko, strategy):
+    batch, keys = _batch(ko)
+    out = Masker(ko["specials"], strategy)(batch, keys)
+    selected = out["labels"] != IGNORE_INDEX
+    candidates = ~batch["special"]
+    assert abs(selected.sum() / candidates.sum() - 0.15) < 0.01
+    assert not (selected & batch["special"]).any()
+    assert (out["labels"][selected] == batch["input_ids"][selected]).all()
+    masked = out["input_ids"][selected] == ko["specials"].mask
+    kept = out["input_ids"][selected] == batch["input_ids"][selected]
+    assert abs(masked.mean() - 0.8) < 0.04 and abs(kept.mean() - 0.1) < 0.04
+    assert (out["input_ids"][~selected] == batch["input_ids"][~selected]).all()
+
+
+def _eojeols(batch, row):
+    """Token-column groups of each whitespace unit in a row (special tokens split units)."""
+    groups, current = [], []
+    for col in range(batch["input_ids"].shape[1]):
+        if batch["special"][row, col]:
+            if current:
+                groups.append(current)
+            current = []
+        elif batch["word_starts"][row, col]:
+            if current:
+                groups.append(current)
+            current = [col]
+        else:
+            current.append(col)
+    if current:
+        groups.append(current)
+    return groups
+
+
+def test_space_masking_takes_whole_eojeols(ko):
+    batch, keys = _batch(ko, size=128)
+    out = Masker(ko["specials"], "space")(batch, keys)
+    selected = out["labels"] != IGNORE_INDEX
+    multi_token_units = 0
+    for row in range(len(keys)):
+        for group in _eojeols(batch, row):
+            flags = selected[row, group]
+            assert flags.all() or not flags.any()
+            multi_token_units += len(group) > 1 and flags.all()
+    assert multi_token_units > 100
+
+
+def test_ngram_spans_follow_inverse_length(ko):
+    batch, keys = _batch(ko, size=256)
+    masker = Masker(ko["specials"], "ngram", max_ngram=3)
+    # The eojeols are cut into spans of n = 1..3 eojeols with p(n) proportional to 1/n ...
+    spans = masker.ngram_spans(keys, 128)
+    lengths = np.concatenate([np.bincount(row)[:-1] for row in spans])  # the last span of a row is cut short
+    share = np.bincount(lengths, minlength=4)[1:4] / len(lengths)
+    expected = np.array([1, 1 / 2, 1 / 3]) / (1 + 1 / 2 + 1 / 3)
+    assert np.abs(share - expected).max() < 0.02, share
+    # ... and masking takes whole spans: every eojeol of a chosen span, never part of one.
+    out = masker(batch, keys, return_units=True)
+    selected = out["labels"] != IGNORE_INDEX
+    chosen_lengths = []
+    for row in range(len(keys)):
+        span_groups = {}
+        for group in _eojeols(batch, row):
+            units = set(out["units"][row, group].tolist())
+            assert len(units) == 1  # an eojeol never straddles two spans
+            span_groups.setdefault(units.pop(), []).append(group)
+        for groups in span_groups.values():
+            flags = np.concatenate([selected[row, g] for g in groups])
+            assert flags.all() or not flags.any()
+            if flags.all():
+                chosen_lengths.append(len(groups))
+    assert np.bincount(chosen_lengths)[2:].sum() > 0.3 * len(chosen_lengths)  # multi-eojeol spans are common
+
+
+def test_masks_deterministic_per_instance_and_new_each_epoch(ko):
+    plan = Plan(ko["corpus"], "full_sentence", 128)
+    masker = Masker(ko["specials"], "space")
+    indices = np.arange(64)
+    keys = rng.instance_keys(7, 0, indices, 128)
+    full = masker(build_instances(plan, indices, keys, ko["specials"]), keys)
+    part = masker(build_instances(plan, indices[10:20], keys[10:20], ko["specials"]), keys[10:20])
+    width = part["labels"].shape[1]
+    assert np.array_equal(full["labels"][10:20, :width], part["labels"])  # batch-independent
+    assert np.array_equal(full["input_ids"][10:20, :width], part["input_ids"])
+    keys1 = rng.instance_keys(7, 1, indices, 128)
+    other = masker(build_instances(plan, indices, keys1, ko["specials"]), keys1)
+    assert np.array_equal(other["attention_mask"], full["attention_mask"])
+    assert (other["labels"] != full["labels"]).any(axis=1).mean() > 0.95  # new masks every epoch
+    assert not np.array_equal(plan.epoch_order(7, 0), plan.epoch_order(7, 1))
+
+
+def test_schedules_switch_at_the_right_step():
+    lengths = LengthSchedule([[90, 128, 32], [None, 512, 8]])
+    assert lengths.at(0) == (128, 32) and lengths.at(89) == (128, 32) and lengths.at(90) == (512, 8)
+    assert lengths.consumed(90, 128) == 90 * 32 and lengths.consumed(95, 512) == 5 * 8
+    assert lengths.consumed(95, 128) == 90 * 32
+    share = MaskSchedule(0.0, 0.5, 100, 200)
+    assert share.ngram_share(0) == 0.0 and share.ngram_share(150) == 0.25 and share.ngram_share(500) == 0.5
+    with pytest.raises(ValueError, match="until_step"):
+        LengthSchedule([[90, 128, 32], [50, 512, 8]])
+
+
+def test_stream_follows_schedules_and_global_batch(ko):
+    lengths = LengthSchedule([[3, 32, 8], [None, 64, 4]])
+    share = MaskSchedule(0.0, 1.0, 0, 4)
+
+    def stream(accumulation):
+        return PretrainBatches(ko["corpus"], ko["specials"], "full_sentence", lengths,
+                               Masker(ko["specials"], "subword"), share, steps_per_epoch=5, accumulation=accumulation,
+                               seed=5, as_tensors=False)
+
+    one, two = stream(1), stream(2)
+    assert len(one) == 5 and len(two) == 10
+    for step in range(5):
+        whole = one.micro_batch(step)
+        halves = [two.micro_batch(2 * step + m) for m in range(2)]
+        assert whole["input_ids"].shape[0] == (8 if step < 3 else 4)
+        assert whole["input_ids"].shape[1] <= (32 if step < 3 else 64)
+        width = min(h["input_ids"].shape[1] for h in halves)
+        joined = np.concatenate([h["input_ids"][:, :width] for h in halves])
+        assert np.array_equal(whole["input_ids"][:, :width], joined)  # same data, any accumulation
+    resumed = list(one.epoch(1, start=3))
+    assert np.array_equal(resumed[0]["labels"], one.micro_batch(3)["labels"])
+    # The n-gram share is 0 at step 0 and 1 from step 4: only then do the masks differ from subword masking.
+    plain = PretrainBatches(ko["corpus"], ko["specials"], "full_sentence", lengths, Masker(ko["specials"], "subword"),
+                            MaskSchedule(), steps_per_epoch=5, seed=5, as_tensors=False)
+    assert np.array_equal(plain.micro_batch(0)["labels"], one.micro_batch(0)["labels"])
+    assert not np.array_equal(plain.micro_batch(4)["labels"], one.micro_batch(4)["labels"])
