@@ -12,7 +12,7 @@ import os
 import sys
 
 from claf.config import ConfigError, describe, list_base_configs, resolve_config
-from claf.config.loader import load_base_config
+from claf.config.loader import REQUIRED_BLOCKS, load_base_config
 
 USER_ERRORS = (FileNotFoundError, KeyError, ValueError, RuntimeError)
 
@@ -50,21 +50,23 @@ def split_base_config(argv):
     return base, rest, want_help
 
 
-def run_main(mode, argv=None, prog="train.py"):
+def run_main(mode, argv=None, prog="train.py", required=REQUIRED_BLOCKS, family=""):
+    """``--base_config X [overrides]`` -> Experiment(mode). ``family`` filters the names listed."""
     argv = sys.argv[1:] if argv is None else list(argv)
     base, overrides, want_help = split_base_config(argv)
+    names = [n for n in list_base_configs() if n.startswith(family)]
     if base is None:
         if want_help:
             print(f"usage: {prog} --base_config NAME_OR_PATH [--section.key value ...]\n\nnamed BaseConfigs:")
-            print("\n".join(f"  {name}" for name in list_base_configs()))
+            print("\n".join(f"  {name}" for name in names))
             return 0
-        return _fail(f"--base_config is required; one of: {', '.join(list_base_configs())}", 2)
+        return _fail(f"--base_config is required; one of: {', '.join(names)}", 2)
     try:
-        config = resolve_config(base, overrides)
+        config = resolve_config(base, overrides, required=required)
     except ConfigError as e:
         return _fail(str(e), 2)
     if want_help:
-        _data, source = load_base_config(base)
+        _data, source = load_base_config(base, required)
         print(f"usage: {prog} --base_config {base} [--key value ...]\n")
         print(f"Every key of {source} (full dotted path, or a unique suffix of 2+ parts):")
         print("\n".join(describe(config.to_dict())))
@@ -85,17 +87,11 @@ def run_main(mode, argv=None, prog="train.py"):
 
 
 def _is_user_error(error):
-    from claf.data.readers.base import InvalidRow
+    """Errors whose message says what to fix: shown as one line, without a traceback."""
+    from claf.hub.cache import HubError
     from claf.registry import RegistryError
 
-    known = (InvalidRow, RegistryError, FileNotFoundError)
-    try:
-        from claf.hub.cache import HubError
-
-        known += (HubError,)
-    except ImportError:
-        pass
-    return isinstance(error, known)
+    return isinstance(error, (ValueError, FileNotFoundError, RegistryError, HubError))
 
 
 def predict_main(argv=None):
@@ -124,7 +120,7 @@ def predict_main(argv=None):
         return _fail(str(e), 1)
     lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in results)
     if args.output:
-        from claf.learn.atomic import atomic_write_text
+        from claf.atomic import atomic_write_text
 
         atomic_write_text(args.output, lines)
     else:

@@ -48,7 +48,7 @@ class Experiment:
 
     # ---- train ----------------------------------------------------------------------
     def _train(self):
-        from claf.learn.atomic import atomic_write_text
+        from claf.atomic import atomic_write_text
         from claf.learn.eval_group import with_extra_valid
         from claf.learn.evaluator import Evaluator
         from claf.registry import LR_SCHEDULERS, OPTIMIZERS, TRAINERS
@@ -221,7 +221,7 @@ def _task_data(reader, examples, tokenizer):
 
 
 def _write_predictions(path, examples, predictions, model):
-    from claf.learn.atomic import atomic_write_text
+    from claf.atomic import atomic_write_text
 
     if isinstance(predictions, dict):
         rows = [model.present(e, predictions[e["id"]]) for e in examples]

@@ -5,7 +5,6 @@ with one identity, so wrong credentials are really refused.
 """
 
 import json
-import os
 import shutil
 import socket
 import subprocess

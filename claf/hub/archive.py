@@ -13,7 +13,8 @@ import tempfile
 import zlib
 from pathlib import Path
 
-from claf.hub.cache import HubError, fsync_dir, one_line, remove_quietly
+from claf.atomic import fsync_dir
+from claf.hub.cache import HubError, one_line, remove_quietly
 
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz")
 DONE_MARKER = ".claf-extracted"

@@ -11,6 +11,8 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 from urllib.request import url2pathname
 
+from claf.atomic import atomic_write_text, fsync_dir
+
 CHUNK_SIZE = 1 << 20
 CONNECT_TIMEOUT = 15
 READ_TIMEOUT = 60
@@ -71,23 +73,7 @@ def read_checksum(path):
 
 def write_checksum(path, digest: str) -> None:
     path = Path(path)
-    write_text_atomic(checksum_path(path), f"{digest}  {path.name}\n")
-
-
-def write_text_atomic(path, text: str) -> None:
-    """Write a small text file: temp name in the same folder, fsync, then os.replace."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        remove_quietly(tmp)
-        raise
-    fsync_dir(path.parent)
+    atomic_write_text(checksum_path(path), f"{digest}  {path.name}\n")
 
 
 def remove_quietly(path) -> None:
@@ -95,20 +81,6 @@ def remove_quietly(path) -> None:
         os.unlink(path)
     except FileNotFoundError:
         pass
-
-
-def fsync_dir(folder) -> None:
-    """Make a rename durable; best effort (not every OS or file system allows it)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def is_cached(dest, sha256=None) -> bool:

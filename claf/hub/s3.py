@@ -12,7 +12,8 @@ import tempfile
 from pathlib import Path
 from urllib.parse import urlparse
 
-from claf.hub.cache import CHUNK_SIZE, HubError, fsync_dir, one_line, remove_quietly, write_checksum
+from claf.atomic import fsync_dir
+from claf.hub.cache import CHUNK_SIZE, HubError, one_line, remove_quietly, write_checksum
 
 CREDENTIAL_ERRORS = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "InvalidToken",
                      "ExpiredToken", "AuthorizationHeaderMalformed", "InvalidSecurity"}

@@ -15,7 +15,8 @@ import tempfile
 import uuid
 from pathlib import Path
 
-from claf.hub.cache import HubError, cache_root, fsync_dir, one_line, remove_quietly, sha256_file, write_text_atomic
+from claf.atomic import atomic_write_text, fsync_dir
+from claf.hub.cache import HubError, cache_root, one_line, remove_quietly, sha256_file
 
 STORE_TYPES = ("local", "s3")
 
@@ -62,7 +63,7 @@ class LocalStore:
             remove_quietly(tmp)
             raise
         fsync_dir(dest.parent)
-        write_text_atomic(dest.with_name(dest.name + ".sha256"), f"{digest.hexdigest()}  {dest.name}\n")
+        atomic_write_text(dest.with_name(dest.name + ".sha256"), f"{digest.hexdigest()}  {dest.name}\n")
         return {"url": self.url(key), "sha256": digest.hexdigest(), "bytes": dest.stat().st_size}
 
     def read_text(self, key):
@@ -73,7 +74,7 @@ class LocalStore:
 
     def write_text(self, key, text):
         self.path(key).parent.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(self.path(key), text)
+        atomic_write_text(self.path(key), text)
 
     def exists(self, key):
         return self.path(key).is_file()

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from claf.learn.atomic import atomic_dir
+from claf.atomic import atomic_dir
 
 MODEL_FILE, STATE_FILE, INFO_FILE = "model.pt", "training_state.pt", "trainer_state.json"
 

@@ -3,7 +3,7 @@
 import json
 from pathlib import Path
 
-from claf.learn.atomic import atomic_write_text
+from claf.atomic import atomic_write_text
 
 LOWER_IS_BETTER = ("loss", "error", "perplexity", "time")
 

@@ -10,7 +10,7 @@ import logging
 import time
 from pathlib import Path
 
-from claf.learn.atomic import atomic_dir
+from claf.atomic import atomic_dir
 
 logger = logging.getLogger(__name__)
 

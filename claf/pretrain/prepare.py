@@ -57,7 +57,7 @@ def prepare_corpus(files, tokenizer, tokenizer_folder, output_dir, shard_size_mb
     """Tokenize ``files`` into shards under ``output_dir/<fingerprint>/`` (or reuse them); a PreparedCorpus."""
     from claf.data.sources import resolve_data_file
     from claf.hub.cache import sha256_cached
-    from claf.learn.atomic import atomic_dir
+    from claf.atomic import atomic_dir
     from claf.pretrain.tokenizer import tokenizer_hash
 
     if not files:

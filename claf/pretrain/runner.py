@@ -42,7 +42,7 @@ def build_data(cfg, tokenizer, tokenizer_folder, dist=None):
 def run_pretraining(cfg):
     from claf.experiment import set_seed
     from claf.hub.stores import open_store
-    from claf.learn.atomic import atomic_write_text
+    from claf.atomic import atomic_write_text
     from claf.learn.distributed import Distributed
     from claf.pretrain.evaluation import PretrainEvaluator
     from claf.pretrain.export import checkpoint_name, export_checkpoint, publish_checkpoint
@@ -130,7 +130,7 @@ def run_pretraining(cfg):
 
 def _record(path, entry):
     """Add a published checkpoint to <log_dir>/published.json (earlier runs' entries stay)."""
-    from claf.learn.atomic import atomic_write_text
+    from claf.atomic import atomic_write_text
 
     entries = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else []
     entries = [e for e in entries if e.get("name") != entry["name"]] + [entry]

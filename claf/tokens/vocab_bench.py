@@ -94,7 +94,7 @@ def table(rows):
 
 
 def write(rows, output_dir):
-    from claf.learn.atomic import atomic_write_text
+    from claf.atomic import atomic_write_text
 
     out = Path(output_dir)
     atomic_write_text(out / "vocab_bench.json", json.dumps(rows, indent=2, ensure_ascii=False) + "\n")

@@ -118,7 +118,7 @@ def output_dir(recipe_name, vocab):
 
 def build_vocab(config, recipe_name, log=print):
     """Run a resolved recipe; returns the output directory."""
-    from claf.learn.atomic import atomic_dir, atomic_write_text
+    from claf.atomic import atomic_dir, atomic_write_text
 
     vocab, corpus, normalization = config["vocab"], config["corpus"], config["normalization"]
     word, subword = word_component(normalization), subword_component(vocab.get("algorithm", "wordpiece"))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 
-from claf.learn.atomic import atomic_dir
+from claf.atomic import atomic_dir
 
 TASK_FILE = "claf_task.json"
 

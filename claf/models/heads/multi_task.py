@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from claf.learn.atomic import atomic_dir
+from claf.atomic import atomic_dir
 from claf.models.heads.base import TASK_FILE
 from claf.registry import MODELS
 

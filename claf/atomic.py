@@ -1,4 +1,7 @@
-"""Atomic file and directory writes: a reader sees the old version or the new one, never half."""
+"""Atomic file and directory writes: a reader sees the old version or the new one, never half.
+
+Every layer that writes files (runs, checkpoints, caches, stores, vocabularies) uses these.
+"""
 
 import contextlib
 import os
@@ -41,3 +44,18 @@ def atomic_write_text(path, text):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+    fsync_dir(path.parent)
+
+
+def fsync_dir(folder):
+    """Make a rename durable; best effort (not every OS or file system allows it)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
