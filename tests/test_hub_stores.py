@@ -22,14 +22,6 @@ from claf.pretrain.export import export_checkpoint, publish_checkpoint
 ACCESS, SECRET = "claf-test-key", "claf-test-secret"
 
 
-@pytest.fixture
-def hub(tmp_path, monkeypatch):
-    monkeypatch.setenv("CLAF_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setenv("CLAF_HUB_DIR", str(tmp_path / "hub"))
-    monkeypatch.delenv("CLAF_MODEL_INDEX", raising=False)
-    return tmp_path
-
-
 @pytest.fixture(scope="module")
 def checkpoint(tiny_korean_bert, tmp_path_factory):
     from transformers import AutoTokenizer, BertConfig, BertForMaskedLM

@@ -21,14 +21,6 @@ def corpus_file(mirror, tmp_path_factory):
     return path
 
 
-@pytest.fixture
-def hub(tmp_path, monkeypatch):
-    monkeypatch.setenv("CLAF_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setenv("CLAF_HUB_DIR", str(tmp_path / "hub"))
-    monkeypatch.delenv("CLAF_MODEL_INDEX", raising=False)
-    return tmp_path
-
-
 def recipe(corpus_file, tmp_path, **overrides):
     values = {"name": "larva-test", "corpus.files": [str(corpus_file)], "corpus.shard_size_mb": 0.02,
               "corpus.prepared_dir": str(tmp_path.parent / "prepared"), "trainer.log_dir": str(tmp_path / "run"),

@@ -104,7 +104,7 @@ def test_wordpiece_marks_continuations_and_keeps_offsets():
 
 
 def test_sentencepiece_library_model_loads_with_the_same_pieces(tmp_path):
-    spm = pytest.importorskip("sentencepiece")
+    import sentencepiece as spm
     corpus = tmp_path / "corpus.txt"
     corpus.write_text("\n".join(SAMPLES * 5) + "\n", encoding="utf-8")
     for model_type in ("unigram", "bpe"):
