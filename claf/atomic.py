@@ -30,13 +30,18 @@ def atomic_dir(path):
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def atomic_write_text(path, text):
+@contextlib.contextmanager
+def atomic_file(path, mode="wb"):
+    """Yield a temporary file next to ``path``; on success it is synced and renamed to ``path``.
+
+    On any error the temporary file is removed and ``path`` is untouched.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+        with os.fdopen(fd, mode, encoding=None if "b" in mode else "utf-8") as f:
+            yield f
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -45,6 +50,11 @@ def atomic_write_text(path, text):
             os.unlink(tmp)
         raise
     fsync_dir(path.parent)
+
+
+def atomic_write_text(path, text):
+    with atomic_file(path, "w") as f:
+        f.write(text)
 
 
 def fsync_dir(folder):

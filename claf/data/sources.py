@@ -18,6 +18,7 @@ import json
 import os
 from pathlib import Path, PurePosixPath
 
+from claf.atomic import atomic_file
 from claf.hub.cache import (HubError, cache_root, download, one_line, read_checksum, sha256_cached,
                             write_checksum)
 
@@ -104,7 +105,6 @@ def resolve_data_file(path, manifest=None) -> Path:
 def _from_archive(url, member, candidate: Path, expected, archive_sha256=None) -> Path:
     """Download the zip at ``url`` once (under ``<data root>/.archives``), extract ``member`` to ``candidate``."""
     import hashlib
-    import tempfile
     import zipfile
 
     archive = download(url, data_root() / ".archives" / PurePosixPath(url.split("?")[0]).name, archive_sha256)
@@ -119,15 +119,8 @@ def _from_archive(url, member, candidate: Path, expected, archive_sha256=None) -
     if expected and actual != expected:
         raise DataFileError(f"{url}!{member}: checksum mismatch (expected {expected}, got {actual}); "
                             "the archive changed upstream: fix the manifest's sha256")
-    candidate.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=candidate.parent, prefix=f".{candidate.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        os.replace(tmp, candidate)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(candidate) as out:
+        out.write(data)
     write_checksum(candidate, actual)
     return candidate
 

@@ -13,8 +13,8 @@ import tempfile
 import zlib
 from pathlib import Path
 
-from claf.atomic import fsync_dir
-from claf.hub.cache import HubError, one_line, remove_quietly
+from claf.atomic import atomic_file, fsync_dir
+from claf.hub.cache import HubError, one_line
 
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz")
 DONE_MARKER = ".claf-extracted"
@@ -44,23 +44,12 @@ def pack(src_dir, tar_path) -> Path:
     top = archive_stem(tar_path)
     if not top:
         raise HubError(f"{tar_path}: the archive needs a name before its suffix; e.g. model.tar.gz")
-    tar_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=tar_path.parent, prefix=f".{tar_path.name}.", suffix=".part")
     try:
-        with os.fdopen(fd, "wb") as raw:
-            with tarfile.open(fileobj=raw, mode="w:gz", dereference=True) as tar:
-                tar.add(src_dir, arcname=top, filter=_plain_owner)
-            raw.flush()
-            os.fsync(raw.fileno())
-        os.replace(tmp, tar_path)
+        with atomic_file(tar_path) as raw, tarfile.open(fileobj=raw, mode="w:gz", dereference=True) as tar:
+            tar.add(src_dir, arcname=top, filter=_plain_owner)
     except OSError as exc:
-        remove_quietly(tmp)
         raise HubError(f"{tar_path}: cannot pack {src_dir} ({one_line(exc)}); "
                        f"check that every file in it is readable") from exc
-    except BaseException:
-        remove_quietly(tmp)
-        raise
-    fsync_dir(tar_path.parent)
     return tar_path
 
 

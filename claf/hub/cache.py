@@ -6,12 +6,11 @@ format of `sha256sum`). A file is reused without network when its checksum file 
 
 import hashlib
 import os
-import tempfile
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 from urllib.request import url2pathname
 
-from claf.atomic import atomic_write_text, fsync_dir
+from claf.atomic import atomic_file, atomic_write_text
 
 CHUNK_SIZE = 1 << 20
 CONNECT_TIMEOUT = 15
@@ -104,30 +103,16 @@ def download(url: str, dest, sha256=None) -> Path:
     expected = sha256.lower() if sha256 else None
     if is_cached(dest, expected):
         return dest
+    remove_quietly(checksum_path(dest))  # the checksum file is rewritten once the new bytes are in place
     try:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
-    except OSError as exc:
-        raise HubError(f"{dest.parent}: cannot write a download there ({one_line(exc)}); "
-                       f"make it writable or point CLAF_CACHE / CLAF_DATA_ROOT elsewhere") from exc
-    try:
-        with os.fdopen(fd, "wb") as out:
+        with atomic_file(dest) as out:
             actual = _fetch(url, out)
-            out.flush()
-            os.fsync(out.fileno())
-        if expected and actual != expected:
-            raise HubError(f"{url}: checksum mismatch (expected {expected}, got {actual}); "
-                           f"the download is corrupt or changed upstream: retry, or fix the expected sha256")
-        remove_quietly(checksum_path(dest))
-        os.replace(tmp, dest)
+            if expected and actual != expected:
+                raise HubError(f"{url}: checksum mismatch (expected {expected}, got {actual}); the download "
+                               "is corrupt or changed upstream: retry, or fix the expected sha256")
     except OSError as exc:
-        remove_quietly(tmp)
-        raise HubError(f"{dest}: cannot save the download of {url} ({one_line(exc)}); "
-                       f"free disk space or point CLAF_CACHE / CLAF_DATA_ROOT elsewhere") from exc
-    except BaseException:
-        remove_quietly(tmp)
-        raise
-    fsync_dir(dest.parent)
+        raise HubError(f"{dest}: cannot save the download of {url} ({one_line(exc)}); make {dest.parent} "
+                       "writable, free disk space, or point CLAF_CACHE / CLAF_DATA_ROOT elsewhere") from exc
     write_checksum(dest, actual)
     return dest
 

@@ -8,12 +8,11 @@ comes from the store's ``endpoint_url``, else ``$CLAF_S3_ENDPOINT_URL``, else bo
 
 import hashlib
 import os
-import tempfile
 from pathlib import Path
 from urllib.parse import urlparse
 
-from claf.atomic import fsync_dir
-from claf.hub.cache import CHUNK_SIZE, HubError, one_line, remove_quietly, write_checksum
+from claf.atomic import atomic_file
+from claf.hub.cache import CHUNK_SIZE, HubError, one_line, write_checksum
 
 CREDENTIAL_ERRORS = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "InvalidToken",
                      "ExpiredToken", "AuthorizationHeaderMalformed", "InvalidSecurity"}
@@ -109,27 +108,17 @@ def download(url, dest, sha256=None, endpoint_url=None):
     try:
         s3 = client(endpoint_url)
         expected = (sha256 or expected_sha256(s3, bucket, key) or "").lower() or None
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
-        try:
-            digest = hashlib.sha256()
-            with os.fdopen(fd, "wb") as out:
-                body = s3.get_object(Bucket=bucket, Key=key)["Body"]
-                for chunk in iter(lambda: body.read(CHUNK_SIZE), b""):
-                    digest.update(chunk)
-                    out.write(chunk)
-                out.flush()
-                os.fsync(out.fileno())
+        digest = hashlib.sha256()
+        with atomic_file(dest) as out:
+            body = s3.get_object(Bucket=bucket, Key=key)["Body"]
+            for chunk in iter(lambda: body.read(CHUNK_SIZE), b""):
+                digest.update(chunk)
+                out.write(chunk)
             actual = digest.hexdigest()
             if expected and actual != expected:
                 raise HubError(f"{url}: checksum mismatch (expected {expected}, got {actual}); the object is "
                                f"corrupt or was replaced: publish it again")
-            os.replace(tmp, dest)
-        except BaseException:
-            remove_quietly(tmp)
-            raise
     except boto_errors() as exc:
         raise explain(exc, url) from exc
-    fsync_dir(dest.parent)
     write_checksum(dest, actual)
     return dest

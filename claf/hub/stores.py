@@ -11,12 +11,11 @@ its SHA-256 (S3 metadata ``sha256``, and a ``<key>.sha256`` object or file next 
 
 import hashlib
 import os
-import tempfile
 import uuid
 from pathlib import Path
 
-from claf.atomic import atomic_write_text, fsync_dir
-from claf.hub.cache import HubError, cache_root, one_line, remove_quietly, sha256_file
+from claf.atomic import atomic_file, atomic_write_text
+from claf.hub.cache import HubError, cache_root, one_line, sha256_file
 
 STORE_TYPES = ("local", "s3")
 
@@ -43,26 +42,16 @@ class LocalStore:
 
     def put_file(self, source, key):
         dest = self.path(key)
-        try:
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
-        except OSError as exc:
-            raise HubError(f"{dest.parent}: cannot publish there ({one_line(exc)}); make it writable or set "
-                           f"publish.local.root / CLAF_HUB_DIR") from exc
         digest = hashlib.sha256()
         try:
-            with os.fdopen(fd, "wb") as out, open(source, "rb") as f:
+            with atomic_file(dest) as out, open(source, "rb") as f:
+                os.fchmod(out.fileno(), 0o644)  # a store is shared: readable like any published file
                 for chunk in iter(lambda: f.read(1 << 20), b""):
                     digest.update(chunk)
                     out.write(chunk)
-                out.flush()
-                os.fsync(out.fileno())
-            os.chmod(tmp, 0o644)  # a store is shared: readable like any published file
-            os.replace(tmp, dest)
-        except BaseException:
-            remove_quietly(tmp)
-            raise
-        fsync_dir(dest.parent)
+        except OSError as exc:
+            raise HubError(f"{dest}: cannot publish there ({one_line(exc)}); make {dest.parent} writable or set "
+                           "checkpoint.local.root / CLAF_HUB_DIR") from exc
         atomic_write_text(dest.with_name(dest.name + ".sha256"), f"{digest.hexdigest()}  {dest.name}\n")
         return {"url": self.url(key), "sha256": digest.hexdigest(), "bytes": dest.stat().st_size}
 
