@@ -9,7 +9,7 @@ Accepted forms, tried in the order of `RESOLVERS`:
   * a path-looking string that does not exist: an error;
   * anything else: returned unchanged, as a hub name for transformers.
 
-To support a new form (a model-name index, s3:// URLs, ...) write a `(matches, resolve)`
+To support a new form write a `(matches, resolve)`
 pair and insert it into `RESOLVERS`.
 """
 
