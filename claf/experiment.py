@@ -49,12 +49,11 @@ class Experiment:
     # ---- train ----------------------------------------------------------------------
     def _train(self):
         from claf.atomic import atomic_write_text
+        from claf.learn.batches import FeatureBatches
+        from claf.learn.distributed import Distributed
         from claf.learn.eval_group import with_extra_valid
         from claf.learn.evaluator import Evaluator
         from claf.registry import LR_SCHEDULERS, OPTIMIZERS, TRAINERS
-
-        from claf.learn.batches import FeatureBatches
-        from claf.learn.distributed import Distributed
 
         cfg = self.config
         trainer_options = dict(cfg.trainer)
@@ -84,6 +83,7 @@ class Experiment:
         optimizer = OPTIMIZERS.get(op.op_type)(model, op.learning_rate, **dict(op.get(op.op_type, {})))
         scheduler = LR_SCHEDULERS.get(op.lr_scheduler_type)(
             optimizer, total_steps=trainer.total_steps(num_batches), **dict(op.get(op.lr_scheduler_type, {})))
+
         def make(data, task_model=model, metrics=reader.metrics):
             return Evaluator(task_model, data, metrics, iterator.get("eval_batch_size", iterator.batch_size),
                              tokenizer.pad_token_id, trainer.precision, dist)
