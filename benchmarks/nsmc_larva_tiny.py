@@ -1,7 +1,7 @@
 """NSMC accuracy: klue/nsmc_larva_tiny fine-tuned from the pre-trained larva-kor-tiny checkpoint vs
 the same architecture from random initialisation, with the same fine-tuning budget.
 
-    python benchmarks/nsmc_larva_tiny.py [--checkpoint larva-kor-tiny-2k] [--train_limit 10000]
+    python benchmarks/nsmc_larva_tiny.py [--checkpoint larva-kor-tiny-4k] [--train_limit 10000]
 """
 
 import argparse
@@ -24,7 +24,7 @@ def finetune(model, log_dir, args):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--checkpoint", default="larva-kor-tiny-2k")
+    parser.add_argument("--checkpoint", default="larva-kor-tiny-4k")
     parser.add_argument("--train_limit", type=int, default=10000)
     parser.add_argument("--valid_limit", type=int, default=5000)
     parser.add_argument("--epochs", type=int, default=1)
