@@ -3,7 +3,7 @@
 
 import sys
 
-from claf.cli import predict_main
+from claf.commands.predict import main
 
 if __name__ == "__main__":
-    sys.exit(predict_main())
+    sys.exit(main())

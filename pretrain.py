@@ -3,7 +3,7 @@
 
 import sys
 
-from claf.pretrain.cli import main
+from claf.commands.pretrain import main
 
 if __name__ == "__main__":
     sys.exit(main())

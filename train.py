@@ -3,7 +3,7 @@
 
 import sys
 
-from claf.cli import run_main
+from claf.commands.train import main
 
 if __name__ == "__main__":
-    sys.exit(run_main("train"))
+    sys.exit(main())

@@ -15,9 +15,8 @@ RESULTS = ROOT / "benchmarks" / "pretrain_results.json"
 
 def recipe():
     from claf.config import resolve_config
-    from claf.pretrain.runner import REQUIRED_BLOCKS
 
-    return resolve_config("pretrain/larva_kor_tiny", required=REQUIRED_BLOCKS)
+    return resolve_config("pretrain/larva_kor_tiny", kind="pretrain")
 
 
 def prepared():

@@ -1,5 +1,5 @@
 import sys
 
-from claf.cli import main
+from claf.commands import main
 
 sys.exit(main())

@@ -29,9 +29,7 @@ class Experiment:
             self.config = resolve_config(config, overrides)
             check_names(self.config)
         elif mode == "pretrain":  # a pre-training recipe (base_config/pretrain/...), see claf.pretrain
-            from claf.pretrain.runner import REQUIRED_BLOCKS
-
-            self.config = resolve_config(config, overrides, required=REQUIRED_BLOCKS)
+            self.config = resolve_config(config, overrides, kind="pretrain")
         else:  # eval / predict start from a run folder or a checkpoint
             self.checkpoint = find_checkpoint(config)
             run_config = self.checkpoint.parent.parent / "config.json"

@@ -20,6 +20,10 @@ class Predictor:
         self.model.eval()
         self.batch_size = batch_size
 
+    def input_fields(self, task=None) -> tuple:
+        """The input fields this model predicts from (a multi-task model: those of ``task``)."""
+        return self.reader.input_fields(task)
+
     def predict(self, records):
         """``records``: dicts like {"text": ...} or {"question": ..., "context": ...}."""
         from claf.learn.evaluator import Evaluator

@@ -10,12 +10,13 @@ first lookup, so ``import claf`` stays light and a new component file is found
 without editing any list.
 """
 
+from claf.errors import UserError
 import difflib
 import importlib
 import pkgutil
 
 
-class RegistryError(KeyError):
+class RegistryError(UserError, KeyError):
     def __str__(self):  # KeyError quotes its message; we want the plain line
         return str(self.args[0]) if self.args else ""
 

@@ -140,8 +140,8 @@ def test_frozen_config_is_read_only():
 
 
 def test_cli_unknown_key_exits_2_with_one_line_before_loading_anything(tmp_path):
-    code = ("import sys; from claf.cli import run_main; "
-            "rc = run_main('train', ['--base_config', 'klue/nsmc_bert', '--optimizer.learnin_rate', '1']); "
+    code = ("import sys; from claf.commands.train import main; "
+            "rc = main(['--base_config', 'klue/nsmc_bert', '--optimizer.learnin_rate', '1']); "
             "print(rc, 'torch' in sys.modules, 'transformers' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path,
                             env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})

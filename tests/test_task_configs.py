@@ -232,7 +232,7 @@ def predict(log_dir, input_file, subprocess_run):
                                 text=True, env={**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"})
         assert result.returncode == 0, result.stderr[-2000:]
     else:
-        from claf.cli import predict_main
+        from claf.commands.predict import main as predict_main
 
         assert predict_main(args) == 0
     return [json.loads(line) for line in input_file.with_suffix(".out").read_text().splitlines()]

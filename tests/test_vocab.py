@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from claf.tokens import vocab_cli
+from claf.commands import vocab as vocab_cli
 from claf.tokens.pipeline import component, compose, load_tokenizer
 from claf.tokens.vocab_bench import bench, measure, resolve_tokenizer
 from claf.tokens.vocab_build import sample_corpus

@@ -2,17 +2,18 @@
 
 from claf.config.errors import ConfigError
 from claf.config.frozen import FrozenConfig
-from claf.config.loader import REQUIRED_BLOCKS, find_base_config, list_base_configs, load_base_config
+from claf.config.kinds import RECIPE_KINDS, recipe_kind
+from claf.config.loader import find_base_config, list_base_configs, load_base_config
 from claf.config.overrides import apply_overrides, describe, split_argv
 
 
-def resolve_config(config, overrides=None, required=REQUIRED_BLOCKS):
+def resolve_config(config, overrides=None, kind="finetune") -> FrozenConfig:
     """Name, path or dict + overrides -> FrozenConfig.
 
     ``overrides``: a dict ``{"optimizer.learning_rate": 5e-5}``, (key, value) pairs, or an
     argv list ``["--optimizer.learning_rate", "5e-5"]``.
     """
-    data, _source = load_base_config(config, required)
+    data, _source = load_base_config(config, kind)
     if overrides:
         if isinstance(overrides, (list, tuple)) and all(isinstance(o, str) for o in overrides):
             overrides = split_argv(list(overrides))
@@ -21,6 +22,7 @@ def resolve_config(config, overrides=None, required=REQUIRED_BLOCKS):
 
 
 __all__ = [
+    "RECIPE_KINDS",
     "ConfigError",
     "FrozenConfig",
     "apply_overrides",
@@ -28,6 +30,7 @@ __all__ = [
     "find_base_config",
     "list_base_configs",
     "load_base_config",
+    "recipe_kind",
     "resolve_config",
     "split_argv",
 ]

@@ -5,8 +5,7 @@ from importlib import resources
 from pathlib import Path
 
 from claf.config.errors import ConfigError
-
-REQUIRED_BLOCKS = ("data_reader", "model", "trainer")
+from claf.config.kinds import recipe_kind
 
 
 def base_config_dirs():
@@ -62,12 +61,12 @@ def load_json(path):
     return data
 
 
-def load_base_config(config, required=REQUIRED_BLOCKS):
+def load_base_config(config, kind="finetune"):
     """``config`` is a name, a path or a dict. Returns (dict, source description).
 
-    ``required`` lists the top-level blocks this kind of recipe must have (fine-tuning by
-    default; vocab and pre-training recipes pass their own).
+    ``kind`` names the recipe kind (``claf.config.kinds``) whose blocks the config must have.
     """
+    required = recipe_kind(kind).required
     if isinstance(config, dict):
         data, source = json.loads(json.dumps(config)), "<dict>"
     else:

@@ -13,6 +13,7 @@ a file inside the zip at `url` (GLUE ships zips): the zip is downloaded once to
 `<data root>/.archives/` (checked against `archive_sha256` if given) and the member extracted.
 """
 
+from claf.errors import UserError
 import gzip
 import json
 import os
@@ -28,7 +29,7 @@ REPO_DATA_DIR = Path(__file__).resolve().parents[2] / "data"
 _manifest_cache = {}
 
 
-class DataFileError(FileNotFoundError):
+class DataFileError(UserError, FileNotFoundError):
     """A data file is missing or corrupt: one line naming the file and the fix."""
 
 

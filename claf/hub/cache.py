@@ -11,6 +11,7 @@ from urllib.parse import unquote, urlparse
 from urllib.request import url2pathname
 
 from claf.atomic import atomic_file, atomic_write_text
+from claf.errors import UserError
 
 CHUNK_SIZE = 1 << 20
 CONNECT_TIMEOUT = 15
@@ -19,7 +20,7 @@ READ_TIMEOUT = 60
 _hash_memo = {}
 
 
-class HubError(RuntimeError):
+class HubError(UserError, RuntimeError):
     """A model or file could not be fetched or unpacked: one line naming the file/URL and the fix."""
 
 

@@ -6,13 +6,14 @@ file can give the text in one column (``text_column``, with ``header`` to skip i
 Sentences are split after ., !, ? or … followed by whitespace; empty ones are dropped.
 """
 
+from claf.errors import UserError
 import re
 
 SEPARATORS = ("line", "blank_line")
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
 
 
-class CorpusError(ValueError):
+class CorpusError(UserError, ValueError):
     """A corpus option or file is unusable: one line naming it and the fix."""
 
 

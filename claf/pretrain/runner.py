@@ -15,8 +15,6 @@ from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
-REQUIRED_BLOCKS = ("name", "corpus", "tokenizer", "instances", "masking", "schedule", "model", "trainer",
-                   "checkpoint", "optimizer")
 TRAINER_FIXED = ("num_epochs", "eval_and_save_step_count", "metric_key", "metric_mode")
 
 

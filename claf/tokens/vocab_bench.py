@@ -51,9 +51,9 @@ def resolve_tokenizer(name):
         return str(resolve_data_file("vocab/koelectra/vocab.txt").parent)
     if name.startswith("vocab/"):
         from claf.config import resolve_config
-        from claf.tokens.vocab_build import RECIPE_BLOCKS, output_dir
+        from claf.tokens.vocab_build import output_dir
 
-        out = output_dir(name, resolve_config(name, required=RECIPE_BLOCKS).to_dict()["vocab"])
+        out = output_dir(name, resolve_config(name, kind="vocab").to_dict()["vocab"])
         if not out.is_dir():
             raise ConfigError(f"{name}: not built yet ({out} missing); run python -m claf vocab build "
                               f"--base_config {name}")

@@ -21,7 +21,6 @@ from pathlib import Path
 
 from claf.config.errors import ConfigError
 
-RECIPE_BLOCKS = ("corpus", "normalization", "vocab")
 ALGORITHMS = {"wordpiece": ("wordpiece", {}), "bpe": ("bpe", {}), "byte_bpe": ("byte_bpe", {}),
               "unigram": ("sentencepiece", {"model_type": "unigram"}),
               "sentencepiece_bpe": ("sentencepiece", {"model_type": "bpe"})}

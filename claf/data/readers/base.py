@@ -1,12 +1,13 @@
 """What every reader shares: limits, invalid-row handling, the reader's output."""
 
+from claf.errors import UserError
 import logging
 from dataclasses import dataclass, field
 
 logger = logging.getLogger(__name__)
 
 
-class InvalidRow(ValueError):
+class InvalidRow(UserError, ValueError):
     """A malformed input row: message starts with ``file:line``."""
 
 
@@ -22,6 +23,10 @@ class Reader:
     """Base for readers. Subclasses implement ``_read_rows`` and ``featurize``."""
 
     task = None  # "seq_cls", "qa", ...
+
+    def input_fields(self, task=None) -> tuple:
+        """The fields a prediction input needs (``predict.py --<field>``, the server's request body)."""
+        return ("text",)
 
     def __init__(self, skip_invalid=False, lang_code=None):
         self.skip_invalid = skip_invalid

@@ -97,6 +97,11 @@ class MultiTaskReader(Reader):
                 features.append(feature)
         return features
 
+    def input_fields(self, task=None) -> tuple:
+        if task not in self.readers:
+            raise ValueError(f"this multi-task model needs a task: one of {', '.join(self.names)} (--task NAME)")
+        return self.readers[task].input_fields()
+
     def example_from_input(self, record, index=0):
         name = record.get("task")
         if name not in self.readers:

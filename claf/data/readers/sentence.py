@@ -130,6 +130,9 @@ class SentenceReader(Reader):
         self._add_labels(features, examples)
         return features
 
+    def input_fields(self, task=None) -> tuple:
+        return ("text", "text_pair") if self.text_pair_column is not None else ("text",)
+
     def example_from_input(self, record, index=0):
         """A raw prediction input ``{"text": ..., "text_pair": ...}`` -> example."""
         needed = ("text", "text_pair") if self.text_pair_column is not None else ("text",)

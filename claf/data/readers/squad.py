@@ -76,6 +76,9 @@ class SquadReader(Reader):
             cut.append(question)
         return cut
 
+    def input_fields(self, task=None) -> tuple:
+        return ("question", "context")
+
     def example_from_input(self, record, index=0):
         missing = [k for k in ("question", "context") if not record.get(k)]
         if missing:

@@ -1,0 +1,42 @@
+"""The command layer: one small module per verb, ``argv -> (base config, overrides) -> a library call``.
+
+    python -m claf <verb> ...      (also the ``claf`` console script)
+
+Each verb module has ``main(argv) -> int``. Verbs are imported only when they run, so
+``python -m claf list`` never imports torch. Nothing below this package imports it.
+"""
+
+import importlib
+import sys
+
+# verb -> (module under claf.commands, one-line help)
+COMMANDS = {
+    "train": ("train", "fine-tune a BaseConfig: --base_config NAME [--key value ...]"),
+    "eval": ("eval", "score a run folder or checkpoint on its validation data"),
+    "predict": ("predict", "predict with a run folder or checkpoint"),
+    "pretrain": ("pretrain", "run a LaRva pre-training recipe"),
+    "vocab": ("vocab", "build a vocab from a recipe, or benchmark tokenizers"),
+    "list": ("list", "every registered component and BaseConfig"),
+}
+
+
+def usage() -> str:
+    width = max(len(v) for v in COMMANDS)
+    lines = [f"  {verb.ljust(width)}  {help_}" for verb, (_m, help_) in COMMANDS.items()]
+    return "usage: python -m claf <command> ...\n\ncommands:\n" + "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(usage(), file=sys.stdout if argv else sys.stderr)
+        return 0 if argv else 2
+    if argv[0] not in COMMANDS:
+        import difflib
+
+        close = difflib.get_close_matches(argv[0], list(COMMANDS), n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        print(f"error: unknown command '{argv[0]}'{hint}\n{usage()}", file=sys.stderr)
+        return 2
+    module = importlib.import_module(f"claf.commands.{COMMANDS[argv[0]][0]}")
+    return module.main(argv[1:])

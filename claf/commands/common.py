@@ -1,0 +1,96 @@
+"""What every verb shares: logging set-up, ``--base_config`` parsing, user-error handling."""
+
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable
+
+from claf.config import ConfigError, describe, list_base_configs, load_base_config, resolve_config
+from claf.config.kinds import names_of_kind
+from claf.errors import UserError
+
+
+def fail(message: str, status: int) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return status
+
+
+def setup_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+                        datefmt="%H:%M:%S")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()  # load reports and weight-loading progress bars
+    hf_logging.disable_progress_bar()
+
+
+def split_base_config(argv: list[str]) -> tuple[str | None, list[str], bool]:
+    """Pull ``--base_config X`` and ``--help`` out of argv; the rest are overrides."""
+    base, rest, want_help, i = None, [], False, 0
+    while i < len(argv):
+        token = argv[i]
+        if token in ("-h", "--help"):
+            want_help = True
+        elif token == "--base_config" and i + 1 < len(argv):
+            base = argv[i + 1]
+            i += 1
+        elif token.startswith("--base_config="):
+            base = token.split("=", 1)[1]
+        else:
+            rest.append(token)
+        i += 1
+    return base, rest, want_help
+
+
+def guarded(call: Callable[[], int]) -> int:
+    """Run ``call``; a UserError becomes one ``error:`` line and its exit code, a bug keeps its traceback."""
+    try:
+        return call()
+    except UserError as e:
+        return fail(str(e), e.exit_code)
+
+
+def resolve_from_argv(argv: list[str], prog: str, kind: str):
+    """``--base_config X [overrides] [--help]`` -> (FrozenConfig or None, exit status or None).
+
+    Prints the usage or the ``--help`` listing itself; a status is returned when the command is done.
+    """
+    base, overrides, want_help = split_base_config(argv)
+    names = names_of_kind(kind, list_base_configs())
+    if base is None:
+        if want_help:
+            print(f"usage: {prog} --base_config NAME_OR_PATH [--section.key value ...]\n\nnamed BaseConfigs:")
+            print("\n".join(f"  {name}" for name in names))
+            return None, 0
+        return None, fail(f"--base_config is required; one of: {', '.join(names)}", 2)
+    try:
+        config = resolve_config(base, overrides, kind=kind)
+    except ConfigError as e:
+        return None, fail(str(e), 2)
+    if want_help:
+        _data, source = load_base_config(base, kind)
+        print(f"usage: {prog} --base_config {base} [--key value ...]\n")
+        print(f"Every key of {source} (full dotted path, or a unique suffix of 2+ parts):")
+        print("\n".join(describe(config.to_dict())))
+        return None, 0
+    return config, None
+
+
+def run_experiment(mode: str, argv: list[str] | None, prog: str, kind: str) -> int:
+    """``--base_config X [overrides]`` -> Experiment(mode)(); prints the Metric Logs."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    config, status = resolve_from_argv(argv, prog, kind)
+    if status is not None:
+        return status
+
+    def run() -> int:
+        setup_logging()
+        from claf.experiment import Experiment
+
+        result = Experiment(mode, config.to_dict())()
+        print(json.dumps({k: v for k, v in result.items() if k != "history"}, indent=2, ensure_ascii=False))
+        return 0
+
+    return guarded(run)

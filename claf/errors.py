@@ -1,0 +1,12 @@
+"""The one base class of user errors.
+
+A ``UserError`` is a mistake the user can fix (a bad key, value, file or name). Its message is
+one line that names the key, file or line and the fix. The command layer prints exactly these
+as ``error: ...`` and exits non-zero; any other exception is a bug and keeps its traceback.
+"""
+
+
+class UserError(Exception):
+    """A mistake the user fixes; the message names the key/file/line and the fix."""
+
+    exit_code = 1
