@@ -8,7 +8,7 @@ import torch
 
 from claf.config.loader import find_base_config, load_json
 from claf.experiment import Experiment
-from claf.learn.multi_task import MultiTaskBatches
+from claf.data.multi_task_batches import MultiTaskBatches
 
 
 def fake_features(sizes):

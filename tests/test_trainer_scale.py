@@ -17,7 +17,7 @@ import pytest
 import torch
 
 from claf.experiment import Experiment
-from claf.learn.batches import FeatureBatches
+from claf.data.batches import FeatureBatches
 from claf.learn.checkpoint import STATE_FILE, find_last
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -27,20 +27,31 @@ def setup_logging() -> None:
 
 
 def split_base_config(argv: list[str]) -> tuple[str | None, list[str], bool]:
-    """Pull ``--base_config X`` and ``--help`` out of argv; the rest are overrides."""
-    base, rest, want_help, i = None, [], False, 0
+    """Pull ``--base_config X``, ``--include_package M`` and ``--help`` out of argv; the rest are overrides.
+
+    ``--include_package`` (repeatable) imports a module of the user's own components before the
+    run; it becomes the config's ``plugins`` list, so the run folder records it for predict/eval.
+    """
+    base, rest, want_help, plugins, i = None, [], False, [], 0
     while i < len(argv):
         token = argv[i]
         if token in ("-h", "--help"):
             want_help = True
-        elif token == "--base_config" and i + 1 < len(argv):
-            base = argv[i + 1]
+        elif token in ("--base_config", "--include_package") and i + 1 < len(argv):
+            if token == "--base_config":
+                base = argv[i + 1]
+            else:
+                plugins.append(argv[i + 1])
             i += 1
         elif token.startswith("--base_config="):
             base = token.split("=", 1)[1]
+        elif token.startswith("--include_package="):
+            plugins.append(token.split("=", 1)[1])
         else:
             rest.append(token)
         i += 1
+    if plugins:
+        rest += ["--plugins", json.dumps(plugins)]
     return base, rest, want_help
 
 

@@ -1,11 +1,16 @@
 """Find a BaseConfig by name (``klue/nsmc_bert``) or path and load it."""
 
 import json
+import logging
 from importlib import resources
 from pathlib import Path
 
+from claf.config.defaults import with_defaults
 from claf.config.errors import ConfigError
 from claf.config.kinds import recipe_kind
+from claf.config.legacy import normalize_token_block
+
+logger = logging.getLogger(__name__)
 
 
 def base_config_dirs():
@@ -75,4 +80,7 @@ def load_base_config(config, kind="finetune"):
     missing = [b for b in required if b not in data]
     if missing:
         raise ConfigError(f"{source}: missing block(s) {', '.join(missing)}; this kind of BaseConfig needs {', '.join(required)}")
-    return data, source
+    data, notes = normalize_token_block(data)
+    for note in notes:
+        logger.info("%s: %s", source, note)
+    return with_defaults(data, kind), source

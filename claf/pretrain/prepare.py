@@ -58,7 +58,7 @@ def prepare_corpus(files, tokenizer, tokenizer_folder, output_dir, shard_size_mb
     from claf.data.sources import resolve_data_file
     from claf.hub.cache import sha256_cached
     from claf.atomic import atomic_dir
-    from claf.pretrain.tokenizer import tokenizer_hash
+    from claf.tokens.files import tokenizer_hash
 
     if not files:
         raise ValueError("corpus.files is empty; list at least one text file")

@@ -56,6 +56,38 @@ class Reader:
             raise InvalidRow(f"{path}: no examples read; check the file and the reader's column settings")
         return examples
 
+    # ---- the task's shape: what training, evaluation and prediction ask of a reader ----------
+    def read_splits(self, data_reader, train=True):
+        """(train examples or None, validation examples) of a ``data_reader`` config block."""
+        from claf.data.sources import resolve_data_file
+
+        train_examples = None
+        if train:
+            train_examples = self.read(resolve_data_file(data_reader["train_file_path"]), data_reader.get("train_limit"))
+        valid = self.read(resolve_data_file(data_reader["valid_file_path"]), data_reader.get("valid_limit"))
+        return train_examples, valid
+
+    def extra_valid_sets(self, data_reader) -> dict:
+        """{name: examples} of ``data_reader.extra_valid_file_paths`` (scored under ``<name>/``)."""
+        from claf.data.sources import resolve_data_file
+
+        extra = dict(data_reader.get("extra_valid_file_paths") or {})
+        return {name: self.read(resolve_data_file(path), data_reader.get("valid_limit")) for name, path in extra.items()}
+
+    def batch_source(self, features, batch_size, pad_token_id, accumulation=1, rank=0, world_size=1, seed=42,
+                     group_by_length=True):
+        """The training batch source of this task (``claf.data.batches``)."""
+        from claf.data.batches import FeatureBatches
+
+        return FeatureBatches(features, batch_size, pad_token_id, accumulation, rank, world_size, seed,
+                              group_by_length)
+
+    def main_score_keys(self) -> list:
+        """Every score evaluation reports for this task (``trainer.metric_key`` must be one)."""
+        from claf.metrics.spec import produced_keys
+
+        return produced_keys(self.metrics)
+
     def options(self):
         """Settings needed to featurize raw input again at prediction time."""
         raise NotImplementedError

@@ -42,13 +42,22 @@ class MultiTaskReader(Reader):
                 options["skip_invalid"] = options["skip_invalid"] or skip_invalid
             self.readers[name] = READERS.get(dataset)(**options)
         self.names = list(self.readers)
+        for name, block in self.blocks.items():
+            key = block.get("metric_key")
+            if key and key not in self.readers[name].main_score_keys():
+                from claf.config.errors import ConfigError
+
+                raise ConfigError(f"--data_reader.multi_task.tasks.{name}.metric_key: '{key}' is not a score of this "
+                                  f"task; one of {', '.join(self.readers[name].main_score_keys())}")
 
     @property
     def metrics(self):
         return []  # each task is scored with its own reader's metrics (claf.learn.multi_task)
 
     def metric_key(self, name):
-        return self.blocks[name].get("metric_key") or _first_key(self.readers[name])
+        from claf.metrics.spec import main_key
+
+        return self.blocks[name].get("metric_key") or main_key(self.readers[name].metrics)
 
     def options(self):
         """The task blocks (files included, so eval mode finds them) with each reader's resolved options."""
@@ -97,6 +106,22 @@ class MultiTaskReader(Reader):
                 features.append(feature)
         return features
 
+    def extra_valid_sets(self, data_reader) -> dict:
+        return {}  # each task's own extra sets are scored with the task (claf.learn.multi_task)
+
+    def batch_source(self, features, batch_size, pad_token_id, accumulation=1, rank=0, world_size=1, seed=42,
+                     group_by_length=True):
+        from claf.data.multi_task_batches import MultiTaskBatches
+
+        return MultiTaskBatches(features, batch_size, pad_token_id, accumulation, rank, world_size, seed,
+                                group_by_length, self.sampling, self.temperature)
+
+    def main_score_keys(self) -> list:
+        keys = ["average", "loss"]
+        for name, reader in self.readers.items():
+            keys += [f"{name}/{key}" for key in reader.main_score_keys()]
+        return keys
+
     def input_fields(self, task=None) -> tuple:
         if task not in self.readers:
             raise ValueError(f"this multi-task model needs a task: one of {', '.join(self.names)} (--task NAME)")
@@ -109,14 +134,6 @@ class MultiTaskReader(Reader):
         example = self.readers[name].example_from_input(record, index)
         example["task"] = name
         return example
-
-
-def _first_key(reader):
-    metric = reader.metrics[0]
-    name = metric if isinstance(metric, str) else metric["name"]
-    return {"matthews_corrcoef": "mcc", "ner_entity_f1": "entity_f1", "ner_char_f1": "char_f1",
-            "klue_sts": "pearson", "threshold_f1": "f1", "korquad_v1": "f1", "squad_v1": "f1",
-            "jsquad_v1": "f1"}.get(name, name)
 
 
 def _plain(value):

@@ -18,8 +18,9 @@ from pathlib import Path
 
 import torch
 
-from claf.learn.batches import as_batch_source, count_units
-from claf.learn.checkpoint import find_last, load_last, rng_state, save_last
+from claf.data.batches import as_batch_source, count_units
+from claf.learn.checkpoint import find_last, load_last, save_last
+from claf.learn.run import rng_state
 from claf.learn.distributed import Distributed
 from claf.learn.metric_logs import MetricLogs
 from claf.learn.precision import autocast, check_precision, grad_scaler

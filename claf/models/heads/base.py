@@ -5,14 +5,10 @@ A saved model is a ``save_pretrained`` directory plus its tokenizer and ``claf_t
 loads it and ``predict.py`` serves it.
 """
 
-import json
-from pathlib import Path
-
 import torch
 
 from claf.atomic import atomic_dir
-
-TASK_FILE = "claf_task.json"
+from claf.models.task_file import TASK_FILE, task_meta, write_task_file
 
 
 class TaskModel(torch.nn.Module):
@@ -35,13 +31,16 @@ class TaskModel(torch.nn.Module):
         """Keyword arguments that rebuild this head from a saved checkpoint."""
         return {}
 
-    def save(self, path, tokenizer, reader_name, reader_options, model_name):
-        meta = {"model": {"name": model_name, "options": self.options()},
-                "data_reader": {"dataset": reader_name, "options": reader_options}}
+    def save(self, path, tokenizer, reader_name, reader_options, model_name, plugins=()):
+        """``save_pretrained`` + tokenizer + ``claf_task.json``, written atomically."""
         with atomic_dir(path) as tmp:
             self.net.save_pretrained(tmp)
             tokenizer.save_pretrained(tmp)
-            (Path(tmp) / TASK_FILE).write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+            write_task_file(tmp, task_meta(model_name, self.options(), reader_name, reader_options, plugins))
+
+    def present(self, example, prediction):
+        """One prediction as the user sees it (a label, a score, entities, an answer span)."""
+        raise NotImplementedError
 
     # Evaluation: per-feature results -> per-example predictions -> metric inputs.
     def feature_results(self, outputs, batch):
@@ -54,9 +53,4 @@ class TaskModel(torch.nn.Module):
         raise NotImplementedError
 
 
-def read_task_file(path):
-    file = Path(path) / TASK_FILE
-    if not file.is_file():
-        raise FileNotFoundError(f"{file} not found: {path} is not a checkpoint saved by claf "
-                                "(give a run folder or its checkpoints/best)")
-    return json.loads(file.read_text(encoding="utf-8"))
+__all__ = ["TASK_FILE", "TaskModel"]

@@ -1,0 +1,34 @@
+"""``claf_task.json``: what a saved checkpoint needs to serve raw input again (plain JSON, no torch).
+
+    {"model": {"name", "options"}, "data_reader": {"dataset", "options"}, "plugins": [modules]}
+"""
+
+import json
+from pathlib import Path
+
+from claf.atomic import atomic_write_text
+
+TASK_FILE = "claf_task.json"
+
+
+def task_meta(model_name, model_options, reader_name, reader_options, plugins=()) -> dict:
+    return {"model": {"name": model_name, "options": model_options},
+            "data_reader": {"dataset": reader_name, "options": reader_options}, "plugins": list(plugins)}
+
+
+def write_task_file(folder, meta) -> None:
+    atomic_write_text(Path(folder) / TASK_FILE, json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
+
+
+def read_task_file(path) -> dict:
+    file = Path(path) / TASK_FILE
+    if not file.is_file():
+        raise FileNotFoundError(f"{file} not found: {path} is not a checkpoint saved by claf "
+                                "(give a run folder or its checkpoints/best)")
+    return json.loads(file.read_text(encoding="utf-8"))
+
+
+def read_task_plugins(path) -> list:
+    """The plugin modules a checkpoint was trained with (none when it has no task file)."""
+    file = Path(path) / TASK_FILE
+    return list(json.loads(file.read_text(encoding="utf-8")).get("plugins") or []) if file.is_file() else []
