@@ -8,8 +8,7 @@ from claf.data.readers.base import TaskData
 class Predictor:
     def __init__(self, checkpoint, batch_size=32):
         from claf.models.task_file import read_task_file
-        from claf.registry import import_plugins
-        from claf.registry import MODELS, READERS
+        from claf.registry import MODELS, READERS, import_plugins
         from claf.tokens.pipeline import load_tokenizer
 
         self.checkpoint = Path(checkpoint)

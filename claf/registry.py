@@ -10,29 +10,34 @@ first lookup, so ``import claf`` stays light and a new component file is found
 without editing any list.
 """
 
-from claf.errors import UserError
 import difflib
 import importlib
 import pkgutil
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+from claf.errors import UserError
+
+T = TypeVar("T")
 
 
 class RegistryError(UserError, KeyError):
-    def __str__(self):  # KeyError quotes its message; we want the plain line
+    def __str__(self) -> str:  # KeyError quotes its message; we want the plain line
         return str(self.args[0]) if self.args else ""
 
 
 class Registry:
-    def __init__(self, kind, packages=()):
+    def __init__(self, kind: str, packages: Iterable[str] = ()) -> None:
         self.kind = kind
         self.packages = tuple(packages)
-        self._entries = {}
-        self._info = {}
+        self._entries: dict[str, Any] = {}
+        self._info: dict[str, dict] = {}
         self._loaded = False
 
-    def register(self, name: str, **info):
+    def register(self, name: str, **info: Any) -> Callable[[T], T]:
         """Register ``obj`` under ``name``; ``info`` is metadata about it (e.g. a metric's ``main`` key)."""
 
-        def decorator(obj):
+        def decorator(obj: T) -> T:
             if name in self._entries and self._entries[name] is not obj:
                 raise RegistryError(
                     f"{self.kind} '{name}' is registered twice "
@@ -55,7 +60,7 @@ class Registry:
             for info in pkgutil.walk_packages(getattr(package, "__path__", []), package_name + "."):
                 importlib.import_module(info.name)
 
-    def get(self, name):
+    def get(self, name: str) -> Any:
         self.load()
         if name not in self._entries:
             close = difflib.get_close_matches(str(name), self._entries, n=3)
@@ -74,7 +79,7 @@ class Registry:
         self.load()
         return sorted(self._entries)
 
-    def __contains__(self, name):
+    def __contains__(self, name: object) -> bool:
         self.load()
         return name in self._entries
 
@@ -95,7 +100,7 @@ def load_entry_point_plugins() -> None:
         entry.load()
 
 
-def import_plugins(modules) -> list[str]:
+def import_plugins(modules: Iterable[str] | None) -> list[str]:
     """Import the user's plugin modules (``--include_package``), whose components register themselves.
 
     A module that cannot be imported is a user error naming it; returns the list imported.
@@ -111,7 +116,7 @@ def import_plugins(modules) -> list[str]:
     return imported
 
 
-def _where(obj):
+def _where(obj: object) -> str:
     return f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', obj)}"
 
 

@@ -135,7 +135,7 @@ def test_frozen_config_is_read_only():
     with pytest.raises(TypeError):
         config["seed_num"] = 1
     with pytest.raises(AttributeError, match="trainer has no key 'nope'"):
-        config.trainer.nope
+        _ = config.trainer.nope
     assert isinstance(config.trainer, FrozenConfig)
     assert json.loads(config.to_json()) == config.to_dict()
 

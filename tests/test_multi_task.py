@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from claf.config.loader import find_base_config, load_json
-from claf.experiment import Experiment
 from claf.data.multi_task_batches import MultiTaskBatches
+from claf.experiment import Experiment
 
 
 def fake_features(sizes):

@@ -6,7 +6,7 @@ import os
 import sys
 from collections.abc import Callable
 
-from claf.config import ConfigError, describe, list_base_configs, load_base_config, resolve_config
+from claf.config import ConfigError, FrozenConfig, describe, list_base_configs, load_base_config, resolve_config
 from claf.config.kinds import names_of_kind
 from claf.errors import UserError
 
@@ -63,7 +63,7 @@ def guarded(call: Callable[[], int]) -> int:
         return fail(str(e), e.exit_code)
 
 
-def resolve_from_argv(argv: list[str], prog: str, kind: str):
+def resolve_from_argv(argv: list[str], prog: str, kind: str) -> tuple[FrozenConfig | None, int | None]:
     """``--base_config X [overrides] [--help]`` -> (FrozenConfig or None, exit status or None).
 
     Prints the usage or the ``--help`` listing itself; a status is returned when the command is done.
@@ -93,8 +93,8 @@ def run_experiment(mode: str, argv: list[str] | None, prog: str, kind: str) -> i
     """``--base_config X [overrides]`` -> Experiment(mode)(); prints the Metric Logs."""
     argv = sys.argv[1:] if argv is None else list(argv)
     config, status = resolve_from_argv(argv, prog, kind)
-    if status is not None:
-        return status
+    if status is not None or config is None:
+        return status or 0
 
     def run() -> int:
         setup_logging()

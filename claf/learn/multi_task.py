@@ -8,6 +8,7 @@ head (sharing the encoder), reported as ``<task>/<key>``, plus ``average``: the 
 from claf.data.readers.base import TaskData
 from claf.learn.eval_group import EvaluatorGroup, with_extra_valid
 
+
 class MultiTaskEvaluator:
     """Scores of every task and their average; predictions in the order of all validation examples."""
 

@@ -13,6 +13,7 @@ import logging
 import random
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from claf.config import ConfigError
 
@@ -53,7 +54,7 @@ def set_rng_state(state: dict) -> None:
 
 
 # ---- fail-fast checks ----------------------------------------------------------------
-def check_names(cfg) -> None:
+def check_names(cfg: Any) -> None:
     """A component name no registry knows fails before any data or model is loaded."""
     from claf.registry import LR_SCHEDULERS, MODELS, OPTIMIZERS, READERS, TRAINERS, RegistryError, import_plugins
 
@@ -71,7 +72,7 @@ def check_names(cfg) -> None:
             raise ConfigError(f"--{key}: {e}") from None
 
 
-def check_values(cfg) -> None:
+def check_values(cfg: Any) -> None:
     """Values that cannot work fail before any data loads, naming the key."""
     t = cfg.trainer
     if t.get("precision", "fp32") not in PRECISIONS:
@@ -92,7 +93,7 @@ def check_values(cfg) -> None:
         _positive(cfg.iterator.get("eval_batch_size"), "iterator.eval_batch_size")
 
 
-def _positive(value, key, minimum=1):
+def _positive(value: Any, key: str, minimum: int = 1) -> None:
     if value is None:
         return
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
@@ -109,12 +110,12 @@ def check_metric_key(key: str, produced: list[str], where: str = "trainer.metric
 # ---- the run -------------------------------------------------------------------------
 @dataclass
 class Run:
-    cfg: object
-    trainer: object
-    dist: object
+    cfg: Any  # the FrozenConfig of the run
+    trainer: Any  # a registered trainer (claf.learn.trainers)
+    dist: Any  # claf.learn.distributed.Distributed
     log_dir: Path
 
-    def optimizer_and_scheduler(self, model, total_steps: int):
+    def optimizer_and_scheduler(self, model: Any, total_steps: int) -> tuple[Any, Any]:
         from claf.registry import LR_SCHEDULERS, OPTIMIZERS
 
         op = self.cfg.optimizer
@@ -123,7 +124,7 @@ class Run:
             optimizer, total_steps=total_steps, **dict(op.get(op.lr_scheduler_type, {})))
         return optimizer, scheduler
 
-    def tensorboard(self):
+    def tensorboard(self) -> Any:
         """A tensorboardX writer on rank 0 (a null context elsewhere)."""
         if not self.dist.is_main:
             return contextlib.nullcontext()
@@ -132,7 +133,7 @@ class Run:
         return SummaryWriter(str(self.log_dir / "tensorboard"))
 
 
-def start_run(cfg, trainer_options: dict) -> Run:
+def start_run(cfg: Any, trainer_options: dict) -> Run:
     """Trainer from the registry, the torchrun process group, the seed and ``<log_dir>/config.json``."""
     from claf.atomic import atomic_write_text
     from claf.learn.distributed import Distributed

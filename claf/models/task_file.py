@@ -4,6 +4,7 @@
 """
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 
 from claf.atomic import atomic_write_text
@@ -11,16 +12,17 @@ from claf.atomic import atomic_write_text
 TASK_FILE = "claf_task.json"
 
 
-def task_meta(model_name, model_options, reader_name, reader_options, plugins=()) -> dict:
+def task_meta(model_name: str, model_options: dict, reader_name: str, reader_options: dict,
+              plugins: Iterable[str] = ()) -> dict:
     return {"model": {"name": model_name, "options": model_options},
             "data_reader": {"dataset": reader_name, "options": reader_options}, "plugins": list(plugins)}
 
 
-def write_task_file(folder, meta) -> None:
+def write_task_file(folder: str | Path, meta: dict) -> None:
     atomic_write_text(Path(folder) / TASK_FILE, json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
 
 
-def read_task_file(path) -> dict:
+def read_task_file(path: str | Path) -> dict:
     file = Path(path) / TASK_FILE
     if not file.is_file():
         raise FileNotFoundError(f"{file} not found: {path} is not a checkpoint saved by claf "
@@ -28,7 +30,7 @@ def read_task_file(path) -> dict:
     return json.loads(file.read_text(encoding="utf-8"))
 
 
-def read_task_plugins(path) -> list:
+def read_task_plugins(path: str | Path) -> list:
     """The plugin modules a checkpoint was trained with (none when it has no task file)."""
     file = Path(path) / TASK_FILE
     return list(json.loads(file.read_text(encoding="utf-8")).get("plugins") or []) if file.is_file() else []

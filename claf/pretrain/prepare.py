@@ -55,9 +55,9 @@ def fingerprint(tokenizer_sha256, sources, options):
 def prepare_corpus(files, tokenizer, tokenizer_folder, output_dir, shard_size_mb=256.0, document_separator="line",
                    text_column=None, header=False, line_limit=None, sentence_split=True):
     """Tokenize ``files`` into shards under ``output_dir/<fingerprint>/`` (or reuse them); a PreparedCorpus."""
+    from claf.atomic import atomic_dir
     from claf.data.sources import resolve_data_file
     from claf.hub.cache import sha256_cached
-    from claf.atomic import atomic_dir
     from claf.tokens.files import tokenizer_hash
 
     if not files:

@@ -8,10 +8,8 @@
     <log_dir>/tensorboard/
 """
 
-import contextlib
 import json
 import logging
-from pathlib import Path
 
 logger = logging.getLogger(__name__)
 

@@ -32,7 +32,7 @@ class PretrainBatches:
         self.seed, self.as_tensors = int(seed), as_tensors
         self.holdout_documents = int(holdout_documents or 0)
         self._plans = {}
-        for until, length, batch in lengths.phases:
+        for until, _length, batch in lengths.phases:
             if batch % (self.accumulation * self.world_size):
                 raise ValueError(f"schedule.sequence_length: batch_size {batch} (until step {until}) must be "
                                  f"divisible by gradient_accumulation_steps x world size = "

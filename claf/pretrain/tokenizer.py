@@ -10,6 +10,7 @@ from pathlib import Path
 
 from claf.tokens.files import tokenizer_files
 
+
 def tokenizer_dir(name_or_path):
     text = os.fspath(name_or_path)
     path = Path(text).expanduser()

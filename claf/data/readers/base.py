@@ -2,7 +2,10 @@
 
 from claf.errors import UserError
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 logger = logging.getLogger(__name__)
 
@@ -22,18 +25,19 @@ class TaskData:
 class Reader:
     """Base for readers. Subclasses implement ``_read_rows`` and ``featurize``."""
 
-    task = None  # "seq_cls", "qa", ...
+    task: str | None = None  # "seq_cls", "qa", ...
+    metrics: list  # metric specs (``claf.metrics.spec``), set by each reader
 
-    def input_fields(self, task=None) -> tuple:
+    def input_fields(self, task: str | None = None) -> tuple:
         """The fields a prediction input needs (``predict.py --<field>``, the server's request body)."""
         return ("text",)
 
-    def __init__(self, skip_invalid=False, lang_code=None):
+    def __init__(self, skip_invalid: bool = False, lang_code: str | None = None) -> None:
         self.skip_invalid = skip_invalid
         self.lang_code = lang_code
         self.skipped = 0
 
-    def read(self, path, limit=None):
+    def read(self, path: str | Path, limit: int | None = None) -> list[dict]:
         """Read examples from a file; ``limit`` keeps the first N."""
         examples, skipped = [], 0
         for row in self._read_rows(path):
@@ -57,7 +61,7 @@ class Reader:
         return examples
 
     # ---- the task's shape: what training, evaluation and prediction ask of a reader ----------
-    def read_splits(self, data_reader, train=True):
+    def read_splits(self, data_reader: Mapping, train: bool = True) -> tuple[list[dict] | None, list[dict]]:
         """(train examples or None, validation examples) of a ``data_reader`` config block."""
         from claf.data.sources import resolve_data_file
 
@@ -67,15 +71,15 @@ class Reader:
         valid = self.read(resolve_data_file(data_reader["valid_file_path"]), data_reader.get("valid_limit"))
         return train_examples, valid
 
-    def extra_valid_sets(self, data_reader) -> dict:
+    def extra_valid_sets(self, data_reader: Mapping) -> dict[str, list[dict]]:
         """{name: examples} of ``data_reader.extra_valid_file_paths`` (scored under ``<name>/``)."""
         from claf.data.sources import resolve_data_file
 
         extra = dict(data_reader.get("extra_valid_file_paths") or {})
         return {name: self.read(resolve_data_file(path), data_reader.get("valid_limit")) for name, path in extra.items()}
 
-    def batch_source(self, features, batch_size, pad_token_id, accumulation=1, rank=0, world_size=1, seed=42,
-                     group_by_length=True):
+    def batch_source(self, features: list[dict], batch_size: int, pad_token_id: int, accumulation: int = 1,
+                     rank: int = 0, world_size: int = 1, seed: int = 42, group_by_length: bool = True) -> Any:
         """The training batch source of this task (``claf.data.batches``)."""
         from claf.data.batches import FeatureBatches
 
@@ -88,10 +92,18 @@ class Reader:
 
         return produced_keys(self.metrics)
 
-    def options(self):
+    def _read_rows(self, path: str | Path) -> Any:
+        """Yield an example dict (or an ``InvalidRow``) per row of the file."""
+        raise NotImplementedError
+
+    def featurize(self, examples: list[dict], tokenizer: Any) -> list[dict]:
+        """Examples -> model features (token ids, labels)."""
+        raise NotImplementedError
+
+    def options(self) -> dict:
         """Settings needed to featurize raw input again at prediction time."""
         raise NotImplementedError
 
-    def helper(self, train_examples):
+    def helper(self, train_examples: list[dict] | None) -> dict:
         """Dataset-derived values handed to the model (e.g. labels)."""
         return {}

@@ -20,10 +20,10 @@ import torch
 
 from claf.data.batches import as_batch_source, count_units
 from claf.learn.checkpoint import find_last, load_last, save_last
-from claf.learn.run import rng_state
 from claf.learn.distributed import Distributed
 from claf.learn.metric_logs import MetricLogs
 from claf.learn.precision import autocast, check_precision, grad_scaler
+from claf.learn.run import rng_state
 from claf.registry import TRAINERS
 
 logger = logging.getLogger(__name__)

@@ -9,7 +9,6 @@ Saved: the shared encoder as a ``save_pretrained`` directory (``AutoModel`` load
 tokenizer, ``claf_task.json``, and the heads' own weights in ``claf_heads.safetensors``.
 """
 
-import json
 from pathlib import Path
 
 import torch
