@@ -12,6 +12,7 @@ from pathlib import Path
 
 from claf.config import ConfigError, FrozenConfig, resolve_config
 from claf.config.loader import find_base_config, load_json
+from claf.errors import MissingFileError, UserError
 from claf.learn.run import check_names, check_values
 from claf.models.task_file import read_task_plugins
 from claf.registry import import_plugins
@@ -24,7 +25,7 @@ MODES = ("train", "eval", "predict", "pretrain")
 class Experiment:
     def __init__(self, mode, config, overrides=None, inputs=None):
         if mode not in MODES:
-            raise ValueError(f"unknown mode '{mode}'; choose one of {', '.join(MODES)}")
+            raise UserError(f"unknown mode '{mode}'; choose one of {', '.join(MODES)}")
         self.mode = mode
         self.inputs = inputs
         if mode in ("train", "pretrain"):
@@ -138,7 +139,7 @@ def find_checkpoint(path):
     from claf.models.task_file import TASK_FILE
 
     if isinstance(path, (dict, FrozenConfig)):
-        raise ValueError("eval/predict take a run folder or a checkpoint directory, not a config")
+        raise UserError("eval/predict take a run folder or a checkpoint directory, not a config")
     path = Path(path)
     for candidate in (path, path / "checkpoints" / "best"):
         if (candidate / TASK_FILE).is_file():
@@ -149,7 +150,7 @@ def find_checkpoint(path):
             return log_dir / "checkpoints" / "best"
     except Exception:
         pass
-    raise FileNotFoundError(f"{path}: no trained checkpoint here (expected {TASK_FILE} in it or in "
+    raise MissingFileError(f"{path}: no trained checkpoint here (expected {TASK_FILE} in it or in "
                             "checkpoints/best/); train first or give the run folder")
 
 

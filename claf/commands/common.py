@@ -16,9 +16,14 @@ def fail(message: str, status: int) -> int:
     return status
 
 
-def setup_logging() -> None:
+def setup_basic_logging() -> None:
+    """Log lines to stderr (cheap: imports nothing heavy)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         datefmt="%H:%M:%S")
+
+
+def setup_logging() -> None:
+    setup_basic_logging()
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     from transformers.utils import logging as hf_logging
 
@@ -76,6 +81,7 @@ def resolve_from_argv(argv: list[str], prog: str, kind: str) -> tuple[FrozenConf
             print("\n".join(f"  {name}" for name in names))
             return None, 0
         return None, fail(f"--base_config is required; one of: {', '.join(names)}", 2)
+    setup_basic_logging()
     try:
         config = resolve_config(base, overrides, kind=kind)
     except ConfigError as e:

@@ -15,6 +15,7 @@ from pathlib import Path
 import torch
 
 from claf.atomic import atomic_dir
+from claf.errors import MissingFileError
 from claf.learn.run import set_rng_state
 
 MODEL_FILE, STATE_FILE, INFO_FILE = "model.pt", "training_state.pt", "trainer_state.json"
@@ -46,7 +47,7 @@ def find_last(resume, log_dir):
     for candidate in (path, path / "checkpoints" / "last"):
         if (candidate / STATE_FILE).is_file():
             return candidate
-    raise FileNotFoundError(f"--trainer.resume {resume}: no {STATE_FILE} there or in its checkpoints/last/; "
+    raise MissingFileError(f"--trainer.resume {resume}: no {STATE_FILE} there or in its checkpoints/last/; "
                             "give a run folder or its checkpoints/last")
 
 

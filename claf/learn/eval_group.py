@@ -10,6 +10,8 @@ or with ``all_predictions`` the list of every member's.
 
 import time
 
+from claf.config.errors import ConfigError
+
 
 class EvaluatorGroup:
     def __init__(self, members, average=None, all_predictions=False):
@@ -30,7 +32,7 @@ class EvaluatorGroup:
         if self.average:
             missing = [f"{n}/{k}" for n, k in self.average.items() if f"{n}/{k}" not in scores]
             if missing:
-                raise KeyError(f"average: no score {', '.join(missing)} among {sorted(scores)}; check each task's "
+                raise ConfigError(f"average: no score {', '.join(missing)} among {sorted(scores)}; check each task's "
                                "metric_key")
             scores["average"] = sum(scores[f"{n}/{k}"] for n, k in self.average.items()) / len(self.average)
             losses = [scores[f"{n}/loss"] for n in self.average if f"{n}/loss" in scores]

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from claf.atomic import atomic_write_text
+from claf.errors import MissingFileError
 
 TASK_FILE = "claf_task.json"
 
@@ -25,7 +26,7 @@ def write_task_file(folder: str | Path, meta: dict) -> None:
 def read_task_file(path: str | Path) -> dict:
     file = Path(path) / TASK_FILE
     if not file.is_file():
-        raise FileNotFoundError(f"{file} not found: {path} is not a checkpoint saved by claf "
+        raise MissingFileError(f"{file} not found: {path} is not a checkpoint saved by claf "
                                 "(give a run folder or its checkpoints/best)")
     return json.loads(file.read_text(encoding="utf-8"))
 

@@ -11,6 +11,8 @@
 import json
 import logging
 
+from claf.config.errors import ConfigError
+
 logger = logging.getLogger(__name__)
 
 TRAINER_FIXED = ("num_epochs", "eval_and_save_step_count", "metric_key", "metric_mode")
@@ -50,11 +52,11 @@ def run_pretraining(cfg):
 
     trainer_options = {k: v for k, v in dict(cfg.trainer).items() if k not in TRAINER_FIXED}
     if not trainer_options.get("max_steps"):
-        raise ValueError("trainer.max_steps must be a positive number of optimizer steps for pre-training")
+        raise ConfigError("trainer.max_steps must be a positive number of optimizer steps for pre-training")
     ckpt = cfg.checkpoint
     save_every = int(ckpt.save_every_steps)
     if save_every < 1:
-        raise ValueError("checkpoint.save_every_steps must be >= 1")
+        raise ConfigError("checkpoint.save_every_steps must be >= 1")
     # One trainer "epoch" is one checkpoint interval of the endless stream: extending max_steps and
     # resuming simply adds epochs, and (epoch, batch) positions keep their meaning across runs.
     total_steps = int(trainer_options["max_steps"])

@@ -5,6 +5,7 @@ number). Columns are header names or 0-based indices for delimited files and (do
 for JSON records. Bad rows become ``InvalidRow`` with ``file:line``.
 """
 
+from claf.errors import InputError
 import logging
 
 from claf.data.readers.base import InvalidRow, Reader
@@ -139,7 +140,7 @@ class SentenceReader(Reader):
         missing = [k for k in needed if not isinstance(record.get(k), str) or not record[k]]
         if missing:
             kind = "sentence pairs" if len(needed) == 2 else "single texts"
-            raise ValueError(f"input {index}: missing {' and '.join(map(repr, missing))} (this model reads {kind}; "
+            raise InputError(f"input {index}: missing {' and '.join(map(repr, missing))} (this model reads {kind}; "
                              f"got keys {sorted(record)})")
         return {"id": str(record.get("id", index)), "text": record["text"], "text_pair": record.get("text_pair"),
                 "label": None}

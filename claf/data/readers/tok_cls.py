@@ -10,6 +10,8 @@ by the loss). ``token_units`` keeps, per sub-word, the units it covers, so the h
 predictions back to one tag per unit.
 """
 
+from claf.config.errors import ConfigError
+from claf.errors import InputError
 import logging
 import re
 
@@ -31,7 +33,7 @@ class TokClsReader(Reader):
                  max_seq_length=128, labels=None, metrics=None, indexer="bert", lang_code=None, skip_invalid=False):
         super().__init__(skip_invalid=skip_invalid, lang_code=lang_code)
         if unit not in ("char", "word"):
-            raise ValueError(f"data_reader.tok_cls.unit must be 'char' or 'word', got {unit!r}")
+            raise ConfigError(f"data_reader.tok_cls.unit must be 'char' or 'word', got {unit!r}")
         self.unit = unit
         self.token_column = token_column
         self.label_column = label_column
@@ -105,7 +107,7 @@ class TokClsReader(Reader):
     def example_from_input(self, record, index=0):
         text = record.get("text")
         if not isinstance(text, str) or not text.strip():
-            raise ValueError(f"input {index}: missing 'text' (got keys {sorted(record)})")
+            raise InputError(f"input {index}: missing 'text' (got keys {sorted(record)})")
         units = list(text) if self.unit == "char" else text.split()
         return self._from_units(units, record.get("id", index))
 

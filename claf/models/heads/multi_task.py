@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 
 from claf.atomic import atomic_dir
+from claf.errors import UserError
 from claf.models.task_file import task_meta, write_task_file
 from claf.registry import MODELS
 
@@ -112,7 +113,7 @@ class MultiTaskModel(torch.nn.Module):
             mine = {k[len(name) + 1:]: v for k, v in state.items() if k.startswith(name + ".")}
             missing = [k for k in mine if k not in head.net.state_dict()]
             if not mine or missing:
-                raise ValueError(f"{path}: no weights for head '{name}' or unexpected keys {missing[:3]}; "
+                raise UserError(f"{path}: no weights for head '{name}' or unexpected keys {missing[:3]}; "
                                  "the checkpoint was saved with other tasks")
             head.net.load_state_dict(mine, strict=False)
 
