@@ -18,8 +18,7 @@ from pathlib import Path
 import requests
 
 from claf.atomic import atomic_write_text
-from claf.bench.db import claf_home
-from claf.bench.payloads import sha256_of
+from claf.bench.util import claf_home, sha256_of
 
 logger = logging.getLogger(__name__)
 API = "/api/v1"
@@ -34,7 +33,7 @@ class BenchClient:
 
     def __init__(self, url: str, token: str | None = None, timeout: float = 10.0):
         self.url = url.rstrip("/")
-        self.token = token if token is not None else os.environ.get("CLAF_SERVER_TOKEN")
+        self.token = token if token is not None else local_token()
         self.timeout = timeout
         self.http = requests.Session()
 
@@ -64,6 +63,18 @@ class BenchClient:
 
     def get(self, path: str, **params) -> tuple[int, object]:
         return self._call("GET", path, params=params or None)
+
+
+def local_token() -> str | None:
+    """``CLAF_SERVER_TOKEN``, else the token a local server made in ``$CLAF_HOME/server_token``."""
+    token = os.environ.get("CLAF_SERVER_TOKEN")
+    if token:
+        return token
+    path = claf_home() / "server_token"
+    try:
+        return path.read_text(encoding="utf-8").strip() or None
+    except OSError:
+        return None
 
 
 def server_url(config: dict | None = None, url: str | None = None) -> str | None:
@@ -124,6 +135,14 @@ def post_run_folder(log_dir, server_url_: str | None = None, config: dict | None
     retried by the next call, ``flush_outbox()`` or ``python -m claf results push``. Returns True when
     everything was delivered; False when nothing is configured or something was queued.
     """
+    try:
+        return _post_run_folder(log_dir, server_url_, config)
+    except Exception as e:  # training never fails because of the benchmark server
+        logger.warning("benchmark server: could not post %s: %s: %s", log_dir, type(e).__name__, e)
+        return False
+
+
+def _post_run_folder(log_dir, server_url_, config) -> bool:
     from claf.bench.runfolder import checkpoint_payloads, is_pretrain_folder, result_payload
 
     if config is None:

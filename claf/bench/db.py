@@ -11,13 +11,13 @@ Teams pass a PostgreSQL URL (``postgresql+psycopg://user:pass@host/db``).
 """
 
 import contextlib
-import os
 from pathlib import Path
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from claf.bench.util import claf_home
 from claf.errors import UserError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -26,11 +26,6 @@ _LOCK_KEY = 741_852_963  # PostgreSQL advisory lock id for migrations
 
 class DatabaseError(UserError):
     """The database URL is unusable (bad scheme, missing driver, unreachable server)."""
-
-
-def claf_home() -> Path:
-    """``$CLAF_HOME`` if set, else ``~/.cache/claf``."""
-    return Path(os.environ.get("CLAF_HOME") or Path.home() / ".cache" / "claf")
 
 
 def default_url() -> str:

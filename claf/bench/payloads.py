@@ -3,12 +3,12 @@
 Non-finite numbers (NaN, inf) are refused anywhere in a payload, so every stored body is plain JSON.
 """
 
-import hashlib
-import json
 import math
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from claf.bench.util import canonical, sha256_of  # noqa: F401  (re-exported)
 
 NAME = r"^[A-Za-z0-9][A-Za-z0-9._:/+-]*$"
 
@@ -104,14 +104,6 @@ class VocabRow(Strict):
     unk_ratio: float | None = None
     chars_per_token: float | None = None
     paragraphs: int | None = None
-
-
-def canonical(obj: Any) -> str:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def sha256_of(obj: Any) -> str:
-    return hashlib.sha256(canonical(obj).encode("utf-8")).hexdigest()
 
 
 def config_hash(config: dict) -> str:
