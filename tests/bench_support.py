@@ -145,3 +145,42 @@ def seed_demo(url: str):
                 r = requests.post(f"{url}/api/v1/results", headers=auth(),
                                   json=result_body(model, task, step, seed, score))
                 assert r.status_code in (200, 201), r.text
+
+
+def load_worker(url: str, worker: int, posts: int, stop_after_errors: int = 0) -> dict:
+    """Post ``posts`` results, each sent twice (the retry of a client that missed the answer).
+
+    Returns the status codes seen and the acknowledged (2xx) results as {id: (model, step, seed, score)}.
+    With ``stop_after_errors``, gives up after that many connection errors in a row (server killed).
+    """
+    session = requests.Session()
+    statuses, acked, errors = [], {}, 0
+    for i in range(posts):
+        # models and checkpoints are shared by all workers (racing to create them); seeds keep keys apart
+        model, step, seed, score = f"load-{i % 4}", 1000 * (1 + i % 5), worker * posts + i, float(i % 97)
+        body = result_body(model, "acc", step, seed, score)
+        for _attempt in range(2):
+            try:
+                r = session.post(f"{url}/api/v1/results", json=body, headers=auth(), timeout=30)
+            except requests.RequestException:
+                errors += 1
+                if stop_after_errors and errors >= stop_after_errors:
+                    return {"statuses": statuses, "acked": acked}
+                continue
+            errors = 0
+            statuses.append(r.status_code)
+            if 200 <= r.status_code < 300:
+                acked[r.json()["id"]] = (model, step, seed, score)
+    return {"statuses": statuses, "acked": acked}
+
+
+def count_results(db_url: str) -> int:
+    from sqlalchemy import create_engine, func, select
+
+    from claf.bench.schema import Result
+
+    engine = create_engine(db_url)
+    with engine.connect() as conn:
+        n = conn.execute(select(func.count()).select_from(Result)).scalar_one()
+    engine.dispose()
+    return n
