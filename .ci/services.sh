@@ -19,7 +19,7 @@ cluster=$(pg_lsclusters -h | head -1 | awk '{print $1" "$2}')
 port=$(pg_lsclusters -h | head -1 | awk '{print $3}')
 if ! pg_lsclusters -h | head -1 | grep -q online; then
   # loopback only
-  pg_ctlcluster $cluster start -o "-c listen_addresses=127.0.0.1"
+  pg_ctlcluster $cluster start -- -o "-c listen_addresses=127.0.0.1"
 fi
 su postgres -c "psql -p $port -tAc \"SELECT 1 FROM pg_roles WHERE rolname='claf_test'\"" | grep -q 1 ||
   su postgres -c "psql -p $port -qc \"CREATE ROLE claf_test LOGIN PASSWORD 'claf_test' CREATEDB\""
