@@ -8,6 +8,7 @@
 
 import json
 import logging
+import os
 from pathlib import Path
 
 from claf.config import ConfigError, FrozenConfig, resolve_config
@@ -84,6 +85,10 @@ class Experiment:
                                     dist=dist)
         if dist.is_main:
             _log_metric_logs(summary)
+            if cfg.get("benchmark") or os.environ.get("CLAF_SERVER_URL"):  # post to the benchmark server
+                from claf.bench.client import post_run_folder  # never raises; queues to the outbox
+
+                post_run_folder(log_dir, config=cfg.to_dict())
         return summary
 
     # ---- eval / predict ---------------------------------------------------------------
