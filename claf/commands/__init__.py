@@ -20,6 +20,7 @@ COMMANDS = {
     "server": ("server", "the benchmark server: REST API + dashboard (--db URL --host --port)"),
     "results": ("results", "post run folders to the benchmark server (push), retry the outbox (flush)"),
     "report": ("report", "a benchmark's dashboard page as one self-contained HTML file"),
+    "factory": ("factory", "evaluation factory: every checkpoint x every task (run, watch, status, worker, notify)"),
 }
 
 

@@ -35,7 +35,15 @@ DEFAULTS = {
                           "tokenize_chinese_chars": True},
         "vocab": {"algorithm": "wordpiece", "min_frequency": 2, "limit_alphabet": None, "output_dir": None},
     },
-    "factory": {},
+    "factory": {
+        "name": None,
+        "checkpoints": {"names": [], "random_init": False},
+        "benchmark": {"name": "klue", "server": None, "db": None},
+        "executor": {"name": "local", "workers": None, "lease_seconds": 120, "heartbeat_seconds": 10,
+                     "max_attempts": 3, "work_dir": None, "poll_seconds": 60,
+                     "ray": {"address": None, "num_cpus": 1, "num_gpus": 0}},
+        "notify": {"enabled": True, "slack": {"webhook_env": "CLAF_SLACK_WEBHOOK_URL"}, "dashboard_url": None},
+    },
 }
 
 
