@@ -76,12 +76,25 @@ def _write(sessions: sessionmaker, work):
     return _retrying(sessions, work)
 
 
-FIELDS = ("recipe", "benchmark", "task", "seed", "config_hash", "checkpoint", "checkpoint_sha256", "model", "step",
-          "cost", "spec", "max_attempts")
+FIELDS = (
+    "recipe",
+    "benchmark",
+    "task",
+    "seed",
+    "config_hash",
+    "checkpoint",
+    "checkpoint_sha256",
+    "model",
+    "step",
+    "cost",
+    "spec",
+    "max_attempts",
+)
 
 
 def enqueue(sessions: sessionmaker, specs: list[dict]) -> int:
     """Add the jobs whose key is new -> how many were added (existing keys are left as they are)."""
+
     def work(session: Session) -> int:
         added = 0
         for spec in specs:
@@ -92,19 +105,22 @@ def enqueue(sessions: sessionmaker, specs: list[dict]) -> int:
             added += 1
         session.flush()
         return added
+
     return _write(sessions, work)
 
 
 def claim(sessions: sessionmaker, worker: str, lease_s: float, recipe: str | None = None) -> dict | None:
     """Take the next job: queued, or running with an expired lease. None when there is none."""
+
     def work(session: Session):
         now = time.time()
         while True:
             q = select(Job).where(or_(Job.state == "queued", and_(Job.state == "running", Job.lease_expires < now)))
             if recipe:
                 q = q.where(Job.recipe == recipe)
-            job = session.scalar(q.order_by(Job.step.desc(), Job.cost, Job.seed, Job.id).limit(1)
-                                 .with_for_update(skip_locked=True))
+            job = session.scalar(
+                q.order_by(Job.step.desc(), Job.cost, Job.seed, Job.id).limit(1).with_for_update(skip_locked=True)
+            )
             if job is None:
                 return None
             if job.state == "running" and job.attempts >= job.max_attempts:
@@ -114,6 +130,7 @@ def claim(sessions: sessionmaker, worker: str, lease_s: float, recipe: str | Non
             job.attempts += 1
             session.flush()
             return as_dict(job)
+
     return _write(sessions, work)
 
 
@@ -133,6 +150,7 @@ def heartbeat(sessions: sessionmaker, job_id: int, worker: str, lease_s: float) 
         now = time.time()
         job.lease_expires, job.heartbeat_at = now + lease_s, now
         return True
+
     return _write(sessions, work)
 
 
@@ -175,6 +193,7 @@ def finish(sessions: sessionmaker, job_id: int, worker: str, outcome: dict) -> d
             _suite_check(session, job)
         session.flush()
         return as_dict(job)
+
     return _write(sessions, work)
 
 
@@ -217,7 +236,8 @@ def _scores(session: Session, recipe: str) -> dict:
     groups: dict = {}
     for j in session.scalars(select(Job).where(Job.recipe == recipe, Job.state == "done", Job.score.is_not(None))):
         groups.setdefault((j.model, j.step, j.checkpoint_sha256, j.checkpoint), {}).setdefault(j.task, []).append(
-            j.score)
+            j.score
+        )
     return {k: {t: sum(v) / len(v) for t, v in tasks.items()} for k, tasks in groups.items()}
 
 
@@ -235,16 +255,33 @@ def suite_summary(session: Session, recipe: str, checkpoint_sha256: str) -> dict
     for name in sorted({j.task for j in jobs}, key=lambda t: min(j.cost for j in jobs if j.task == t)):
         higher = find_task(session, first.benchmark, name).higher_is_better
         value, prev = mine.get(name), previous.get(name)
-        others = [v[name] for k, v in scores.items() if k[0] == first.model and k[2] != checkpoint_sha256
-                  and k[1] <= first.step and name in v]
+        others = [
+            v[name]
+            for k, v in scores.items()
+            if k[0] == first.model and k[2] != checkpoint_sha256 and k[1] <= first.step and name in v
+        ]
         best = value is not None and all((value >= o) if higher else (value <= o) for o in others)
         failed = [j for j in jobs if j.task == name and j.state == "failed"]
-        tasks.append({"task": name, "score": value, "delta": None if value is None or prev is None else value - prev,
-                      "best_so_far": best, "failed": len(failed)})
+        tasks.append(
+            {
+                "task": name,
+                "score": value,
+                "delta": None if value is None or prev is None else value - prev,
+                "best_so_far": best,
+                "failed": len(failed),
+            }
+        )
     values = [t["score"] for t in tasks if t["score"] is not None]
-    return {"recipe": recipe, "benchmark": first.benchmark, "checkpoint": first.checkpoint, "model": first.model,
-            "step": first.step, "previous": earlier[-1][3] if earlier else None, "tasks": tasks,
-            "average": sum(values) / len(values) if values and len(values) == len(tasks) else None}
+    return {
+        "recipe": recipe,
+        "benchmark": first.benchmark,
+        "checkpoint": first.checkpoint,
+        "model": first.model,
+        "step": first.step,
+        "previous": earlier[-1][3] if earlier else None,
+        "tasks": tasks,
+        "average": sum(values) / len(values) if values and len(values) == len(tasks) else None,
+    }
 
 
 def list_jobs(session: Session, recipe: str | None = None) -> list[dict]:

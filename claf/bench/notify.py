@@ -78,10 +78,17 @@ def _header(text: str) -> dict:
 
 
 def published_message(name: str, step: int, size: int | None, url: str, queued: int, recipe: str) -> dict:
-    mb = f"{size / 2 ** 20:.1f} MB" if size else "size unknown"
+    mb = f"{size / 2**20:.1f} MB" if size else "size unknown"
     text = f"Checkpoint {name} published (step {step:,}, {mb}): {queued} fine-tuning jobs queued by {recipe}"
-    return fit({"text": text, "blocks": [_header(f"Checkpoint published: {name}"), _section(
-        f"*step* {step:,} · *size* {mb}\n*store* `{url}`\n*jobs queued* {queued} ({recipe})")]})
+    return fit(
+        {
+            "text": text,
+            "blocks": [
+                _header(f"Checkpoint published: {name}"),
+                _section(f"*step* {step:,} · *size* {mb}\n*store* `{url}`\n*jobs queued* {queued} ({recipe})"),
+            ],
+        }
+    )
 
 
 def suite_message(s: dict) -> dict:
@@ -93,12 +100,14 @@ def suite_message(s: dict) -> dict:
 
     avg = "n/a" if s["average"] is None else f"{s['average']:.2f}"
     vs = f" vs {s['previous']}" if s.get("previous") else ""
-    text = (f"{s['checkpoint']} finished the {s['recipe']} suite: average {avg}; "
-            + ", ".join(f"{t['task']} {'failed' if t['score'] is None else format(t['score'], '.2f')}"
-                        for t in s["tasks"]))
+    text = f"{s['checkpoint']} finished the {s['recipe']} suite: average {avg}; " + ", ".join(
+        f"{t['task']} {'failed' if t['score'] is None else format(t['score'], '.2f')}" for t in s["tasks"]
+    )
     lines = [fmt(t) for t in s["tasks"]]
-    blocks = [_header(f"Suite complete: {s['checkpoint']}"),
-              _section(f"*{s['benchmark']}* · step {s['step']:,} · deltas{vs or ' (no earlier checkpoint)'}")]
+    blocks = [
+        _header(f"Suite complete: {s['checkpoint']}"),
+        _section(f"*{s['benchmark']}* · step {s['step']:,} · deltas{vs or ' (no earlier checkpoint)'}"),
+    ]
     chunk: list[str] = []
     for line in lines:  # one section per ~2,900 characters of task lines
         if sum(len(x) + 1 for x in chunk) + len(line) > MAX_SECTION - 100 and chunk:
@@ -117,12 +126,18 @@ def suite_message(s: dict) -> dict:
 
 
 def failure_message(job: dict) -> dict:
-    text = (f"Job failed after {job['attempts']} attempts: {job['task']} on {job['checkpoint']} "
-            f"(seed {job['seed']}): {job['error'][:300]}")
+    text = (
+        f"Job failed after {job['attempts']} attempts: {job['task']} on {job['checkpoint']} "
+        f"(seed {job['seed']}): {job['error'][:300]}"
+    )
     tail = (job.get("log_tail") or "")[-2500:]
-    blocks = [_header(f"Job failed: {job['task']} on {job['checkpoint']}"),
-              _section(f"*seed* {job['seed']} · *attempts* {job['attempts']} · *recipe* {job['recipe']}\n"
-                       f"*reason* {job['error'][:500]}")]
+    blocks = [
+        _header(f"Job failed: {job['task']} on {job['checkpoint']}"),
+        _section(
+            f"*seed* {job['seed']} · *attempts* {job['attempts']} · *recipe* {job['recipe']}\n"
+            f"*reason* {job['error'][:500]}"
+        ),
+    ]
     if tail:
         blocks.append(_section(f"```{tail}```"))
     return fit({"text": text, "blocks": blocks})
@@ -132,14 +147,15 @@ def failure_message(job: dict) -> dict:
 class Notifier:
     """Sends due outbox messages. ``min_interval`` seconds between two messages to one webhook."""
 
-    def __init__(self, sessions: sessionmaker, min_interval: float = 1.0, timeout: float = 5.0):
-        self.sessions, self.min_interval, self.timeout = sessions, min_interval, timeout
+    def __init__(self, sessions: sessionmaker, min_interval: float = 1.0, timeout: float = 5.0, backoff=BACKOFF):
+        self.sessions, self.min_interval, self.timeout, self.backoff = sessions, min_interval, timeout, tuple(backoff)
         self._last_sent: dict[str, float] = {}
         self._blocked_until: dict[str, float] = {}
         self._lock = threading.Lock()
 
     def deliver(self, deadline: float | None = None) -> int:
-        """Send what is due now (until ``deadline``, epoch seconds) -> messages sent. Never raises."""
+        """Send what is due -> messages sent. Without ``deadline`` (epoch seconds) it returns when nothing is
+        due now; with one it also waits for retries due before it. Never raises."""
         with self._lock:
             try:
                 return self._deliver(deadline)
@@ -152,11 +168,16 @@ class Notifier:
         while deadline is None or time.time() < deadline:
             now = time.time()
             with self.sessions() as session:
-                due = session.scalars(select(Notice).where(Notice.state == "pending", Notice.next_attempt_at <= now)
-                                      .order_by(Notice.id)).all()
+                due = session.scalars(
+                    select(Notice).where(Notice.state == "pending", Notice.next_attempt_at <= now).order_by(Notice.id)
+                ).all()
             due = [n for n in due if self._blocked_until.get(n.channel, 0) <= now]
             if not due:
-                return sent
+                later = self._next_due()
+                if deadline is None or later is None or later >= deadline:
+                    return sent
+                time.sleep(max(0.05, later - time.time()))
+                continue
             notice = due[0]
             wait = self._last_sent.get(notice.channel, 0) + self.min_interval - time.time()
             if wait > 0:
@@ -166,10 +187,18 @@ class Notifier:
             sent += self._send_one(notice)
         return sent
 
+    def _next_due(self) -> float | None:
+        with self.sessions() as session:
+            rows = session.execute(
+                select(Notice.channel, Notice.next_attempt_at).where(Notice.state == "pending")
+            ).all()
+        times = [max(t, self._blocked_until.get(c, 0)) for c, t in rows]
+        return min(times) if times else None
+
     def _send_one(self, notice: Notice) -> int:
         url = os.environ.get(notice.channel, "")
         if not url:
-            self._update(notice.id, error=f"${notice.channel} is not set", delay=BACKOFF[-1])
+            self._update(notice.id, error=f"${notice.channel} is not set", delay=self.backoff[-1])
             return 0
         self._last_sent[notice.channel] = time.time()
         status, retry_after, error = post_webhook(url, notice.message, self.timeout)
@@ -179,18 +208,23 @@ class Notifier:
             return 1
         if status == 429:
             delay = retry_after if retry_after is not None else 30.0
-            self._blocked_until[notice.channel] = time.time() + delay
-            self._update(notice.id, error=f"HTTP 429 (Retry-After {delay:g}s)", delay=delay, count=False)
+            until = time.time() + delay  # the whole webhook waits; its messages keep their order
+            self._blocked_until[notice.channel] = until
+            self._update(notice.id, error=f"HTTP 429 (Retry-After {delay:g}s)", at=until, count=False)
         elif status is not None and 400 <= status < 500:  # Slack refuses this message for good
             self._update(notice.id, error=f"HTTP {status}: {error}", drop=True)
         else:
-            self._update(notice.id, error=error or f"HTTP {status}", delay=BACKOFF[min(notice.attempts,
-                                                                                        len(BACKOFF) - 1)])
-        logger.warning("notification %s not delivered (webhook $%s): %s", notice.dedupe_key, notice.channel,
-                       error or status)
+            self._update(
+                notice.id,
+                error=error or f"HTTP {status}",
+                delay=self.backoff[min(notice.attempts, len(self.backoff) - 1)],
+            )
+        logger.warning(
+            "notification %s not delivered (webhook $%s): %s", notice.dedupe_key, notice.channel, error or status
+        )
         return 0
 
-    def _update(self, notice_id: int, sent=False, error="", delay=0.0, drop=False, count=True) -> None:
+    def _update(self, notice_id: int, sent=False, error="", delay=0.0, drop=False, count=True, at=None) -> None:
         from claf.bench.db import write_session
 
         with write_session(self.sessions) as session:
@@ -199,7 +233,7 @@ class Notifier:
                 n.state, n.sent_at, n.last_error = "sent", time.time(), ""
             else:
                 n.last_error, n.attempts = error[:1000], n.attempts + (1 if count else 0)
-                n.next_attempt_at = time.time() + delay
+                n.next_attempt_at = at if at is not None else time.time() + delay
                 if drop:
                     n.state = "dropped"
 
@@ -207,6 +241,7 @@ class Notifier:
         def loop():
             while not stop.wait(every):
                 self.deliver(deadline=time.time() + 30)
+
         thread = threading.Thread(target=loop, name="claf-notifier", daemon=True)
         thread.start()
         return thread
@@ -239,6 +274,15 @@ def _redact(text: str, url: str) -> str:
 
 def pending(session: Session) -> list[dict]:
     """The outbox without secrets (for status output and the API)."""
-    return [{"id": n.id, "dedupe_key": n.dedupe_key, "channel": n.channel, "state": n.state, "attempts": n.attempts,
-             "last_error": n.last_error, "text": n.message.get("text")}
-            for n in session.scalars(select(Notice).order_by(Notice.id))]
+    return [
+        {
+            "id": n.id,
+            "dedupe_key": n.dedupe_key,
+            "channel": n.channel,
+            "state": n.state,
+            "attempts": n.attempts,
+            "last_error": n.last_error,
+            "text": n.message.get("text"),
+        }
+        for n in session.scalars(select(Notice).order_by(Notice.id))
+    ]

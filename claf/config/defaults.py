@@ -28,6 +28,7 @@ DEFAULTS = {
                        "s3": {"bucket": None, "prefix": "larva", "endpoint_url": None}},
         "plugins": [],
         "seed_num": 42,
+        "factory": None,  # a factory recipe: every published checkpoint queues its jobs (claf/commands/pretrain.py)
     },
     "vocab": {
         "corpus": {"seed": 42, "min_chars": 1, "sentences": None},
