@@ -179,8 +179,7 @@ def expand(recipe: FrozenConfig, checkpoints: list[Checkpoint], name: str | None
     name = name or recipe_name(recipe)
     notify = _notify(recipe)
     specs = []
-    for entry in recipe.suite.tasks:
-        entry = dict(entry)
+    for entry in recipe.to_dict()["suite"]["tasks"]:
         cfg, pretrained_key = task_config(entry)
         cost = float(entry.get("cost") or estimate_cost(cfg))
         for seed in _seeds(entry, int(cfg.get("seed_num", 42))):
