@@ -15,7 +15,10 @@ import json
 import logging
 import os
 import sys
+import time
 from pathlib import Path
+
+STARTED = time.time()  # the process start, for the factory's overhead figures
 
 EXIT_OOM = 75
 RESULT_FILE = "factory_result.json"
@@ -154,8 +157,13 @@ def main(argv: list[str] | None = None) -> int:
             job["seed"],
             job.get("attempts"),
         )
+        began = time.time()
         Experiment("train", base, overrides=overrides)()
-        atomic_write_text(log_dir / RESULT_FILE, json.dumps(result_for(job, log_dir), ensure_ascii=False))
+        payload = result_for(job, log_dir)
+        payload["provenance"].update(
+            experiment_s=round(time.time() - began, 3), process_start_s=round(began - STARTED, 3)
+        )
+        atomic_write_text(log_dir / RESULT_FILE, json.dumps(payload, ensure_ascii=False))
         return 0
     except BaseException as e:  # noqa: B036 -- the status tells the worker what happened
         if is_oom(e):
