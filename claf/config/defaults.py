@@ -8,7 +8,7 @@ their defaults are the constructor's own, and overrides of omitted ones are chec
 
 import copy
 
-DEFAULTS = {
+DEFAULTS: dict[str, dict] = {
     "finetune": {
         "data_reader": {"train_limit": None, "valid_limit": None, "extra_valid_file_paths": {}},
         "iterator": {"eval_batch_size": None, "group_by_length": True},
