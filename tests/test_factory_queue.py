@@ -158,3 +158,4 @@ def test_recipe_expansion_from_the_index(tmp_path, monkeypatch):
     )
     assert [s["seed"] for s in seeds] == [42, 43, 44]
     assert random_baseline(checkpoints[0]).sha256 != checkpoints[0].sha256
+    assert random_baseline(checkpoints[0]).sha256 == random_baseline(checkpoints[1]).sha256  # one baseline row

@@ -115,9 +115,11 @@ def _from_source(source: str, entries: dict) -> Checkpoint:
 
 
 def random_baseline(of: Checkpoint) -> Checkpoint:
-    """The same architecture as ``of`` with random weights: its own model row at step 0."""
+    """The same architecture as ``of`` with random weights: its own model row at step 0. One per model
+    family (its key does not depend on which checkpoint lent the architecture), so a newer checkpoint
+    does not queue the baseline again."""
     model = f"{of.model}-random-init"
-    return Checkpoint(model, sha256_of(["random-init", of.sha256]), 0, model, RANDOM + of.source, of.url, of.size)
+    return Checkpoint(model, sha256_of(["random-init", of.model]), 0, model, RANDOM + of.source, of.url, of.size)
 
 
 def discover(recipe: FrozenConfig, entries: dict | None = None) -> list[Checkpoint]:
