@@ -31,8 +31,15 @@ def factory_env(hub, mirror, monkeypatch):
 
 
 def cli(*args, env=None, **kw):
-    return subprocess.Popen([sys.executable, "-m", "claf", "factory", *args], cwd=REPO, env=env or dict(os.environ),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kw)
+    return subprocess.Popen(
+        [sys.executable, "-m", "claf", "factory", *args],
+        cwd=REPO,
+        env=env or dict(os.environ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        **kw,
+    )
 
 
 def database(url):
@@ -59,8 +66,9 @@ def test_kill_resume_no_repeats(factory_env):
     longer = {"executor": {"lease_seconds": 3, "heartbeat_seconds": 1, "work_dir": str(factory_env / "work")}}
     recipe = tiny_recipe(factory_env / "kill.json", **longer)
     data = json.loads(recipe.read_text())
-    data["suite"]["tasks"][0]["overrides"].update({"data_reader.train_limit": 1600,
-                                                   "trainer.eval_and_save_step_count": 20})
+    data["suite"]["tasks"][0]["overrides"].update(
+        {"data_reader.train_limit": 1600, "trainer.eval_and_save_step_count": 20}
+    )
     recipe.write_text(json.dumps(data))
     db = f"sqlite:///{factory_env / 'factory.sqlite'}"
     run = cli("run", "--base_config", str(recipe), "--db", db)
@@ -108,15 +116,20 @@ def test_kill_resume_no_repeats(factory_env):
     assert "tiny-1k" in status and "1 done" in status
 
 
-def test_oom_retry_halves_the_batch(factory_env, monkeypatch):
+def test_oom_retry_halves_the_batch_and_notifies(factory_env, monkeypatch):
     from claf.factory.factory import open_store_for, run
     from claf.factory.recipe import load_recipe
+    from tests.test_factory_notify import Receiver
 
     publish_tiny(factory_env, "tiny-1k", 1000, seed=1)
+    slack = Receiver()
+    monkeypatch.setenv("CLAF_SLACK_WEBHOOK_URL", slack.url)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     # first attempt: batch 8 x 40 MB > 200 MB of address space left -> MemoryError; the retry: 4 x 40 MB fits
     monkeypatch.setenv("CLAF_FACTORY_MEMORY_PROBE", "200:40")
-    recipe = load_recipe(str(tiny_recipe(factory_env / "oom.json", executor={"max_attempts": 1,
-                                                                             "work_dir": str(factory_env / "w")})))
+    recipe = load_recipe(
+        str(tiny_recipe(factory_env / "oom.json", executor={"max_attempts": 1, "work_dir": str(factory_env / "w")}))
+    )
     store = open_store_for(recipe, db=f"sqlite:///{factory_env / 'oom.sqlite'}")
     counts = run(recipe, store)
     [job] = store.jobs("oom")
@@ -126,6 +139,10 @@ def test_oom_retry_halves_the_batch(factory_env, monkeypatch):
     folders = list((factory_env / "w" / "oom" / "tiny-1k").glob("nsmc-seed42-*"))
     first_log = next(p for p in folders if not p.name.endswith("-oom1")) / "factory.log"
     assert "out of memory" in first_log.read_text()
+    texts = [body["text"] for _t, body in slack.requests]
+    slack.close()
+    assert len(texts) == 2 and texts[0].startswith("Checkpoint tiny-1k published (step 1,000")
+    assert texts[1].startswith("tiny-1k finished the oom suite") and f"nsmc {job['score']:.2f}" in texts[1]
 
 
 def test_ray_executor_runs_the_suite(factory_env):
@@ -133,8 +150,11 @@ def test_ray_executor_runs_the_suite(factory_env):
     from claf.factory.recipe import load_recipe
 
     publish_tiny(factory_env, "tiny-1k", 1000, seed=1)
-    path = tiny_recipe(factory_env / "rayed.json", tasks=("nsmc", "qp"),
-                       executor={"name": "ray", "work_dir": str(factory_env / "w"), "ray": {"num_cpus": 1}})
+    path = tiny_recipe(
+        factory_env / "rayed.json",
+        tasks=("nsmc", "qp"),
+        executor={"name": "ray", "work_dir": str(factory_env / "w"), "ray": {"num_cpus": 1}},
+    )
     recipe = load_recipe(str(path))
     store = open_store_for(recipe, db=f"sqlite:///{factory_env / 'ray.sqlite'}")
     counts = run(recipe, store)
@@ -156,8 +176,9 @@ def test_pull_worker_through_the_server(factory_env):
         os.environ["CLAF_SERVER_TOKEN"] = TOKEN
         assert queue(recipe, RestStore(server.url, TOKEN)) == {"tiny-1k": 1}
         env = dict(server.env(), CLAF_HOME=str(factory_env / "worker-home"))
-        out, _ = cli("worker", "--server", server.url, "--once", "--lease", "30", "--heartbeat", "1",
-                     env=env).communicate(timeout=300)
+        out, _ = cli(
+            "worker", "--server", server.url, "--once", "--lease", "30", "--heartbeat", "1", env=env
+        ).communicate(timeout=300)
         assert json.loads(out.strip().splitlines()[-1]) == {"done": 1, "failed": 0}, out[-3000:]
         [job] = requests.get(f"{server.url}/api/v1/jobs", params={"recipe": "pulled"}, timeout=10).json()
         assert job["state"] == "done" and job["result_id"]
