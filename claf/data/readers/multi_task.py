@@ -41,6 +41,7 @@ class MultiTaskReader(Reader):
             if skip_invalid is not None and "skip_invalid" in options:
                 options["skip_invalid"] = options["skip_invalid"] or skip_invalid
             self.readers[name] = READERS.get(dataset)(**options)
+            self.readers[name].config_block = f"multi_task.tasks.{name}.{dataset}"
         self.names = list(self.readers)
 
     @property
