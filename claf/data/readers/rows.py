@@ -24,6 +24,7 @@ FORMATS = ("tsv", "csv", "jsonl", "json")
 DELIMITED = ("tsv", "csv")
 EXTENSIONS = {".tsv": "tsv", ".tab": "tsv", ".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json"}
 DEFAULT_FORMAT = "tsv"  # .txt and anything else: what the readers always read
+ALIASES = {"\\t": "\t", "tab": "\t"}
 DEFAULTS = {"tsv": {"delimiter": "\t", "quotechar": None}, "csv": {"delimiter": ",", "quotechar": '"'}}
 
 
@@ -35,9 +36,15 @@ def file_format(path, fallback=DEFAULT_FORMAT):
     return EXTENSIONS.get(os.path.splitext(name)[1], fallback)
 
 
+def spelled(char):
+    """A character option as typed on a command line: ``\\t`` and ``tab`` mean a tab."""
+    return ALIASES.get(char, char) if isinstance(char, str) else char
+
+
 def dialect(fmt, delimiter=None, quotechar=None, escapechar=None, key=str):
     """``csv.reader`` keyword arguments for a delimited format. None takes the format's default,
     ``quotechar: ""`` turns quoting off; ``key(option)`` names an option in errors."""
+    delimiter, quotechar, escapechar = spelled(delimiter), spelled(quotechar), spelled(escapechar)
     defaults = DEFAULTS[fmt]
     delimiter = defaults["delimiter"] if delimiter is None else delimiter
     quotechar = defaults["quotechar"] if quotechar is None else (quotechar or None)
@@ -106,9 +113,12 @@ def _reason(message, start, end):
 
 
 def column_index(spec, names, path, option):
-    """A column given as a 0-based index or a header name -> its index (None stays None)."""
+    """A column given as a 0-based index or a header name -> its index (None stays None). A string of
+    digits that is no header name is an index (``--seq_cls.text_column 0`` types it as a string)."""
     if spec is None or isinstance(spec, int):
         return spec
+    if spec.strip().isdigit() and (names is None or spec.strip() not in names):
+        return int(spec)
     if names is None or spec.strip() not in names:
         where = f"header {names}" if names is not None else "a file read without a header (header: false)"
         raise InvalidRow(f"{path}:1: {option} '{spec}' is not in {where}; set {option} to a column name or "

@@ -10,7 +10,7 @@ import logging
 
 from claf.data.readers.base import InvalidRow, Reader, ReaderOptionError
 from claf.data.readers.rows import (DELIMITED, FORMATS, column_index, delimited_rows, dialect, file_format,
-                                    json_records, lookup)
+                                    json_records, lookup, spelled)
 from claf.metrics.spec import plain
 from claf.registry import INDEXERS
 
@@ -34,6 +34,7 @@ class RowFormat:
         if format is not None and format not in FORMATS:
             raise ReaderOptionError(f"{self.key('format')} must be one of {', '.join(FORMATS)} or null (from the "
                                     f"file's extension), got {format!r}")
+        delimiter, quotechar, escapechar = spelled(delimiter), spelled(quotechar), spelled(escapechar)
         for name, value, empty_ok in (("delimiter", delimiter, False), ("quotechar", quotechar, True),
                                       ("escapechar", escapechar, False)):
             if value is not None and not (isinstance(value, str) and (len(value) == 1 or (empty_ok and not value))):
