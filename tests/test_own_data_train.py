@@ -2,8 +2,8 @@
 
 A CSV written here (BOM, CRLF, quoted commas, quoted newlines, doubled quotes, empty trailing
 lines) trains a tiny BERT through ``train.py``; ``predict.py`` then reads a JSON Lines file of
-the same texts and gives the labels the run gave them at validation. A sentence-pair CSV trains
-the pair config the same way. NSMC, unlimited, drops its empty reviews and trains.
+the same texts and gives the labels the run gave them at validation. A sentence-pair TSV trains
+a pair config the same way (the README's two examples). NSMC, unlimited, drops its empty reviews and trains.
 """
 
 import csv
@@ -13,7 +13,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-from claf.experiment import Experiment
 
 ROOT = Path(__file__).resolve().parents[1]
 BOM = "\ufeff"
@@ -84,22 +83,36 @@ def test_own_csv_trains_and_predicts_from_json_lines(tmp_path, mirror, tiny_kore
     assert predicted == validated  # the texts read from the CSV are exactly the texts given as JSON
 
 
-def test_own_pair_csv_trains_with_the_pair_config(tmp_path, mirror, tiny_korean_bert):
+def test_own_pair_tsv_trains_with_a_pair_config_and_predicts_json_lines(tmp_path, mirror, tiny_korean_bert):
+    """The README's pair example: question pairs renamed first/second/same, klue/kornli_bert, overrides only."""
+    from claf.commands.predict import main as predict_main
+    from claf.commands.train import main as train_main
+
     lines = (mirror / "question_pair" / "train.txt").read_text(encoding="utf-8").splitlines()
     header = lines[0].split("\t")
     q1, q2, same = header.index("question1"), header.index("question2"), header.index("is_duplicate")
-    rows = [(f[q1] + ", 맞나요?", f[q2], f[same]) for f in (line.split("\t") for line in lines[1:301])]
-    train = write_csv(tmp_path / "pairs.csv", ("first", "second", "same"), rows[:240])
-    valid = write_csv(tmp_path / "pairs_valid.csv", ("first", "second", "same"), rows[240:])
-    overrides = {"data_reader.train_file_path": str(train), "data_reader.valid_file_path": str(valid),
-                 "seq_cls.text_column": "first", "seq_cls.text_pair_column": "second", "seq_cls.label_column": "same",
-                 "bert_for_seq_cls.pretrained_model_name": str(tiny_korean_bert),
-                 "trainer.log_dir": str(tmp_path / "run"), "trainer.num_epochs": 1, "trainer.progress": False,
-                 "trainer.num_threads": 1, "seq_cls.max_seq_length": 64}
-    summary = Experiment("train", "klue/qp_bert", overrides=overrides)()
-    assert 0 <= summary["best"]["valid/accuracy"] <= 100
-    answers = Experiment("predict", str(tmp_path / "run"), inputs=[{"text": rows[0][0], "text_pair": rows[0][1]}])()
-    assert answers[0]["label"] in ("0", "1")
+    rows = [(f[q1], f[q2], "same" if f[same] == "0" else "different")
+            for f in (line.split("\t") for line in lines[1:301])]
+    for name, part in (("pairs_train.tsv", rows[:240]), ("pairs_dev.tsv", rows[240:])):
+        (tmp_path / name).write_text("first\tsecond\tsame\n" + "".join("\t".join(r) + "\n" for r in part),
+                                     encoding="utf-8")
+    log_dir = tmp_path / "run"
+    assert train_main(["--base_config", "klue/kornli_bert",
+                       "--data_reader.train_file_path", str(tmp_path / "pairs_train.tsv"),
+                       "--data_reader.valid_file_path", str(tmp_path / "pairs_dev.tsv"),
+                       "--seq_cls.text_column", "first", "--seq_cls.text_pair_column", "second",
+                       "--seq_cls.label_column", "same", "--seq_cls.labels", "null", "--trainer.log_dir", str(log_dir),
+                       "--bert_for_seq_cls.pretrained_model_name", str(tiny_korean_bert), "--trainer.num_epochs", "1",
+                       "--trainer.progress", "false", "--trainer.num_threads", "1",
+                       "--seq_cls.max_seq_length", "64"]) == 0
+    metrics = json.loads((log_dir / "metrics.json").read_text())
+    assert 0 <= metrics["best"]["valid/accuracy"] <= 100
+    inputs = tmp_path / "new_pairs.jsonl"
+    inputs.write_text("".join(json.dumps({"text": a, "text_pair": b}, ensure_ascii=False) + "\n"
+                              for a, b, _ in rows[:3]), encoding="utf-8")
+    assert predict_main([str(log_dir), "--input", str(inputs), "--output", str(tmp_path / "out.jsonl")]) == 0
+    answers = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert len(answers) == 3 and {a["label"] for a in answers} <= {"same", "different"}
 
 
 def test_nsmc_unlimited_drops_empty_reviews_and_trains(tmp_path, tiny_korean_bert, capsys, caplog):
