@@ -15,6 +15,10 @@ class ReaderOptionError(UserError, ValueError):
     """A reader option with a bad value: the message names its key (``seq_cls.format``)."""
 
 
+class InvalidInput(UserError, ValueError):
+    """A prediction input the model cannot read: the message names the input and the missing field."""
+
+
 @dataclass
 class TaskData:
     """Examples as read (for evaluation) and the features the model consumes."""

@@ -10,7 +10,7 @@ carry their ``task``; features carry ``task_id`` (the task's position) and an ``
 local to their task. Batches and per-task evaluation are in ``claf.learn.multi_task``.
 """
 
-from claf.data.readers.base import Reader
+from claf.data.readers.base import InvalidInput, Reader, ReaderOptionError
 from claf.registry import READERS
 
 SAMPLING = ("proportional", "temperature", "uniform")
@@ -24,18 +24,18 @@ class MultiTaskReader(Reader):
                  skip_invalid=None):
         super().__init__(skip_invalid=bool(skip_invalid), lang_code=lang_code)
         if not tasks:
-            raise ValueError("data_reader.multi_task.tasks is empty; give at least one task block")
+            raise ReaderOptionError("data_reader.multi_task.tasks is empty; give at least one task block")
         if sampling not in SAMPLING:
-            raise ValueError(f"data_reader.multi_task.sampling must be one of {', '.join(SAMPLING)}, got {sampling!r}")
+            raise ReaderOptionError(f"data_reader.multi_task.sampling must be one of {', '.join(SAMPLING)}, got {sampling!r}")
         if sampling == "temperature" and not float(temperature) > 0:
-            raise ValueError(f"data_reader.multi_task.temperature must be > 0, got {temperature!r}")
+            raise ReaderOptionError(f"data_reader.multi_task.temperature must be > 0, got {temperature!r}")
         self.sampling, self.temperature, self.indexer_name = sampling, float(temperature), indexer
         self.blocks = {name: _plain(block) for name, block in tasks.items()}
         self.readers = {}
         for name, block in self.blocks.items():
             dataset = block.get("dataset")
             if dataset not in block:
-                raise ValueError(f"data_reader.multi_task.tasks.{name}: needs 'dataset' and a '{dataset}' options block")
+                raise ReaderOptionError(f"data_reader.multi_task.tasks.{name}: needs 'dataset' and a '{dataset}' options block")
             options = dict(block[dataset])
             options.setdefault("indexer", indexer)
             if skip_invalid is not None and "skip_invalid" in options:
@@ -70,7 +70,7 @@ class MultiTaskReader(Reader):
             for split in ("train", "valid") if train else ("valid",):
                 path = block.get(f"{split}_file_path")
                 if not path:
-                    raise ValueError(f"data_reader.multi_task.tasks.{name}.{split}_file_path is not set")
+                    raise ReaderOptionError(f"data_reader.multi_task.tasks.{name}.{split}_file_path is not set")
                 limit = block.get(f"{split}_limit") or data_reader.get(f"{split}_limit")
                 for example in reader.read(resolve_data_file(path), limit):
                     example["task"] = name
@@ -100,13 +100,13 @@ class MultiTaskReader(Reader):
 
     def input_fields(self, task=None) -> tuple:
         if task not in self.readers:
-            raise ValueError(f"this multi-task model needs a task: one of {', '.join(self.names)} (--task NAME)")
+            raise InvalidInput(f"this multi-task model needs a task: one of {', '.join(self.names)} (--task NAME)")
         return self.readers[task].input_fields()
 
     def example_from_input(self, record, index=0):
         name = record.get("task")
         if name not in self.readers:
-            raise ValueError(f"input {index}: 'task' must name one of the tasks {self.names} (got {name!r})")
+            raise InvalidInput(f"input {index}: 'task' must name one of the tasks {self.names} (got {name!r})")
         example = self.readers[name].example_from_input(record, index)
         example["task"] = name
         return example

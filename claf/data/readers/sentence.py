@@ -8,7 +8,7 @@ A reader here is a label kind (a class, a number) reading rows of any ``RowForma
 
 import logging
 
-from claf.data.readers.base import InvalidRow, Reader, ReaderOptionError
+from claf.data.readers.base import InvalidInput, InvalidRow, Reader, ReaderOptionError
 from claf.data.readers.rows import (DELIMITED, FORMATS, column_index, delimited_rows, dialect, file_format,
                                     json_records, lookup, spelled)
 from claf.metrics.spec import plain
@@ -189,7 +189,7 @@ class SentenceReader(Reader):
         missing = [k for k in needed if not isinstance(record.get(k), str) or not record[k]]
         if missing:
             kind = "sentence pairs" if len(needed) == 2 else "single texts"
-            raise ValueError(f"input {index}: missing {' and '.join(map(repr, missing))} (this model reads {kind}; "
+            raise InvalidInput(f"input {index}: missing {' and '.join(map(repr, missing))} (this model reads {kind}; "
                              f"got keys {sorted(record)})")
         return {"id": str(record.get("id", index)), "text": record["text"], "text_pair": record.get("text_pair"),
                 "label": None}
