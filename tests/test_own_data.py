@@ -80,7 +80,8 @@ def test_tsv_rows_equal_the_csv_module_without_quoting(tmp_path, mirror):
     for name, reader in files:
         examples = reader.read(mirror / name)
         rows = csv_module_rows(mirror / name, delimiter="\t", quoting=csv.QUOTE_NONE)
-        header = open(mirror / name, encoding="utf-8").readline().rstrip("\n").split("\t")
+        with open(mirror / name, encoding="utf-8") as f:
+            header = f.readline().rstrip("\n").split("\t")
         cols = [header.index(reader.text_column)]
         cols += [header.index(reader.text_pair_column)] if reader.text_pair_column else []
         expected = [(line, [row[c] for c in cols]) for line, row in rows if all(row[c].strip() for c in cols)]

@@ -59,29 +59,25 @@ def dialect(fmt, delimiter=None, quotechar=None, escapechar=None, key=str):
     return options
 
 
-def delimited_rows(path, header=True, **csv_options):
-    """``(names or None, iterator of (line_no, fields) or InvalidRow)``; the header row is consumed.
+def open_delimited(path):
+    """A delimited data file opened for the csv module: untranslated line ends, a UTF-8 BOM dropped."""
+    return open_text(path, newline="", encoding="utf-8-sig")
 
-    ``csv_options`` are ``csv.reader`` keyword arguments (see ``dialect``)."""
-    f = open_text(path, newline="", encoding="utf-8-sig")
+
+def delimited_rows(f, path, header=True, **csv_options):
+    """``(names or None, iterator of (line_no, fields) or InvalidRow)`` of an ``open_delimited`` file;
+    the header row is consumed. ``csv_options`` are ``csv.reader`` keyword arguments (see ``dialect``)."""
     reader = csv.reader(f, **csv_options)
     rows = _records(path, reader)
     names = None
     if header:
         first = next(rows, None)
         if first is None:
-            f.close()
             raise InvalidRow(f"{path}:1: empty file; expected a header row (or set header false)")
         if isinstance(first, InvalidRow):
-            f.close()
             raise InvalidRow(f"{first}; the header row must parse")
         names = [name.strip() for name in first[1]]
-
-    def data_rows():
-        with f:
-            yield from rows
-
-    return names, data_rows()
+    return names, rows
 
 
 def _records(path, reader):

@@ -10,7 +10,7 @@ import logging
 
 from claf.data.readers.base import InvalidInput, InvalidRow, Reader, ReaderOptionError
 from claf.data.readers.rows import (DELIMITED, FORMATS, column_index, delimited_rows, dialect, file_format,
-                                    json_records, lookup, spelled)
+                                    json_records, lookup, open_delimited, spelled)
 from claf.metrics.spec import plain
 from claf.registry import INDEXERS
 
@@ -58,22 +58,23 @@ class RowFormat:
 
     def _delimited(self, path, fmt):
         options = dialect(fmt, self.delimiter, self.quotechar, self.escapechar, key=self.key)
-        names, rows = delimited_rows(path, self.header, **options)
-        index = {role: column_index(spec, names, path, self.key(f"{role}_column"))
-                 for role, spec in self._columns().items()}
-        needed = max(i for i in index.values() if i is not None)
-        for item in rows:
-            if isinstance(item, InvalidRow):
-                yield item
-                continue
-            line_no, fields = item
-            if len(fields) <= needed:
-                hint = (f" (is the file {fmt}? set {self.key('format')} or {self.key('delimiter')})"
-                        if len(fields) == 1 else "")
-                yield InvalidRow(f"{path}:{line_no}: expected at least {needed + 1} columns separated by "
-                                 f"{options['delimiter']!r} ({fmt}), got {len(fields)}{hint}")
-                continue
-            yield line_no, {role: fields[i] if i is not None else None for role, i in index.items()}
+        with open_delimited(path) as f:
+            names, rows = delimited_rows(f, path, self.header, **options)
+            index = {role: column_index(spec, names, path, self.key(f"{role}_column"))
+                     for role, spec in self._columns().items()}
+            needed = max(i for i in index.values() if i is not None)
+            for item in rows:
+                if isinstance(item, InvalidRow):
+                    yield item
+                    continue
+                line_no, fields = item
+                if len(fields) <= needed:
+                    hint = (f" (is the file {fmt}? set {self.key('format')} or {self.key('delimiter')})"
+                            if len(fields) == 1 else "")
+                    yield InvalidRow(f"{path}:{line_no}: expected at least {needed + 1} columns separated by "
+                                     f"{options['delimiter']!r} ({fmt}), got {len(fields)}{hint}")
+                    continue
+                yield line_no, {role: fields[i] if i is not None else None for role, i in index.items()}
 
     def _json(self, path, fmt):
         by_index = [role for role, spec in self._columns().items() if isinstance(spec, int)]
