@@ -169,3 +169,27 @@ def test_token_classification_reads_csv_and_jsonl(tmp_path):
         TokClsReader(token_column="tokens", label_column="tags").read(jsonl)
     indexed = TokClsReader(token_column="tokens", label_column="ner_tags", labels=["B-PS", "O"], skip_invalid=True)
     assert [e["tags"] for e in indexed.read(jsonl)] == [["B-PS"]]
+
+
+def test_format_options_are_overrides_on_every_shipped_config():
+    """format, header, delimiter, quotechar, escapechar and the columns are keys of every row reader block."""
+    from claf.config import resolve_config
+    from claf.config.loader import base_config_dirs
+    from claf.registry import READERS
+
+    root = base_config_dirs()[0]
+    checked = 0
+    for path in sorted(root.rglob("*.json")):
+        config = json.loads(path.read_text())
+        dataset = config.get("data_reader", {}).get("dataset")
+        if dataset not in ("seq_cls", "seq_reg", "json_cls", "json_reg", "tok_cls"):
+            continue
+        name = path.relative_to(root).with_suffix("").as_posix()
+        argv = [f"--{dataset}.format", "csv", f"--{dataset}.delimiter", ";", f"--{dataset}.quotechar", "'",
+                f"--{dataset}.escapechar", "\\", f"--{dataset}.label_column", "3"]
+        argv += [f"--{dataset}.header", "false"] if dataset != "tok_cls" else []
+        block = resolve_config(name, argv, kind="finetune").data_reader[dataset]
+        reader = READERS.get(dataset)(**block)
+        assert (reader.format, reader.delimiter, reader.quotechar, reader.escapechar) == ("csv", ";", "'", "\\"), name
+        checked += 1
+    assert checked >= 18
