@@ -55,7 +55,7 @@ def write_csv(path, header, rows):
 
 
 def test_own_csv_trains_and_predicts_from_json_lines(tmp_path, mirror, tiny_korean_bert):
-    train = write_csv(tmp_path / "train.csv", ("review_id", "review", "sentiment"), tricky(nsmc_rows(mirror, 0, 600)))
+    train = write_csv(tmp_path / "train.csv", ("review_id", "review", "sentiment"), tricky(nsmc_rows(mirror, 0, 400)))
     valid_rows = tricky(nsmc_rows(mirror, 5000, 120))
     valid = write_csv(tmp_path / "valid.csv", ("review_id", "review", "sentiment"), valid_rows)
     assert ', 그렇죠",pos'.encode() in train.read_bytes()  # a quoted comma really is in the file
@@ -65,7 +65,7 @@ def test_own_csv_trains_and_predicts_from_json_lines(tmp_path, mirror, tiny_kore
                  "--seq_cls.text_column", "review", "--seq_cls.label_column", "sentiment",
                  "--seq_cls.id_column", "review_id",
                  "--bert_for_seq_cls.pretrained_model_name", tiny_korean_bert, "--trainer.log_dir", log_dir,
-                 "--trainer.num_epochs", "2", "--optimizer.learning_rate", "1e-3", "--seq_cls.max_seq_length", "64",
+                 "--trainer.num_epochs", "1", "--optimizer.learning_rate", "1e-3", "--seq_cls.max_seq_length", "64",
                  "--trainer.progress", "false", "--trainer.num_threads", "1")
     assert result.returncode == 0, result.stderr[-3000:]
     frozen = json.loads((log_dir / "config.json").read_text())["data_reader"]["seq_cls"]
