@@ -48,7 +48,7 @@ def main():
         reader = SeqClsReader(text_column="document", label_column="label", id_column="id", skip_empty=True)
         results = {"split loop (before)": best_of(3, lambda: split_loop(source))}
         for name, path in (("tsv", source), ("csv", as_csv), ("jsonl", as_jsonl)):
-            results[name] = best_of(3, lambda: reader.read(path))
+            results[name] = best_of(3, lambda path=path: reader.read(path))
     print(f"load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
     for name, (seconds, examples) in results.items():
         print(f"{name:20s} {len(examples):7d} rows  {seconds:6.2f} s  {len(examples) / seconds / 1000:6.1f}k rows/s")

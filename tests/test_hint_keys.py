@@ -3,7 +3,8 @@
 The package's ``raise`` statements and logging / ``fail`` / ``parser.error`` calls are read with
 ``ast``; in their strings, a dotted word whose first part is a config key (``seq_cls.skip_invalid``,
 ``--trainer.resume``, ``data_reader.multi_task.tasks.{name}``) must be a full path of some shipped
-BaseConfig or a dotted suffix of one; ``{...}`` placeholders stand for one part.
+BaseConfig (with the defaults loading fills in) or a dotted suffix of one; ``{...}`` placeholders
+stand for one part.
 """
 
 import ast
@@ -30,8 +31,13 @@ def config_paths():
             if isinstance(value, dict):
                 walk(value, path)
 
-    for file in (ROOT / "base_config").rglob("*.json"):
-        walk(json.loads(file.read_text()), "")
+    from claf.config.defaults import with_defaults
+
+    root = ROOT / "base_config"
+    for file in root.rglob("*.json"):
+        family = file.relative_to(root).parts[0]
+        kind = family if family in ("vocab", "pretrain", "factory") else "finetune"
+        walk(with_defaults(json.loads(file.read_text()), kind), "")  # with the keys loading fills in
     return paths, names
 
 
@@ -51,7 +57,8 @@ def messages():
         for node in ast.walk(tree):
             is_message = isinstance(node, ast.Raise) or (
                 isinstance(node, ast.Call)
-                and (getattr(node.func, "attr", None) or getattr(node.func, "id", None)) in MESSAGE_CALLS)
+                and (getattr(node.func, "attr", None) or getattr(node.func, "id", None)) in MESSAGE_CALLS
+            )
             if not is_message:
                 continue
             for inner in ast.walk(node):
@@ -71,8 +78,9 @@ def key_mentions(text, names):
 
 
 def is_real(key, paths):
-    pattern = re.compile(r"(^|\.)" + r"\.".join(r"[^.]+" if part == "{}" else re.escape(part)
-                                               for part in key.split(".")) + "$")
+    pattern = re.compile(
+        r"(^|\.)" + r"\.".join(r"[^.]+" if part == "{}" else re.escape(part) for part in key.split(".")) + "$"
+    )
     return any(pattern.search(path) for path in paths)
 
 
@@ -112,7 +120,10 @@ def test_the_reader_hints_name_their_block():
     from claf.data.readers.tok_cls import TokClsReader
 
     paths, _ = config_paths()
-    for reader, option in ((SeqClsReader(), "skip_invalid"), (SeqClsReader(), "skip_empty"),
-                           (TokClsReader(), "format")):
+    for reader, option in (
+        (SeqClsReader(), "skip_invalid"),
+        (SeqClsReader(), "skip_empty"),
+        (TokClsReader(), "format"),
+    ):
         assert is_real(reader.key(option), paths), reader.key(option)
     assert SeqClsReader().key("skip_invalid") == "seq_cls.skip_invalid"

@@ -16,8 +16,11 @@ OTHER_KINDS = ("vocab", "pretrain", "factory")
 
 def fine_tuning_configs():
     root = base_config_dirs()[0]
-    return sorted(p.relative_to(root).with_suffix("").as_posix() for p in root.rglob("*.json")
-                  if p.relative_to(root).parts[0] not in OTHER_KINDS)
+    return sorted(
+        p.relative_to(root).with_suffix("").as_posix()
+        for p in root.rglob("*.json")
+        if p.relative_to(root).parts[0] not in OTHER_KINDS
+    )
 
 
 def in_mirror(name):
@@ -40,8 +43,11 @@ def test_reader_reads_every_mirror_file_of_the_config(name, mirror):
     read = {}
     for where, block in reader_blocks(config):
         reader = READERS.get(block["dataset"])(**block[block["dataset"]])
-        files = [block.get("train_file_path"), block.get("valid_file_path"),
-                 *(block.get("extra_valid_file_paths") or {}).values()]
+        files = [
+            block.get("train_file_path"),
+            block.get("valid_file_path"),
+            *(block.get("extra_valid_file_paths") or {}).values(),
+        ]
         for file in filter(None, files):
             if in_mirror(file):
                 examples = reader.read(file)  # no limit: every row
@@ -51,4 +57,6 @@ def test_reader_reads_every_mirror_file_of_the_config(name, mirror):
         pytest.skip(f"{name}: none of its files is in the mirror")
     if name.startswith("klue/nsmc"):
         assert read["nsmc/ratings_train.txt"][0] == 150000 - 5 and read["nsmc/ratings_test.txt"][0] == 50000 - 3
-        assert read["nsmc/ratings_train.txt"][1].skipped_empty == 5 + 3 and read["nsmc/ratings_train.txt"][1].skipped == 0
+        assert (
+            read["nsmc/ratings_train.txt"][1].skipped_empty == 5 + 3 and read["nsmc/ratings_train.txt"][1].skipped == 0
+        )

@@ -17,6 +17,9 @@ COMMANDS = {
     "pretrain": ("pretrain", "run a LaRva pre-training recipe"),
     "vocab": ("vocab", "build a vocab from a recipe, or benchmark tokenizers"),
     "list": ("list", "every registered component and BaseConfig"),
+    "server": ("server", "the benchmark server: REST API + dashboard (--db URL --host --port)"),
+    "results": ("results", "post run folders to the benchmark server (push), retry the outbox (flush)"),
+    "report": ("report", "a benchmark's dashboard page as one self-contained HTML file"),
 }
 
 

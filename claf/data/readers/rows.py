@@ -49,8 +49,9 @@ def dialect(fmt, delimiter=None, quotechar=None, escapechar=None, key=str):
     delimiter = defaults["delimiter"] if delimiter is None else delimiter
     quotechar = defaults["quotechar"] if quotechar is None else (quotechar or None)
     if delimiter in ("\r", "\n", quotechar, escapechar):
-        raise ReaderOptionError(f"{key('delimiter')} {delimiter!r} cannot be a line end, the quote or the escape "
-                                "character")
+        raise ReaderOptionError(
+            f"{key('delimiter')} {delimiter!r} cannot be a line end, the quote or the escape character"
+        )
     options = {"delimiter": delimiter, "escapechar": escapechar, "strict": True}
     if quotechar is None:
         options["quoting"] = csv.QUOTE_NONE
@@ -101,8 +102,10 @@ def _reason(message, start, end):
     if message.startswith("unexpected end of data"):
         return f"a quoted field opened here is not closed before the end of the file{where}"
     if "expected after" in message:
-        return (f"malformed quoting: {message} (text follows a closing quote; write a quote inside a quoted field "
-                f"as two quotes)")
+        return (
+            f"malformed quoting: {message} (text follows a closing quote; write a quote inside a quoted field "
+            f"as two quotes)"
+        )
     if message.startswith("field larger than field limit"):
         return f"a field is longer than {csv.field_size_limit()} characters (an unclosed quote?){where}"
     return f"malformed row: {message}{where}"
@@ -117,8 +120,9 @@ def column_index(spec, names, path, option):
         return int(spec)
     if names is None or spec.strip() not in names:
         where = f"header {names}" if names is not None else "a file read without a header (header: false)"
-        raise InvalidRow(f"{path}:1: {option} '{spec}' is not in {where}; set {option} to a column name or "
-                         "a 0-based index")
+        raise InvalidRow(
+            f"{path}:1: {option} '{spec}' is not in {where}; set {option} to a column name or a 0-based index"
+        )
     return names.index(spec.strip())
 
 
@@ -128,7 +132,7 @@ def json_records(path, fmt="json"):
     with open_text(path, encoding="utf-8-sig") as f:
         text = f.read().lstrip(BOM)
     start = len(text) - len(text.lstrip())
-    if fmt == "json" and text[start:start + 1] == "[":
+    if fmt == "json" and text[start : start + 1] == "[":
         yield from _array_records(path, text, start + 1)
     else:
         yield from _json_lines(path, text)

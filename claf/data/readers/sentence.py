@@ -6,9 +6,10 @@ A reader here is a label kind (a class, a number) reading rows of any ``RowForma
 ``InvalidRow`` with ``file:line``.
 """
 
+from claf.errors import InputError
 import logging
 
-from claf.data.readers.base import InvalidInput, InvalidRow, Reader, ReaderOptionError
+from claf.data.readers.base import InvalidRow, Reader, ReaderOptionError
 from claf.data.readers.rows import (DELIMITED, FORMATS, column_index, delimited_rows, dialect, file_format,
                                     json_records, lookup, open_delimited, spelled)
 from claf.metrics.spec import plain
@@ -190,7 +191,7 @@ class SentenceReader(Reader):
         missing = [k for k in needed if not isinstance(record.get(k), str) or not record[k]]
         if missing:
             kind = "sentence pairs" if len(needed) == 2 else "single texts"
-            raise InvalidInput(f"input {index}: missing {' and '.join(map(repr, missing))} (this model reads {kind}; "
+            raise InputError(f"input {index}: missing {' and '.join(map(repr, missing))} (this model reads {kind}; "
                              f"got keys {sorted(record)})")
         return {"id": str(record.get("id", index)), "text": record["text"], "text_pair": record.get("text_pair"),
                 "label": None}

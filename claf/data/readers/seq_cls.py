@@ -19,7 +19,7 @@ logger = logging.getLogger(__name__)
 class Classification(SentenceReader):
     task = "seq_cls"
 
-    def __init__(self, labels=None, **options):
+    def __init__(self, labels: list | None = None, **options):
         super().__init__(**options)
         self.labels = [str(label) for label in labels] if labels else None
 

@@ -18,9 +18,10 @@ import csv
 import logging
 import re
 
-from claf.data.readers.base import InvalidInput, InvalidRow, Reader, ReaderOptionError
+from claf.data.readers.base import InvalidRow, Reader, ReaderOptionError
 from claf.data.readers.rows import DELIMITED, FORMATS, dialect, file_format, json_records, lookup
 from claf.data.sources import open_text
+from claf.errors import InputError
 from claf.metrics.spec import plain
 from claf.registry import READERS
 
@@ -170,7 +171,7 @@ class TokClsReader(Reader):
     def example_from_input(self, record, index=0):
         text = record.get("text")
         if not isinstance(text, str) or not text.strip():
-            raise InvalidInput(f"input {index}: missing 'text' (got keys {sorted(record)})")
+            raise InputError(f"input {index}: missing 'text' (got keys {sorted(record)})")
         units = list(text) if self.unit == "char" else text.split()
         return self._from_units(units, record.get("id", index))
 

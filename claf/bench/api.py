@@ -1,0 +1,213 @@
+"""The benchmark server: a FastAPI app with the REST API under ``/api/v1`` and the dashboard.
+
+    app = create_app("sqlite:///bench.sqlite", token="s3cret")   # migrates the database first
+
+Writes (POST/PUT) need ``Authorization: Bearer <token>``; reads are open unless ``private=True``.
+Status codes: 201 stored, 200 the same body was already stored, 401 no/wrong token, 404 unknown
+benchmark/task/result (the message lists the known ones), 409 same key with a different body,
+413 body over ``max_body`` bytes, 422 bad payload (the message names the field).
+"""
+
+import csv
+import hmac
+import io
+import json
+
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse
+
+from claf.bench import queries
+from claf.bench.db import migrate, open_engine, session_factory
+from claf.bench.payloads import BenchmarkSpec, CheckpointIn, ResultIn, VocabRow
+from claf.bench.store import Conflict, NotFound, put_benchmark, put_checkpoint, put_result, put_vocab_rows
+
+MAX_BODY = 4 * 1024 * 1024
+
+
+class BodyLimit:
+    """ASGI middleware: a request body over ``limit`` bytes gets 413 before any handler reads it."""
+
+    def __init__(self, app, limit: int):
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            return await self._refuse(send)
+        chunks, size, more = [], 0, True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            more = message.get("more_body", False)
+            if size > self.limit:
+                return await self._refuse(send)
+        body, sent = b"".join(chunks), False
+
+        async def replay():
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, send):
+        payload = json.dumps({"detail": f"request body over {self.limit} bytes"}).encode()
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]})
+        await send({"type": "http.response.body", "body": payload})
+
+
+def _field(loc) -> str:
+    parts = [str(p) for p in loc if p not in ("body",)]
+    return ".".join(parts) or "body"
+
+
+def create_app(db_url: str | None = None, token: str | None = None, private: bool = False,
+               max_body: int = MAX_BODY, dashboard: bool = True) -> FastAPI:
+    """The server app over ``db_url`` (migrated at creation). ``token`` guards writes (and reads if
+    ``private``); with no token every write is refused."""
+    engine = open_engine(db_url)
+    migrate(engine)
+    factory = session_factory(engine)
+    app = FastAPI(title="CLaF benchmark server", version="1", openapi_url="/api/v1/openapi.json",
+                  docs_url=None, redoc_url=None)
+    app.state.engine, app.state.sessions = engine, factory
+
+    def check_token(request: Request):
+        given = request.headers.get("authorization", "")
+        scheme, _, value = given.partition(" ")
+        if not token or scheme.lower() != "bearer" or not hmac.compare_digest(value.encode(), token.encode()):
+            raise HTTPException(401, "a valid token is needed: send 'Authorization: Bearer $CLAF_SERVER_TOKEN'",
+                                headers={"WWW-Authenticate": "Bearer"})
+
+    def check_read(request: Request):
+        if private:
+            check_token(request)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request, exc: RequestValidationError):
+        errors = [{"field": _field(e["loc"]), "message": e["msg"]} for e in exc.errors()]
+        first = errors[0] if errors else {"field": "body", "message": "invalid"}
+        return JSONResponse({"detail": f"{first['field']}: {first['message']}", "errors": errors}, status_code=422)
+
+    @app.exception_handler(NotFound)
+    async def _not_found(_request, exc):
+        return JSONResponse({"detail": str(exc)}, status_code=404)
+
+    @app.exception_handler(Conflict)
+    async def _conflict(_request, exc):
+        return JSONResponse({"detail": str(exc)}, status_code=409)
+
+    @app.exception_handler(ValueError)
+    async def _value(_request, exc):
+        return JSONResponse({"detail": str(exc)}, status_code=422)
+
+    def stored(body: dict, created: bool) -> JSONResponse:
+        return JSONResponse(body, status_code=201 if created else 200)
+
+    reads = [Depends(check_read)]
+    writes = [Depends(check_token)]
+
+    @app.get("/api/v1/health")
+    def health():
+        return {"status": "ok", "database": engine.dialect.name}
+
+    @app.get("/api/v1/benchmarks", dependencies=reads)
+    def benchmarks():
+        from sqlalchemy import select
+
+        from claf.bench.schema import Benchmark, Task
+
+        with factory() as s:
+            out = []
+            for b in s.scalars(select(Benchmark).order_by(Benchmark.name)):
+                tasks = s.scalars(select(Task).where(Task.benchmark_id == b.id).order_by(Task.position))
+                out.append({"name": b.name, "title": b.title, "tasks": [
+                    {"name": t.name, "title": t.title, "metric": t.metric, "higher_is_better": t.higher_is_better,
+                     "display": t.display, "average_weight": t.average_weight, "data_prefix": t.data_prefix}
+                    for t in tasks]})
+            return out
+
+    @app.put("/api/v1/benchmarks/{name}", dependencies=writes)
+    def define(name: str, spec: BenchmarkSpec):
+        if spec.name != name:
+            raise ValueError(f"name: the body's name '{spec.name}' differs from the URL's '{name}'")
+        return stored(*put_benchmark(factory, spec))
+
+    @app.get("/api/v1/benchmarks/{name}/table", dependencies=reads)
+    def table(name: str, step: str = "best", seeds: str = "median"):
+        with factory() as s:
+            return queries.benchmark_table(s, name, step, seeds)
+
+    @app.get("/api/v1/benchmarks/{name}/table.csv", dependencies=reads, response_class=PlainTextResponse)
+    def table_csv(name: str, step: str = "best", seeds: str = "median"):
+        with factory() as s:
+            t = queries.benchmark_table(s, name, step, seeds)
+        return PlainTextResponse(to_csv(t), media_type="text/csv",
+                                 headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+
+    @app.get("/api/v1/benchmarks/{name}/tasks/{task}/series", dependencies=reads)
+    def series(name: str, task: str, group_by: str | None = None, seeds: str = "mean"):
+        with factory() as s:
+            return queries.task_series(s, name, task, group_by, seeds)
+
+    @app.post("/api/v1/checkpoints", dependencies=writes)
+    def post_checkpoint(checkpoint: CheckpointIn):
+        return stored(*put_checkpoint(factory, checkpoint))
+
+    @app.post("/api/v1/results", dependencies=writes)
+    def post_result(result: ResultIn):
+        return stored(*put_result(factory, result))
+
+    @app.get("/api/v1/results/{result_id}", dependencies=reads)
+    def one_result(result_id: int):
+        with factory() as s:
+            return queries.get_result(s, result_id)
+
+    @app.get("/api/v1/results/{a}/diff/{b}", dependencies=reads)
+    def diff(a: int, b: int):
+        with factory() as s:
+            return queries.config_diff(s, a, b)
+
+    @app.post("/api/v1/vocab", dependencies=writes)
+    def post_vocab(rows: list[VocabRow]):
+        return JSONResponse({"stored": put_vocab_rows(factory, rows)}, status_code=201)
+
+    @app.get("/api/v1/vocab", dependencies=reads)
+    def vocab():
+        with factory() as s:
+            return queries.vocab_table(s)
+
+    if dashboard:
+        from claf.bench.dashboard import add_pages
+
+        add_pages(app, factory, check_read)
+    app.add_middleware(BodyLimit, limit=max_body)
+    return app
+
+
+def to_csv(table: dict) -> str:
+    """A table as CSV: one row per model/reference, the primary value per column (+ std and n)."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    keys = [c["key"] for c in table["columns"]]
+    writer.writerow(["model", "kind"] + [h for k in keys for h in (k, f"{k}_std", f"{k}_n", f"{k}_step")])
+    for row in table["rows"]:
+        cells = []
+        for k in keys:
+            c = row["cells"].get(k) or {}
+            cells += [_num(c.get("value")), _num(c.get("std")), c.get("n", ""), c.get("step", "")]
+        writer.writerow([row["model"], row["kind"]] + ["" if v is None else v for v in cells])
+    return out.getvalue()
+
+
+def _num(v):
+    return "" if v is None else f"{v:.4f}"

@@ -1,0 +1,129 @@
+"""The dashboard: server-rendered HTML pages, with JavaScript served from Python packages only.
+
+    /                         -> the first benchmark's page
+    /benchmarks/{name}        models x tasks table (bold best, sortable, searchable, model picker)
+                              and one score-vs-step chart per task with the pre-training curve
+    /vocab                    the vocab-benchmark table
+    /vendor/plotly.min.js     plotly's own bundle (from the plotly package)
+    /vendor/dt_bundle.js|css  DataTables (from the itables package, which ships it)
+
+``render_report`` writes the same benchmark page as one self-contained HTML file.
+"""
+
+import base64
+import json
+from functools import cache, lru_cache
+from importlib.util import find_spec
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy import select
+
+from claf.bench import queries
+from claf.bench.schema import Benchmark, Task
+
+HERE = Path(__file__).parent
+STATIC = HERE / "static"
+
+
+def _package_file(package: str, relative: str) -> Path:
+    spec = find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError(f"the dashboard needs the '{package}' package: pip install {package}")
+    return Path(list(spec.submodule_search_locations)[0]) / relative
+
+
+VENDOR = {
+    "plotly.min.js": ("plotly", "package_data/plotly.min.js", "text/javascript"),
+    "dt_bundle.js": ("itables", "html/dt_bundle.js", "text/javascript"),
+    "dt_bundle.css": ("itables", "html/dt_bundle.css", "text/css"),
+}
+
+
+@cache
+def vendor_bytes(name: str) -> bytes:
+    package, relative, _type = VENDOR[name]
+    return _package_file(package, relative).read_bytes()
+
+
+@lru_cache(maxsize=1)
+def _env() -> Environment:
+    return Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]))
+
+
+def _json_for_script(obj) -> str:
+    return json.dumps(obj, ensure_ascii=False).replace("</", "<\\/")
+
+
+def page_data(session, name: str, step="best", seeds="median", group_by: str | None = None) -> dict:
+    """Everything a benchmark page shows: the table, each task's series, the option names."""
+    table = queries.benchmark_table(session, name, step, seeds)
+    series = {c["key"]: queries.task_series(session, name, c["key"], group_by)
+              for c in table["columns"] if c["key"] != "average"}
+    option_names = sorted({k for r in table["rows"] for k in (r.get("options") or {})})
+    benchmarks = list(session.scalars(select(Benchmark.name).order_by(Benchmark.name)))
+    return {"table": table, "series": series, "options": option_names, "group_by": group_by or "",
+            "benchmarks": benchmarks}
+
+
+def render_benchmark(data: dict, inline: bool = False) -> str:
+    """The benchmark page; ``inline`` embeds every script and style (the static report)."""
+    assets = None
+    if inline:
+        assets = {"plotly": vendor_bytes("plotly.min.js").decode("utf-8").replace("</script", "<\\/script"),
+                  "dt_css": vendor_bytes("dt_bundle.css").decode("utf-8"),
+                  "dt_js_b64": base64.b64encode(vendor_bytes("dt_bundle.js")).decode("ascii"),
+                  "css": (STATIC / "dashboard.css").read_text(encoding="utf-8"),
+                  "js": (STATIC / "dashboard.js").read_text(encoding="utf-8")}
+    return _env().get_template("benchmark.html").render(d=data, data_json=_json_for_script(data), assets=assets,
+                                                         fmt=_fmt)
+
+
+def _fmt(value) -> str:
+    return "" if value is None else f"{value:.4f}"
+
+
+def render_report(session, name: str, step="best", seeds="median", group_by=None) -> str:
+    return render_benchmark(page_data(session, name, step, seeds, group_by), inline=True)
+
+
+def add_pages(app, factory, check_read) -> None:
+    from fastapi import Depends
+    from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+    reads = [Depends(check_read)]
+
+    @app.get("/", include_in_schema=False, dependencies=reads)
+    def index():
+        with factory() as s:
+            first = s.scalar(select(Benchmark.name).join(Task).order_by(Benchmark.name))
+        return RedirectResponse(f"/benchmarks/{first or 'klue'}")
+
+    @app.get("/benchmarks/{name}", include_in_schema=False, dependencies=reads, response_class=HTMLResponse)
+    def benchmark_page(name: str, step: str = "best", seeds: str = "median", group_by: str | None = None):
+        with factory() as s:
+            return HTMLResponse(render_benchmark(page_data(s, name, step, seeds, group_by or None)))
+
+    @app.get("/vocab", include_in_schema=False, dependencies=reads, response_class=HTMLResponse)
+    def vocab_page():
+        with factory() as s:
+            rows = queries.vocab_table(s)
+            names = list(s.scalars(select(Benchmark.name).order_by(Benchmark.name)))
+        columns = ["tokenizer", "vocab_size", "hangul_share", "avg_tokens", "unk_ratio", "chars_per_token",
+                   "paragraphs"]
+        return HTMLResponse(_env().get_template("vocab.html").render(rows=rows, columns=columns, benchmarks=names))
+
+    @app.get("/vendor/{file}", include_in_schema=False)
+    def vendor(file: str):
+        if file not in VENDOR:
+            return Response(status_code=404)
+        return Response(vendor_bytes(file), media_type=VENDOR[file][2],
+                        headers={"Cache-Control": "public, max-age=86400"})
+
+    @app.get("/static/{file}", include_in_schema=False)
+    def static(file: str):
+        path = STATIC / file
+        if "/" in file or not path.is_file():
+            return Response(status_code=404)
+        media = "text/javascript" if file.endswith(".js") else "text/css"
+        return Response(path.read_bytes(), media_type=media)

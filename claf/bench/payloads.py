@@ -1,0 +1,115 @@
+"""The shapes of what clients send (pydantic): checkpoints, results, benchmark definitions, vocab rows.
+
+Non-finite numbers (NaN, inf) are refused anywhere in a payload, so every stored body is plain JSON.
+"""
+
+import math
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from claf.bench.util import canonical, sha256_of  # noqa: F401  (re-exported)
+
+NAME = r"^[A-Za-z0-9][A-Za-z0-9._:/+-]*$"
+
+
+def _finite(value: Any, where: str = "value") -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{where} must be a finite number, got {value}")
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _finite(v, f"{where}.{k}")
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _finite(v, f"{where}[{i}]")
+    return value
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, str_strip_whitespace=True)
+
+
+class CheckpointIn(Strict):
+    """A pre-training checkpoint: ``model`` at ``step``. ``model_options`` come from the pre-training
+    config (vocab_size, cased, masking, objective, model_size, ...); ``metrics`` are its held-out
+    pre-training figures at this step (e.g. ``{"mlm_loss": 2.31}``)."""
+
+    model: str = Field(min_length=1, max_length=200, pattern=NAME)
+    step: int = Field(ge=0)
+    name: str | None = Field(default=None, min_length=1, max_length=200, pattern=NAME)
+    url: str = Field(default="", max_length=2000)
+    sha256: str = Field(default="", pattern=r"^([0-9a-f]{64})?$")
+    model_options: dict[str, Any] = Field(default_factory=dict)
+    metrics: dict[str, float] = Field(default_factory=dict)
+
+    @field_validator("model_options")
+    @classmethod
+    def _options(cls, v):
+        return _finite(v, "model_options")
+
+    def resolved_name(self) -> str:
+        return self.name or f"{self.model}-{self.step}"
+
+
+class ResultIn(Strict):
+    """One fine-tuning result. ``benchmark``/``task`` may be omitted: the server then finds the task
+    whose data prefix matches ``config.data_reader.train_file_path``."""
+
+    benchmark: str | None = Field(default=None, max_length=64)
+    task: str | None = Field(default=None, max_length=64)
+    checkpoint: CheckpointIn
+    seed: int
+    metrics: dict[str, float] = Field(min_length=1)
+    history: list[dict[str, Any]] = Field(default_factory=list)
+    config: dict[str, Any] = Field(default_factory=dict)
+    config_hash: str | None = Field(default=None, pattern=r"^[0-9a-f]{8,64}$")
+    provenance: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("history", "config", "provenance")
+    @classmethod
+    def _plain(cls, v, info):
+        return _finite(v, info.field_name)
+
+
+class TaskSpec(Strict):
+    name: str = Field(min_length=1, max_length=64, pattern=NAME)
+    title: str = ""
+    metric: str = Field(min_length=1, max_length=64)
+    higher_is_better: bool = True
+    display: list[str] = Field(default_factory=list)
+    average_weight: float = Field(default=1.0, ge=0)
+    data_prefix: str = ""
+
+
+class ReferenceSpec(Strict):
+    task: str
+    label: str = Field(min_length=1, max_length=200)
+    metrics: dict[str, float] = Field(min_length=1)
+    source: str = ""
+
+
+class BenchmarkSpec(Strict):
+    name: str = Field(min_length=1, max_length=64, pattern=NAME)
+    title: str = ""
+    description: str = ""
+    tasks: list[TaskSpec] = Field(min_length=1)
+    references: list[ReferenceSpec] = Field(default_factory=list)
+
+
+class VocabRow(Strict):
+    tokenizer: str = Field(min_length=1, max_length=200)
+    vocab_size: int | None = None
+    hangul_share: float | None = None
+    avg_tokens: float | None = None
+    unk_ratio: float | None = None
+    chars_per_token: float | None = None
+    paragraphs: int | None = None
+
+
+def config_hash(config: dict) -> str:
+    """The hash that tells two fine-tuning configs apart; ``trainer.log_dir`` (where it ran) is left out."""
+    trimmed = dict(config)
+    if isinstance(trimmed.get("trainer"), dict):
+        trimmed["trainer"] = {k: v for k, v in trimmed["trainer"].items() if k != "log_dir"}
+    trimmed.pop("benchmark", None)  # where a result is posted does not change it
+    return sha256_of(trimmed)

@@ -1,0 +1,208 @@
+"""Reads of the benchmark database: the models x tasks table, score-vs-step series, one result,
+the diff of two results' configs, the vocab table.
+
+Aggregation of a (model, task) cell: results are grouped by checkpoint step; at each step the seeds
+are combined (``median``, or ``mean`` with its sample std), with n; then one step is chosen:
+``best`` (the best combined score, by the task's direction), ``last`` (the highest step) or a
+given step N. The best set of a column holds every model row whose value ties the best one;
+reference rows (published numbers) are never in it.
+"""
+
+import math
+import statistics
+from collections import defaultdict
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from claf.bench.schema import Checkpoint, Model, Reference, Result, Task, VocabReport
+from claf.bench.store import NotFound, find_benchmark, find_task
+
+TIE = 1e-9
+
+
+def parse_step(step: str | int) -> str | int:
+    """``best`` | ``last`` | a step number (``4000`` or ``4k``); anything else is a ValueError."""
+    if isinstance(step, int) or step in ("best", "last"):
+        return step
+    text = str(step).strip().lower()
+    try:
+        return int(float(text[:-1]) * 1000) if text.endswith("k") else int(text)
+    except ValueError:
+        raise ValueError(f"step must be 'best', 'last' or a step number, got '{step}'") from None
+
+
+def combine(values: list[float], seeds: str) -> dict:
+    """Combine one step's seed scores: median, or mean with sample std; always with n."""
+    if seeds == "median":
+        return {"value": statistics.median(values), "std": None, "n": len(values)}
+    if seeds == "mean":
+        std = statistics.stdev(values) if len(values) > 1 else 0.0
+        return {"value": statistics.fmean(values), "std": std, "n": len(values)}
+    raise ValueError(f"seeds must be 'median' or 'mean', got '{seeds}'")
+
+
+def _better(a: float, b: float, higher: bool) -> bool:
+    return a > b + TIE if higher else a < b - TIE
+
+
+def choose(per_step: dict[int, dict], step, higher: bool) -> dict | None:
+    if not per_step:
+        return None
+    if step == "last":
+        s = max(per_step)
+    elif step == "best":
+        s = None
+        for candidate in sorted(per_step):
+            if s is None or _better(per_step[candidate]["value"], per_step[s]["value"], higher):
+                s = candidate
+    else:
+        s = step if step in per_step else None
+    return None if s is None else dict(per_step[s], step=s)
+
+
+def _text(metrics: dict, display: list[str]) -> str:
+    shown = [metrics.get(k) for k in display]
+    return "/".join("-" if v is None else f"{v:.2f}" for v in shown)
+
+
+def benchmark_table(session: Session, benchmark: str, step="best", seeds: str = "median") -> dict:
+    """The models x tasks table of ``benchmark`` (plus an ``average`` column and reference rows)."""
+    step = parse_step(step)
+    combine([0.0], seeds)  # validates ``seeds``
+    bench = find_benchmark(session, benchmark)
+    tasks = list(session.scalars(select(Task).where(Task.benchmark_id == bench.id).order_by(Task.position)))
+    by_id = {t.id: t for t in tasks}
+    rows = session.execute(
+        select(Model.name, Checkpoint.step, Result.task_id, Result.score, Result.metrics, Result.id)
+        .join(Checkpoint, Result.checkpoint_id == Checkpoint.id).join(Model, Checkpoint.model_id == Model.id)
+        .where(Result.task_id.in_(list(by_id)))).all()
+    groups = defaultdict(lambda: defaultdict(list))  # (model, task) -> step -> [(score, metrics, id)]
+    for model, s, task_id, score, metrics, rid in rows:
+        groups[(model, task_id)][s].append((score, metrics, rid))
+    options = dict(session.execute(select(Model.name, Model.options)).all())
+    models = sorted({m for m, _ in groups})
+    table_rows = []
+    for model in models:
+        cells = {}
+        for task in tasks:
+            per_step = {s: combine([v[0] for v in vals], seeds) for s, vals in groups.get((model, task.id), {}).items()}
+            cell = choose(per_step, step, task.higher_is_better)
+            if cell is not None:
+                chosen = groups[(model, task.id)][cell["step"]]
+                shown = {k: combine([m[k] for _, m, _ in chosen if k in m], seeds)["value"]
+                         for k in task.display if any(k in m for _, m, _ in chosen)}
+                cell["text"] = _text(shown, task.display)
+                cell["result_ids"] = sorted(r for _, _, r in chosen)
+            cells[task.name] = cell
+        table_rows.append({"model": model, "kind": "model", "options": options.get(model, {}), "cells": cells})
+    for ref in session.scalars(select(Reference).where(Reference.task_id.in_(list(by_id))).order_by(Reference.id)):
+        task = by_id[ref.task_id]
+        row = next((r for r in table_rows if r["kind"] == "reference" and r["model"] == ref.label), None)
+        if row is None:
+            row = {"model": ref.label, "kind": "reference", "options": {}, "source": ref.source,
+                   "cells": {t.name: None for t in tasks}}
+            table_rows.append(row)
+        if task.metric in ref.metrics:
+            row["cells"][task.name] = {"value": ref.metrics[task.metric], "std": None, "n": None, "step": None,
+                                       "text": _text(ref.metrics, task.display)}
+    averaged = [t for t in tasks if t.average_weight > 0]
+    for row in table_rows:
+        values = [(row["cells"].get(t.name), t.average_weight) for t in averaged]
+        if averaged and all(c is not None for c, _ in values):
+            avg = sum(c["value"] * w for c, w in values) / sum(w for _, w in values)
+            row["cells"]["average"] = {"value": avg, "std": None, "n": None, "step": None, "text": f"{avg:.2f}"}
+        else:
+            row["cells"]["average"] = None
+    columns = [{"key": t.name, "title": t.title, "metric": t.metric, "display": t.display,
+                "higher_is_better": t.higher_is_better, "average_weight": t.average_weight} for t in tasks]
+    columns.append({"key": "average", "title": "Average", "metric": "average", "display": ["average"],
+                    "higher_is_better": True, "average_weight": 0})
+    for col in columns:
+        mark_best(table_rows, col["key"], col["higher_is_better"])
+    return {"benchmark": {"name": bench.name, "title": bench.title, "description": bench.description},
+            "aggregation": {"step": step, "seeds": seeds}, "columns": columns, "rows": table_rows}
+
+
+def mark_best(rows: list[dict], key: str, higher: bool) -> None:
+    """Flag ``best`` on every model cell of column ``key`` that ties the best value (references never)."""
+    cells = [r["cells"][key] for r in rows if r["kind"] == "model" and r["cells"].get(key) is not None]
+    for r in rows:
+        if r["cells"].get(key) is not None:
+            r["cells"][key]["best"] = False
+    if not cells:
+        return
+    best = max(c["value"] for c in cells) if higher else min(c["value"] for c in cells)
+    for c in cells:
+        c["best"] = math.isclose(c["value"], best, rel_tol=0, abs_tol=TIE)
+
+
+def task_series(session: Session, benchmark: str, task: str, group_by: str | None = None,
+                seeds: str = "mean") -> dict:
+    """Score vs pre-training step for one task, one trace per model (with the model's ``group_by``
+    option), plus each model's pre-training curve (its checkpoints' held-out metrics) on the same axis."""
+    t = find_task(session, benchmark, task)
+    rows = session.execute(
+        select(Model.name, Checkpoint.step, Result.score).join(Checkpoint, Result.checkpoint_id == Checkpoint.id)
+        .join(Model, Checkpoint.model_id == Model.id).where(Result.task_id == t.id)).all()
+    points = defaultdict(lambda: defaultdict(list))
+    for model, s, score in rows:
+        points[model][s].append(score)
+    options = dict(session.execute(select(Model.name, Model.options)).all())
+    traces = []
+    for model in sorted(points):
+        steps = sorted(points[model])
+        combined = [combine(points[model][s], seeds) for s in steps]
+        traces.append({"model": model, "group": (options.get(model) or {}).get(group_by) if group_by else None,
+                       "steps": steps, "values": [c["value"] for c in combined], "std": [c["std"] for c in combined],
+                       "n": [c["n"] for c in combined]})
+    curves = []
+    ck_rows = session.execute(select(Model.name, Checkpoint.step, Checkpoint.metrics)
+                              .join(Model, Checkpoint.model_id == Model.id)
+                              .where(Model.name.in_(list(points))).order_by(Model.name, Checkpoint.step)).all()
+    by_model = defaultdict(list)
+    for model, s, metrics in ck_rows:
+        loss = (metrics or {}).get("mlm_loss", (metrics or {}).get("loss"))
+        if loss is not None:
+            by_model[model].append((s, loss))
+    for model, pts in by_model.items():
+        curves.append({"model": model, "metric": "held-out MLM loss", "steps": [p[0] for p in pts],
+                       "values": [p[1] for p in pts]})
+    return {"benchmark": benchmark, "task": t.name, "metric": t.metric, "higher_is_better": t.higher_is_better,
+            "group_by": group_by, "seeds": seeds, "traces": traces, "pretraining": curves}
+
+
+def get_result(session: Session, result_id: int) -> dict:
+    r = session.get(Result, result_id)
+    if r is None:
+        raise NotFound(f"no result with id {result_id}")
+    ck = session.get(Checkpoint, r.checkpoint_id)
+    task = session.get(Task, r.task_id)
+    from claf.bench.schema import Benchmark
+    from claf.bench.schema import Model as M
+
+    return {"id": r.id, "benchmark": session.get(Benchmark, task.benchmark_id).name, "task": task.name,
+            "model": session.get(M, ck.model_id).name, "checkpoint": ck.name, "step": ck.step, "seed": r.seed,
+            "config_hash": r.config_hash, "score": r.score, "metrics": r.metrics, "history": r.history,
+            "config": r.config, "provenance": r.provenance, "created_at": r.created_at.isoformat()}
+
+
+def flatten(obj, prefix="") -> dict:
+    if isinstance(obj, dict) and obj:
+        out = {}
+        for k, v in obj.items():
+            out.update(flatten(v, f"{prefix}.{k}" if prefix else str(k)))
+        return out
+    return {prefix: obj}
+
+
+def config_diff(session: Session, a: int, b: int) -> dict:
+    """The dotted keys whose values differ between two results' frozen configs."""
+    ca, cb = flatten(get_result(session, a)["config"]), flatten(get_result(session, b)["config"])
+    changed = [{"key": k, "a": ca.get(k), "b": cb.get(k)} for k in sorted(set(ca) | set(cb))
+               if ca.get(k) != cb.get(k) or (k in ca) != (k in cb)]
+    return {"a": a, "b": b, "differences": changed}
+
+
+def vocab_table(session: Session) -> list[dict]:
+    return [{"tokenizer": v.tokenizer, **v.figures} for v in session.scalars(select(VocabReport).order_by(VocabReport.id))]

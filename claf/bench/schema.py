@@ -1,0 +1,108 @@
+"""The benchmark database tables (SQLAlchemy 2 declarative).
+
+Benchmarks and tasks are rows, not code (see ``claf.bench.catalog``). To add a table: declare it
+here (or in your own module on ``Base``), then add an Alembic revision under
+``claf/bench/migrations/versions/`` whose ``down_revision`` is the current head; servers apply it at start.
+"""
+
+from datetime import datetime, timezone
+
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow():
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict: JSON, list: JSON}
+
+
+class Benchmark(Base):
+    __tablename__ = "benchmarks"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(200), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+
+
+class Task(Base):
+    """One task of a benchmark: its primary metric, direction, display rule and part in the average."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (UniqueConstraint("benchmark_id", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    benchmark_id: Mapped[int] = mapped_column(ForeignKey("benchmarks.id"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(200), default="")
+    metric: Mapped[str] = mapped_column(String(64))  # primary metric key, e.g. "f1"
+    higher_is_better: Mapped[bool] = mapped_column(Boolean, default=True)
+    display: Mapped[list] = mapped_column(default=list)  # metric keys shown joined by "/", e.g. ["f1", "accuracy"]
+    average_weight: Mapped[float] = mapped_column(Float, default=1.0)  # 0 = not in the benchmark average
+    data_prefix: Mapped[str] = mapped_column(String(200), default="")  # train_file_path prefix that means this task
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Model(Base):
+    """A pre-trained model family; its options come from the pre-training config."""
+
+    __tablename__ = "models"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    options: Mapped[dict] = mapped_column(default=dict)  # vocab_size, cased, masking, objective, model_size...
+
+
+class Checkpoint(Base):
+    __tablename__ = "checkpoints"
+    __table_args__ = (UniqueConstraint("model_id", "step"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id"), index=True)
+    step: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    url: Mapped[str] = mapped_column(Text, default="")
+    sha256: Mapped[str] = mapped_column(String(64), default="")
+    metrics: Mapped[dict] = mapped_column(default=dict)  # pre-training held-out metrics at this step (mlm loss...)
+    body_sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Result(Base):
+    """One fine-tuning result: one per (checkpoint, task, seed, config hash)."""
+
+    __tablename__ = "results"
+    __table_args__ = (UniqueConstraint("checkpoint_id", "task_id", "seed", "config_hash"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    checkpoint_id: Mapped[int] = mapped_column(ForeignKey("checkpoints.id"), index=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"), index=True)
+    seed: Mapped[int] = mapped_column(Integer)
+    config_hash: Mapped[str] = mapped_column(String(64))
+    score: Mapped[float] = mapped_column(Float)  # the task's primary metric, copied out of metrics
+    metrics: Mapped[dict] = mapped_column(default=dict)
+    history: Mapped[list] = mapped_column(default=list)  # Metric Logs history
+    config: Mapped[dict] = mapped_column(default=dict)  # the frozen config
+    provenance: Mapped[dict] = mapped_column(default=dict)  # claf revision, torch/transformers, device, threads, wall time
+    body_sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Reference(Base):
+    """A published number (MISSION.md); shown in italics, never counted as best."""
+
+    __tablename__ = "references"
+    __table_args__ = (UniqueConstraint("task_id", "label"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"), index=True)
+    label: Mapped[str] = mapped_column(String(200))  # e.g. "mBERT cased (CLaF report)"
+    metrics: Mapped[dict] = mapped_column(default=dict)
+    source: Mapped[str] = mapped_column(Text, default="")
+
+
+class VocabReport(Base):
+    """One row of the vocab benchmark (``claf vocab bench``): a tokenizer and its figures."""
+
+    __tablename__ = "vocab_reports"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tokenizer: Mapped[str] = mapped_column(String(200), unique=True)
+    figures: Mapped[dict] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

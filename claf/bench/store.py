@@ -1,0 +1,156 @@
+"""Writes to the benchmark database: idempotent puts of checkpoints, results and vocab rows.
+
+A put is keyed (checkpoint: model + step; result: checkpoint, task, seed, config hash). The same key
+with the same body again returns the stored row (``created`` False); a different body for the same
+key raises ``Conflict``. Every put is one transaction and safe under concurrent writers (a unique-key
+race is retried). Reads live in ``claf.bench.queries``.
+"""
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from claf.bench.catalog import define_benchmark
+from claf.bench.db import write_session
+from claf.bench.payloads import BenchmarkSpec, CheckpointIn, ResultIn, VocabRow, config_hash, sha256_of
+from claf.bench.schema import Benchmark, Checkpoint, Model, Result, Task, VocabReport
+from claf.errors import UserError
+
+
+class NotFound(UserError):
+    """An unknown benchmark, task, result...; the message lists the known ones."""
+
+
+class Conflict(UserError):
+    """The key exists with a different body."""
+
+
+def _retrying(factory: sessionmaker, work):
+    """Run ``work(session)`` in a write transaction; a lost unique-key race or a busy database is retried."""
+    for attempt in range(5):
+        try:
+            with write_session(factory) as session:
+                return work(session)
+        except (IntegrityError, OperationalError):
+            if attempt == 4:
+                raise
+
+
+def find_task(session: Session, benchmark: str | None, task: str | None, config: dict | None = None) -> Task:
+    """The task named ``benchmark``/``task``; without names, the one whose data prefix matches the
+    config's ``data_reader.train_file_path``. Raises NotFound listing the known names."""
+    if benchmark is None and task is None:
+        path = str(((config or {}).get("data_reader") or {}).get("train_file_path") or "")
+        tasks = [t for t in session.scalars(select(Task)) if t.data_prefix and path.startswith(t.data_prefix)]
+        if len(tasks) == 1:
+            return tasks[0]
+        raise NotFound(f"no single task matches train_file_path '{path}'; give 'benchmark' and 'task' "
+                       f"(a 'benchmark' block in the config)")
+    bench = find_benchmark(session, benchmark)
+    row = session.scalar(select(Task).where(Task.benchmark_id == bench.id, Task.name == task))
+    if row is None:
+        names = session.scalars(select(Task.name).where(Task.benchmark_id == bench.id).order_by(Task.position))
+        raise NotFound(f"unknown task '{task}' in benchmark '{bench.name}'; known tasks: {', '.join(names)}")
+    return row
+
+
+def find_benchmark(session: Session, name: str | None) -> Benchmark:
+    bench = session.scalar(select(Benchmark).where(Benchmark.name == name)) if name else None
+    if bench is None:
+        names = session.scalars(select(Benchmark.name).order_by(Benchmark.name))
+        raise NotFound(f"unknown benchmark '{name}'; known benchmarks: {', '.join(names)}")
+    return bench
+
+
+def _model(session: Session, name: str, options: dict) -> Model:
+    model = session.scalar(select(Model).where(Model.name == name))
+    if model is None:
+        model = Model(name=name, options=dict(options))
+        session.add(model)
+        session.flush()
+    elif options and options != model.options:
+        if model.options and any(model.options.get(k) != v for k, v in options.items() if k in model.options):
+            raise Conflict(f"model '{name}' already has options {model.options}, not {options}")
+        model.options = {**model.options, **options}
+    return model
+
+
+def _checkpoint(session: Session, ck: CheckpointIn, strict: bool) -> tuple[Checkpoint, bool]:
+    body = sha256_of(ck.model_dump())
+    model = _model(session, ck.model, ck.model_options)
+    row = session.scalar(select(Checkpoint).where(Checkpoint.model_id == model.id, Checkpoint.step == ck.step))
+    if row is not None:
+        if strict and row.body_sha256 != body:
+            raise Conflict(f"checkpoint {ck.model} step {ck.step} exists with a different body "
+                           f"(name '{row.name}', sha256 '{row.sha256}')")
+        return row, False
+    row = Checkpoint(model_id=model.id, step=ck.step, name=ck.resolved_name(), url=ck.url, sha256=ck.sha256,
+                     metrics=dict(ck.metrics), body_sha256=body)
+    session.add(row)
+    session.flush()
+    return row, True
+
+
+def put_checkpoint(factory: sessionmaker, ck: CheckpointIn) -> tuple[dict, bool]:
+    """Store a checkpoint (model created on first sight) -> (its JSON, created)."""
+    def work(session):
+        row, created = _checkpoint(session, ck, strict=True)
+        return {"id": row.id, "model": ck.model, "step": row.step, "name": row.name}, created
+    return _retrying(factory, work)
+
+
+def put_result(factory: sessionmaker, result: ResultIn) -> tuple[dict, bool]:
+    """Store a result -> ({"id", "benchmark", "task", "config_hash", ...}, created).
+
+    Its checkpoint is created when unknown (a result may arrive before its checkpoint's POST).
+    Raises NotFound (benchmark/task), Conflict (same key, different body), ValueError (bad payload).
+    """
+    chash = config_hash(result.config) if result.config else (result.config_hash or "")
+    if result.config and result.config_hash and result.config_hash != chash:
+        raise ValueError(f"config_hash '{result.config_hash}' does not match the config's hash '{chash}'")
+    if not chash:
+        raise ValueError("a result needs its frozen 'config' (or at least a 'config_hash')")
+    body = sha256_of(result.model_dump())
+
+    def work(session):
+        task = find_task(session, result.benchmark, result.task, result.config)
+        if task.metric not in result.metrics:
+            raise ValueError(f"metrics has no '{task.metric}', the primary metric of task '{task.name}' "
+                             f"(got {', '.join(sorted(result.metrics))})")
+        ck, _ = _checkpoint(session, result.checkpoint, strict=False)
+        key = (Result.checkpoint_id == ck.id, Result.task_id == task.id, Result.seed == result.seed,
+               Result.config_hash == chash)
+        row = session.scalar(select(Result).where(*key))
+        created = row is None
+        if row is not None and row.body_sha256 != body:
+            raise Conflict(f"a result for checkpoint '{ck.name}', task '{task.name}', seed {result.seed}, "
+                           f"config {chash[:12]} exists (id {row.id}) with a different body")
+        if row is None:
+            row = Result(checkpoint_id=ck.id, task_id=task.id, seed=result.seed, config_hash=chash,
+                         score=result.metrics[task.metric], metrics=dict(result.metrics), history=result.history,
+                         config=result.config, provenance=result.provenance, body_sha256=body)
+            session.add(row)
+            session.flush()
+        bench = session.get(Benchmark, task.benchmark_id)
+        return {"id": row.id, "benchmark": bench.name, "task": task.name, "checkpoint": ck.name,
+                "seed": row.seed, "config_hash": chash}, created
+    return _retrying(factory, work)
+
+
+def put_benchmark(factory: sessionmaker, spec: BenchmarkSpec) -> tuple[dict, bool]:
+    def work(session):
+        bench, created = define_benchmark(session, spec)
+        return {"name": bench.name, "tasks": [t.name for t in spec.tasks]}, created
+    return _retrying(factory, work)
+
+
+def put_vocab_rows(factory: sessionmaker, rows: list[VocabRow]) -> int:
+    """Store vocab-benchmark rows (one per tokenizer; a newer row replaces the older) -> count."""
+    def work(session):
+        for r in rows:
+            row = session.scalar(select(VocabReport).where(VocabReport.tokenizer == r.tokenizer))
+            row = row or VocabReport(tokenizer=r.tokenizer)
+            row.figures = r.model_dump(exclude={"tokenizer"}, exclude_none=True)
+            session.add(row)
+        return len(rows)
+    return _retrying(factory, work)

@@ -1,0 +1,67 @@
+"""``python -m claf report --benchmark klue --out report.html``: the benchmark page as one self-contained file.
+
+Reads the database (``--db``, default the local SQLite file) or a running server (``--server URL``).
+"""
+
+import argparse
+import os
+import sys
+
+from claf.commands.common import fail, guarded
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m claf report", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--benchmark", required=True)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--db", default=None, help="database URL (default: sqlite:///$CLAF_HOME/bench.sqlite)")
+    parser.add_argument("--server", default=None, help="read from this server's REST API instead")
+    parser.add_argument("--step", default="best", help="best, last or a step number")
+    parser.add_argument("--seeds", default="median", choices=["median", "mean"])
+    parser.add_argument("--group-by", default=None, help="model option that colours the chart lines")
+    args = parser.parse_args(argv)
+
+    def run() -> int:
+        from claf.atomic import atomic_write_text
+        from claf.bench.dashboard import render_benchmark
+
+        data = _from_server(args) if args.server else _from_db(args)
+        if isinstance(data, int):
+            return data
+        atomic_write_text(args.out, render_benchmark(data, inline=True))
+        os.chmod(args.out, 0o644)
+        print(f"wrote {args.out}", file=sys.stderr)
+        return 0
+
+    return guarded(run)
+
+
+def _from_db(args):
+    from claf.bench.dashboard import page_data
+    from claf.bench.db import migrate, open_engine, session_factory
+
+    engine = open_engine(args.db)
+    migrate(engine)
+    with session_factory(engine)() as session:
+        return page_data(session, args.benchmark, args.step, args.seeds, args.group_by)
+
+
+def _from_server(args):
+    from claf.bench.client import BenchClient, ServerUnreachable
+
+    client = BenchClient(args.server)
+    try:
+        status, table = client.get(f"/benchmarks/{args.benchmark}/table", step=args.step, seeds=args.seeds)
+        if status != 200:
+            return fail(f"{args.server}: HTTP {status}: {table}", 1)
+        series = {}
+        for col in table["columns"]:
+            if col["key"] != "average":
+                params = {"group_by": args.group_by} if args.group_by else {}
+                series[col["key"]] = client.get(f"/benchmarks/{args.benchmark}/tasks/{col['key']}/series", **params)[1]
+        benchmarks = [b["name"] for b in client.get("/benchmarks")[1]]
+    except ServerUnreachable as e:
+        return fail(str(e), 1)
+    options = sorted({k for r in table["rows"] for k in (r.get("options") or {})})
+    return {"table": table, "series": series, "options": options, "group_by": args.group_by or "",
+            "benchmarks": benchmarks}

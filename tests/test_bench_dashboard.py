@@ -1,0 +1,168 @@
+"""The dashboard in a real headless Chromium (Debian's chromium + chromedriver, driven by Selenium)."""
+
+import json
+import os
+import re
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from bench_support import SCORES, ServerProcess, database_url, seed_demo
+
+CHROMIUM, DRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    home = tmp_path_factory.mktemp("dashboard")
+    server = ServerProcess(database_url("sqlite", home), home).start()
+    seed_demo(server.url)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not (Path(CHROMIUM).is_file() and Path(DRIVER).is_file()):
+        pytest.fail("chromium/chromedriver missing: apt-get install chromium chromium-driver (or source .ci/services.sh)")
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        pytest.fail("selenium missing: pip install -e '.[test]'")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1300,1900",
+                "--disable-background-networking", "--disable-component-update", "--no-first-run"):
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
+    yield driver
+    driver.quit()
+
+
+def open_page(browser, url):
+    browser.get(url)
+    deadline = time.monotonic() + 60
+    while browser.execute_script("return document.body && document.body.dataset.ready") != "1":
+        assert time.monotonic() < deadline, "the dashboard did not finish loading"
+        time.sleep(0.1)
+
+
+def visible_models(browser):
+    return browser.execute_script("return [...document.querySelectorAll('#results tbody tr')]"
+                                  ".map(r => r.dataset.model)")
+
+
+def column_values(browser, key):
+    return browser.execute_script(
+        "return [...document.querySelectorAll('#results tbody tr')].map(r => "
+        f"r.querySelector('td[data-key=\"{key}\"]').dataset.order)")
+
+
+def shown_traces(browser, task, kind="score"):
+    return browser.execute_script(
+        f"return document.getElementById('chart-{task}').data.filter(t => t.meta.kind === '{kind}')"
+        ".map(t => [t.meta.model, t.visible !== false, t.x])")
+
+
+def test_dashboard(browser, site, tmp_path):
+    open_page(browser, f"{site.url}/benchmarks/demo?group_by=masking")
+    api = requests.get(f"{site.url}/api/v1/benchmarks/demo/table").json()
+
+    # bold cells are exactly the server's best set (tie on acc, lower-is-better ppl, missing mrpc cell)
+    for col in api["columns"]:
+        key = col["key"]
+        expected = {r["model"] for r in api["rows"] if (r["cells"].get(key) or {}).get("best")}
+        bold = set(browser.execute_script(
+            "return [...document.querySelectorAll('#results tbody tr')].filter(r => {"
+            f" const td = r.querySelector('td[data-key=\"{key}\"]');"
+            " return [...td.querySelectorAll('*')].concat([td]).some(e => +getComputedStyle(e).fontWeight >= 700"
+            " && e.textContent.trim() !== '' && !e.matches('small')); }).map(r => r.dataset.model)"))
+        assert bold == expected, key
+    assert {r["model"] for r in api["rows"] if r["cells"]["acc"] and r["cells"]["acc"]["best"]} == {"alpha", "beta"}
+
+    # a header click sorts numerically; missing cells stay last in both directions
+    for key in ("mrpc", "ppl", "average"):
+        header = browser.find_element("css selector", f"#results thead th[data-key='{key}']")
+        seen = set()
+        for _click in range(6):
+            header.click()
+            time.sleep(0.2)
+            classes = header.get_attribute("class")
+            direction = "asc" if "dt-ordering-asc" in classes else "desc" if "dt-ordering-desc" in classes else None
+            assert direction, classes
+            values = column_values(browser, key)
+            numbers = [float(v) for v in values if v != ""]
+            assert values[:len(numbers)] == [v for v in values if v != ""], (key, direction, values)
+            assert numbers == sorted(numbers, reverse=direction == "desc"), (key, direction, values)
+            seen.add(direction)
+            if seen == {"asc", "desc"}:
+                break
+        assert seen == {"asc", "desc"}, key
+    assert column_values(browser, "mrpc")[-2:] == ["", ""]  # gamma and the reference row have none
+
+    # the chart: one score trace per model, at the steps it has results for
+    traces = {m: x for m, _v, x in shown_traces(browser, "acc")}
+    assert traces == {m: sorted(steps) for (m, t), steps in
+                      ((k, list(v)) for k, v in SCORES.items()) if t == "acc"}
+    assert {m for m, _v, _x in shown_traces(browser, "acc", "pretraining")} == {"alpha", "beta", "gamma"}
+
+    # search filters rows and chart traces
+    box = browser.find_element("id", "model-search")
+    box.send_keys("alp")
+    assert visible_models(browser) == ["alpha"]
+    assert {m: v for m, v, _ in shown_traces(browser, "acc")} == {"alpha": True, "beta": False, "gamma": False}
+    box.clear()
+    box.send_keys(" ")
+    box.clear()
+    browser.execute_script("const s = document.getElementById('model-search'); s.value = '';"
+                           "s.dispatchEvent(new Event('input'));")
+    assert len(visible_models(browser)) == 4
+
+    # the picker filters rows and chart traces
+    browser.find_element("css selector", "#picker input[value='beta']").click()
+    assert "beta" not in visible_models(browser) and len(visible_models(browser)) == 3
+    assert {m: v for m, v, _ in shown_traces(browser, "ppl")} == {"alpha": True, "beta": False, "gamma": True}
+    browser.find_element("css selector", "#picker input[value='beta']").click()
+    assert "beta" in visible_models(browser)
+
+    shot = tmp_path / "dashboard.png"
+    browser.save_screenshot(str(shot))
+    assert shot.stat().st_size > 10_000
+    if os.environ.get("CLAF_DASHBOARD_SCREENSHOT"):
+        shutil.copy(shot, os.environ["CLAF_DASHBOARD_SCREENSHOT"])
+
+    # no console errors; no request leaves 127.0.0.1
+    errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert errors == []
+    urls = []
+    for entry in browser.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        if message["method"] == "Network.requestWillBeSent":
+            urls.append(message["params"]["request"]["url"])
+    assert urls and any(u.endswith("/vendor/plotly.min.js") for u in urls)
+    assert [u for u in urls if not u.startswith((f"{site.url}/", "data:", "blob:"))] == []
+
+
+def test_static_report_is_self_contained(browser, site, tmp_path):
+    import subprocess
+    import sys
+
+    out = tmp_path / "report.html"
+    env = site.env()
+    subprocess.run([sys.executable, "-m", "claf", "report", "--benchmark", "demo", "--server", site.url,
+                    "--out", str(out)], env=env, check=True, capture_output=True)
+    html = out.read_text(encoding="utf-8")
+    external = re.findall(r"<(?:script|link)\b[^>]*\b(?:src|href)=\"(?!data:)[^>]*>", html)
+    assert external == [], external[:3]  # every script and style is inline
+    browser.get_log("performance")
+    open_page(browser, out.as_uri())
+    assert set(visible_models(browser)) == {"alpha", "beta", "gamma", "Published model"}
+    assert len(shown_traces(browser, "acc")) == 3
+    assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
+    urls = [json.loads(e["message"])["message"]["params"]["request"]["url"] for e in browser.get_log("performance")
+            if json.loads(e["message"])["message"]["method"] == "Network.requestWillBeSent"]
+    assert [u for u in urls if not u.startswith(("file:", "data:", "blob:"))] == []

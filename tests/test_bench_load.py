@@ -1,0 +1,57 @@
+"""Concurrent writers and a killed server: every acknowledged write is stored exactly once."""
+
+import multiprocessing
+import time
+from concurrent.futures import ProcessPoolExecutor
+
+import pytest
+import requests
+from bench_support import DEMO, ServerProcess, auth, count_results, database_url, load_worker
+
+WORKERS, POSTS = 8, 250
+
+
+def define_demo(url):
+    assert requests.put(f"{url}/api/v1/benchmarks/demo", json=DEMO, headers=auth()).status_code in (200, 201)
+
+
+@pytest.mark.parametrize("kind,posts", [("sqlite", POSTS), ("postgres", 60)])  # PostgreSQL: the races, shorter
+def test_8_clients_x_250_posts_retried_once_give_2000_rows_and_no_5xx(kind, posts, tmp_path):
+    db_url = database_url(kind, tmp_path)
+    server = ServerProcess(db_url, tmp_path).start()
+    try:
+        define_demo(server.url)
+        with ProcessPoolExecutor(WORKERS, mp_context=multiprocessing.get_context("spawn")) as pool:
+            outcomes = list(pool.map(load_worker, [server.url] * WORKERS, range(WORKERS), [posts] * WORKERS))
+    finally:
+        server.stop()
+    statuses = [s for o in outcomes for s in o["statuses"]]
+    assert len(statuses) == 2 * WORKERS * posts
+    assert not [s for s in statuses if s >= 500]
+    assert statuses.count(201) == WORKERS * posts and statuses.count(200) == WORKERS * posts
+    assert count_results(db_url) == WORKERS * posts
+
+
+def test_kill_9_during_load_loses_no_acknowledged_write(tmp_path):
+    db_url = database_url("sqlite", tmp_path)
+    server = ServerProcess(db_url, tmp_path).start()
+    define_demo(server.url)
+    with ProcessPoolExecutor(WORKERS, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = [pool.submit(load_worker, server.url, w, POSTS, 3) for w in range(WORKERS)]
+        deadline = time.monotonic() + 60
+        while count_results(db_url) < 200 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        server.kill9()
+        outcomes = [f.result() for f in futures]
+    acked = {k: v for o in outcomes for k, v in o["acked"].items()}
+    assert len(acked) >= 200
+    assert count_results(db_url) < WORKERS * POSTS  # the kill landed mid-load
+    restarted = ServerProcess(db_url, tmp_path, port=server.port).start()
+    try:
+        for result_id, (model, step, seed, score) in acked.items():
+            r = requests.get(f"{restarted.url}/api/v1/results/{result_id}")
+            assert r.status_code == 200, (result_id, r.text)
+            got = r.json()
+            assert (got["model"], got["step"], got["seed"], got["metrics"]["accuracy"]) == (model, step, seed, score)
+    finally:
+        restarted.stop()
