@@ -14,10 +14,6 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
-def pytest_configure(config):
-    config.addinivalue_line("markers", "slow: reads full datasets (runs by default; deselect with -m 'not slow')")
-
-
 @pytest.fixture(scope="session")
 def mirror():
     if not (MIRROR / "nsmc" / "ratings_train.txt").is_file():

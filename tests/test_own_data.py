@@ -66,6 +66,7 @@ def test_csv_rows_equal_the_csv_module(tmp_path):
     assert raw.splitlines()[examples[4]["line"] - 1] == b"plain text,pos"
 
 
+@pytest.mark.slow  # reads NSMC train twice
 def test_tsv_rows_equal_the_csv_module_without_quoting(tmp_path, mirror):
     """TSV is not quoted: a '"' is text. Real files: NSMC (quotes at field starts), pairs, regression."""
     path = tmp_path / "odd.tsv"

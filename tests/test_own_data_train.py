@@ -13,6 +13,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # end-to-end: real training runs, subprocesses or servers
 ROOT = Path(__file__).resolve().parents[1]
 BOM = "\ufeff"
 
