@@ -40,16 +40,16 @@ def build_model(model_cfg, tokenizer, max_seq_length=512):
     if objective == "electra":
         from claf.pretrain.electra import ElectraPretrainModel, build_electra
 
-        discriminator, generator = build_electra(dict(model_cfg.transformers_config), dict(model_cfg.get("electra") or {}),
-                                                 tokenizer, model_cfg.get("pretrained_model_name"), max_seq_length)
-        return ElectraPretrainModel(discriminator, generator, **electra_loss_options(model_cfg.get("electra")))
+        options = dict(model_cfg.get("electra") or {})
+        discriminator, generator = build_electra(dict(model_cfg.transformers_config), options, tokenizer,
+                                                 model_cfg.get("pretrained_model_name"), max_seq_length)
+        return ElectraPretrainModel(discriminator, generator, **electra_loss_options(options))
     net = build_net(dict(model_cfg.transformers_config), tokenizer, objective, model_cfg.get("pretrained_model_name"),
                     max_seq_length)
     return PretrainModel(net)
 
 
 def electra_loss_options(options):
-    options = dict(options or {})
     return {k: options[k] for k in ("discriminator_weight", "sampling", "temperature") if k in options}
 
 
