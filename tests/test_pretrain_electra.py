@@ -168,3 +168,15 @@ def test_bad_electra_configs_fail_with_the_key(tokenizer):
         build(tokenizer, **{"electra.sampling": "top_k"})
     with pytest.raises(ConfigError, match="not a multiple"):
         build(tokenizer, **{"electra.generator": {"hidden_size": 50, "num_attention_heads": 3}})
+
+
+@pytest.mark.parametrize("method", ["multinomial", "gumbel"])
+def test_replacements_follow_the_generator_distribution(method):
+    from claf.pretrain.electra import sample_tokens
+
+    logits = torch.tensor([0.0, 1.0, 2.0, -1.0, -30.0])
+    rows = 20000
+    drawn = sample_tokens(logits.log_softmax(-1).repeat(rows, 1), method, torch.Generator().manual_seed(0))
+    shares = torch.bincount(drawn, minlength=5).float() / rows
+    assert torch.allclose(shares, logits.softmax(-1), atol=0.01), shares
+    assert int(shares.argmax()) == 2 and float(shares[4]) == 0.0

@@ -17,7 +17,7 @@ The ``model.electra`` block (every key optional):
     generator             {}    explicit transformers config values for the generator (win over the fractions)
     share_embeddings      true  tie the embeddings as in the paper (false: the generator has its own)
     discriminator_weight  50.0  lambda of the paper
-    sampling              gumbel | multinomial: how replacements are drawn from the generator
+    sampling              multinomial | gumbel: how replacements are drawn from the generator
     temperature           1.0
 """
 
@@ -28,7 +28,7 @@ from claf.config.errors import ConfigError
 from claf.pretrain.masking import IGNORE_INDEX
 from claf.pretrain.model import PretrainOutput, model_config
 
-SAMPLING = ("gumbel", "multinomial")
+SAMPLING = ("multinomial", "gumbel")
 EVAL_SEED = 1234  # held-out replacements are drawn from a fixed generator: the same ones at every checkpoint
 
 
@@ -87,16 +87,25 @@ def build_electra(transformers_config, options, tokenizer, pretrained_model_name
     return discriminator, generator
 
 
-def gumbel_sample(logits, generator=None):
-    """argmax(logits + Gumbel noise): one draw from softmax(logits) per row."""
-    uniform = torch.rand(logits.shape, device=logits.device, generator=generator)
-    return (logits - torch.log(-torch.log(uniform.clamp_min(1e-9)).clamp_min(1e-9))).argmax(-1)
+def sample_tokens(log_probs, method="multinomial", generator=None):
+    """One token per row of ``log_probs`` [rows, vocab], drawn from its distribution.
+
+    multinomial: inverse CDF (one uniform per row against the cumulative probabilities), the
+    cheaper of the two over a 32k vocabulary; gumbel: argmax(log p + Gumbel noise), as in the
+    paper's code (the noise is -log of an Exp(1) draw).
+    """
+    if method == "gumbel":
+        noise = torch.empty_like(log_probs).exponential_(generator=generator).log()
+        return (log_probs - noise).argmax(-1)
+    cdf = log_probs.exp().cumsum(-1)
+    u = torch.rand((len(log_probs), 1), device=log_probs.device, generator=generator) * cdf[:, -1:]
+    return torch.searchsorted(cdf, u).squeeze(-1).clamp_max(log_probs.shape[-1] - 1)
 
 
 class ElectraPretrainModel(torch.nn.Module):
     """``forward(batch)`` on a masked batch -> PretrainOutput (loss, generator MLM, RTD)."""
 
-    def __init__(self, discriminator, generator, discriminator_weight=50.0, sampling="gumbel", temperature=1.0):
+    def __init__(self, discriminator, generator, discriminator_weight=50.0, sampling="multinomial", temperature=1.0):
         super().__init__()
         if sampling not in SAMPLING:
             raise ConfigError(f"model.electra.sampling '{sampling}' is not one of {', '.join(SAMPLING)}")
@@ -117,14 +126,13 @@ class ElectraPretrainModel(torch.nn.Module):
             inputs["token_type_ids"] = batch["token_type_ids"]
         return inputs
 
-    def _sample(self, logits):
-        logits = logits.detach().float() / self.temperature
+    def _sample(self, log_probs, logits):
+        if self.temperature != 1.0:
+            log_probs = F.log_softmax(logits.detach().float() / self.temperature, -1)
         rng = None
         if not self.training:
-            rng = torch.Generator(device=logits.device).manual_seed(EVAL_SEED)
-        if self.sampling == "multinomial":
-            return torch.multinomial(logits.softmax(-1), 1, generator=rng).squeeze(-1)
-        return gumbel_sample(logits, rng)
+            rng = torch.Generator(device=log_probs.device).manual_seed(EVAL_SEED)
+        return sample_tokens(log_probs.detach(), self.sampling, rng)
 
     def forward(self, batch):
         input_ids, labels = batch["input_ids"], batch["labels"]
@@ -133,10 +141,11 @@ class ElectraPretrainModel(torch.nn.Module):
         hidden = gen.electra(**self._inputs(batch, input_ids, gen.config)).last_hidden_state[masked]
         logits = gen.generator_lm_head(gen.generator_predictions(hidden))  # [masked tokens, vocab]
         targets = labels[masked]
-        mlm_loss = F.cross_entropy(logits.float(), targets)
+        log_probs = F.log_softmax(logits.float(), -1)
+        mlm_loss = F.nll_loss(log_probs, targets)
 
         original = torch.where(masked, labels, input_ids)
-        replaced_ids = original.masked_scatter(masked, self._sample(logits))
+        replaced_ids = original.masked_scatter(masked, self._sample(log_probs, logits))
         replaced = (replaced_ids != original).float()  # a sample equal to the original counts as original
         rtd_logits = self.net(**self._inputs(batch, replaced_ids, self.net.config)).logits.float()
         real = batch.get("attention_mask")
