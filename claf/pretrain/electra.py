@@ -99,7 +99,7 @@ def sample_tokens(log_probs, method="multinomial", generator=None):
         return (log_probs - noise).argmax(-1)
     cdf = log_probs.exp().cumsum(-1)
     u = torch.rand((len(log_probs), 1), device=log_probs.device, generator=generator) * cdf[:, -1:]
-    return torch.searchsorted(cdf, u).squeeze(-1).clamp_max(log_probs.shape[-1] - 1)
+    return torch.searchsorted(cdf, u, right=True).squeeze(-1).clamp_max(log_probs.shape[-1] - 1)
 
 
 class ElectraPretrainModel(torch.nn.Module):
