@@ -18,7 +18,9 @@ PRETRAIN_FILE = "claf_pretrain.json"
 
 
 def checkpoint_name(run_name, step):
-    """``larva-kor-tiny``, 2000 -> ``larva-kor-tiny-2k``; 500 -> ``-0.5k``; 1250 -> ``-1.25k``."""
+    """``larva-kor-tiny``, 2000 -> ``larva-kor-tiny-2k``; 1250 -> ``-1.25k``; below 1k the step: 500 -> ``-500``."""
+    if step < 1000:
+        return f"{run_name}-{int(step)}"
     return f"{run_name}-{step / 1000:g}k"
 
 

@@ -22,7 +22,7 @@ from claf.learn.batches import as_batch_source, count_units
 from claf.learn.checkpoint import find_last, load_last, rng_state, save_last
 from claf.learn.distributed import Distributed
 from claf.learn.metric_logs import MetricLogs
-from claf.learn.precision import autocast, check_precision, grad_scaler
+from claf.learn.precision import autocast, check_precision, grad_scaler, resolve_precision
 from claf.registry import TRAINERS
 
 logger = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ class Trainer:
 
     def __init__(self, log_dir, num_epochs=3, max_steps=None, metric_key="loss", metric_mode="auto",
                  early_stopping_threshold=None, verbose_step_count=100, eval_and_save_step_count="epoch",
-                 gradient_accumulation_steps=1, max_grad_norm=1.0, precision="fp32", progress=True,
+                 gradient_accumulation_steps=1, max_grad_norm=1.0, precision="auto", progress=True,
                  resume=None, save_last=True, num_threads=None, find_unused_parameters=False):
         check_precision(precision)
         if isinstance(eval_and_save_step_count, str) and eval_and_save_step_count.isdigit():
@@ -84,6 +84,7 @@ class Trainer:
         per_epoch = len(source)
         total = self.total_steps(per_epoch)
         main = dist.is_main
+        self.precision = resolve_precision(self.precision, dist.device.type)  # "auto" -> what this device runs fast
         logs = MetricLogs(self.log_dir, self.metric_key, self.metric_mode, write=main)
         scaler = grad_scaler(self.precision)
         position = {"epoch": 1, "batch": 0, "global_step": 0, "stale": 0, "finished": False,
@@ -96,6 +97,8 @@ class Trainer:
             if saved != layout:
                 raise ValueError(f"--trainer.resume {last}: saved with {saved}, now {layout}; the data position "
                                  "counts micro-batches per rank, so resume with the same processes and accumulation")
+            if hasattr(source, "position_at"):  # a stream indexed by optimizer step (pre-training): the epoch
+                position["epoch"], position["batch"] = source.position_at(position["global_step"])  # size may change
             logs.load_state(logs_state)
             logger.info("resumed from %s at epoch %d, batch %d, step %d", last, position["epoch"],
                         position["batch"], position["global_step"])
