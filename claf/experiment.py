@@ -51,17 +51,19 @@ class Experiment:
         from claf.learn.distributed import Distributed
         from claf.learn.eval_group import with_extra_valid
         from claf.learn.evaluator import Evaluator
+        from claf.learn.run_folder import check_run_folder, run_config_json
         from claf.registry import LR_SCHEDULERS, OPTIMIZERS, TRAINERS
 
         cfg = self.config
         trainer_options = dict(cfg.trainer)
         trainer = TRAINERS.get(trainer_options.pop("name", "default"))(**trainer_options)
+        log_dir = Path(cfg.trainer.log_dir)
+        check_run_folder(log_dir, trainer.resume, trainer.overwrite)  # every rank, before any writes
         dist = Distributed.from_env(num_threads=trainer.num_threads)  # torchrun: join the process group
         set_seed(cfg.seed_num)
-        log_dir = Path(cfg.trainer.log_dir)
-        if dist.is_main:
-            atomic_write_text(log_dir / "config.json", cfg.to_json())
         parts = build_task(cfg)
+        if dist.is_main:
+            atomic_write_text(log_dir / "config.json", run_config_json(cfg, parts["resolved"]))
         reader, model, tokenizer = parts["reader"], parts["model"], parts["tokenizer"]
         train_features = reader.featurize(parts["train_examples"], tokenizer)
         valid = _task_data(reader, parts["valid_examples"], tokenizer)
@@ -169,7 +171,8 @@ def check_names(cfg):
 def build_task(cfg):
     """Reader, examples, tokenizer and model of a config (shared by training and tests)."""
     from claf.data.sources import resolve_data_file
-    from claf.hub.resolve import resolve_pretrained
+    from claf.hub.resolve import resolve_checkpoint
+    from claf.models.heads.base import check_max_length
     from claf.registry import MODELS, READERS
     from claf.tokens.pipeline import build_tokenizer
 
@@ -179,16 +182,19 @@ def build_task(cfg):
     if token.get("names"):  # the (first) token name's indexer turns tokens into model inputs
         reader_options.setdefault("indexer", token[token["names"][0]]["indexer"]["name"])
     reader = READERS.get(dr.dataset)(**reader_options)
+    options = dict(cfg.model.get(cfg.model.name, {}))
+    name = options.pop("pretrained_model_name")
+    pinned = cfg.get("resolved_checkpoint") or {}  # a re-run of a run folder loads the weights it recorded
+    model_dir, resolved = resolve_checkpoint(name, pinned.get("sha256") if pinned.get("name") == name else None)
+    check_max_length(dr, model_dir, f"model.{cfg.model.name}.pretrained_model_name", name)  # before data loads
     if hasattr(reader, "read_splits"):  # multi-task: each task names its own files
         train_examples, valid_examples = reader.read_splits(dr)
     else:
         train_examples = reader.read(resolve_data_file(dr.train_file_path), dr.get("train_limit"))
         valid_examples = reader.read(resolve_data_file(dr.valid_file_path), dr.get("valid_limit"))
-    options = dict(cfg.model.get(cfg.model.name, {}))
-    model_dir = resolve_pretrained(options.pop("pretrained_model_name"))
     tokenizer = build_tokenizer(cfg.get("token"), model_dir)
     model = MODELS.get(cfg.model.name)(pretrained_model_name=model_dir, **options, **reader.helper(train_examples))
-    return {"reader": reader, "tokenizer": tokenizer, "model": model,
+    return {"reader": reader, "tokenizer": tokenizer, "model": model, "resolved": resolved,
             "train_examples": train_examples, "valid_examples": valid_examples}
 
 

@@ -43,7 +43,9 @@ def run_pretraining(cfg):
     from claf.atomic import atomic_write_text
     from claf.learn.distributed import Distributed
     from claf.pretrain.evaluation import PretrainEvaluator
-    from claf.pretrain.export import checkpoint_name, export_checkpoint, publish_checkpoint
+    from claf.learn.checkpoint import find_last
+    from claf.learn.run_folder import check_run_folder, run_config_json
+    from claf.pretrain.export import check_unpublished, checkpoint_name, export_checkpoint, publish_checkpoint
     from claf.pretrain.instances import Specials
     from claf.pretrain.masking import Masker
     from claf.pretrain.model import PretrainModel, build_net
@@ -65,11 +67,16 @@ def run_pretraining(cfg):
     trainer = TRAINERS.get(trainer_options.pop("name", "default"))(
         num_epochs=-(-total_steps // save_every), eval_and_save_step_count=save_every, metric_key="loss",
         metric_mode="min", **trainer_options)
+    log_dir = Path(cfg.trainer.log_dir)
+    check_run_folder(log_dir, trainer.resume, trainer.overwrite)  # every rank, before any writes
     dist = Distributed.from_env(num_threads=trainer.num_threads)
     set_seed(cfg.seed_num)
-    log_dir = Path(cfg.trainer.log_dir)
+    store = open_store(ckpt.store, ckpt.get("local"), ckpt.get("s3")) if dist.is_main else None
     if dist.is_main:
-        atomic_write_text(log_dir / "config.json", cfg.to_json())
+        if not find_last(trainer.resume, log_dir):  # a fresh run: the names it publishes must be free
+            steps = sorted({*range(save_every, total_steps + 1, save_every), total_steps})
+            check_unpublished(store, [checkpoint_name(cfg.name, s) for s in steps], trainer.overwrite)
+        atomic_write_text(log_dir / "config.json", run_config_json(cfg))
 
     tokenizer, tokenizer_folder = load_tokenizer(cfg.tokenizer.name_or_path)
     corpus = build_data(cfg, tokenizer, tokenizer_folder, dist)
@@ -102,7 +109,6 @@ def run_pretraining(cfg):
         evaluator = PretrainEvaluator(model, corpus, specials, cfg.instances.format, lengths.at(total_steps - 1)[0],
                                       masker, holdout, ev.get("num_instances", 512), ev.get("batch_size", 64),
                                       trainer.precision, cfg.seed_num, dist.device)
-    store = open_store(ckpt.store, ckpt.get("local"), ckpt.get("s3")) if dist.is_main else None
     published = []
 
     def on_save(step, _last_dir):
@@ -111,7 +117,8 @@ def run_pretraining(cfg):
         name = checkpoint_name(cfg.name, step)
         meta = {"recipe": cfg.name, "step": step, "config": cfg.to_dict(), "corpus": corpus.manifest["fingerprint"]}
         folder = export_checkpoint(model.net, tokenizer, log_dir / "checkpoints" / name, meta)
-        published.append(publish_checkpoint(folder, store, keep_archive=ckpt.get("keep_archive", False)))
+        published.append(publish_checkpoint(folder, store, keep_archive=ckpt.get("keep_archive", False),
+                                            overwrite=trainer.overwrite))
         _record(log_dir / "published.json", published[-1])
 
     logger.info("pre-training %s: %d steps, schedule %s, %s instances, %s masking, %d parameters",

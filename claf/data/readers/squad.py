@@ -19,6 +19,14 @@ class SquadReader(Reader):
     def __init__(self, lang_code="en", max_seq_length=384, context_stride=128, max_question_length=64,
                  indexer="bert", skip_invalid=False):
         super().__init__(skip_invalid=skip_invalid, lang_code=lang_code)
+        room = max_seq_length - max_question_length - 3  # context tokens per window: [CLS] q [SEP] c [SEP]
+        if context_stride >= room:
+            from claf.config import ConfigError
+
+            raise ConfigError(f"--squad_bert.context_stride {context_stride} must be smaller than the context "
+                              f"tokens of a window, --squad_bert.max_seq_length {max_seq_length} - "
+                              f"--squad_bert.max_question_length {max_question_length} - 3 = {room}: lower "
+                              "context_stride or raise max_seq_length")
         self.max_seq_length = max_seq_length
         self.context_stride = context_stride
         self.max_question_length = max_question_length

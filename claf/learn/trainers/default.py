@@ -35,7 +35,7 @@ class Trainer:
     def __init__(self, log_dir, num_epochs=3, max_steps=None, metric_key="loss", metric_mode="auto",
                  early_stopping_threshold=None, verbose_step_count=100, eval_and_save_step_count="epoch",
                  gradient_accumulation_steps=1, max_grad_norm=1.0, precision="auto", progress=True,
-                 resume=None, save_last=True, num_threads=None, find_unused_parameters=False):
+                 resume=None, overwrite=False, save_last=True, num_threads=None, find_unused_parameters=False):
         check_precision(precision)
         if isinstance(eval_and_save_step_count, str) and eval_and_save_step_count.isdigit():
             eval_and_save_step_count = int(eval_and_save_step_count)  # typed as the config's "epoch" on the CLI
@@ -59,6 +59,7 @@ class Trainer:
         self.precision = precision
         self.progress = progress
         self.resume = resume
+        self.overwrite = overwrite  # run into a folder holding an earlier run, replacing it (claf.learn.run_folder)
         self.save_last = save_last
         self.num_threads = num_threads
         self.find_unused_parameters = find_unused_parameters
