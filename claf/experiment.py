@@ -109,9 +109,7 @@ class Experiment:
         with tensorboard as writer:
             summary = trainer.train(model, batches, optimizer, scheduler, evaluator, save_best, writer=writer,
                                     dist=dist)
-        if dist.is_main:
-            _log_metric_logs(summary)
-        return summary
+        return summary  # the command prints its Metric Logs (once, rank 0)
 
     # ---- eval / predict ---------------------------------------------------------------
     def _eval(self):
@@ -232,11 +230,6 @@ def _write_predictions(path, examples, predictions, model):
     else:
         rows = [model.present(e, p) for e, p in zip(examples, predictions)]
     atomic_write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
-
-
-def _log_metric_logs(summary):
-    shown = {k: v for k, v in summary.items() if k != "history"}
-    logger.info("Metric Logs: %s", json.dumps(shown, indent=2, ensure_ascii=False))
 
 
 def set_seed(seed):

@@ -17,8 +17,11 @@ def fail(message: str, status: int) -> int:
 
 
 def setup_logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-                        datefmt="%H:%M:%S")
+    from claf.progress import BarSafeHandler
+
+    handler = BarSafeHandler()  # log lines go above a progress bar, never through it
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     from transformers.utils import logging as hf_logging
 
@@ -90,7 +93,8 @@ def run_experiment(mode: str, argv: list[str] | None, prog: str, kind: str) -> i
         from claf.experiment import Experiment
 
         result = Experiment(mode, config.to_dict())()
-        print(json.dumps({k: v for k, v in result.items() if k != "history"}, indent=2, ensure_ascii=False))
+        if os.environ.get("RANK", "0") == "0":  # the Metric Logs, once (under torchrun: by rank 0 only)
+            print(json.dumps({k: v for k, v in result.items() if k != "history"}, indent=2, ensure_ascii=False))
         return 0
 
     return guarded(run)

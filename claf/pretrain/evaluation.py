@@ -3,6 +3,7 @@
 import torch
 
 from claf.learn.precision import autocast
+from claf.progress import bar
 from claf.pretrain import rng
 from claf.pretrain.instances import build_instances
 from claf.pretrain.plans import Plan
@@ -32,7 +33,7 @@ class PretrainEvaluator:
         self.model.eval()
         totals = {"mlm": 0.0, "nsp": 0.0, "correct": 0, "count": 0, "rows": 0}
         try:
-            for batch in self.batches:
+            for batch in bar(self.batches, desc="evaluating held-out MLM", unit=" batches"):
                 batch = {k: v.to(self.device) for k, v in batch.items()}
                 with autocast(self.precision, self.device.type):
                     out = self.model(batch)
@@ -45,7 +46,7 @@ class PretrainEvaluator:
         finally:
             self.model.train(was_training)
         scores = {"mlm_loss": totals["mlm"] / max(totals["count"], 1),
-                  "mlm_accuracy": totals["correct"] / max(totals["count"], 1)}
+                  "mlm_accuracy": 100.0 * totals["correct"] / max(totals["count"], 1)}  # percent, like all metrics
         scores["loss"] = scores["mlm_loss"]
         if totals["rows"]:
             scores["nsp_loss"] = totals["nsp"] / totals["rows"]

@@ -23,6 +23,8 @@ from claf.learn.checkpoint import find_last, load_last, rng_state, save_last
 from claf.learn.distributed import Distributed
 from claf.learn.metric_logs import MetricLogs
 from claf.learn.precision import autocast, check_precision, grad_scaler, resolve_precision
+from claf.progress import bar as progress_bar
+from claf.progress import set_enabled as set_progress
 from claf.registry import TRAINERS
 
 logger = logging.getLogger(__name__)
@@ -58,6 +60,7 @@ class Trainer:
         self.max_grad_norm = max_grad_norm
         self.precision = precision
         self.progress = progress
+        set_progress(progress)  # the reading, featurizing and evaluation bars too
         self.resume = resume
         self.overwrite = overwrite  # run into a folder holding an earlier run, replacing it (claf.learn.run_folder)
         self.save_last = save_last
@@ -85,7 +88,14 @@ class Trainer:
         per_epoch = len(source)
         total = self.total_steps(per_epoch)
         main = dist.is_main
-        self.precision = resolve_precision(self.precision, dist.device.type)  # "auto" -> what this device runs fast
+        configured, self.precision = self.precision, resolve_precision(self.precision, dist.device.type)
+        if main:
+            params = sum(p.numel() for p in model.parameters())
+            trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+            logger.info("run: log_dir %s, device %s, %d thread(s) x %d process(es), precision %s%s, "
+                        "%s parameters (%s trainable)", self.log_dir, dist.device, torch.get_num_threads(),
+                        dist.world_size, self.precision, f" ({configured})" if configured != self.precision else "",
+                        f"{params:,}", f"{trainable:,}")
         logs = MetricLogs(self.log_dir, self.metric_key, self.metric_mode, write=main)
         scaler = grad_scaler(self.precision)
         position = {"epoch": 1, "batch": 0, "global_step": 0, "stale": 0, "finished": False,
@@ -266,9 +276,9 @@ def _rows(batch):
 def _progress(total, done, desc, enabled):
     if not enabled:
         return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, initial=done, desc=desc, leave=False, dynamic_ncols=True)
+    progress = progress_bar(total=total, desc=desc, unit=" batches")
+    progress.update(done)
+    return progress
 
 
 def _fmt(scores):
