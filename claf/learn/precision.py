@@ -29,7 +29,7 @@ DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 NATIVE_BF16_FLAGS = ("amx_bf16", "avx512_bf16")
 
 
-@functools.lru_cache(maxsize=1)
+@functools.lru_cache(maxsize=8)
 def cpu_bf16_flags(cpuinfo="/proc/cpuinfo"):
     """The CPU's bf16 instruction flags (a subset of NATIVE_BF16_FLAGS); empty when unknown."""
     try:
@@ -42,8 +42,8 @@ def cpu_bf16_flags(cpuinfo="/proc/cpuinfo"):
     return frozenset()
 
 
-def cpu_has_native_bf16():
-    return bool(cpu_bf16_flags())
+def cpu_has_native_bf16(cpuinfo="/proc/cpuinfo"):
+    return bool(cpu_bf16_flags(cpuinfo))
 
 
 def check_precision(precision):
@@ -53,20 +53,23 @@ def check_precision(precision):
         raise ConfigError("--trainer.precision fp16 needs a CUDA GPU; use auto or bf16 on CPU")
 
 
-def resolve_precision(precision, device_type=None):
-    """``auto`` -> the precision this device computes fast; an explicit one is kept (warned when slow)."""
+def resolve_precision(precision, device_type=None, native_bf16=None):
+    """``auto`` -> the precision this device computes fast; an explicit one is kept (warned when slow).
+
+    ``native_bf16`` is the CPU's bf16 support (None: read from /proc/cpuinfo)."""
     check_precision(precision)
     device_type = device_type or ("cuda" if torch.cuda.is_available() else "cpu")
+    if device_type == "cpu" and native_bf16 is None:
+        native_bf16 = cpu_has_native_bf16()
     if precision == "auto":
         if device_type == "cuda":
             return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-        return "bf16" if device_type == "cpu" and cpu_has_native_bf16() else "fp32"
-    if precision == "bf16" and device_type == "cpu" and not cpu_has_native_bf16():
+        return "bf16" if device_type == "cpu" and native_bf16 else "fp32"
+    if precision == "bf16" and device_type == "cpu" and not native_bf16:
         _warn_slow_bf16()
     return precision
 
 
-@functools.lru_cache(maxsize=1)
 def _warn_slow_bf16():
     logger.warning("trainer.precision bf16: this CPU has no native bf16 (no amx_bf16/avx512_bf16 flag), so bf16 "
                    "is emulated and several times slower than fp32; use --trainer.precision auto or fp32")
@@ -82,7 +85,8 @@ def autocast(precision, device_type=None):
     if precision in ("fp32", None):
         return contextlib.nullcontext()
     device_type = device_type or ("cuda" if torch.cuda.is_available() else "cpu")
-    precision = resolve_precision(precision, device_type)
+    if precision == "auto":  # the trainer resolves once (and warns there); evaluators may pass "auto" as is
+        precision = resolve_precision(precision, device_type)
     if precision == "fp32":
         return contextlib.nullcontext()
     return torch.autocast(device_type=device_type, dtype=DTYPES[precision])

@@ -22,7 +22,7 @@ from claf.learn.batches import as_batch_source, count_units
 from claf.learn.checkpoint import find_last, load_last, rng_state, save_last
 from claf.learn.distributed import Distributed
 from claf.learn.metric_logs import MetricLogs
-from claf.learn.precision import autocast, check_precision, grad_scaler, resolve_precision
+from claf.learn.precision import autocast, check_precision, describe_cpu, grad_scaler, resolve_precision
 from claf.progress import bar as progress_bar
 from claf.progress import set_enabled as set_progress
 from claf.registry import TRAINERS
@@ -93,7 +93,9 @@ class Trainer:
             params = sum(p.numel() for p in model.parameters())
             trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
             logger.info("run: log_dir %s, device %s, %d thread(s) x %d process(es), precision %s%s, "
-                        "%s parameters (%s trainable)", self.log_dir, dist.device, torch.get_num_threads(),
+                        "%s parameters (%s trainable)", self.log_dir,
+                        f"{dist.device} ({describe_cpu()})" if dist.device.type == "cpu" else dist.device,
+                        torch.get_num_threads(),
                         dist.world_size, self.precision, f" ({configured})" if configured != self.precision else "",
                         f"{params:,}", f"{trainable:,}")
         logs = MetricLogs(self.log_dir, self.metric_key, self.metric_mode, write=main)
