@@ -55,8 +55,11 @@ def resolve_checkpoint(name_or_path, pinned_sha256=None):
     current = (entry.get("sha256") or "").lower() or None
     pinned = (pinned_sha256 or "").lower() or None
     if pinned and current != pinned:
+        from claf.hub.archive import DONE_MARKER, model_dir
+
         kept = cache_root() / "models" / pinned[:16]
-        if kept.is_dir():
+        if (kept / DONE_MARKER).exists():  # a complete extraction of the recorded archive
+            kept = model_dir(kept)
             logger.warning("checkpoint %s: the index %s now names another archive (sha256 %s); loading the one "
                            "this run recorded (sha256 %s) from %s", text, entry["index"], current, pinned, kept)
             return str(kept), {"name": text, "url": entry["url"], "sha256": pinned}
