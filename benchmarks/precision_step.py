@@ -1,6 +1,8 @@
 """fp32 vs bf16 training-step time on this CPU: the tiny LaRva recipe's model and a MiniLM fine-tuning step.
 
     flock /tmp/claf-timing.lock python benchmarks/precision_step.py
+    # an AVX2-only CPU, emulated on a newer one (ATen kernels and oneDNN limited to AVX2):
+    ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 flock /tmp/claf-timing.lock python benchmarks/precision_step.py
 
 Random token ids of the recipes' shapes (tiny pre-training: 24 x 128 with 15% masked; MiniLM SST-2:
 32 x 64), AdamW, the trainer's own autocast. Prints seconds per optimizer step for each precision, the
@@ -92,7 +94,8 @@ def main():
 
     from claf.learn.precision import cpu_bf16_flags
 
-    result = {"cpu_capability": torch.backends.cpu.get_cpu_capability(), "bf16_flags": sorted(cpu_bf16_flags()),
+    result = {"isa_limits": {k: os.environ.get(k) for k in ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA")},
+              "cpu_capability": torch.backends.cpu.get_cpu_capability(), "bf16_flags": sorted(cpu_bf16_flags()),
               "threads": torch.get_num_threads(), "load_before": os.getloadavg()}
     result["matmul_1024_gflops"] = {"fp32": round(matmul_gflops(torch.float32), 1),
                                     "bf16": round(matmul_gflops(torch.bfloat16), 1)}
