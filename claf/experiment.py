@@ -185,12 +185,12 @@ def build_task(cfg):
     pinned = cfg.get("resolved_checkpoint") or {}  # a re-run of a run folder loads the weights it recorded
     model_dir, resolved = resolve_checkpoint(name, pinned.get("sha256") if pinned.get("name") == name else None)
     check_max_length(dr, model_dir, f"model.{cfg.model.name}.pretrained_model_name", name)  # before data loads
+    tokenizer = build_tokenizer(cfg.get("token"), model_dir)  # contradictions with the checkpoint: before data too
     if hasattr(reader, "read_splits"):  # multi-task: each task names its own files
         train_examples, valid_examples = reader.read_splits(dr)
     else:
         train_examples = reader.read(resolve_data_file(dr.train_file_path), dr.get("train_limit"))
         valid_examples = reader.read(resolve_data_file(dr.valid_file_path), dr.get("valid_limit"))
-    tokenizer = build_tokenizer(cfg.get("token"), model_dir)
     model = MODELS.get(cfg.model.name)(pretrained_model_name=model_dir, **options, **reader.helper(train_examples))
     return {"reader": reader, "tokenizer": tokenizer, "model": model, "resolved": resolved,
             "train_examples": train_examples, "valid_examples": valid_examples}
