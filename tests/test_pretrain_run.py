@@ -87,6 +87,7 @@ def test_resumed_pair_run_with_accumulation_is_exact(corpus_file, tmp_path, monk
     Experiment("pretrain", "pretrain/larva_kor_tiny", overrides=recipe(corpus_file, straight, **pair))()
     interrupted = tmp_path / "interrupted"
     interrupted.mkdir()
+    monkeypatch.setenv("CLAF_HUB_DIR", str(tmp_path / "hub2"))  # the straight run published the same names
     first = recipe(corpus_file, interrupted, **dict(pair, **{"trainer.max_steps": 6}))
     Experiment("pretrain", "pretrain/larva_kor_tiny", overrides=first)()
     Experiment("pretrain", "pretrain/larva_kor_tiny",
