@@ -56,9 +56,10 @@ class Experiment:
         cfg = self.config
         reader = build_reader(cfg)
         check_metric_key(cfg.trainer.metric_key, reader.main_score_keys())
-        run = start_run(cfg, dict(cfg.trainer))
+        run = start_run(cfg, dict(cfg.trainer))  # refuses a folder holding a run, joins torchrun, seeds
         trainer, dist, log_dir = run.trainer, run.dist, run.log_dir
         parts = build_task(cfg, reader)
+        run.write_config(parts["resolved"])
         model, tokenizer = parts["model"], parts["tokenizer"]
         train_features = reader.featurize(parts["train_examples"], tokenizer)
         valid = _task_data(reader, parts["valid_examples"], tokenizer)
@@ -83,13 +84,11 @@ class Experiment:
         with run.tensorboard() as writer:
             summary = trainer.train(model, batches, optimizer, scheduler, evaluator, save_best, writer=writer,
                                     dist=dist)
-        if dist.is_main:
-            _log_metric_logs(summary)
-            if cfg.get("benchmark") or os.environ.get("CLAF_SERVER_URL"):  # post to the benchmark server
-                from claf.bench.client import post_run_folder  # never raises; queues to the outbox
+        if dist.is_main and (cfg.get("benchmark") or os.environ.get("CLAF_SERVER_URL")):  # post to the server
+            from claf.bench.client import post_run_folder  # never raises; queues to the outbox
 
-                post_run_folder(log_dir, config=cfg.to_dict())
-        return summary
+            post_run_folder(log_dir, config=cfg.to_dict())
+        return summary  # the command prints its Metric Logs (once, rank 0)
 
     # ---- eval / predict ---------------------------------------------------------------
     def _eval(self):
@@ -124,18 +123,27 @@ def build_reader(cfg):
 
 
 def build_task(cfg, reader=None):
-    """Reader, examples, tokenizer and model of a config (shared by training and tests)."""
-    from claf.hub.resolve import resolve_pretrained
+    """Reader, examples, tokenizer and model of a config (shared by training and tests).
+
+    The checkpoint is resolved, its positions checked against the reader's lengths and its tokenizer
+    against the config before any data is read.
+    """
+    from claf.hub.resolve import resolve_checkpoint
+    from claf.models.heads.base import check_max_length
     from claf.registry import MODELS
     from claf.tokens.pipeline import build_tokenizer
 
+    dr = cfg.data_reader
     reader = reader or build_reader(cfg)
-    train_examples, valid_examples = reader.read_splits(cfg.data_reader)
     options = dict(cfg.model.get(cfg.model.name, {}))
-    model_dir = resolve_pretrained(options.pop("pretrained_model_name"))
-    tokenizer = build_tokenizer(cfg.token, model_dir)
+    name = options.pop("pretrained_model_name")
+    pinned = cfg.resolved_checkpoint or {}  # a re-run of a run folder loads the weights it recorded
+    model_dir, resolved = resolve_checkpoint(name, pinned.get("sha256") if pinned.get("name") == name else None)
+    check_max_length(dr, model_dir, f"model.{cfg.model.name}.pretrained_model_name", name)  # before data loads
+    tokenizer = build_tokenizer(cfg.token, model_dir)  # contradictions with the checkpoint: before data too
+    train_examples, valid_examples = reader.read_splits(dr)
     model = MODELS.get(cfg.model.name)(pretrained_model_name=model_dir, **options, **reader.helper(train_examples))
-    return {"reader": reader, "tokenizer": tokenizer, "model": model,
+    return {"reader": reader, "tokenizer": tokenizer, "model": model, "resolved": resolved,
             "train_examples": train_examples, "valid_examples": valid_examples}
 
 
@@ -175,6 +183,3 @@ def _write_predictions(path, examples, predictions, model):
     atomic_write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
 
 
-def _log_metric_logs(summary):
-    shown = {k: v for k, v in summary.items() if k != "history"}
-    logger.info("Metric Logs: %s", json.dumps(shown, indent=2, ensure_ascii=False))

@@ -16,6 +16,7 @@ DEFAULTS = {
         "trainer": {"name": "default"},
         "plugins": [],
         "seed_num": 42,
+        "resolved_checkpoint": None,  # written into a run's config.json: the exact weights it loaded
     },
     "pretrain": {
         "corpus": {"text_column": None, "header": False, "line_limit": None, "sentence_split": True},

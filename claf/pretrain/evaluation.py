@@ -7,6 +7,7 @@ from claf.pretrain import rng
 from claf.pretrain.instances import build_instances
 from claf.pretrain.plans import Plan
 from claf.pretrain.stream import MODEL_KEYS
+from claf.progress import bar
 
 VALID_EPOCH = 2 ** 31  # keys of an epoch training never reaches
 
@@ -35,7 +36,7 @@ class PretrainEvaluator:
         totals = {"mlm": 0.0, "nsp": 0.0, "correct": 0, "count": 0, "rows": 0, "rtd": 0.0, "rtd_correct": 0,
                   "rtd_count": 0}
         try:
-            for batch in self.batches:
+            for batch in bar(self.batches, desc="evaluating held-out MLM", unit=" batches"):
                 batch = {k: v.to(self.device) for k, v in batch.items()}
                 with autocast(self.precision, self.device.type):
                     out = self.model(batch)
@@ -52,7 +53,7 @@ class PretrainEvaluator:
         finally:
             self.model.train(was_training)
         scores = {"mlm_loss": totals["mlm"] / max(totals["count"], 1),
-                  "mlm_accuracy": 100.0 * totals["correct"] / max(totals["count"], 1)}
+                  "mlm_accuracy": 100.0 * totals["correct"] / max(totals["count"], 1)}  # percent, like all metrics
         scores["loss"] = scores["mlm_loss"]
         if totals["rows"]:
             scores["nsp_loss"] = totals["nsp"] / totals["rows"]

@@ -21,6 +21,7 @@ from claf.config.errors import ConfigError
 from claf.pretrain.masking import IGNORE_INDEX
 
 OBJECTIVES = ("mlm", "mlm_nsp", "electra")
+DEFAULT_POSITIONS = 512
 
 
 @dataclass
@@ -62,12 +63,14 @@ def model_config(transformers_config, tokenizer, max_seq_length=512):
     model_type = options.pop("model_type", "bert")
     options.setdefault("vocab_size", len(tokenizer))
     options.setdefault("pad_token_id", tokenizer.pad_token_id)
-    if model_type in ("roberta", "xlm-roberta", "camembert"):
-        options.setdefault("max_position_embeddings", max_seq_length + tokenizer.pad_token_id + 1)
+    # Positions for every shipped task (512), not just this recipe's longest length: a checkpoint pre-trained
+    # at 128 tokens still fine-tunes KorQuAD at 512, and a resumed run may raise its sequence length.
+    offset = position_offset(model_type, tokenizer.pad_token_id)
+    options.setdefault("max_position_embeddings", max(max_seq_length, DEFAULT_POSITIONS) + offset)
+    if offset:
         options.setdefault("type_vocab_size", 1)
-    else:
-        options.setdefault("max_position_embeddings", max_seq_length)
     config = transformers.AutoConfig.for_model(model_type, **options)
+    check_positions(config, max_seq_length, "model.transformers_config.max_position_embeddings")
     if config.vocab_size < len(tokenizer):
         raise ConfigError(f"model.transformers_config.vocab_size {config.vocab_size} is smaller than the "
                          f"tokenizer's {len(tokenizer)} entries; remove it to take the tokenizer's")
@@ -86,13 +89,33 @@ def build_net(transformers_config, tokenizer, objective="mlm", pretrained_model_
     if pretrained_model_name:  # continue pre-training a checkpoint
         from claf.hub.resolve import resolve_pretrained
 
-        return auto.from_pretrained(resolve_pretrained(pretrained_model_name))
+        net = auto.from_pretrained(resolve_pretrained(pretrained_model_name))
+        check_positions(net.config, max_seq_length, "model.pretrained_model_name's max_position_embeddings")
+        return net
     config = model_config(transformers_config, tokenizer, max_seq_length)
     net = auto.from_config(config)
     if objective == "mlm_nsp" and not hasattr(getattr(net, "cls", None), "seq_relationship"):
         raise ConfigError(f"model.objective mlm_nsp needs a model type with next-sentence prediction (bert); "
                          f"{config.model_type} has none: use objective mlm")
     return net
+
+
+def position_offset(model_type, pad_token_id):
+    """RoBERTa-style models number positions from pad_token_id + 1: their table is that much longer."""
+    return pad_token_id + 1 if model_type in ("roberta", "xlm-roberta", "camembert") else 0
+
+
+def usable_positions(config):
+    return config.max_position_embeddings - position_offset(config.model_type, config.pad_token_id or 0)
+
+
+def check_positions(config, max_seq_length, key):
+    from claf.config import ConfigError
+
+    usable = usable_positions(config)
+    if max_seq_length > usable:
+        raise ConfigError(f"schedule.sequence_length reaches {max_seq_length} tokens but {key} allows {usable}: "
+                          f"raise {key} or shorten schedule.sequence_length")
 
 
 def lm_head(net):
@@ -143,6 +166,19 @@ class PretrainModel(torch.nn.Module):
     def loss_units(self, batch):
         """The loss is a mean over masked tokens: accumulation weighs micro-batches by them."""
         return int((batch["labels"] != IGNORE_INDEX).sum())
+
+    def fit_state_dict(self, saved):
+        """A saved state whose position table is shorter (an older run, a raised max_position_embeddings):
+        keep its trained rows, the new rows keep their fresh initialisation."""
+        current = self.state_dict()
+        for key, value in saved.items():
+            mine = current.get(key)
+            if ("position" in key and mine is not None and value.dim() == mine.dim() and value.dim() > 0
+                    and value.shape[1:] == mine.shape[1:] and value.shape[0] < mine.shape[0]):
+                grown = mine.clone()
+                grown[:value.shape[0]] = value
+                saved[key] = grown
+        return saved
 
     def save_pretrained(self, path, **kwargs):
         self.net.save_pretrained(path, **kwargs)

@@ -55,8 +55,12 @@ class Reader:
 
     def read(self, path: str | Path, limit: int | None = None) -> list[dict]:
         """Read examples from a file; ``limit`` keeps the first N."""
+        from pathlib import Path
+
+        from claf.progress import bar
+
         examples, skipped = [], 0
-        for row in self._read_rows(path):
+        for row in bar(self._read_rows(path), desc=f"reading {Path(str(path)).name}", unit=" rows"):
             if isinstance(row, InvalidRow):
                 if not self.skip_invalid:
                     raise InvalidRow(f"{row}; fix the row or set {self.key('skip_invalid')} true to skip it")
