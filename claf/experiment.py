@@ -20,11 +20,13 @@ MODES = ("train", "eval", "predict", "pretrain")
 
 
 class Experiment:
-    def __init__(self, mode, config, overrides=None, inputs=None):
+    def __init__(self, mode, config, overrides=None, inputs=None, backend=None):
         if mode not in MODES:
             raise ValueError(f"unknown mode '{mode}'; choose one of {', '.join(MODES)}")
         self.mode = mode
         self.inputs = inputs
+        self.backend = backend  # eval / predict: torch, torch-bf16, torch-fp16, onnx, onnx-int8 (claf.serve)
+        self.predictions = None  # eval: the main validation set's predictions, once run
         if mode == "train":
             self.config = resolve_config(config, overrides)
             check_names(self.config)
@@ -120,7 +122,8 @@ class Experiment:
 
         if self.config is None:
             raise ValueError(f"{self.checkpoint}: eval needs the run's config.json next to checkpoints/")
-        predictor = Predictor(self.checkpoint)
+        predictor = Predictor(self.checkpoint, backend=self.backend or "torch")
+        precision = self.config.trainer.get("precision", "fp32") if self.backend is None else "fp32"  # backend: dtype
         dr = self.config.data_reader
         reader = predictor.reader
         if hasattr(reader, "read_splits"):  # multi-task: each task names its own files
@@ -132,7 +135,7 @@ class Experiment:
 
         def make(task_data, task_model=predictor.model, metrics=reader.metrics):
             return Evaluator(task_model, task_data, metrics, iterator.get("eval_batch_size", iterator.batch_size),
-                             predictor.tokenizer.pad_token_id, self.config.trainer.get("precision", "fp32"))
+                             predictor.tokenizer.pad_token_id, precision)
 
         if reader.task == "multi_task":
             from claf.learn.multi_task import multi_task_evaluator
@@ -140,13 +143,13 @@ class Experiment:
             evaluator = multi_task_evaluator(reader, predictor.model, data, predictor.tokenizer, make, dr)
         else:
             evaluator = with_extra_valid(make(data), dr, reader, predictor.tokenizer, make)
-        scores, _ = evaluator()
+        scores, self.predictions = evaluator()
         return {f"valid/{k}": v for k, v in scores.items()}
 
     def _predict(self):
         from claf.predictor import Predictor
 
-        return Predictor(self.checkpoint).predict(list(self.inputs or []))
+        return Predictor(self.checkpoint, backend=self.backend or "torch").predict(list(self.inputs or []))
 
 
 def check_names(cfg):

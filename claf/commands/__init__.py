@@ -17,6 +17,9 @@ COMMANDS = {
     "pretrain": ("pretrain", "run a LaRva pre-training recipe"),
     "vocab": ("vocab", "build a vocab from a recipe, or benchmark tokenizers"),
     "list": ("list", "every registered component and BaseConfig"),
+    "export": ("export", "export a run to ONNX (optimized, checked; --quantize int8)"),
+    "serve": ("serve", "HTTP inference server with micro-batching: <run dir> --backend onnx-int8 --port 8766"),
+    "bench": ("bench", "speed benchmarks: bench latency <run dir | bert-base>"),
 }
 
 
