@@ -89,11 +89,59 @@ def latency(argv) -> int:
     return guarded(run)
 
 
+def load(argv) -> int:
+    parser = argparse.ArgumentParser(prog="python -m claf bench load",
+                                     description="Start the server on loopback and load it at several concurrencies.")
+    parser.add_argument("checkpoint", help="a run folder or a checkpoint directory")
+    parser.add_argument("--backend", default="onnx-int8")
+    parser.add_argument("--concurrency", type=int_list, default=[1, 4, 16, 64])
+    parser.add_argument("--requests", type=int, default=200, help="requests per level (at least 4 x concurrency)")
+    parser.add_argument("--max_batch", type=int, default=16)
+    parser.add_argument("--max_wait_ms", type=float, default=5.0)
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--input", help="JSON lines of inputs (default: the run's validation rows)")
+    parser.add_argument("--output", help="write the rows as JSON here")
+    args = parser.parse_args(argv)
+    setup_logging()
+
+    def run() -> int:
+        import json
+
+        from claf.experiment import find_checkpoint
+        from claf.serve.backends import check_backend, environment
+        from claf.serve.inputs import validation_records
+        from claf.serve.loadtest import format_load, load_test, server_process
+
+        check_backend(args.backend)
+        checkpoint = find_checkpoint(args.checkpoint)
+        if args.input:
+            with open(args.input, encoding="utf-8") as f:
+                records = [json.loads(line) for line in f if line.strip()]
+        else:
+            records = validation_records(checkpoint, limit=1000)
+        with server_process(checkpoint, args.backend, args.max_batch, args.max_wait_ms, args.threads) as url:
+            rows = load_test(url, records, args.concurrency, args.requests)
+        print(format_load(rows))
+        if args.output:
+            from claf.atomic import atomic_write_text
+
+            report = {"schema": "claf.load/v1", "backend": args.backend, "max_batch": args.max_batch,
+                      "max_wait_ms": args.max_wait_ms, "environment": environment(args.threads), "rows": rows}
+            atomic_write_text(args.output, json.dumps(report, indent=2) + "\n")
+        return 0
+
+    return guarded(run)
+
+
+BENCHES = {"latency": latency, "load": load}
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help"):
-        print("usage: python -m claf bench latency <run dir | checkpoint | bert-base> [options]")
+        print("usage: python -m claf bench latency <run dir | checkpoint | bert-base> [options]\n"
+              "       python -m claf bench load <run dir | checkpoint> [--backend B] [--concurrency 1,4,16,64]")
         return 0 if argv else 2
-    if argv[0] != "latency":
-        return fail(f"unknown bench '{argv[0]}'; available: latency", 2)
-    return latency(argv[1:])
+    if argv[0] not in BENCHES:
+        return fail(f"unknown bench '{argv[0]}'; available: {', '.join(BENCHES)}", 2)
+    return BENCHES[argv[0]](argv[1:])

@@ -124,9 +124,36 @@ def compare(expected, got, mask):
     return worst, (same / total if total else 1.0)
 
 
+def export_raw(net, sample, input_names, output_names, path, opset=OPSET) -> Path:
+    """The TorchScript export of ``net`` (dynamic batch and sequence axes), before any fusion."""
+    import torch
+
+    class Graph(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = net
+
+        def forward(self, *args):
+            out = self.net(**dict(zip(input_names, args)))
+            return tuple(getattr(out, name) for name in output_names)
+
+    with torch.no_grad():
+        out = net(**{k: torch.from_numpy(v) for k, v in sample.items()})
+    axes = {k: {0: "batch", 1: "sequence"} for k in input_names}
+    for name in output_names:  # per-token outputs (NER logits, QA start/end) also vary in length
+        per_token = getattr(out, name).dim() == 3 or name.endswith("_logits")
+        axes[name] = {0: "batch", 1: "sequence"} if per_token else {0: "batch"}
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tracer warnings about Python-level shape checks
+        torch.onnx.export(Graph(), tuple(torch.from_numpy(sample[k]) for k in input_names), str(path),
+                          input_names=input_names, output_names=list(output_names), dynamic_axes=axes,
+                          opset_version=opset, dynamo=False)
+    return Path(path)
+
+
 def export_onnx(checkpoint, quantize=None, opset=OPSET) -> dict:
     """Export, optimize, check fusion and fp32 parity; ``quantize="int8"`` adds the int8 model."""
-    import torch
+    import onnx
     from onnxruntime.transformers import optimizer
 
     from claf.atomic import atomic_dir, atomic_write_text
@@ -140,33 +167,16 @@ def export_onnx(checkpoint, quantize=None, opset=OPSET) -> dict:
     sample = sample_inputs(config, input_names, tokenizer.pad_token_id)
     expected = torch_outputs(net, sample, output_names)
 
-    class Graph(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.net = net
-
-        def forward(self, *args):
-            out = self.net(**dict(zip(input_names, args)))
-            return tuple(getattr(out, name) for name in output_names)
-
-    axes = {k: {0: "batch", 1: "sequence"} for k in input_names}
-    axes.update({k: {0: "batch"} if expected[i].ndim == 2 and expected[i].shape[1] != sample["input_ids"].shape[1]
-                 else {0: "batch", 1: "sequence"} for i, k in enumerate(output_names)})
     report = {"checkpoint": str(checkpoint), "model": meta["model"]["name"], "inputs": input_names,
               "outputs": list(output_names), "num_layers": config.num_hidden_layers, "opset": opset,
               "exporter": "torch.onnx TorchScript (dynamo=False), eager attention", "source": fingerprint(checkpoint)}
     out_dir = export_dir(checkpoint)
     with atomic_dir(out_dir) as tmp:
-        raw = Path(tmp) / "raw.onnx"
-        with torch.no_grad(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # tracer warnings about Python-level shape checks
-            torch.onnx.export(Graph(), tuple(torch.from_numpy(sample[k]) for k in input_names), str(raw),
-                              input_names=input_names, output_names=list(output_names), dynamic_axes=axes,
-                              opset_version=opset, dynamo=False)
+        raw = export_raw(net, sample, input_names, output_names, Path(tmp) / "raw.onnx", opset)
         optimized = optimizer.optimize_model(str(raw), model_type="bert", num_heads=config.num_attention_heads,
                                              hidden_size=config.hidden_size, opt_level=0)
         report["fused"] = check_fusion(optimized.model, config.num_hidden_layers, f"{checkpoint} (ONNX fp32)")
-        report["raw_fused"] = fused_counts(__import__("onnx").load(str(raw)))
+        report["raw_fused"] = fused_counts(onnx.load(str(raw)))
         optimized.save_model_to_file(str(Path(tmp) / FILES["onnx"]))
         raw.unlink()
         got = session(Path(tmp) / FILES["onnx"]).run(list(output_names), sample)

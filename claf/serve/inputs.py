@@ -68,3 +68,25 @@ def missing_task_fields(reader, record) -> list[str]:
     if reader.task != "multi_task":
         return []
     return [f for f in reader.input_fields(record["task"]) if not record.get(f)]
+
+
+def validation_records(checkpoint, limit=None) -> list[dict]:
+    """Prediction inputs made from the run's validation rows (needs the run's config.json)."""
+    import json
+    from pathlib import Path
+
+    from claf.data.sources import resolve_data_file
+    from claf.models.heads.base import read_task_file
+    from claf.registry import READERS
+
+    config_file = Path(checkpoint).parent.parent / "config.json"
+    if not config_file.is_file():
+        raise FileNotFoundError(f"{config_file} not found: give input records (--input) for this checkpoint")
+    data_reader = json.loads(config_file.read_text(encoding="utf-8"))["data_reader"]
+    meta = read_task_file(checkpoint)["data_reader"]
+    reader = READERS.get(meta["dataset"])(**meta["options"])
+    if reader.task == "multi_task":
+        raise ValueError("validation_records: give input records (--input) for a multi-task model")
+    examples = reader.read(resolve_data_file(data_reader["valid_file_path"]), limit)
+    fields = reader.input_fields()
+    return [{f: e[f] for f in fields} for e in examples]
