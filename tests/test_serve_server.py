@@ -40,7 +40,7 @@ def sst2_server(tiny_sst2_run):
     from claf.predictor import Predictor
     from claf.serve.server import create_app
 
-    predictor = Predictor(tiny_sst2_run / "checkpoints" / "best", backend="onnx")
+    predictor = Predictor(tiny_sst2_run / "checkpoints" / "best", backend="onnx", threads=1)
     with server_thread(create_app(predictor, max_batch=8, max_wait_ms=50)) as url:
         yield url, predictor
 
@@ -154,7 +154,7 @@ def test_every_task_kind_is_served(kind, tmp_path_factory, minilm_path):
         build_tiny_bert(tiny, minilm_path / "vocab.txt", do_lower_case=True)
     checkpoint = make_checkpoint(kind, root, tiny)
     request = KINDS[kind][4]
-    with server_thread(create_app(Predictor(checkpoint), max_batch=4, max_wait_ms=5)) as url:
+    with server_thread(create_app(Predictor(checkpoint, threads=1), max_batch=4, max_wait_ms=5)) as url:
         response = httpx.post(url + "/predict", json=request)
         assert response.status_code == 200, response.text
         out = response.json()
