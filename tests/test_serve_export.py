@@ -69,6 +69,43 @@ def test_predictor_backends_give_the_same_labels(exported, tiny_sst2_run, mirror
     assert onnx_labels == reference
 
 
+def test_onnx_logits_match_torch_on_dev_rows(exported, mirror):
+    from claf.data.batching import collate
+    from claf.predictor import Predictor
+
+    checkpoint, _ = exported
+    lines = (mirror / "glue" / "SST-2" / "dev.tsv").read_text().splitlines()[1:33]
+    torch_p, onnx_p, int8_p = (Predictor(checkpoint, backend=b, threads=1) for b in ("torch", "onnx", "onnx-int8"))
+    examples = [torch_p.reader.example_from_input({"text": line.split("\t", 1)[1]}, i) for i, line in enumerate(lines)]
+    features = torch_p.reader.featurize(examples, torch_p.tokenizer)
+    batch = collate(features, list(range(len(features))), torch_p.tokenizer.pad_token_id)
+    inputs = {k: v for k, v in batch.items() if k in ("input_ids", "token_type_ids", "attention_mask")}
+    assert inputs["attention_mask"].float().mean() < 1  # rows of different lengths: padding is exercised
+    with torch.no_grad():
+        reference = torch_p.model.net(**inputs).logits
+    assert (onnx_p.model.net(**inputs).logits - reference).abs().max() <= 1e-4
+    int8 = int8_p.model.net(**inputs).logits
+    assert (int8.argmax(-1) == reference.argmax(-1)).float().mean() >= 0.9
+
+
+@pytest.mark.parametrize("kind", ["pair", "regression", "ner", "qa"])
+def test_every_task_kind_exports_and_agrees(kind, tmp_path_factory, minilm_path):
+    from serve_kinds import KINDS, kind_checkpoint
+
+    from claf.predictor import Predictor
+
+    checkpoint = kind_checkpoint(kind, tmp_path_factory, minilm_path)
+    report = export_onnx(checkpoint)
+    assert report["fp32"]["max_abs_diff"] <= 1e-4 and report["fused"]["attention"] == 2
+    request = KINDS[kind][4]
+    reference = Predictor(checkpoint, threads=1).predict([request])[0]
+    got = Predictor(checkpoint, backend="onnx", threads=1).predict([request])[0]
+    if kind == "regression":
+        assert abs(got["score"] - reference["score"]) <= 1e-4
+    else:
+        assert got == reference
+
+
 def test_backend_errors_say_why():
     with pytest.raises(BackendError, match="not one of"):
         check_backend("tensorrt")
