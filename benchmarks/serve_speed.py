@@ -122,7 +122,7 @@ def server(args):
     result["server_c16_vs_one_at_a_time_same_backend"] = best / sequential[args.server_backend]
     result["server_c16_vs_pipeline"] = {k: best / v for k, v in result["pipeline_per_s"].items()}
     print(json.dumps({k: v for k, v in result.items() if k not in ("server", "environment")}, indent=2))
-    store("server", result)
+    store(f"server_threads{args.threads or 'all'}", result)
 
 
 def pipeline_speed(checkpoint, texts, threads):
@@ -172,13 +172,13 @@ def main():
     if "accuracy" in phases:
         accuracy(args)
     if "minilm" in phases:
-        latency(args.run / "checkpoints" / "best", [1], [128], args, "latency_minilm_b1_l128")
+        latency(args.run / "checkpoints" / "best", [1], [128], args, f"latency_minilm_b1_l128_threads{args.threads or 'all'}")
     if "grid" in phases:
         from claf.serve.random_model import random_checkpoint
 
         checkpoint = random_checkpoint("bert-base", args.run.parent)
         latency(checkpoint, [int(b) for b in args.batches.split(",")], [int(n) for n in args.lengths.split(",")],
-                args, "latency_bert_base")
+                args, f"latency_bert_base_threads{args.threads or 'all'}")
     if "server" in phases:
         server(args)
     print(f"load average after: {os.getloadavg()}", flush=True)

@@ -19,7 +19,7 @@ COMMANDS = {
     "list": ("list", "every registered component and BaseConfig"),
     "export": ("export", "export a run to ONNX (optimized, checked; --quantize int8)"),
     "serve": ("serve", "HTTP inference server with micro-batching: <run dir> --backend onnx-int8 --port 8766"),
-    "bench": ("bench", "speed benchmarks: bench latency <run dir | bert-base>"),
+    "bench": ("bench", "speed benchmarks: bench latency <run dir | bert-base>; bench load <run dir>"),
 }
 
 
