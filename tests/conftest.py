@@ -92,8 +92,11 @@ def hub(tmp_path, monkeypatch):
 @pytest.fixture(scope="session")
 def tiny_sst2_run(tmp_path_factory, minilm_path, mirror):
     """A tiny random BERT (MiniLM's English vocab) fine-tuned on 2,000 SST-2 rows: a real run folder."""
+    import torch
+
     from claf.experiment import Experiment
 
+    threads = torch.get_num_threads()
     model = build_tiny_bert(tmp_path_factory.mktemp("tiny_en_bert"), minilm_path / "vocab.txt", do_lower_case=True)
     log_dir = tmp_path_factory.mktemp("tiny_sst2_run")
     Experiment("train", "glue/sst2_bert", overrides={
@@ -101,4 +104,5 @@ def tiny_sst2_run(tmp_path_factory, minilm_path, mirror):
         "data_reader.valid_limit": 300, "trainer.log_dir": str(log_dir), "trainer.num_epochs": 2,
         "trainer.progress": False, "trainer.save_last": False, "optimizer.learning_rate": 1e-3,
         "trainer.num_threads": 1})()  # one thread: on a loaded 2-core machine, 2 spinning threads run ~20x slower
+    torch.set_num_threads(threads)  # the trainer set the process's threads; later tests get theirs back
     return log_dir
