@@ -35,3 +35,12 @@ def kind_checkpoint(kind, tmp_path_factory, minilm_path):
         build_tiny_bert(tiny, minilm_path / "vocab.txt", do_lower_case=True)
     path = root / kind / "checkpoints" / "best"
     return path if (path / "claf_task.json").is_file() else make_checkpoint(kind, root, tiny)
+
+
+def keep_threads():
+    """A generator fixture body: the serving tests run on one thread; later tests get the count back."""
+    import torch
+
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)

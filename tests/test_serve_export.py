@@ -5,10 +5,16 @@ import json
 import onnx
 import pytest
 import torch
+from serve_kinds import keep_threads
 
 from claf.serve.backends import BackendError, check_backend, native_bf16_cpu
 from claf.serve.export import export_dir, export_onnx, export_raw, find_export, load_encoder, sample_inputs
 from claf.serve.fusion import FusionError, check_fusion, fused_counts
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _threads():
+    yield from keep_threads()
 
 
 @pytest.fixture(scope="module")

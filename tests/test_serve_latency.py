@@ -9,7 +9,16 @@ import sys
 import threading
 from pathlib import Path
 
+import pytest
+from serve_kinds import keep_threads
+
 from claf.serve.latency import COLUMNS, SCHEMA, format_table, longest_within, run_latency, save
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _threads():
+    yield from keep_threads()
+
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -4,10 +4,16 @@ import asyncio
 
 import httpx
 import pytest
-from serve_kinds import KINDS, kind_checkpoint
+from serve_kinds import KINDS, keep_threads, kind_checkpoint
 
 from claf.serve.batcher import MicroBatcher
 from claf.serve.loadtest import load_test, server_thread
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _threads():
+    yield from keep_threads()
+
 
 @pytest.fixture(scope="module")
 def sst2_server(tiny_sst2_run):
@@ -90,7 +96,7 @@ def test_malformed_bodies_get_4xx(sst2_server):
 
 
 def test_long_input_is_truncated_and_says_so(sst2_server):
-    url, predictor = sst2_server
+    url, _ = sst2_server
     short = httpx.post(url + "/predict", json={"text": "a fine film"}).json()
     assert short["truncated"] is False and short["label"] in ("0", "1")
     long = httpx.post(url + "/predict", json={"text": "a fine film . " * 100}).json()

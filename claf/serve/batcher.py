@@ -59,7 +59,7 @@ class MicroBatcher:
                 break
             try:
                 batch.append(await asyncio.wait_for(self._queue.get(), left))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 break
         return batch
 

@@ -141,9 +141,10 @@ def format_table(report) -> str:
     rows, backends = report["rows"], report["settings"]["backends"]
     base = {(r["batch"], r["length"]): r["p50_ms"] for r in rows if r["backend"] == backends[0]}
     env = report["environment"]
-    lines = [f"model {report['model']['type']} {report['model']['layers']} layers, hidden {report['model']['hidden']}; "
-             f"{env['cpu']}; threads {env['threads']}; vnni {env['vnni']}, native bf16 {env['native_bf16']}, "
-             f"amx {env['amx']}; load {env.get('loadavg')}"]
+    model = report["model"]
+    lines = [(f"model {model['type']} {model['layers']} layers, hidden {model['hidden']}; {env['cpu']}; "
+              f"threads {env['threads']}; vnni {env['vnni']}, native bf16 {env['native_bf16']}, amx {env['amx']}; "
+              f"load {env.get('loadavg')}")]
     head = (f"{'backend':<11}{'batch':>6}{'length':>7}{'avg ms':>9}{'p50':>9}{'p90':>9}{'p95':>9}{'p99':>9}"
             f"{'seq/s':>9}{'p50 vs ' + backends[0]:>16}")
     lines.append(head)
