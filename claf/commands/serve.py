@@ -18,6 +18,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8766)
     parser.add_argument("--max_batch", type=int, default=16, help="most inputs in one model call")
     parser.add_argument("--max_wait_ms", type=float, default=5.0, help="longest wait for a batch to fill")
+    parser.add_argument("--model_batch", type=int, default=None,
+                        help="inputs per model call inside a micro-batch, sorted by length so padding stays small "
+                             "(default: 4 on CPU, where compute grows with padded tokens; max_batch on a GPU)")
     parser.add_argument("--threads", type=int, default=None, help="compute threads (default: all cores)")
     args = parser.parse_args(argv)
     setup_logging()
@@ -31,8 +34,10 @@ def main(argv: list[str] | None = None) -> int:
             checkpoint = find_checkpoint(args.checkpoint)
         except FileNotFoundError as e:
             return fail(str(e), 1)
-        predictor = Predictor(checkpoint, batch_size=max(32, args.max_batch), backend=args.backend,
-                              threads=args.threads)
+        from claf.serve.backends import device
+
+        model_batch = args.model_batch or (args.max_batch if device().type == "cuda" else 4)
+        predictor = Predictor(checkpoint, batch_size=model_batch, backend=args.backend, threads=args.threads)
         print(f"serving {checkpoint} ({args.backend}) on http://{args.host}:{args.port}", file=sys.stderr, flush=True)
         serve(predictor, args.host, args.port, args.max_batch, args.max_wait_ms)
         return 0

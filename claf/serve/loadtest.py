@@ -59,13 +59,16 @@ def server_thread(app):
 
 
 @contextlib.contextmanager
-def server_process(checkpoint, backend="torch", max_batch=16, max_wait_ms=5.0, threads=None, env=None):
+def server_process(checkpoint, backend="torch", max_batch=16, max_wait_ms=5.0, threads=None, env=None,
+                   model_batch=None):
     """``python -m claf serve`` in a subprocess on a free port; yields its base URL, then stops it."""
     port = free_port()
     command = [sys.executable, "-m", "claf", "serve", str(checkpoint), "--backend", backend, "--port", str(port),
                "--max_batch", str(max_batch), "--max_wait_ms", str(max_wait_ms)]
     if threads:
         command += ["--threads", str(threads)]
+    if model_batch:
+        command += ["--model_batch", str(model_batch)]
     process = subprocess.Popen(command, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}"
