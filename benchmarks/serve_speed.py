@@ -74,7 +74,10 @@ def accuracy(args):
 
     rows = compare_backends(args.run, available(BACKENDS))
     print(format_rows(rows))
-    store("accuracy", [{k: v for k, v in r.items() if k != "scores"} for r in rows])
+    from claf.serve.backends import environment
+
+    store("accuracy", {"rows": [{k: v for k, v in r.items() if k != "scores"} for r in rows],
+                       "environment": environment(args.threads)})
 
 
 def latency(checkpoint, batches, lengths, args, key):
