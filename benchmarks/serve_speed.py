@@ -83,7 +83,7 @@ def accuracy(args):
 def latency(checkpoint, batches, lengths, args, key):
     from claf.serve.latency import format_table, run_latency
 
-    report = run_latency(checkpoint, available(BACKENDS), batches, lengths, threads=args.threads, warmup=5,
+    report = run_latency(checkpoint, available(BACKENDS), batches, lengths, threads=args.threads, warmup=args.warmup,
                          rounds=args.rounds, cell_seconds=args.cell_seconds, min_iterations=args.min_iterations,
                          max_iterations=400, budget_ms=args.budget_ms,
                          progress=lambda b, n, p: print(f"  batch {b} length {n}: {p}", flush=True))
@@ -157,6 +157,7 @@ def main():
     parser.add_argument("--batches", default="1,2,4,8,16")
     parser.add_argument("--lengths", default="32,64,128,256,512")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--warmup", type=int, default=3, help="warm-up calls per backend and cell")
     parser.add_argument("--cell_seconds", type=float, default=4.0)
     parser.add_argument("--min_iterations", type=int, default=10)
     parser.add_argument("--budget_ms", type=float, default=100.0)
