@@ -194,13 +194,30 @@ def export_onnx(checkpoint, quantize=None, opset=OPSET) -> dict:
 
 
 def quantize_int8(folder, output_names, sample, expected) -> dict:
-    """ONNX Runtime dynamic quantization: int8 weights, activations quantized per batch at run time."""
+    """ONNX Runtime dynamic quantization: int8 weights (per output channel), activations quantized at run time.
+
+    The FFN down-projections stay fp32: they read post-GELU activations whose outliers one per-tensor
+    int8 scale cannot hold (on MiniLM SST-2, quantizing them cost 1.3 points and 3.6% of the answers;
+    keeping them fp32: +0.2 points, 99.5% agreement).
+    """
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
+    source = folder / FILES["onnx"]
+    keep_fp32 = after_gelu(onnx.load(str(source)).graph)
     target = folder / FILES["onnx-int8"]
-    quantize_dynamic(str(folder / FILES["onnx"]), str(target), weight_type=QuantType.QInt8,
+    quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, per_channel=True,
+                     nodes_to_exclude=keep_fp32,
                      extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})  # fused ops have no shape info
     got = session(target).run(list(output_names), sample)
     delta, agree = compare(expected, got, sample["attention_mask"])
-    return {"max_abs_diff": delta, "argmax_agreement": agree, "weight_type": "QInt8", "mode": "dynamic"}
+    return {"max_abs_diff": delta, "argmax_agreement": agree, "weight_type": "QInt8 per channel", "mode": "dynamic",
+            "kept_fp32": keep_fp32}
+
+
+def after_gelu(graph) -> list[str]:
+    """Names of the MatMul nodes that read a GELU's output (the FFN down-projections)."""
+    from claf.serve.fusion import GELU
+
+    gelu_outputs = {out for node in graph.node if node.op_type in GELU for out in node.output}
+    return [node.name for node in graph.node if node.op_type == "MatMul" and set(node.input) & gelu_outputs]
