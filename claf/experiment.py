@@ -24,11 +24,13 @@ MODES = ("train", "eval", "predict", "pretrain")
 
 
 class Experiment:
-    def __init__(self, mode, config, overrides=None, inputs=None):
+    def __init__(self, mode, config, overrides=None, inputs=None, backend=None):
         if mode not in MODES:
             raise UserError(f"unknown mode '{mode}'; choose one of {', '.join(MODES)}")
         self.mode = mode
         self.inputs = inputs
+        self.backend = backend  # eval / predict: torch, torch-bf16, torch-fp16, onnx, onnx-int8 (claf.serve)
+        self.predictions = None  # eval: the main validation set's predictions, once run
         if mode in ("train", "pretrain"):
             self.config = resolve_config(config, overrides, kind="finetune" if mode == "train" else "pretrain")
             check_names(self.config)
@@ -97,19 +99,20 @@ class Experiment:
 
         if self.config is None:
             raise ConfigError(f"{self.checkpoint}: eval needs the run's config.json next to checkpoints/")
-        predictor = Predictor(self.checkpoint)
+        predictor = Predictor(self.checkpoint, backend=self.backend or "torch")
+        precision = self.config.trainer.precision if self.backend is None else "fp32"  # a backend sets its own dtype
         reader, dr, iterator = predictor.reader, self.config.data_reader, self.config.iterator
         _train, examples = reader.read_splits(dr, train=False)
         data = _task_data(reader, examples, predictor.tokenizer)
         evaluator = build_evaluator(reader, predictor.model, data, predictor.tokenizer, dr,
-                                    iterator.eval_batch_size or iterator.batch_size, self.config.trainer.precision)
-        scores, _ = evaluator()
+                                    iterator.eval_batch_size or iterator.batch_size, precision)
+        scores, self.predictions = evaluator()
         return {f"valid/{k}": v for k, v in scores.items()}
 
     def _predict(self):
         from claf.predictor import Predictor
 
-        return Predictor(self.checkpoint).predict(list(self.inputs or []))
+        return Predictor(self.checkpoint, backend=self.backend or "torch").predict(list(self.inputs or []))
 
 
 def build_reader(cfg):
