@@ -145,7 +145,7 @@ def create_app(db_url: str | None = None, token: str | None = None, private: boo
     @app.get("/api/v1/benchmarks/{name}/table", dependencies=reads)
     def table(name: str, step: str = "best", seeds: str = "median"):
         with factory() as s:
-            return queries.benchmark_table(s, name, step, seeds)
+            return JSONResponse(queries.benchmark_table(s, name, step, seeds))
 
     @app.get("/api/v1/benchmarks/{name}/table.csv", dependencies=reads, response_class=PlainTextResponse)
     def table_csv(name: str, step: str = "best", seeds: str = "median"):
@@ -157,7 +157,7 @@ def create_app(db_url: str | None = None, token: str | None = None, private: boo
     @app.get("/api/v1/benchmarks/{name}/tasks/{task}/series", dependencies=reads)
     def series(name: str, task: str, group_by: str | None = None, seeds: str = "mean"):
         with factory() as s:
-            return queries.task_series(s, name, task, group_by, seeds)
+            return JSONResponse(queries.task_series(s, name, task, group_by, seeds))
 
     @app.post("/api/v1/checkpoints", dependencies=writes)
     def post_checkpoint(checkpoint: CheckpointIn):

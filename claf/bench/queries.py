@@ -9,7 +9,6 @@ reference rows (published numbers) are never in it.
 """
 
 import math
-import statistics
 from collections import defaultdict
 
 from sqlalchemy import select
@@ -34,11 +33,15 @@ def parse_step(step: str | int) -> str | int:
 
 def combine(values: list[float], seeds: str) -> dict:
     """Combine one step's seed scores: median, or mean with sample std; always with n."""
+    n = len(values)
     if seeds == "median":
-        return {"value": statistics.median(values), "std": None, "n": len(values)}
+        ordered = sorted(values)
+        mid = n // 2
+        return {"value": ordered[mid] if n % 2 else (ordered[mid - 1] + ordered[mid]) / 2, "std": None, "n": n}
     if seeds == "mean":
-        std = statistics.stdev(values) if len(values) > 1 else 0.0
-        return {"value": statistics.fmean(values), "std": std, "n": len(values)}
+        mean = math.fsum(values) / n
+        std = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (n - 1)) if n > 1 else 0.0
+        return {"value": mean, "std": std, "n": n}
     raise ValueError(f"seeds must be 'median' or 'mean', got '{seeds}'")
 
 
@@ -73,29 +76,37 @@ def benchmark_table(session: Session, benchmark: str, step="best", seeds: str = 
     bench = find_benchmark(session, benchmark)
     tasks = list(session.scalars(select(Task).where(Task.benchmark_id == bench.id).order_by(Task.position)))
     by_id = {t.id: t for t in tasks}
-    rows = session.execute(
-        select(Model.name, Checkpoint.step, Result.task_id, Result.score, Result.metrics, Result.id)
-        .join(Checkpoint, Result.checkpoint_id == Checkpoint.id).join(Model, Checkpoint.model_id == Model.id)
-        .where(Result.task_id.in_(list(by_id)))).all()
-    groups = defaultdict(lambda: defaultdict(list))  # (model, task) -> step -> [(score, metrics, id)]
-    for model, s, task_id, score, metrics, rid in rows:
-        groups[(model, task_id)][s].append((score, metrics, rid))
-    options = dict(session.execute(select(Model.name, Model.options)).all())
+    conn = session.connection()  # plain Core rows: the table reads every result of the benchmark
+    checkpoints = {cid: (model, s) for cid, model, s in conn.execute(
+        select(Checkpoint.id, Model.name, Checkpoint.step).join(Model, Checkpoint.model_id == Model.id)).all()}
+    rows = _plain_rows(conn, select(Result.checkpoint_id, Result.task_id, Result.score, Result.id)
+                       .where(Result.task_id.in_(list(by_id))))  # index-only (ix_results_cover)
+    groups = defaultdict(lambda: defaultdict(list))  # (model, task) -> step -> [(score, id)]
+    for cid, task_id, score, rid in rows:
+        model, s = checkpoints[cid]
+        groups[(model, task_id)][s].append((score, rid))
+    options = dict(conn.execute(select(Model.name, Model.options)).all())
     models = sorted({m for m, _ in groups})
-    table_rows = []
+    table_rows, chosen_ids = [], []
     for model in models:
         cells = {}
         for task in tasks:
             per_step = {s: combine([v[0] for v in vals], seeds) for s, vals in groups.get((model, task.id), {}).items()}
             cell = choose(per_step, step, task.higher_is_better)
             if cell is not None:
-                chosen = groups[(model, task.id)][cell["step"]]
-                shown = {k: combine([m[k] for _, m, _ in chosen if k in m], seeds)["value"]
-                         for k in task.display if any(k in m for _, m, _ in chosen)}
-                cell["text"] = _text(shown, task.display)
-                cell["result_ids"] = sorted(r for _, _, r in chosen)
+                cell["result_ids"] = sorted(r for _, r in groups[(model, task.id)][cell["step"]])
+                chosen_ids += cell["result_ids"]
             cells[task.name] = cell
         table_rows.append({"model": model, "kind": "model", "options": options.get(model, {}), "cells": cells})
+    metrics = _metrics_of(conn, chosen_ids)  # only the chosen cells' results: for the display rule
+    for row in table_rows:
+        for task in tasks:
+            cell = row["cells"][task.name]
+            if cell is not None:
+                chosen = [metrics[r] for r in cell["result_ids"]]
+                shown = {k: combine([m[k] for m in chosen if k in m], seeds)["value"]
+                         for k in task.display if any(k in m for m in chosen)}
+                cell["text"] = _text(shown, task.display)
     for ref in session.scalars(select(Reference).where(Reference.task_id.in_(list(by_id))).order_by(Reference.id)):
         task = by_id[ref.task_id]
         row = next((r for r in table_rows if r["kind"] == "reference" and r["model"] == ref.label), None)
@@ -122,6 +133,21 @@ def benchmark_table(session: Session, benchmark: str, step="best", seeds: str = 
         mark_best(table_rows, col["key"], col["higher_is_better"])
     return {"benchmark": {"name": bench.name, "title": bench.title, "description": bench.description},
             "aggregation": {"step": step, "seeds": seeds}, "columns": columns, "rows": table_rows}
+
+
+def _plain_rows(conn, stmt) -> list[tuple]:
+    """The rows of ``stmt`` as the driver's tuples (tens of thousands: skips building Row objects)."""
+    result = conn.execute(stmt)
+    cursor = getattr(result, "cursor", None)
+    return cursor.fetchall() if cursor is not None else [tuple(r) for r in result]
+
+
+def _metrics_of(conn, ids: list[int]) -> dict[int, dict]:
+    out = {}
+    for start in range(0, len(ids), 5000):
+        chunk = ids[start:start + 5000]
+        out.update(conn.execute(select(Result.id, Result.metrics).where(Result.id.in_(chunk))).all())
+    return out
 
 
 def mark_best(rows: list[dict], key: str, higher: bool) -> None:
