@@ -58,10 +58,16 @@ class ServerProcess:
         return env
 
     def start(self, timeout: float = 60.0):
+        return self.launch().wait_ready(timeout)
+
+    def launch(self):
         self.log = open(self.home / f"server-{self.port}.log", "ab")
         self.proc = subprocess.Popen([sys.executable, "-m", "claf", "server", "--db", self.db_url, "--port",
                                       str(self.port), "--log-level", "warning"], env=self.env(),
                                      stdout=self.log, stderr=subprocess.STDOUT)
+        return self
+
+    def wait_ready(self, timeout: float = 60.0):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

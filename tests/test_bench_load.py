@@ -56,3 +56,26 @@ def test_kill_9_during_load_loses_no_acknowledged_write(tmp_path):
             assert (got["model"], got["step"], got["seed"], got["metrics"]["accuracy"]) == (model, step, seed, score)
     finally:
         restarted.stop()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_servers_starting_at_once_migrate_one_database(kind, tmp_path):
+    db_url = database_url(kind, tmp_path)
+    servers = [ServerProcess(db_url, tmp_path).launch() for _ in range(3)]
+    try:
+        for server in servers:
+            server.wait_ready()
+        for server in servers:  # each serves the one schema and catalog
+            names = [b["name"] for b in requests.get(f"{server.url}/api/v1/benchmarks").json()]
+            assert {"glue", "jglue", "klue"} <= set(names)
+            define_demo(server.url)
+    finally:
+        for server in servers:
+            server.stop()
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(db_url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == ["0002"]
+        assert conn.execute(text("SELECT count(*) FROM benchmarks")).scalar_one() == 4
+    engine.dispose()
