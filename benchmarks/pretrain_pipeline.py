@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from pretrain_common import prepared, save
 
 

@@ -10,7 +10,6 @@ import copy
 import time
 
 import numpy as np
-
 from pretrain_common import prepared, recipe, save
 
 

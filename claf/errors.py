@@ -10,3 +10,11 @@ class UserError(Exception):
     """A mistake the user fixes; the message names the key/file/line and the fix."""
 
     exit_code = 1
+
+
+class InputError(UserError, ValueError):
+    """A prediction input the model cannot take (a missing field, an unknown task)."""
+
+
+class MissingFileError(UserError, FileNotFoundError):
+    """A file or folder the user named is missing or is not what it should be."""

@@ -7,12 +7,13 @@ from claf.data.readers.base import TaskData
 
 class Predictor:
     def __init__(self, checkpoint, batch_size=32):
-        from claf.models.heads.base import read_task_file
-        from claf.registry import MODELS, READERS
+        from claf.models.task_file import read_task_file
+        from claf.registry import MODELS, READERS, import_plugins
         from claf.tokens.pipeline import load_tokenizer
 
         self.checkpoint = Path(checkpoint)
         meta = read_task_file(self.checkpoint)
+        import_plugins(meta.get("plugins"))
         reader_meta, model_meta = meta["data_reader"], meta["model"]
         self.reader = READERS.get(reader_meta["dataset"])(**reader_meta["options"])
         self.tokenizer = load_tokenizer(self.checkpoint)  # re-attaches a Python word piece (MeCab, jamo)

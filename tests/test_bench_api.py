@@ -6,8 +6,7 @@ import json
 
 import pytest
 import requests
-
-from bench_support import DEMO, TOKEN, ServerProcess, auth, database_url, result_body, seed_demo
+from bench_support import TOKEN, ServerProcess, auth, database_url, result_body, seed_demo
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])

@@ -7,8 +7,8 @@ import sys
 
 import pytest
 import requests
-
 from bench_support import REPO, TOKEN, ServerProcess, database_url, free_port
+
 from claf.learn.metric_logs import MetricLogs
 
 

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 import requests
-
 from bench_support import SCORES, ServerProcess, database_url, seed_demo
 
 CHROMIUM, DRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"

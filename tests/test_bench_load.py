@@ -6,7 +6,6 @@ from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 import requests
-
 from bench_support import DEMO, ServerProcess, auth, count_results, database_url, load_worker
 
 WORKERS, POSTS = 8, 250

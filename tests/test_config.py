@@ -35,7 +35,7 @@ def test_base_config_by_path_by_dict_and_by_run_folder(tmp_path):
     assert resolve_config(data).seed_num == 7
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "config.json").write_text(json.dumps(data))
-    assert resolve_config(str(tmp_path / "run")).to_dict() == data
+    assert resolve_config(str(tmp_path / "run")).to_dict() == resolve_config(data).to_dict()
 
 
 FINE_TUNING_FAMILIES = ("klue/", "glue/", "squad/", "jglue/", "korquad/")
@@ -79,7 +79,7 @@ def test_full_path_and_suffix_overrides_are_typed_by_the_base_config():
         "--squad_bert.max_seq_length", "384",
         "--trainer.progress", "false",
         "--data_reader.train_limit", "100",
-        "--token.names", '["feature", "char"]',
+        "--data_reader.extra_valid_file_paths", '{"dev2": "korquad/dev2.json"}',
         "--adamw.betas", "[0.9, 0.98]",
     ])
     assert config.optimizer.learning_rate == 5e-5 and isinstance(config.optimizer.learning_rate, float)
@@ -87,7 +87,7 @@ def test_full_path_and_suffix_overrides_are_typed_by_the_base_config():
     assert config.trainer.num_epochs == 1 and config.data_reader.squad_bert.max_seq_length == 384
     assert config.trainer.progress is False
     assert config.data_reader.train_limit == 100  # base value null: parsed as JSON
-    assert config.token.names == ("feature", "char")
+    assert config.data_reader.extra_valid_file_paths == {"dev2": "korquad/dev2.json"}
     assert config.optimizer.adamw.betas == (0.9, 0.98)
 
 
@@ -104,7 +104,8 @@ def test_bare_flag_means_true_and_null_clears():
     (("trainer.num_epochs", "1.5"), "expected int"),
     (("optimizer.learning_rate", "fast"), "expected float"),
     (("trainer.progress", "maybe"), "expected true/false"),
-    (("token.names", '{"a": 1}'), "expected a JSON list"),
+    (("adamw.betas", '{"a": 1}'), "expected a JSON list"),
+    (("data_reader.extra_valid_file_paths", '[1]'), "expected a JSON dict"),
 ])
 def test_override_errors(override, message):
     with pytest.raises(ConfigError, match=message):
@@ -134,7 +135,7 @@ def test_frozen_config_is_read_only():
     with pytest.raises(TypeError):
         config["seed_num"] = 1
     with pytest.raises(AttributeError, match="trainer has no key 'nope'"):
-        config.trainer.nope
+        _ = config.trainer.nope
     assert isinstance(config.trainer, FrozenConfig)
     assert json.loads(config.to_json()) == config.to_dict()
 

@@ -1,18 +1,17 @@
 """claf.data.sources: the real offline mirror, corrupt copies, and downloads from a local HTTP server."""
 
 import gzip
-import json
 import hashlib
+import json
 import re
 import shutil
 from pathlib import Path
 
 import pytest
+from conftest import MIRROR
 
 from claf.data.sources import DataFileError, load_manifest, open_text, resolve_data_file
 from claf.hub.cache import read_checksum, sha256_file
-
-from conftest import MIRROR
 
 needs_mirror = pytest.mark.usefixtures("mirror")  # fails, never skips, without the mirror
 
@@ -88,7 +87,7 @@ def test_missing_file_message(data_root, tmp_path, monkeypatch):
 
 
 def test_download_once_into_data_root(data_root, server):
-    payload = "질문1\t질문2\t0\n".encode("utf-8") * 50
+    payload = "질문1\t질문2\t0\n".encode() * 50
     (server.root / "pairs.txt").write_bytes(payload)
     digest = hashlib.sha256(payload).hexdigest()
     manifest = {"toy/pairs.txt": {"url": f"{server.url}/pairs.txt", "sha256": digest}}

@@ -19,6 +19,8 @@ from claf.hub.resolve import resolve_pretrained
 from claf.hub.stores import LocalStore, S3Store
 from claf.pretrain.export import export_checkpoint, publish_checkpoint
 
+pytestmark = pytest.mark.slow  # end-to-end: real training runs, subprocesses or servers
+
 ACCESS, SECRET = "claf-test-key", "claf-test-secret"
 
 

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from claf.config.loader import find_base_config, load_json
+from claf.data.multi_task_batches import MultiTaskBatches
 from claf.experiment import Experiment
-from claf.learn.multi_task import MultiTaskBatches
 
 
 def fake_features(sizes):
@@ -121,3 +121,25 @@ def test_predict_routes_each_input_to_its_task(two_task_run):
         assert mixed[i]["score"] == pytest.approx(alone[i]["score"], abs=1e-4)
     with pytest.raises(ValueError, match="'task' must name one of the tasks"):
         Experiment("predict", str(log_dir), inputs=[{"text": "x", "text_pair": "y"}])()
+
+
+def test_interactive_predict_with_task(two_task_run):
+    """`predict.py <run> -i --task qp` prompts for that task's fields and answers as the API does."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    log_dir, _ = two_task_run
+    root = Path(__file__).resolve().parents[1]
+    result = subprocess.run([sys.executable, str(root / "predict.py"), str(log_dir), "-i", "--task", "qp"],
+                            input="배고파\n밥 먹고 싶어\n\n", capture_output=True, text=True,
+                            env={**os.environ, "PYTHONPATH": str(root)})
+    assert result.returncode == 0, result.stderr
+    assert "text> " in result.stderr and "text_pair> " in result.stderr
+    answers = [json.loads(line) for line in result.stdout.splitlines()]
+    expected = Experiment("predict", str(log_dir), inputs=[{"task": "qp", "text": "배고파", "text_pair": "밥 먹고 싶어"}])()
+    assert [a["label"] for a in answers] == [expected[0]["label"]]
+    missing = subprocess.run([sys.executable, str(root / "predict.py"), str(log_dir), "-i"], input="",
+                             capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(root)})
+    assert missing.returncode == 1 and "--task" in missing.stderr

@@ -10,6 +10,8 @@ import torch
 from claf.experiment import Experiment
 from claf.hub.resolve import resolve_pretrained
 
+pytestmark = pytest.mark.slow  # end-to-end: real training runs, subprocesses or servers
+
 LINES = 1500
 
 

@@ -2,7 +2,11 @@
 
 import json
 
+import pytest
+
 from claf.experiment import Experiment
+
+pytestmark = pytest.mark.slow  # end-to-end: real training runs, subprocesses or servers
 
 
 def test_minilm_on_1000_sst2_rows_beats_70_percent(tmp_path, minilm_path, mirror):

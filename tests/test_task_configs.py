@@ -20,6 +20,8 @@ from conftest import MIRROR, build_tiny_bert
 from claf.config.loader import base_config_dirs, load_json
 from claf.experiment import Experiment
 
+pytestmark = pytest.mark.slow  # end-to-end: real training runs, subprocesses or servers
+
 ROOT = Path(__file__).resolve().parents[1]
 OTHER_KINDS = ("vocab", "pretrain")  # recipes of other kinds, with their own tests
 TRAIN_ROWS, VALID_ROWS = 96, 48
@@ -90,7 +92,7 @@ def jsquad_like(tmp_path):
     for split in ("train", "valid"):
         paragraphs = []
         with open(MIRROR / f"jglue/datasets/jcommonsenseqa-v1.3/{split}-v1.3.json", encoding="utf-8") as f:
-            for n, line in zip(range(TRAIN_ROWS), f):
+            for _n, line in zip(range(TRAIN_ROWS), f):
                 r = json.loads(line)
                 choices = [r[f"choice{i}"] for i in range(5)]
                 context = "選択肢: " + "、".join(choices) + "。"

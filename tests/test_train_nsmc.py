@@ -16,6 +16,8 @@ import pytest
 from claf.config import resolve_config
 from claf.experiment import Experiment
 
+pytestmark = pytest.mark.slow  # end-to-end: real training runs, subprocesses or servers
+
 ROOT = Path(__file__).resolve().parents[1]
 TRAIN_ROWS, VALID_ROWS = 4000, 1000
 

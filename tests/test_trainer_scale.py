@@ -16,9 +16,11 @@ from pathlib import Path
 import pytest
 import torch
 
+from claf.data.batches import FeatureBatches
 from claf.experiment import Experiment
-from claf.learn.batches import FeatureBatches
 from claf.learn.checkpoint import STATE_FILE, find_last
+
+pytestmark = pytest.mark.slow  # end-to-end: real training runs, subprocesses or servers
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT), "TOKENIZERS_PARALLELISM": "false"}

@@ -12,7 +12,7 @@
 
 import base64
 import json
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib.util import find_spec
 from pathlib import Path
 
@@ -40,7 +40,7 @@ VENDOR = {
 }
 
 
-@lru_cache(maxsize=None)
+@cache
 def vendor_bytes(name: str) -> bytes:
     package, relative, _type = VENDOR[name]
     return _package_file(package, relative).read_bytes()

@@ -204,7 +204,8 @@ def get_result(session: Session, result_id: int) -> dict:
         raise NotFound(f"no result with id {result_id}")
     ck = session.get(Checkpoint, r.checkpoint_id)
     task = session.get(Task, r.task_id)
-    from claf.bench.schema import Benchmark, Model as M
+    from claf.bench.schema import Benchmark
+    from claf.bench.schema import Model as M
 
     return {"id": r.id, "benchmark": session.get(Benchmark, task.benchmark_id).name, "task": task.name,
             "model": session.get(M, ck.model_id).name, "checkpoint": ck.name, "step": ck.step, "seed": r.seed,

@@ -6,7 +6,7 @@ import os
 import sys
 from collections.abc import Callable
 
-from claf.config import ConfigError, describe, list_base_configs, load_base_config, resolve_config
+from claf.config import ConfigError, FrozenConfig, describe, list_base_configs, load_base_config, resolve_config
 from claf.config.kinds import names_of_kind
 from claf.errors import UserError
 
@@ -16,9 +16,14 @@ def fail(message: str, status: int) -> int:
     return status
 
 
-def setup_logging() -> None:
+def setup_basic_logging() -> None:
+    """Log lines to stderr (cheap: imports nothing heavy)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         datefmt="%H:%M:%S")
+
+
+def setup_logging() -> None:
+    setup_basic_logging()
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     from transformers.utils import logging as hf_logging
 
@@ -27,20 +32,31 @@ def setup_logging() -> None:
 
 
 def split_base_config(argv: list[str]) -> tuple[str | None, list[str], bool]:
-    """Pull ``--base_config X`` and ``--help`` out of argv; the rest are overrides."""
-    base, rest, want_help, i = None, [], False, 0
+    """Pull ``--base_config X``, ``--include_package M`` and ``--help`` out of argv; the rest are overrides.
+
+    ``--include_package`` (repeatable) imports a module of the user's own components before the
+    run; it becomes the config's ``plugins`` list, so the run folder records it for predict/eval.
+    """
+    base, rest, want_help, plugins, i = None, [], False, [], 0
     while i < len(argv):
         token = argv[i]
         if token in ("-h", "--help"):
             want_help = True
-        elif token == "--base_config" and i + 1 < len(argv):
-            base = argv[i + 1]
+        elif token in ("--base_config", "--include_package") and i + 1 < len(argv):
+            if token == "--base_config":
+                base = argv[i + 1]
+            else:
+                plugins.append(argv[i + 1])
             i += 1
         elif token.startswith("--base_config="):
             base = token.split("=", 1)[1]
+        elif token.startswith("--include_package="):
+            plugins.append(token.split("=", 1)[1])
         else:
             rest.append(token)
         i += 1
+    if plugins:
+        rest += ["--plugins", json.dumps(plugins)]
     return base, rest, want_help
 
 
@@ -52,7 +68,7 @@ def guarded(call: Callable[[], int]) -> int:
         return fail(str(e), e.exit_code)
 
 
-def resolve_from_argv(argv: list[str], prog: str, kind: str):
+def resolve_from_argv(argv: list[str], prog: str, kind: str) -> tuple[FrozenConfig | None, int | None]:
     """``--base_config X [overrides] [--help]`` -> (FrozenConfig or None, exit status or None).
 
     Prints the usage or the ``--help`` listing itself; a status is returned when the command is done.
@@ -65,6 +81,7 @@ def resolve_from_argv(argv: list[str], prog: str, kind: str):
             print("\n".join(f"  {name}" for name in names))
             return None, 0
         return None, fail(f"--base_config is required; one of: {', '.join(names)}", 2)
+    setup_basic_logging()
     try:
         config = resolve_config(base, overrides, kind=kind)
     except ConfigError as e:
@@ -82,8 +99,8 @@ def run_experiment(mode: str, argv: list[str] | None, prog: str, kind: str) -> i
     """``--base_config X [overrides]`` -> Experiment(mode)(); prints the Metric Logs."""
     argv = sys.argv[1:] if argv is None else list(argv)
     config, status = resolve_from_argv(argv, prog, kind)
-    if status is not None:
-        return status
+    if status is not None or config is None:
+        return status or 0
 
     def run() -> int:
         setup_logging()

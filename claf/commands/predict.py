@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
 def read_records(args, parser, predictor) -> list[dict]:
     if args.input:
         records = []
-        with open(args.input, encoding="utf-8") as f:
+        with open(args.input, encoding="utf-8-sig") as f:  # a BOM (Windows editors) is not JSON
             for line_no, line in enumerate(f, 1):
                 if line.strip():
                     try:

@@ -1,5 +1,8 @@
 """BaseConfig loading, overrides and freezing (pure Python, cheap to import)."""
 
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
 from claf.config.errors import ConfigError
 from claf.config.frozen import FrozenConfig
 from claf.config.kinds import RECIPE_KINDS, recipe_kind
@@ -7,7 +10,8 @@ from claf.config.loader import find_base_config, list_base_configs, load_base_co
 from claf.config.overrides import apply_overrides, describe, split_argv
 
 
-def resolve_config(config, overrides=None, kind="finetune") -> FrozenConfig:
+def resolve_config(config: str | Path | Mapping, overrides: Mapping | Sequence | None = None,
+                   kind: str = "finetune") -> FrozenConfig:
     """Name, path or dict + overrides -> FrozenConfig.
 
     ``overrides``: a dict ``{"optimizer.learning_rate": 5e-5}``, (key, value) pairs, or an

@@ -1,14 +1,20 @@
 """Find a BaseConfig by name (``klue/nsmc_bert``) or path and load it."""
 
 import json
+import logging
+from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 
+from claf.config.defaults import with_defaults
 from claf.config.errors import ConfigError
 from claf.config.kinds import recipe_kind
+from claf.config.legacy import normalize_token_block
+
+logger = logging.getLogger(__name__)
 
 
-def base_config_dirs():
+def base_config_dirs() -> list[Path]:
     """Where named BaseConfigs live: the checkout's base_config/, then the installed copy."""
     dirs = []
     checkout = Path(__file__).resolve().parents[2] / "base_config"
@@ -23,14 +29,14 @@ def base_config_dirs():
     return dirs
 
 
-def list_base_configs():
-    names = set()
+def list_base_configs() -> list[str]:
+    names: set[str] = set()
     for root in base_config_dirs():
         names.update(p.relative_to(root).with_suffix("").as_posix() for p in root.rglob("*.json"))
     return sorted(names)
 
 
-def find_base_config(name_or_path):
+def find_base_config(name_or_path: str | Path) -> Path:
     """Return the JSON file a ``--base_config`` value names."""
     candidate = Path(name_or_path).expanduser()
     if candidate.is_file():
@@ -49,7 +55,7 @@ def find_base_config(name_or_path):
     raise ConfigError(f"base config '{name_or_path}' not found as a file or a named BaseConfig{hint}")
 
 
-def load_json(path):
+def load_json(path: str | Path) -> dict:
     path = Path(path)
     try:
         with open(path, encoding="utf-8") as f:
@@ -61,18 +67,22 @@ def load_json(path):
     return data
 
 
-def load_base_config(config, kind="finetune"):
+def load_base_config(config: str | Path | Mapping, kind: str = "finetune") -> tuple[dict, str]:
     """``config`` is a name, a path or a dict. Returns (dict, source description).
 
     ``kind`` names the recipe kind (``claf.config.kinds``) whose blocks the config must have.
     """
     required = recipe_kind(kind).required
-    if isinstance(config, dict):
-        data, source = json.loads(json.dumps(config)), "<dict>"
+    if isinstance(config, Mapping):
+        plain = config.to_dict() if hasattr(config, "to_dict") else dict(config)
+        data, source = json.loads(json.dumps(plain)), "<dict>"
     else:
         path = find_base_config(config)
         data, source = load_json(path), str(path)
     missing = [b for b in required if b not in data]
     if missing:
         raise ConfigError(f"{source}: missing block(s) {', '.join(missing)}; this kind of BaseConfig needs {', '.join(required)}")
-    return data, source
+    data, notes = normalize_token_block(data)
+    for note in notes:
+        logger.info("%s: %s", source, note)
+    return with_defaults(data, kind), source

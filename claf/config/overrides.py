@@ -9,6 +9,7 @@ import copy
 import difflib
 import json
 
+from claf.config.components import component_of, constructor_parameters, expects_list
 from claf.config.errors import ConfigError
 
 
@@ -48,12 +49,23 @@ def resolve_key(config, key, index=None):
     return next(iter(paths))
 
 
-def parse_value(key, raw, current):
-    """Type ``raw`` (a string from the command line, or a Python value) like ``current``."""
+def parse_value(key, raw, current, parameter=None):
+    """Type ``raw`` (a string from the command line, or a Python value) like ``current``.
+
+    ``null`` sets any key to null (a JSON string ``'"null"'`` is the word itself). A key whose
+    current value is null is typed by ``parameter`` (the component constructor's (Parameter,
+    annotation), when known): a list option takes JSON or comma-separated values.
+    """
     if not isinstance(raw, str):
         return raw
-    if raw.lower() in ("null", "none") and not isinstance(current, str):
+    if raw.lower() in ("null", "none"):
         return None
+    if current is None and parameter is not None:
+        p, annotation = parameter
+        if expects_list(annotation, p.default):
+            return _as_list(key, raw)
+        if p.default is not p.empty and p.default is not None:
+            current = p.default
     try:
         if isinstance(current, bool):
             lowered = raw.lower()
@@ -67,10 +79,12 @@ def parse_value(key, raw, current):
         if isinstance(current, float):
             return float(raw)
         if isinstance(current, str):
-            return raw
-        if isinstance(current, (list, dict)):
+            return json.loads(raw) if raw.startswith('"') and raw.endswith('"') and len(raw) > 1 else raw
+        if isinstance(current, (list, tuple)):
+            return _as_list(key, raw)
+        if isinstance(current, dict):
             value = json.loads(raw)
-            if not isinstance(value, type(current)):
+            if not isinstance(value, dict):
                 raise ValueError
             return value
     except ValueError:
@@ -82,6 +96,18 @@ def parse_value(key, raw, current):
         return json.loads(raw)
     except ValueError:
         return raw
+
+
+def _as_list(key, raw):
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        value = [part.strip() for part in raw.split(",") if part.strip()]
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        value = [value]
+    if not isinstance(value, list) or not value:
+        raise ConfigError(f"--{key}: expected a list (JSON like '[\"0\", \"1\"]' or comma-separated), got '{raw}'")
+    return value
 
 
 def split_argv(argv):
@@ -110,15 +136,20 @@ def apply_overrides(config, overrides):
 
     ``overrides`` is a dict ``{key: value}`` or a list of (key, value) pairs; keys use the
     same spellings as the command line (without ``--``). Every key is checked before any
-    value is applied, so an error never leaves a half-applied config.
+    value is applied, so an error never leaves a half-applied config. A key may also name a
+    dict branch (its value: a JSON object that replaces it, or null), or an option of a
+    registered component that the BaseConfig omits (checked against the constructor).
     """
     items = list(overrides.items()) if isinstance(overrides, dict) else list(overrides)
     index = key_index(config)
     current = dict(leaves(config))
-    resolved = []
+    resolved, seen = [], {}
     for key, raw in items:
-        path = resolve_key(config, key, index)
-        resolved.append((path, parse_value(key, raw, current[path])))
+        path, value = _resolve_one(config, key, raw, index, current)
+        if path in seen:
+            raise ConfigError(f"--{key} is given twice (as --{seen[path]} and --{key}); keep one")
+        seen[path] = key
+        resolved.append((path, value))
     result = copy.deepcopy(config)
     for path, value in resolved:
         node = result
@@ -127,6 +158,85 @@ def apply_overrides(config, overrides):
             node = node[part]
         node[last] = value
     return result
+
+
+def _resolve_one(config, key, raw, index, current):
+    """(full path, typed value) of one override."""
+    if key in index or not (_branch(config, key) or _component_parent(config, key)):
+        path = resolve_key(config, key, index)
+        parameter = _parameter(config, path) if current[path] is None else None
+        return path, parse_value(key, raw, current[path], parameter)
+    branch = _branch(config, key)
+    if branch:
+        value = raw if not isinstance(raw, str) else (None if raw.lower() in ("null", "none") else _json(key, raw))
+        if value is not None and not isinstance(value, dict):
+            raise ConfigError(f"--{key} names a block: give a JSON object to replace it, or null to empty it")
+        return branch, {} if value is None else value
+    path, parameter = _component_parent(config, key)
+    return path, parse_value(key, raw, None, parameter)
+
+
+def _json(key, raw):
+    try:
+        return json.loads(raw)
+    except ValueError:
+        raise ConfigError(f"--{key} names a block: give a JSON object (e.g. '{{}}') or null, got '{raw}'") from None
+
+
+def branches(config, prefix=""):
+    for key, value in config.items():
+        path = f"{prefix}.{key}" if prefix else key
+        if isinstance(value, dict) and value:
+            yield path
+            yield from branches(value, path)
+
+
+def _match(paths, key):
+    """The one path equal to ``key`` or ending with ``.key`` (None when none; an error when several)."""
+    if key in paths:
+        return key
+    found = [p for p in paths if p.endswith("." + key)]
+    if len(found) > 1:
+        raise ConfigError(f"ambiguous config key '--{key}' matches {', '.join('--' + p for p in sorted(found))}; use one of them")
+    return found[0] if found else None
+
+
+def _branch(config, key):
+    return _match(list(branches(config)), key) if "." in key or key in config else None
+
+
+def _component_parent(config, key):
+    """(full path, constructor parameter) for an option of a registered component the config omits."""
+    if "." not in key:
+        return None
+    parent_key, option = key.rsplit(".", 1)
+    parent = _match(list(branches(config)) + [b for b in ("trainer",) if b in config], parent_key)
+    if parent is None:
+        return None
+    found = component_of(config, parent.split(".") + [option])
+    if found is None:
+        return None
+    registry, component, option = found
+    params = constructor_parameters(registry, component)
+    if params is not None and option not in params:
+        import difflib
+
+        close = difflib.get_close_matches(option, list(params), n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else f"; it takes {', '.join(sorted(params))}"
+        raise ConfigError(f"unknown config key '--{key}': {component} has no option '{option}'{hint}")
+    return f"{parent}.{option}", (params or {}).get(option)
+
+
+def _parameter(config, path):
+    """The constructor parameter behind a null-valued leaf, when its block configures a component."""
+    found = component_of(config, path.split("."))
+    if found is None:
+        return None
+    try:
+        params = constructor_parameters(found[0], found[1])
+    except Exception:
+        return None
+    return (params or {}).get(found[2])
 
 
 def describe(config):

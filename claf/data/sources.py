@@ -126,12 +126,13 @@ def _from_archive(url, member, candidate: Path, expected, archive_sha256=None) -
     return candidate
 
 
-def open_text(path, manifest=None):
-    """Open a data file as UTF-8 text; `.gz` files are decompressed on the fly."""
+def open_text(path, manifest=None, newline=None, encoding="utf-8"):
+    """Open a data file as text (UTF-8 unless `encoding`); `.gz` files are decompressed on the fly.
+    `newline` is `open`'s (`""` for the csv module)."""
     resolved = resolve_data_file(path, manifest)
     if resolved.suffix == ".gz":
-        return gzip.open(resolved, "rt", encoding="utf-8")
-    return open(resolved, encoding="utf-8")
+        return gzip.open(resolved, "rt", encoding=encoding, newline=newline)
+    return open(resolved, encoding=encoding, newline=newline)
 
 
 def _existing_file(path: Path) -> Path:

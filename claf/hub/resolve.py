@@ -68,7 +68,7 @@ def resolve_url(url: str) -> Path:
     return extract_archive(archive, read_checksum(archive))
 
 
-def resolve_local(text: str) -> Path:
+def resolve_local(text: str) -> Path | str:
     path = Path(text).expanduser()
     if path.is_dir():
         return path if text.startswith("~") else text
@@ -77,11 +77,11 @@ def resolve_local(text: str) -> Path:
     raise HubError(f"pretrained model '{text}' is a file, not a model directory or a .tar.gz/.tgz; {HINT}")
 
 
-def missing_path(text: str):
+def missing_path(text: str) -> HubError:
     raise HubError(f"pretrained model '{text}' not found: no such file or directory; {HINT}")
 
 
-def extract_archive(archive, digest=None) -> Path:
+def extract_archive(archive: str | Path, digest: str | None = None) -> Path:
     """Extract a local archive into `cache_root()/models/<sha256[:16]>/` (once) and return the model dir."""
     archive = Path(archive)
     try:
@@ -96,7 +96,7 @@ def is_s3_url(text: str) -> bool:
     return text.lower().startswith("s3://")
 
 
-def resolve_s3_url(url: str, sha256=None) -> Path:
+def resolve_s3_url(url: str, sha256: str | None = None) -> Path:
     """``s3://bucket/key.tar.gz``: downloaded once (credentials/endpoint from the environment), verified."""
     from claf.hub import s3
     from claf.hub.cache import is_cached

@@ -107,7 +107,7 @@ class S3Store:
             self.client.copy({"Bucket": self.bucket, "Key": temp}, self.bucket, final,
                              ExtraArgs={"Metadata": meta, "MetadataDirective": "REPLACE"})
             self.client.put_object(Bucket=self.bucket, Key=final + ".sha256",
-                                   Body=f"{digest}  {Path(key).name}\n".encode("utf-8"))
+                                   Body=f"{digest}  {Path(key).name}\n".encode())
         except self._s3.boto_errors() as exc:
             raise self._s3.explain(exc, self.url(key)) from exc
         finally:

@@ -10,30 +10,15 @@ killed mid-save leaves the previous ``last`` intact and a half-written one is ne
 """
 
 import json
-import random
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from claf.atomic import atomic_dir
+from claf.errors import MissingFileError
+from claf.learn.run import set_rng_state
 
 MODEL_FILE, STATE_FILE, INFO_FILE = "model.pt", "training_state.pt", "trainer_state.json"
-
-
-def rng_state():
-    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def set_rng_state(state):
-    random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
-    torch.set_rng_state(state["torch"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
 
 
 def save_last(path, model, optimizer, scheduler, scaler, position, logs_state, rng_states):
@@ -62,7 +47,7 @@ def find_last(resume, log_dir):
     for candidate in (path, path / "checkpoints" / "last"):
         if (candidate / STATE_FILE).is_file():
             return candidate
-    raise FileNotFoundError(f"--trainer.resume {resume}: no {STATE_FILE} there or in its checkpoints/last/; "
+    raise MissingFileError(f"--trainer.resume {resume}: no {STATE_FILE} there or in its checkpoints/last/; "
                             "give a run folder or its checkpoints/last")
 
 

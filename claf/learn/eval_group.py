@@ -10,6 +10,8 @@ or with ``all_predictions`` the list of every member's.
 
 import time
 
+from claf.config.errors import ConfigError
+
 
 class EvaluatorGroup:
     def __init__(self, members, average=None, all_predictions=False):
@@ -30,7 +32,7 @@ class EvaluatorGroup:
         if self.average:
             missing = [f"{n}/{k}" for n, k in self.average.items() if f"{n}/{k}" not in scores]
             if missing:
-                raise KeyError(f"average: no score {', '.join(missing)} among {sorted(scores)}; check each task's "
+                raise ConfigError(f"average: no score {', '.join(missing)} among {sorted(scores)}; check each task's "
                                "metric_key")
             scores["average"] = sum(scores[f"{n}/{k}"] for n, k in self.average.items()) / len(self.average)
             losses = [scores[f"{n}/loss"] for n in self.average if f"{n}/loss" in scores]
@@ -40,16 +42,13 @@ class EvaluatorGroup:
         return scores, every if self.all_predictions else every[0]
 
 
-def with_extra_valid(evaluator, data_reader, reader, tokenizer, make):
-    """``evaluator`` plus one member per ``data_reader.extra_valid_file_paths`` entry ({name: file})."""
-    extra = dict(data_reader.get("extra_valid_file_paths") or {})
-    if not extra:
+def with_extra_valid(evaluator, extra_sets, reader, tokenizer, make):
+    """``evaluator`` plus one member per extra validation set (``{name: examples}``, from the reader)."""
+    if not extra_sets:
         return evaluator
     from claf.data.readers.base import TaskData
-    from claf.data.sources import resolve_data_file
 
     members = [(None, evaluator)]
-    for name, path in extra.items():
-        examples = reader.read(resolve_data_file(path), data_reader.get("valid_limit"))
+    for name, examples in extra_sets.items():
         members.append((name, make(TaskData(examples, reader.featurize(examples, tokenizer)))))
     return EvaluatorGroup(members)

@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 from claf.atomic import atomic_write_text
+from claf.config.errors import ConfigError
 
 LOWER_IS_BETTER = ("loss", "error", "perplexity", "time")
 
@@ -12,7 +13,7 @@ def direction(metric_key, mode="auto"):
     if mode in ("max", "min"):
         return mode
     if mode != "auto":
-        raise ValueError(f"trainer.metric_mode must be auto, max or min, got '{mode}'")
+        raise ConfigError(f"trainer.metric_mode must be auto, max or min, got '{mode}'")
     return "min" if any(word in metric_key for word in LOWER_IS_BETTER) else "max"
 
 
@@ -28,7 +29,7 @@ class MetricLogs:
     def add(self, epoch, global_step, scores, **extra):
         """Record one evaluation; True when it is the best so far."""
         if self.metric_key not in scores:
-            raise KeyError(f"trainer.metric_key '{self.metric_key}' is not among the validation scores "
+            raise ConfigError(f"trainer.metric_key '{self.metric_key}' is not among the validation scores "
                            f"{sorted(scores)}; set --trainer.metric_key to one of them")
         entry = {"epoch": epoch, "global_step": global_step, **{f"valid/{k}": v for k, v in scores.items()}, **extra}
         self.history.append(entry)

@@ -7,14 +7,16 @@ import contextlib
 
 import torch
 
+from claf.config.errors import ConfigError
+
 DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 def check_precision(precision):
     if precision not in ("fp32", "bf16", "fp16"):
-        raise ValueError(f"trainer.precision '{precision}' is not one of fp32, bf16, fp16")
+        raise ConfigError(f"trainer.precision '{precision}' is not one of fp32, bf16, fp16")
     if precision == "fp16" and not torch.cuda.is_available():
-        raise ValueError("trainer.precision fp16 needs a CUDA GPU; use bf16 on CPU")
+        raise ConfigError("trainer.precision fp16 needs a CUDA GPU; use bf16 on CPU")
 
 
 def autocast(precision, device_type=None):

@@ -18,14 +18,14 @@ def _as_arrays(predictions, labels):
     return np.asarray(predictions), np.asarray(labels)
 
 
-@METRICS.register("accuracy")
+@METRICS.register("accuracy", keys=("accuracy",))
 def accuracy(predictions, labels):
     """``{"accuracy": percent}``: share of positions where prediction == label."""
     pred, gold = _as_arrays(predictions, labels)
     return {"accuracy": 100.0 * float(np.mean(pred == gold))}
 
 
-@METRICS.register("macro_f1")
+@METRICS.register("macro_f1", keys=("macro_f1",))
 def macro_f1(predictions, labels):
     """``{"macro_f1": percent}``: unweighted mean of per-class F1.
 
@@ -45,7 +45,7 @@ def macro_f1(predictions, labels):
     return {"macro_f1": 100.0 * float(np.mean(f1))}
 
 
-@METRICS.register("f1")
+@METRICS.register("f1", keys=("f1",))
 def binary_f1(predictions, labels, positive_label="1"):
     """``{"f1": percent}``: F1 of the class ``positive_label`` (2TP / (2TP + FP + FN); 0 if it never occurs).
 
@@ -58,7 +58,7 @@ def binary_f1(predictions, labels, positive_label="1"):
     return {"f1": 100.0 * 2 * tp / denominator if denominator else 0.0}
 
 
-@METRICS.register("matthews_corrcoef")
+@METRICS.register("matthews_corrcoef", keys=("mcc",))
 def matthews_corrcoef(predictions, labels):
     """``{"mcc": percent}``: Matthews correlation over all classes (Gorodkin's multi-class form).
 

@@ -24,7 +24,7 @@ def f1_score(prediction, gold):
     return overlap_f1(list(normalize_answer(prediction)), list(normalize_answer(gold)))
 
 
-@METRICS.register("jsquad_v1")
+@METRICS.register("jsquad_v1", keys=("f1", "em"))
 def jsquad_v1(predictions, references):
     """``{"em", "f1"}`` in percent; ``predictions`` id -> text, ``references`` id -> gold texts."""
     return evaluate_qa(predictions, references, exact_match_score, f1_score)

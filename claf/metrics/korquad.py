@@ -34,7 +34,7 @@ def f1_score(prediction, gold):
     return overlap_f1(_characters(prediction), _characters(gold))
 
 
-@METRICS.register("korquad_v1")
+@METRICS.register("korquad_v1", keys=("f1", "em"))
 def korquad_v1(predictions, references):
     """``{"em", "f1"}`` in percent over every question in ``references``.
 

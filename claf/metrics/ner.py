@@ -45,7 +45,7 @@ def _f1(tp, n_pred, n_gold):
     return 2.0 * tp / (n_pred + n_gold) if n_pred + n_gold else 0.0
 
 
-@METRICS.register("ner_entity_f1")
+@METRICS.register("ner_entity_f1", keys=("entity_f1",))
 def ner_entity_f1(predictions, references):
     predictions, references = _checked(predictions, references)
     tp, n_pred, n_gold = Counter(), Counter(), Counter()
@@ -62,7 +62,7 @@ def ner_entity_f1(predictions, references):
     return {"entity_f1": 100.0 * score}
 
 
-@METRICS.register("ner_char_f1")
+@METRICS.register("ner_char_f1", keys=("char_f1",))
 def ner_char_f1(predictions, references):
     predictions, references = _checked(predictions, references)
     tp, n_pred, n_gold = Counter(), Counter(), Counter()

@@ -40,26 +40,26 @@ def rank(values):
     return ranks
 
 
-@METRICS.register("pearson")
+@METRICS.register("pearson", keys=("pearson",))
 def pearson(predictions, labels):
     pred, gold = _floats(predictions, labels)
     return {"pearson": 100.0 * _pearson(pred, gold)}
 
 
-@METRICS.register("spearman")
+@METRICS.register("spearman", keys=("spearman",))
 def spearman(predictions, labels):
     pred, gold = _floats(predictions, labels)
     return {"spearman": 100.0 * _pearson(rank(pred), rank(gold))}
 
 
-@METRICS.register("threshold_f1")
+@METRICS.register("threshold_f1", keys=("f1",))
 def threshold_f1(predictions, labels, threshold=3.0):
     """``{"f1": percent}``: binary F1 after scores >= ``threshold`` become 1 (KLUE-STS uses 3.0)."""
     pred, gold = _floats(predictions, labels)
     return binary_f1((pred >= threshold).astype(int), (gold >= threshold).astype(int), positive_label="1")
 
 
-@METRICS.register("klue_sts")
+@METRICS.register("klue_sts", keys=("pearson", "f1"))
 def klue_sts(predictions, labels):
     """KLUE-STS: Pearson of the scores and F1 of the binary labels at the 3.0 threshold."""
     return {**pearson(predictions, labels), **threshold_f1(predictions, labels, threshold=3.0)}

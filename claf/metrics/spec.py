@@ -20,3 +20,23 @@ def metric_function(spec):
         options = {k: v for k, v in spec.items() if k != "name"}
         return functools.partial(METRICS.get(spec["name"]), **options)
     raise ValueError(f"a metric is a registered name or {{'name': ..., <options>}}, got {spec!r}")
+
+
+def metric_name(spec) -> str:
+    return spec if isinstance(spec, str) else spec["name"]
+
+
+def metric_keys(spec) -> tuple:
+    """The score keys a metric reports, as declared where it is registered (the first is its main score)."""
+    return tuple(METRICS.info(metric_name(spec)).get("keys") or (metric_name(spec),))
+
+
+def main_key(metrics) -> str:
+    """The main score key of a reader's metric list: the first metric's first key."""
+    return metric_keys(metrics[0])[0]
+
+
+def produced_keys(metrics) -> list[str]:
+    """Every score key evaluation reports for these metrics (plus the validation loss)."""
+    keys = [key for spec in metrics for key in metric_keys(spec)]
+    return keys + ["loss"]

@@ -27,7 +27,7 @@ def f1_score(prediction, gold):
     return overlap_f1(normalize_answer(prediction).split(), normalize_answer(gold).split())
 
 
-@METRICS.register("squad_v1")
+@METRICS.register("squad_v1", keys=("f1", "em"))
 def squad_v1(predictions, references):
     """``{"em", "f1"}`` in percent over every question in ``references``.
 

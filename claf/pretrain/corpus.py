@@ -6,8 +6,9 @@ file can give the text in one column (``text_column``, with ``header`` to skip i
 Sentences are split after ., !, ? or … followed by whitespace; empty ones are dropped.
 """
 
-from claf.errors import UserError
 import re
+
+from claf.errors import UserError
 
 SEPARATORS = ("line", "blank_line")
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")

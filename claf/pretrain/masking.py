@@ -19,6 +19,7 @@ same masks) and differently in every other epoch.
 
 import numpy as np
 
+from claf.config.errors import ConfigError
 from claf.pretrain import rng
 
 STRATEGIES = ("subword", "space", "ngram")
@@ -30,13 +31,13 @@ class Masker:
     def __init__(self, specials, strategy="subword", mlm_probability=0.15, mask_replace_prob=0.8,
                  random_replace_prob=0.1, max_ngram=3):
         if strategy not in STRATEGIES:
-            raise ValueError(f"masking.strategy '{strategy}' is not one of {', '.join(STRATEGIES)}")
+            raise ConfigError(f"masking.strategy '{strategy}' is not one of {', '.join(STRATEGIES)}")
         if not 0 < mlm_probability < 1:
-            raise ValueError(f"masking.mlm_probability must be in (0, 1), got {mlm_probability}")
+            raise ConfigError(f"masking.mlm_probability must be in (0, 1), got {mlm_probability}")
         if mask_replace_prob < 0 or random_replace_prob < 0 or mask_replace_prob + random_replace_prob > 1:
-            raise ValueError("masking.mask_replace_prob + random_replace_prob must be within [0, 1]")
+            raise ConfigError("masking.mask_replace_prob + random_replace_prob must be within [0, 1]")
         if int(max_ngram) < 1:
-            raise ValueError(f"masking.max_ngram must be >= 1, got {max_ngram}")
+            raise ConfigError(f"masking.max_ngram must be >= 1, got {max_ngram}")
         self.specials = specials
         self.strategy, self.p = strategy, float(mlm_probability)
         self.mask_p, self.random_p = float(mask_replace_prob), float(random_replace_prob)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from claf.config.errors import ConfigError
 from claf.pretrain.masking import IGNORE_INDEX
 
 OBJECTIVES = ("mlm", "mlm_nsp")
@@ -34,7 +35,7 @@ def build_net(transformers_config, tokenizer, objective="mlm", pretrained_model_
     import transformers
 
     if objective not in OBJECTIVES:
-        raise ValueError(f"model.objective '{objective}' is not one of {', '.join(OBJECTIVES)}")
+        raise ConfigError(f"model.objective '{objective}' is not one of {', '.join(OBJECTIVES)}")
     auto = transformers.AutoModelForPreTraining if objective == "mlm_nsp" else transformers.AutoModelForMaskedLM
     if pretrained_model_name:  # continue pre-training a checkpoint
         from claf.hub.resolve import resolve_pretrained
@@ -51,11 +52,11 @@ def build_net(transformers_config, tokenizer, objective="mlm", pretrained_model_
         options.setdefault("max_position_embeddings", max_seq_length)
     config = transformers.AutoConfig.for_model(model_type, **options)
     if config.vocab_size < len(tokenizer):
-        raise ValueError(f"model.transformers_config.vocab_size {config.vocab_size} is smaller than the "
+        raise ConfigError(f"model.transformers_config.vocab_size {config.vocab_size} is smaller than the "
                          f"tokenizer's {len(tokenizer)} entries; remove it to take the tokenizer's")
     net = auto.from_config(config)
     if objective == "mlm_nsp" and not hasattr(getattr(net, "cls", None), "seq_relationship"):
-        raise ValueError(f"model.objective mlm_nsp needs a model type with next-sentence prediction (bert); "
+        raise ConfigError(f"model.objective mlm_nsp needs a model type with next-sentence prediction (bert); "
                          f"{model_type} has none: use objective mlm")
     return net
 

@@ -13,6 +13,9 @@ instance format) can change from one run, or one step, to the next without re-pr
 
 import numpy as np
 
+from claf.config.errors import ConfigError
+from claf.errors import UserError
+
 FORMATS = ("full_sentence", "sentence_pair")
 
 
@@ -26,10 +29,10 @@ class Plan:
 
     def __init__(self, corpus, instance_format, max_seq_length, holdout_documents=0, part="train"):
         if instance_format not in FORMATS:
-            raise ValueError(f"instances.format '{instance_format}' is not one of {', '.join(FORMATS)}")
+            raise ConfigError(f"instances.format '{instance_format}' is not one of {', '.join(FORMATS)}")
         reserved = 2 if instance_format == "full_sentence" else 3
         if max_seq_length < reserved + 2:
-            raise ValueError(f"max_seq_length {max_seq_length} is too small for {instance_format} instances")
+            raise ConfigError(f"max_seq_length {max_seq_length} is too small for {instance_format} instances")
         self.corpus, self.format, self.max_seq_length = corpus, instance_format, int(max_seq_length)
         make = _full_sentence_spans if instance_format == "full_sentence" else _sentence_pair_chunks
         parts = [make(shard, max_seq_length - reserved) for shard in corpus.shards]
@@ -42,7 +45,7 @@ class Plan:
         self.last = np.concatenate([p[1] for p in parts]).astype(np.int64)
         self.doc = np.concatenate([p[2] for p in parts]).astype(np.int64)
         if len(self.first) == 0:
-            raise ValueError("the prepared corpus yields no instances")
+            raise UserError("the prepared corpus yields no instances")
         self._order_cache = (None, None)
 
     def __len__(self):

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from claf.config.errors import ConfigError
+from claf.errors import MissingFileError, UserError
 from claf.pretrain.corpus import iter_documents
 from claf.pretrain.shards import Shard, write_shard
 
@@ -32,7 +34,7 @@ class PreparedCorpus:
         self.folder = Path(folder)
         manifest = self.folder / MANIFEST
         if not manifest.is_file():
-            raise FileNotFoundError(f"{self.folder}: no {MANIFEST}; not a prepared corpus (prepare it first)")
+            raise MissingFileError(f"{self.folder}: no {MANIFEST}; not a prepared corpus (prepare it first)")
         self.manifest = json.loads(manifest.read_text(encoding="utf-8"))
         self.shards = [Shard(self.folder / s["name"]) for s in self.manifest["shards"]]
         self.reused = False
@@ -55,15 +57,15 @@ def fingerprint(tokenizer_sha256, sources, options):
 def prepare_corpus(files, tokenizer, tokenizer_folder, output_dir, shard_size_mb=256.0, document_separator="line",
                    text_column=None, header=False, line_limit=None, sentence_split=True):
     """Tokenize ``files`` into shards under ``output_dir/<fingerprint>/`` (or reuse them); a PreparedCorpus."""
+    from claf.atomic import atomic_dir
     from claf.data.sources import resolve_data_file
     from claf.hub.cache import sha256_cached
-    from claf.atomic import atomic_dir
-    from claf.pretrain.tokenizer import tokenizer_hash
+    from claf.tokens.files import tokenizer_hash
 
     if not files:
-        raise ValueError("corpus.files is empty; list at least one text file")
+        raise ConfigError("corpus.files is empty; list at least one text file")
     if not shard_size_mb or shard_size_mb <= 0:
-        raise ValueError(f"corpus.shard_size_mb must be positive, got {shard_size_mb!r}")
+        raise ConfigError(f"corpus.shard_size_mb must be positive, got {shard_size_mb!r}")
     paths = [resolve_data_file(f) for f in files]
     sources = [(str(f), sha256_cached(p), p.stat().st_size) for f, p in zip(files, paths)]
     options = {"document_separator": document_separator, "text_column": text_column, "header": bool(header),
@@ -91,7 +93,7 @@ def prepare_corpus(files, tokenizer, tokenizer_folder, output_dir, shard_size_mb
                 writer.add(*_tokenize(tokenizer, chunk))
         writer.flush()
         if not writer.shards:
-            raise ValueError(f"corpus {', '.join(files)}: no text after tokenization; check corpus.files and "
+            raise UserError(f"corpus {', '.join(files)}: no text after tokenization; check corpus.files and "
                              f"corpus.text_column")
         raw = sum(_raw_bytes(p, size, line_limit) for (_n, _s, size), p in zip(sources, paths))
         stored = sum(s["bytes"] for s in writer.shards)

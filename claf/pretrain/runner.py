@@ -8,10 +8,10 @@
     <log_dir>/tensorboard/
 """
 
-import contextlib
 import json
 import logging
-from pathlib import Path
+
+from claf.config.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 
@@ -25,9 +25,9 @@ def build_data(cfg, tokenizer, tokenizer_folder, dist=None):
     c = cfg.corpus
     options = dict(files=list(c.files), tokenizer=tokenizer, tokenizer_folder=tokenizer_folder,
                    output_dir=c.prepared_dir, shard_size_mb=c.shard_size_mb,
-                   document_separator=c.document_separator, text_column=c.get("text_column"),
-                   header=c.get("header", False), line_limit=c.get("line_limit"),
-                   sentence_split=c.get("sentence_split", True))
+                   document_separator=c.document_separator, text_column=c.text_column,
+                   header=c.header, line_limit=c.line_limit,
+                   sentence_split=c.sentence_split)
     if dist is not None and dist.enabled and not dist.is_main:
         dist.barrier()
         return prepare_corpus(**options)
@@ -38,10 +38,9 @@ def build_data(cfg, tokenizer, tokenizer_folder, dist=None):
 
 
 def run_pretraining(cfg):
-    from claf.experiment import set_seed
-    from claf.hub.stores import open_store
     from claf.atomic import atomic_write_text
-    from claf.learn.distributed import Distributed
+    from claf.hub.stores import open_store
+    from claf.learn.run import start_run
     from claf.pretrain.evaluation import PretrainEvaluator
     from claf.pretrain.export import checkpoint_name, export_checkpoint, publish_checkpoint
     from claf.pretrain.instances import Specials
@@ -50,26 +49,20 @@ def run_pretraining(cfg):
     from claf.pretrain.schedules import LengthSchedule, MaskSchedule
     from claf.pretrain.stream import PretrainBatches
     from claf.pretrain.tokenizer import load_tokenizer
-    from claf.registry import LR_SCHEDULERS, OPTIMIZERS, TRAINERS
 
     trainer_options = {k: v for k, v in dict(cfg.trainer).items() if k not in TRAINER_FIXED}
     if not trainer_options.get("max_steps"):
-        raise ValueError("trainer.max_steps must be a positive number of optimizer steps for pre-training")
+        raise ConfigError("trainer.max_steps must be a positive number of optimizer steps for pre-training")
     ckpt = cfg.checkpoint
     save_every = int(ckpt.save_every_steps)
     if save_every < 1:
-        raise ValueError("checkpoint.save_every_steps must be >= 1")
+        raise ConfigError("checkpoint.save_every_steps must be >= 1")
     # One trainer "epoch" is one checkpoint interval of the endless stream: extending max_steps and
     # resuming simply adds epochs, and (epoch, batch) positions keep their meaning across runs.
     total_steps = int(trainer_options["max_steps"])
-    trainer = TRAINERS.get(trainer_options.pop("name", "default"))(
-        num_epochs=-(-total_steps // save_every), eval_and_save_step_count=save_every, metric_key="loss",
-        metric_mode="min", **trainer_options)
-    dist = Distributed.from_env(num_threads=trainer.num_threads)
-    set_seed(cfg.seed_num)
-    log_dir = Path(cfg.trainer.log_dir)
-    if dist.is_main:
-        atomic_write_text(log_dir / "config.json", cfg.to_json())
+    run = start_run(cfg, dict(trainer_options, num_epochs=-(-total_steps // save_every),
+                              eval_and_save_step_count=save_every, metric_key="loss", metric_mode="min"))
+    trainer, dist, log_dir = run.trainer, run.dist, run.log_dir
 
     tokenizer, tokenizer_folder = load_tokenizer(cfg.tokenizer.name_or_path)
     corpus = build_data(cfg, tokenizer, tokenizer_folder, dist)
@@ -77,32 +70,28 @@ def run_pretraining(cfg):
         atomic_write_text(log_dir / "corpus.json", json.dumps(corpus.report(), indent=2) + "\n")
     specials = Specials(tokenizer)
     m = cfg.masking
-    masker = Masker(specials, m.strategy, m.mlm_probability, m.get("mask_replace_prob", 0.8),
-                    m.get("random_replace_prob", 0.1), m.get("max_ngram", 3))
+    masker = Masker(specials, m.strategy, m.mlm_probability, m.mask_replace_prob, m.random_replace_prob,
+                    m.max_ngram)
     lengths = LengthSchedule(cfg.schedule.sequence_length)
-    share = cfg.schedule.get("ngram_share") or {}
-    mask_schedule = MaskSchedule(share.get("start", 0.0), share.get("end", 0.0), share.get("start_step", 0),
-                                 share.get("end_step", 0))
-    holdout = int(cfg.get("evaluation", {}).get("holdout_documents", 0) or 0)
+    share = cfg.schedule.ngram_share
+    mask_schedule = MaskSchedule(share.start, share.end, share.start_step, share.end_step)
+    holdout = int(cfg.evaluation.holdout_documents or 0)
     batches = PretrainBatches(corpus, specials, cfg.instances.format, lengths, masker, mask_schedule, save_every,
                               trainer.accumulation, dist.rank, dist.world_size, cfg.seed_num,
                               holdout_documents=holdout)
 
     model_cfg = cfg.model
     net = build_net(dict(model_cfg.transformers_config), tokenizer, model_cfg.objective,
-                    model_cfg.get("pretrained_model_name"), max(lengths.lengths))
+                    model_cfg.pretrained_model_name, max(lengths.lengths))
     model = PretrainModel(net).to(dist.device)
-    op = cfg.optimizer
-    optimizer = OPTIMIZERS.get(op.op_type)(model, op.learning_rate, **dict(op.get(op.op_type, {})))
-    scheduler = LR_SCHEDULERS.get(op.lr_scheduler_type)(optimizer, total_steps=total_steps,
-                                                        **dict(op.get(op.lr_scheduler_type, {})))
+    optimizer, scheduler = run.optimizer_and_scheduler(model, total_steps)
     evaluator = None
     if holdout:
         ev = cfg.evaluation
         evaluator = PretrainEvaluator(model, corpus, specials, cfg.instances.format, lengths.at(total_steps - 1)[0],
-                                      masker, holdout, ev.get("num_instances", 512), ev.get("batch_size", 64),
+                                      masker, holdout, ev.num_instances, ev.batch_size,
                                       trainer.precision, cfg.seed_num, dist.device)
-    store = open_store(ckpt.store, ckpt.get("local"), ckpt.get("s3")) if dist.is_main else None
+    store = open_store(ckpt.store, ckpt.local, ckpt.s3) if dist.is_main else None
     published = []
 
     def on_save(step, _last_dir):
@@ -111,16 +100,13 @@ def run_pretraining(cfg):
         name = checkpoint_name(cfg.name, step)
         meta = {"recipe": cfg.name, "step": step, "config": cfg.to_dict(), "corpus": corpus.manifest["fingerprint"]}
         folder = export_checkpoint(model.net, tokenizer, log_dir / "checkpoints" / name, meta)
-        published.append(publish_checkpoint(folder, store, keep_archive=ckpt.get("keep_archive", False)))
+        published.append(publish_checkpoint(folder, store, keep_archive=ckpt.keep_archive))
         _record(log_dir / "published.json", published[-1])
 
     logger.info("pre-training %s: %d steps, schedule %s, %s instances, %s masking, %d parameters",
                 cfg.name, total_steps, lengths.describe(), cfg.instances.format, m.strategy,
                 sum(p.numel() for p in model.parameters()))
-    from tensorboardX import SummaryWriter
-
-    tensorboard = SummaryWriter(str(log_dir / "tensorboard")) if dist.is_main else contextlib.nullcontext()
-    with tensorboard as writer:
+    with run.tensorboard() as writer:
         summary = trainer.train(model, batches, optimizer, scheduler, evaluator, None, writer=writer, dist=dist,
                                 on_save=on_save)
     return dict(summary, published=published, corpus=corpus.report())

@@ -8,25 +8,27 @@ and data-parallel ranks). Which instances a step sees depends only on the schedu
 step, never on run history, so a resumed run (or a changed schedule) continues deterministically.
 """
 
+from claf.config.errors import ConfigError
+
 
 class LengthSchedule:
     def __init__(self, phases):
         if not phases:
-            raise ValueError("schedule.sequence_length needs at least one [until_step, max_seq_length, batch_size]")
+            raise ConfigError("schedule.sequence_length needs at least one [until_step, max_seq_length, batch_size]")
         self.phases, previous = [], 0
         for i, phase in enumerate(phases):
             if isinstance(phase, dict):
                 phase = [phase.get("until_step"), phase.get("max_seq_length"), phase.get("batch_size")]
             if len(phase) != 3:
-                raise ValueError(f"schedule.sequence_length[{i}]: give [until_step, max_seq_length, batch_size]")
+                raise ConfigError(f"schedule.sequence_length[{i}]: give [until_step, max_seq_length, batch_size]")
             until, length, batch = phase
             last = i == len(phases) - 1
             if until is None and not last:
-                raise ValueError(f"schedule.sequence_length[{i}]: only the last phase may have until_step null")
+                raise ConfigError(f"schedule.sequence_length[{i}]: only the last phase may have until_step null")
             if until is not None and int(until) <= previous:
-                raise ValueError(f"schedule.sequence_length[{i}]: until_step {until} must be above {previous}")
+                raise ConfigError(f"schedule.sequence_length[{i}]: until_step {until} must be above {previous}")
             if int(length) < 8 or int(batch) < 1:
-                raise ValueError(f"schedule.sequence_length[{i}]: max_seq_length >= 8 and batch_size >= 1 please")
+                raise ConfigError(f"schedule.sequence_length[{i}]: max_seq_length >= 8 and batch_size >= 1 please")
             self.phases.append((None if until is None else int(until), int(length), int(batch)))
             previous = previous if until is None else int(until)
 
@@ -64,9 +66,9 @@ class MaskSchedule:
     def __init__(self, start=0.0, end=0.0, start_step=0, end_step=0):
         for name, value in (("start", start), ("end", end)):
             if not 0.0 <= float(value) <= 1.0:
-                raise ValueError(f"schedule.ngram_share.{name} must be within [0, 1], got {value}")
+                raise ConfigError(f"schedule.ngram_share.{name} must be within [0, 1], got {value}")
         if int(end_step) < int(start_step):
-            raise ValueError("schedule.ngram_share.end_step must not be before start_step")
+            raise ConfigError("schedule.ngram_share.end_step must not be before start_step")
         self.start, self.end = float(start), float(end)
         self.start_step, self.end_step = int(start_step), int(end_step)
 

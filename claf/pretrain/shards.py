@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from claf.errors import MissingFileError, UserError
+
 FILES = ("tokens.npy", "word_starts.npy", "sentences.npy", "documents.npy")
 
 
@@ -25,13 +27,13 @@ def write_shard(folder, tokens, word_starts, sentence_lengths, document_sizes, v
     folder.mkdir(parents=True, exist_ok=True)
     tokens = np.asarray(tokens)
     if len(tokens) >= 2 ** 32:
-        raise ValueError(f"{folder}: a shard holds fewer than 2**32 tokens; lower corpus.shard_size_mb")
+        raise UserError(f"{folder}: a shard holds fewer than 2**32 tokens; lower corpus.shard_size_mb")
     sentences = np.zeros(len(sentence_lengths) + 1, dtype=np.uint32)
     np.cumsum(sentence_lengths, out=sentences[1:])
     documents = np.zeros(len(document_sizes) + 1, dtype=np.uint32)
     np.cumsum(document_sizes, out=documents[1:])
     if sentences[-1] != len(tokens) or documents[-1] != len(sentence_lengths):
-        raise ValueError(f"{folder}: sentence/document sizes do not add up to the tokens")
+        raise UserError(f"{folder}: sentence/document sizes do not add up to the tokens")
     np.save(folder / "tokens.npy", tokens.astype(token_dtype(vocab_size), copy=False))
     np.save(folder / "word_starts.npy", np.packbits(np.asarray(word_starts, dtype=bool)))
     np.save(folder / "sentences.npy", sentences)
@@ -47,7 +49,7 @@ class Shard:
         self.folder = Path(folder)
         missing = [f for f in FILES if not (self.folder / f).is_file()]
         if missing:
-            raise FileNotFoundError(f"{self.folder}: not a complete shard (missing {', '.join(missing)}); "
+            raise MissingFileError(f"{self.folder}: not a complete shard (missing {', '.join(missing)}); "
                                     f"delete the prepared corpus folder to rebuild it")
         self.tokens = np.load(self.folder / "tokens.npy", mmap_mode="r")
         self._word_bits = np.load(self.folder / "word_starts.npy", mmap_mode="r")

@@ -15,6 +15,7 @@ It follows the trainer's batch-source protocol: ``len(source)`` micro-batches pe
 
 import numpy as np
 
+from claf.config.errors import ConfigError
 from claf.pretrain import rng
 from claf.pretrain.instances import build_instances
 from claf.pretrain.plans import Plan
@@ -32,9 +33,9 @@ class PretrainBatches:
         self.seed, self.as_tensors = int(seed), as_tensors
         self.holdout_documents = int(holdout_documents or 0)
         self._plans = {}
-        for until, length, batch in lengths.phases:
+        for until, _length, batch in lengths.phases:
             if batch % (self.accumulation * self.world_size):
-                raise ValueError(f"schedule.sequence_length: batch_size {batch} (until step {until}) must be "
+                raise ConfigError(f"schedule.sequence_length: batch_size {batch} (until step {until}) must be "
                                  f"divisible by gradient_accumulation_steps x world size = "
                                  f"{self.accumulation * self.world_size}")
 

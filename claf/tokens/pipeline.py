@@ -13,9 +13,9 @@ from pathlib import Path
 
 from claf.config.errors import ConfigError
 from claf.registry import TOKENIZERS
+from claf.tokens.files import has_tokenizer
 
 MODEL_INPUTS = ("input_ids", "token_type_ids", "attention_mask")
-TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "tokenizer_config.json", "spiece.model", "vocab.json")
 
 
 def component(block, level=None):
@@ -30,11 +30,6 @@ def component(block, level=None):
 
 def names(level):
     return [n for n in TOKENIZERS.names() if TOKENIZERS.get(n).level == level]
-
-
-def has_tokenizer(model_dir):
-    path = Path(model_dir)
-    return path.is_dir() and any((path / f).exists() for f in TOKENIZER_FILES)
 
 
 def compose(word, subword, model=None):
@@ -88,7 +83,7 @@ def load_tokenizer(path):
 
 
 def build_tokenizer(token_config, model_dir):
-    tokenizer_config = (token_config or {}).get("tokenizer", {})
+    tokenizer_config = token_config["tokenizer"] if token_config else {}
     parts = {level: component(tokenizer_config[level], level) for level in ("word", "subword")
              if level in tokenizer_config}
     if has_tokenizer(model_dir) or not Path(str(model_dir)).exists():

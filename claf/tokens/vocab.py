@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+from claf.errors import UserError
+
 
 def read_wordpiece_vocab(path):
     """A WordPiece ``vocab.txt`` (one token per line) -> {token: id}."""
@@ -13,5 +15,5 @@ def read_wordpiece_vocab(path):
             if token and token not in vocab:
                 vocab[token] = len(vocab)
     if not vocab:
-        raise ValueError(f"{path}: empty vocab file; give a vocab.txt with one token per line")
+        raise UserError(f"{path}: empty vocab file; give a vocab.txt with one token per line")
     return vocab

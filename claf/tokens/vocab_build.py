@@ -43,17 +43,20 @@ def read_sentences(files, min_chars=1):
 
 def sample_corpus(corpus):
     """Balanced sample: [(source name, sentences)], each source getting share x total sentences."""
+    from claf.config.defaults import DEFAULTS
+
+    corpus = {**DEFAULTS["vocab"]["corpus"], **corpus}
     sources = corpus.get("sources") or []
     if not sources:
         raise ConfigError("corpus.sources is empty; list sources as {name, files, share}")
-    rng = random.Random(corpus.get("seed", 42))
-    pools = [(s.get("name", ",".join(s["files"])), read_sentences(s["files"], corpus.get("min_chars", 1)),
+    rng = random.Random(corpus["seed"])
+    pools = [(s.get("name", ",".join(s["files"])), read_sentences(s["files"], corpus["min_chars"]),
               float(s.get("share", 1.0))) for s in sources]
     for name, pool, _share in pools:
         if not pool:
             raise ConfigError(f"corpus source {name} has no sentences; check its files")
     total_share = sum(share for _, _, share in pools)
-    total = corpus.get("sentences") or sum(len(pool) for _, pool, _ in pools)
+    total = corpus["sentences"] or sum(len(pool) for _, pool, _ in pools)
     sampled = []
     for name, pool, share in pools:
         want = round(total * share / total_share)
@@ -68,15 +71,15 @@ def sample_corpus(corpus):
 def word_component(normalization):
     from claf.registry import TOKENIZERS
 
-    common = {"do_lower_case": bool(normalization.get("do_lower_case", False)),
-              "unicode_normalization": normalization.get("unicode")}
-    morphemes = normalization.get("morphemes")
+    common = {"do_lower_case": bool(normalization["do_lower_case"]),
+              "unicode_normalization": normalization["unicode"]}
+    morphemes = normalization["morphemes"]
     if morphemes:
         if morphemes not in ("mecab_ko", "mecab_ja", "konlpy"):
             raise ConfigError(f"normalization.morphemes is {morphemes}; use mecab_ko, mecab_ja, konlpy or null")
         return TOKENIZERS.get(morphemes)(**common)
-    return TOKENIZERS.get("bert_basic")(strip_accents=normalization.get("strip_accents", False),
-                                        tokenize_chinese_chars=normalization.get("tokenize_chinese_chars", True),
+    return TOKENIZERS.get("bert_basic")(strip_accents=normalization["strip_accents"],
+                                        tokenize_chinese_chars=normalization["tokenize_chinese_chars"],
                                         **common)
 
 
@@ -110,7 +113,7 @@ def train_tokenizer(word, subword, texts, vocab_size, min_frequency=2, limit_alp
 def output_dir(recipe_name, vocab):
     from claf.hub.cache import cache_root
 
-    if vocab.get("output_dir"):
+    if vocab["output_dir"]:
         return Path(vocab["output_dir"]).expanduser()
     return cache_root() / "vocab" / Path(str(recipe_name)).stem
 
@@ -120,15 +123,15 @@ def build_vocab(config, recipe_name, log=print):
     from claf.atomic import atomic_dir, atomic_write_text
 
     vocab, corpus, normalization = config["vocab"], config["corpus"], config["normalization"]
-    word, subword = word_component(normalization), subword_component(vocab.get("algorithm", "wordpiece"))
+    word, subword = word_component(normalization), subword_component(vocab["algorithm"])
     start = time.time()
     sampled = sample_corpus(corpus)
     texts = [t for _, picked in sampled for t in picked]
-    random.Random(corpus.get("seed", 42)).shuffle(texts)
+    random.Random(corpus["seed"]).shuffle(texts)
     counts = {name: len(picked) for name, picked in sampled}
     log(f"sampled {len(texts)} sentences: {counts}")
-    tokenizer = train_tokenizer(word, subword, texts, vocab["vocab_size"], vocab.get("min_frequency", 2),
-                                vocab.get("limit_alphabet"))
+    tokenizer = train_tokenizer(word, subword, texts, vocab["vocab_size"], vocab["min_frequency"],
+                                vocab["limit_alphabet"])
     out = output_dir(recipe_name, vocab)
     with atomic_dir(out) as tmp:
         tokenizer.save_pretrained(tmp)

@@ -10,7 +10,9 @@ carry their ``task``; features carry ``task_id`` (the task's position) and an ``
 local to their task. Batches and per-task evaluation are in ``claf.learn.multi_task``.
 """
 
+from claf.config.errors import ConfigError
 from claf.data.readers.base import Reader
+from claf.errors import InputError
 from claf.registry import READERS
 
 SAMPLING = ("proportional", "temperature", "uniform")
@@ -24,31 +26,39 @@ class MultiTaskReader(Reader):
                  skip_invalid=None):
         super().__init__(skip_invalid=bool(skip_invalid), lang_code=lang_code)
         if not tasks:
-            raise ValueError("data_reader.multi_task.tasks is empty; give at least one task block")
+            raise ConfigError("data_reader.multi_task.tasks is empty; give at least one task block")
         if sampling not in SAMPLING:
-            raise ValueError(f"data_reader.multi_task.sampling must be one of {', '.join(SAMPLING)}, got {sampling!r}")
+            raise ConfigError(f"data_reader.multi_task.sampling must be one of {', '.join(SAMPLING)}, got {sampling!r}")
         if sampling == "temperature" and not float(temperature) > 0:
-            raise ValueError(f"data_reader.multi_task.temperature must be > 0, got {temperature!r}")
+            raise ConfigError(f"data_reader.multi_task.temperature must be > 0, got {temperature!r}")
         self.sampling, self.temperature, self.indexer_name = sampling, float(temperature), indexer
         self.blocks = {name: _plain(block) for name, block in tasks.items()}
         self.readers = {}
         for name, block in self.blocks.items():
             dataset = block.get("dataset")
             if dataset not in block:
-                raise ValueError(f"data_reader.multi_task.tasks.{name}: needs 'dataset' and a '{dataset}' options block")
+                raise ConfigError(f"data_reader.multi_task.tasks.{name}: needs 'dataset' and a '{dataset}' options block")
             options = dict(block[dataset])
             options.setdefault("indexer", indexer)
             if skip_invalid is not None and "skip_invalid" in options:
                 options["skip_invalid"] = options["skip_invalid"] or skip_invalid
             self.readers[name] = READERS.get(dataset)(**options)
+            self.readers[name].config_block = f"multi_task.tasks.{name}.{dataset}"
         self.names = list(self.readers)
+        for name, block in self.blocks.items():
+            key = block.get("metric_key")
+            if key and key not in self.readers[name].main_score_keys():
+                raise ConfigError(f"--data_reader.multi_task.tasks.{name}.metric_key: '{key}' is not a score of this "
+                                  f"task; one of {', '.join(self.readers[name].main_score_keys())}")
 
     @property
     def metrics(self):
         return []  # each task is scored with its own reader's metrics (claf.learn.multi_task)
 
     def metric_key(self, name):
-        return self.blocks[name].get("metric_key") or _first_key(self.readers[name])
+        from claf.metrics.spec import main_key
+
+        return self.blocks[name].get("metric_key") or main_key(self.readers[name].metrics)
 
     def options(self):
         """The task blocks (files included, so eval mode finds them) with each reader's resolved options."""
@@ -69,7 +79,7 @@ class MultiTaskReader(Reader):
             for split in ("train", "valid") if train else ("valid",):
                 path = block.get(f"{split}_file_path")
                 if not path:
-                    raise ValueError(f"data_reader.multi_task.tasks.{name}.{split}_file_path is not set")
+                    raise ConfigError(f"data_reader.multi_task.tasks.{name}.{split}_file_path is not set")
                 limit = block.get(f"{split}_limit") or data_reader.get(f"{split}_limit")
                 for example in reader.read(resolve_data_file(path), limit):
                     example["task"] = name
@@ -97,26 +107,34 @@ class MultiTaskReader(Reader):
                 features.append(feature)
         return features
 
+    def extra_valid_sets(self, data_reader) -> dict:
+        return {}  # each task's own extra sets are scored with the task (claf.learn.multi_task)
+
+    def batch_source(self, features, batch_size, pad_token_id, accumulation=1, rank=0, world_size=1, seed=42,
+                     group_by_length=True):
+        from claf.data.multi_task_batches import MultiTaskBatches
+
+        return MultiTaskBatches(features, batch_size, pad_token_id, accumulation, rank, world_size, seed,
+                                group_by_length, self.sampling, self.temperature)
+
+    def main_score_keys(self) -> list:
+        keys = ["average", "loss"]
+        for name, reader in self.readers.items():
+            keys += [f"{name}/{key}" for key in reader.main_score_keys()]
+        return keys
+
     def input_fields(self, task=None) -> tuple:
         if task not in self.readers:
-            raise ValueError(f"this multi-task model needs a task: one of {', '.join(self.names)} (--task NAME)")
+            raise InputError(f"this multi-task model needs a task: one of {', '.join(self.names)} (--task NAME)")
         return self.readers[task].input_fields()
 
     def example_from_input(self, record, index=0):
         name = record.get("task")
         if name not in self.readers:
-            raise ValueError(f"input {index}: 'task' must name one of the tasks {self.names} (got {name!r})")
+            raise InputError(f"input {index}: 'task' must name one of the tasks {self.names} (got {name!r})")
         example = self.readers[name].example_from_input(record, index)
         example["task"] = name
         return example
-
-
-def _first_key(reader):
-    metric = reader.metrics[0]
-    name = metric if isinstance(metric, str) else metric["name"]
-    return {"matthews_corrcoef": "mcc", "ner_entity_f1": "entity_f1", "ner_char_f1": "char_f1",
-            "klue_sts": "pearson", "threshold_f1": "f1", "korquad_v1": "f1", "squad_v1": "f1",
-            "jsquad_v1": "f1"}.get(name, name)
 
 
 def _plain(value):

@@ -5,6 +5,7 @@ Long contexts are split into overlapping windows of ``max_seq_length`` tokens th
 keeps the character offsets of its context tokens so answers map back to exact text.
 """
 
+from claf.errors import InputError
 import json
 
 from claf.data.readers.base import InvalidRow, Reader
@@ -82,7 +83,7 @@ class SquadReader(Reader):
     def example_from_input(self, record, index=0):
         missing = [k for k in ("question", "context") if not record.get(k)]
         if missing:
-            raise ValueError(f"input {index}: missing {', '.join(missing)} (got keys {sorted(record)})")
+            raise InputError(f"input {index}: missing {', '.join(missing)} (got keys {sorted(record)})")
         return {"id": str(record.get("id", index)), "question": record["question"], "context": record["context"],
                 "answers": [], "answer_start": None, "title": record.get("title", "")}
 

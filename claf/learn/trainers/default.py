@@ -18,11 +18,13 @@ from pathlib import Path
 
 import torch
 
-from claf.learn.batches import as_batch_source, count_units
-from claf.learn.checkpoint import find_last, load_last, rng_state, save_last
+from claf.config.errors import ConfigError
+from claf.data.batches import as_batch_source, count_units
+from claf.learn.checkpoint import find_last, load_last, save_last
 from claf.learn.distributed import Distributed
 from claf.learn.metric_logs import MetricLogs
 from claf.learn.precision import autocast, check_precision, grad_scaler
+from claf.learn.run import rng_state
 from claf.registry import TRAINERS
 
 logger = logging.getLogger(__name__)
@@ -41,10 +43,10 @@ class Trainer:
             eval_and_save_step_count = int(eval_and_save_step_count)  # typed as the config's "epoch" on the CLI
         if eval_and_save_step_count != "epoch" and not (
                 isinstance(eval_and_save_step_count, int) and eval_and_save_step_count > 0):
-            raise ValueError("trainer.eval_and_save_step_count must be 'epoch' or a positive int, "
+            raise ConfigError("trainer.eval_and_save_step_count must be 'epoch' or a positive int, "
                              f"got {eval_and_save_step_count!r}")
         if not isinstance(gradient_accumulation_steps, int) or gradient_accumulation_steps < 1:
-            raise ValueError(f"trainer.gradient_accumulation_steps must be a positive int, "
+            raise ConfigError(f"trainer.gradient_accumulation_steps must be a positive int, "
                              f"got {gradient_accumulation_steps!r}")
         self.log_dir = Path(log_dir)
         self.num_epochs = num_epochs
@@ -94,7 +96,7 @@ class Trainer:
             layout = {"world_size": dist.world_size, "accumulation": self.accumulation}
             saved = {k: position.get(k, v) for k, v in layout.items()}
             if saved != layout:
-                raise ValueError(f"--trainer.resume {last}: saved with {saved}, now {layout}; the data position "
+                raise ConfigError(f"--trainer.resume {last}: saved with {saved}, now {layout}; the data position "
                                  "counts micro-batches per rank, so resume with the same processes and accumulation")
             logs.load_state(logs_state)
             logger.info("resumed from %s at epoch %d, batch %d, step %d", last, position["epoch"],

@@ -9,13 +9,13 @@ Saved: the shared encoder as a ``save_pretrained`` directory (``AutoModel`` load
 tokenizer, ``claf_task.json``, and the heads' own weights in ``claf_heads.safetensors``.
 """
 
-import json
 from pathlib import Path
 
 import torch
 
 from claf.atomic import atomic_dir
-from claf.models.heads.base import TASK_FILE
+from claf.errors import UserError
+from claf.models.task_file import task_meta, write_task_file
 from claf.registry import MODELS
 
 HEADS_FILE = "claf_heads.safetensors"
@@ -113,20 +113,18 @@ class MultiTaskModel(torch.nn.Module):
             mine = {k[len(name) + 1:]: v for k, v in state.items() if k.startswith(name + ".")}
             missing = [k for k in mine if k not in head.net.state_dict()]
             if not mine or missing:
-                raise ValueError(f"{path}: no weights for head '{name}' or unexpected keys {missing[:3]}; "
+                raise UserError(f"{path}: no weights for head '{name}' or unexpected keys {missing[:3]}; "
                                  "the checkpoint was saved with other tasks")
             head.net.load_state_dict(mine, strict=False)
 
-    def save(self, path, tokenizer, reader_name, reader_options, model_name):
+    def save(self, path, tokenizer, reader_name, reader_options, model_name, plugins=()):
         from safetensors.torch import save_file
 
-        meta = {"model": {"name": model_name, "options": self.options()},
-                "data_reader": {"dataset": reader_name, "options": reader_options}}
         with atomic_dir(path) as tmp:
             self.encoder.save_pretrained(tmp)
             tokenizer.save_pretrained(tmp)
             save_file(self.head_state(), str(Path(tmp) / HEADS_FILE))
-            (Path(tmp) / TASK_FILE).write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+            write_task_file(tmp, task_meta(model_name, self.options(), reader_name, reader_options, plugins))
 
 
 class MixedOutputs(dict):

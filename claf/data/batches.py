@@ -12,6 +12,7 @@ each global batch is split into ``accumulation`` micro-steps and each micro-step
 2 ranks x 16, 1 rank x 16 x 2 accumulation and 1 rank x 32 see the same updates.
 """
 
+from claf.errors import UserError
 import itertools
 
 import torch
@@ -25,7 +26,7 @@ class FeatureBatches:
     def __init__(self, features, batch_size, pad_token_id, accumulation=1, rank=0, world_size=1, seed=42,
                  group_by_length=True, collate_fn=None):
         if not features:
-            raise ValueError("no training features: the training file produced no examples")
+            raise UserError("no training features: the training file produced no examples")
         self.features = features
         self.batch_size = int(batch_size)
         self.accumulation = max(1, int(accumulation))

@@ -1,0 +1,53 @@
+"""Config defaults, in one place: every key a component reads exists in the resolved config.
+
+A BaseConfig may omit these keys; loading fills them in (the BaseConfig's own values win), so
+``--help`` lists them, overrides reach them and the frozen ``config.json`` records them.
+Constructor options of registered components (a reader's, a trainer's, ...) are not listed here:
+their defaults are the constructor's own, and overrides of omitted ones are checked against it.
+"""
+
+import copy
+
+DEFAULTS = {
+    "finetune": {
+        "data_reader": {"train_limit": None, "valid_limit": None, "extra_valid_file_paths": {}},
+        "iterator": {"eval_batch_size": None, "group_by_length": True},
+        "token": {"tokenizer": {}, "indexer": {"name": "bert"}},
+        "trainer": {"name": "default"},
+        "plugins": [],
+        "seed_num": 42,
+    },
+    "pretrain": {
+        "corpus": {"text_column": None, "header": False, "line_limit": None, "sentence_split": True},
+        "masking": {"mask_replace_prob": 0.8, "random_replace_prob": 0.1, "max_ngram": 3},
+        "schedule": {"ngram_share": {"start": 0.0, "end": 0.0, "start_step": 0, "end_step": 0}},
+        "model": {"pretrained_model_name": None},
+        "evaluation": {"holdout_documents": 0, "num_instances": 512, "batch_size": 64},
+        "trainer": {"name": "default"},
+        "checkpoint": {"keep_archive": False, "local": {"root": None},
+                       "s3": {"bucket": None, "prefix": "larva", "endpoint_url": None}},
+        "plugins": [],
+        "seed_num": 42,
+    },
+    "vocab": {
+        "corpus": {"seed": 42, "min_chars": 1, "sentences": None},
+        "normalization": {"unicode": None, "do_lower_case": False, "strip_accents": False, "morphemes": None,
+                          "tokenize_chinese_chars": True},
+        "vocab": {"algorithm": "wordpiece", "min_frequency": 2, "limit_alphabet": None, "output_dir": None},
+    },
+    "factory": {},
+}
+
+
+def with_defaults(data: dict, kind: str) -> dict:
+    """``data`` with the defaults of its recipe kind filled in where it has no value (a copy, data's order first)."""
+    return _fill(copy.deepcopy(data), DEFAULTS.get(kind, {}))
+
+
+def _fill(data: dict, defaults: dict) -> dict:
+    for key, value in defaults.items():
+        if key not in data:
+            data[key] = copy.deepcopy(value)
+        elif isinstance(value, dict) and value and isinstance(data[key], dict):
+            _fill(data[key], value)
+    return data
