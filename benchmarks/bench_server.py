@@ -36,18 +36,27 @@ def body(model, step, task, seed, score):
     config = dict(CONFIG, seed_num=seed, trainer=dict(CONFIG["trainer"], log_dir=f"logs/{model}/{task}/{seed}"))
     config["model"] = {"name": "bert_for_seq_cls", "bert_for_seq_cls": {"pretrained_model_name": f"{model}-{step}"}}
     metric = METRICS.get(task, "accuracy")
-    return {"benchmark": "klue", "task": task, "checkpoint": {"model": model, "step": step}, "seed": seed,
-            "metrics": {metric: score, "em": score - 8, "pearson": score, "f1": score, "loss": 0.3},
-            "history": [{"epoch": e, "global_step": 100 * e, f"valid/{metric}": score - 3 + e} for e in (1, 2, 3)],
-            "config": config, "provenance": {"claf_revision": "bench", "device": "cpu", "threads": 2}}
+    return {
+        "benchmark": "klue",
+        "task": task,
+        "checkpoint": {"model": model, "step": step},
+        "seed": seed,
+        "metrics": {metric: score, "em": score - 8, "pearson": score, "f1": score, "loss": 0.3},
+        "history": [{"epoch": e, "global_step": 100 * e, f"valid/{metric}": score - 3 + e} for e in (1, 2, 3)],
+        "config": config,
+        "provenance": {"claf_revision": "bench", "device": "cpu", "threads": 2},
+    }
 
 
 def writer(url, worker, count):
     session = requests.Session()
     codes = []
     for i in range(count):
-        r = session.post(f"{url}/api/v1/results", json=body(f"writer-{worker}", 1000 * (1 + i % 10), "nsmc", i,
-                                                         80 + (i % 7)), headers={"Authorization": f"Bearer {TOKEN}"})
+        r = session.post(
+            f"{url}/api/v1/results",
+            json=body(f"writer-{worker}", 1000 * (1 + i % 10), "nsmc", i, 80 + (i % 7)),
+            headers={"Authorization": f"Bearer {TOKEN}"},
+        )
         codes.append(r.status_code)
     return codes
 
@@ -66,24 +75,41 @@ def fill(db_url, models=100, steps=10, seeds=3):
         tasks = {t.name: t for t in s.scalars(select(Task).where(Task.benchmark_id == bench.id))}
         n = 0
         for m in range(models):
-            model = Model(name=f"model-{m:03d}", options={"masking": ["subword", "space", "ngram"][m % 3],
-                                                          "vocab_size": [32000, 64000][m % 2]})
+            model = Model(
+                name=f"model-{m:03d}",
+                options={"masking": ["subword", "space", "ngram"][m % 3], "vocab_size": [32000, 64000][m % 2]},
+            )
             s.add(model)
             s.flush()
             for k in range(steps):
                 step = 100_000 * (k + 1)
-                ck = Checkpoint(model_id=model.id, step=step, name=f"model-{m:03d}-{step // 1000}k",
-                                metrics={"mlm_loss": 5.0 - 0.2 * k}, body_sha256="x")
+                ck = Checkpoint(
+                    model_id=model.id,
+                    step=step,
+                    name=f"model-{m:03d}-{step // 1000}k",
+                    metrics={"mlm_loss": 5.0 - 0.2 * k},
+                    body_sha256="x",
+                )
                 s.add(ck)
                 s.flush()
                 rows = []
                 for task in TASKS:
                     for seed in range(seeds):
                         b = body(model.name, step, task, seed, 70 + (m * 7 + k * 3 + seed) % 25)
-                        rows.append(Result(checkpoint_id=ck.id, task_id=tasks[task].id, seed=seed,
-                                           config_hash=config_hash(b["config"]), score=b["metrics"][METRICS.get(
-                                               task, "accuracy")], metrics=b["metrics"], history=b["history"],
-                                           config=b["config"], provenance=b["provenance"], body_sha256=sha256_of(b)))
+                        rows.append(
+                            Result(
+                                checkpoint_id=ck.id,
+                                task_id=tasks[task].id,
+                                seed=seed,
+                                config_hash=config_hash(b["config"]),
+                                score=b["metrics"][METRICS.get(task, "accuracy")],
+                                metrics=b["metrics"],
+                                history=b["history"],
+                                config=b["config"],
+                                provenance=b["provenance"],
+                                body_sha256=sha256_of(b),
+                            )
+                        )
                 s.add_all(rows)
                 n += len(rows)
     engine.dispose()
@@ -114,8 +140,9 @@ def main():
     db_url = args.db or f"sqlite:///{tmp / 'bench.sqlite'}"
     port = 18765
     env = dict(os.environ, CLAF_HOME=str(tmp), CLAF_SERVER_TOKEN=TOKEN, PYTHONPATH=str(REPO))
-    server = subprocess.Popen([sys.executable, "-m", "claf", "server", "--db", db_url, "--port", str(port),
-                               "--log-level", "warning"], env=env)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "claf", "server", "--db", db_url, "--port", str(port), "--log-level", "warning"], env=env
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(200):
@@ -126,8 +153,11 @@ def main():
                 time.sleep(0.2)
         t0 = time.perf_counter()
         with ProcessPoolExecutor(args.clients, mp_context=multiprocessing.get_context("spawn")) as pool:
-            codes = [c for cs in pool.map(writer, [url] * args.clients, range(args.clients),
-                                          [args.posts] * args.clients) for c in cs]
+            codes = [
+                c
+                for cs in pool.map(writer, [url] * args.clients, range(args.clients), [args.posts] * args.clients)
+                for c in cs
+            ]
         elapsed = time.perf_counter() - t0
         writes = len(codes)
         assert all(c == 201 for c in codes), {c: codes.count(c) for c in set(codes)}
@@ -136,17 +166,27 @@ def main():
         fill_s = time.perf_counter() - t0
         reads = {
             "table_best_median": latency(url, "/api/v1/benchmarks/klue/table", {}, args.repeats),
-            "table_last_mean": latency(url, "/api/v1/benchmarks/klue/table", {"step": "last", "seeds": "mean"},
-                                       args.repeats),
-            "series_nsmc": latency(url, "/api/v1/benchmarks/klue/tasks/nsmc/series", {"group_by": "masking"},
-                                   args.repeats),
+            "table_last_mean": latency(
+                url, "/api/v1/benchmarks/klue/table", {"step": "last", "seeds": "mean"}, args.repeats
+            ),
+            "series_nsmc": latency(
+                url, "/api/v1/benchmarks/klue/tasks/nsmc/series", {"group_by": "masking"}, args.repeats
+            ),
             "table_csv": latency(url, "/api/v1/benchmarks/klue/table.csv", {}, args.repeats // 3),
             "dashboard_page": latency(url, "/benchmarks/klue", {}, args.repeats // 3),
         }
-        report = {"database": db_url.split(":")[0], "clients": args.clients, "writes": writes,
-                  "write_seconds": round(elapsed, 2), "writes_per_second": round(writes / elapsed, 1),
-                  "results_stored": writes + filled, "fill_seconds": round(fill_s, 1), "reads": reads,
-                  "load_average": os.getloadavg(), "cpus": os.cpu_count()}
+        report = {
+            "database": db_url.split(":")[0],
+            "clients": args.clients,
+            "writes": writes,
+            "write_seconds": round(elapsed, 2),
+            "writes_per_second": round(writes / elapsed, 1),
+            "results_stored": writes + filled,
+            "fill_seconds": round(fill_s, 1),
+            "reads": reads,
+            "load_average": os.getloadavg(),
+            "cpus": os.cpu_count(),
+        }
     finally:
         server.terminate()
         server.wait()

@@ -30,6 +30,10 @@ def test_8_clients_x_250_posts_retried_once_give_2000_rows_and_no_5xx(kind, post
     assert not [s for s in statuses if s >= 500]
     assert statuses.count(201) == WORKERS * posts and statuses.count(200) == WORKERS * posts
     assert count_results(db_url) == WORKERS * posts
+    print(
+        f"{kind}: {WORKERS} clients x {posts} posts x 2 sends: {len(statuses)} answers, "
+        f"{statuses.count(201)} x 201, {statuses.count(200)} x 200, 0 x 5xx, {WORKERS * posts} rows"
+    )
 
 
 def test_kill_9_during_load_loses_no_acknowledged_write(tmp_path):
@@ -45,7 +49,9 @@ def test_kill_9_during_load_loses_no_acknowledged_write(tmp_path):
         outcomes = [f.result() for f in futures]
     acked = {k: v for o in outcomes for k, v in o["acked"].items()}
     assert len(acked) >= 200
-    assert count_results(db_url) < WORKERS * POSTS  # the kill landed mid-load
+    stored_at_kill = count_results(db_url)
+    assert stored_at_kill < WORKERS * POSTS  # the kill landed mid-load
+    print(f"kill -9 after {len(acked)} acknowledged writes ({stored_at_kill} rows on disk): all found after restart")
     restarted = ServerProcess(db_url, tmp_path, port=server.port).start()
     try:
         for result_id, (model, step, seed, score) in acked.items():

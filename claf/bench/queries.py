@@ -77,10 +77,16 @@ def benchmark_table(session: Session, benchmark: str, step="best", seeds: str = 
     tasks = list(session.scalars(select(Task).where(Task.benchmark_id == bench.id).order_by(Task.position)))
     by_id = {t.id: t for t in tasks}
     conn = session.connection()  # plain Core rows: the table reads every result of the benchmark
-    checkpoints = {cid: (model, s) for cid, model, s in conn.execute(
-        select(Checkpoint.id, Model.name, Checkpoint.step).join(Model, Checkpoint.model_id == Model.id)).all()}
-    rows = _plain_rows(conn, select(Result.checkpoint_id, Result.task_id, Result.score, Result.id)
-                       .where(Result.task_id.in_(list(by_id))))  # index-only (ix_results_cover)
+    checkpoints = {
+        cid: (model, s)
+        for cid, model, s in conn.execute(
+            select(Checkpoint.id, Model.name, Checkpoint.step).join(Model, Checkpoint.model_id == Model.id)
+        ).all()
+    }
+    rows = _plain_rows(
+        conn,
+        select(Result.checkpoint_id, Result.task_id, Result.score, Result.id).where(Result.task_id.in_(list(by_id))),
+    )  # index-only (ix_results_cover)
     groups = defaultdict(lambda: defaultdict(list))  # (model, task) -> step -> [(score, id)]
     for cid, task_id, score, rid in rows:
         model, s = checkpoints[cid]
@@ -104,19 +110,32 @@ def benchmark_table(session: Session, benchmark: str, step="best", seeds: str = 
             cell = row["cells"][task.name]
             if cell is not None:
                 chosen = [metrics[r] for r in cell["result_ids"]]
-                shown = {k: combine([m[k] for m in chosen if k in m], seeds)["value"]
-                         for k in task.display if any(k in m for m in chosen)}
+                shown = {
+                    k: combine([m[k] for m in chosen if k in m], seeds)["value"]
+                    for k in task.display
+                    if any(k in m for m in chosen)
+                }
                 cell["text"] = _text(shown, task.display)
     for ref in session.scalars(select(Reference).where(Reference.task_id.in_(list(by_id))).order_by(Reference.id)):
         task = by_id[ref.task_id]
         row = next((r for r in table_rows if r["kind"] == "reference" and r["model"] == ref.label), None)
         if row is None:
-            row = {"model": ref.label, "kind": "reference", "options": {}, "source": ref.source,
-                   "cells": {t.name: None for t in tasks}}
+            row = {
+                "model": ref.label,
+                "kind": "reference",
+                "options": {},
+                "source": ref.source,
+                "cells": {t.name: None for t in tasks},
+            }
             table_rows.append(row)
         if task.metric in ref.metrics:
-            row["cells"][task.name] = {"value": ref.metrics[task.metric], "std": None, "n": None, "step": None,
-                                       "text": _text(ref.metrics, task.display)}
+            row["cells"][task.name] = {
+                "value": ref.metrics[task.metric],
+                "std": None,
+                "n": None,
+                "step": None,
+                "text": _text(ref.metrics, task.display),
+            }
     averaged = [t for t in tasks if t.average_weight > 0]
     for row in table_rows:
         values = [(row["cells"].get(t.name), t.average_weight) for t in averaged]
@@ -125,14 +144,35 @@ def benchmark_table(session: Session, benchmark: str, step="best", seeds: str = 
             row["cells"]["average"] = {"value": avg, "std": None, "n": None, "step": None, "text": f"{avg:.2f}"}
         else:
             row["cells"]["average"] = None
-    columns = [{"key": t.name, "title": t.title, "metric": t.metric, "display": t.display,
-                "higher_is_better": t.higher_is_better, "average_weight": t.average_weight} for t in tasks]
-    columns.append({"key": "average", "title": "Average", "metric": "average", "display": ["average"],
-                    "higher_is_better": True, "average_weight": 0})
+    columns = [
+        {
+            "key": t.name,
+            "title": t.title,
+            "metric": t.metric,
+            "display": t.display,
+            "higher_is_better": t.higher_is_better,
+            "average_weight": t.average_weight,
+        }
+        for t in tasks
+    ]
+    columns.append(
+        {
+            "key": "average",
+            "title": "Average",
+            "metric": "average",
+            "display": ["average"],
+            "higher_is_better": True,
+            "average_weight": 0,
+        }
+    )
     for col in columns:
         mark_best(table_rows, col["key"], col["higher_is_better"])
-    return {"benchmark": {"name": bench.name, "title": bench.title, "description": bench.description},
-            "aggregation": {"step": step, "seeds": seeds}, "columns": columns, "rows": table_rows}
+    return {
+        "benchmark": {"name": bench.name, "title": bench.title, "description": bench.description},
+        "aggregation": {"step": step, "seeds": seeds},
+        "columns": columns,
+        "rows": table_rows,
+    }
 
 
 def _plain_rows(conn, stmt) -> list[tuple]:
@@ -145,7 +185,7 @@ def _plain_rows(conn, stmt) -> list[tuple]:
 def _metrics_of(conn, ids: list[int]) -> dict[int, dict]:
     out = {}
     for start in range(0, len(ids), 5000):
-        chunk = ids[start:start + 5000]
+        chunk = ids[start : start + 5000]
         out.update(conn.execute(select(Result.id, Result.metrics).where(Result.id.in_(chunk))).all())
     return out
 
@@ -163,14 +203,16 @@ def mark_best(rows: list[dict], key: str, higher: bool) -> None:
         c["best"] = math.isclose(c["value"], best, rel_tol=0, abs_tol=TIE)
 
 
-def task_series(session: Session, benchmark: str, task: str, group_by: str | None = None,
-                seeds: str = "mean") -> dict:
+def task_series(session: Session, benchmark: str, task: str, group_by: str | None = None, seeds: str = "mean") -> dict:
     """Score vs pre-training step for one task, one trace per model (with the model's ``group_by``
     option), plus each model's pre-training curve (its checkpoints' held-out metrics) on the same axis."""
     t = find_task(session, benchmark, task)
     rows = session.execute(
-        select(Model.name, Checkpoint.step, Result.score).join(Checkpoint, Result.checkpoint_id == Checkpoint.id)
-        .join(Model, Checkpoint.model_id == Model.id).where(Result.task_id == t.id)).all()
+        select(Model.name, Checkpoint.step, Result.score)
+        .join(Checkpoint, Result.checkpoint_id == Checkpoint.id)
+        .join(Model, Checkpoint.model_id == Model.id)
+        .where(Result.task_id == t.id)
+    ).all()
     points = defaultdict(lambda: defaultdict(list))
     for model, s, score in rows:
         points[model][s].append(score)
@@ -179,23 +221,42 @@ def task_series(session: Session, benchmark: str, task: str, group_by: str | Non
     for model in sorted(points):
         steps = sorted(points[model])
         combined = [combine(points[model][s], seeds) for s in steps]
-        traces.append({"model": model, "group": (options.get(model) or {}).get(group_by) if group_by else None,
-                       "steps": steps, "values": [c["value"] for c in combined], "std": [c["std"] for c in combined],
-                       "n": [c["n"] for c in combined]})
+        traces.append(
+            {
+                "model": model,
+                "group": (options.get(model) or {}).get(group_by) if group_by else None,
+                "steps": steps,
+                "values": [c["value"] for c in combined],
+                "std": [c["std"] for c in combined],
+                "n": [c["n"] for c in combined],
+            }
+        )
     curves = []
-    ck_rows = session.execute(select(Model.name, Checkpoint.step, Checkpoint.metrics)
-                              .join(Model, Checkpoint.model_id == Model.id)
-                              .where(Model.name.in_(list(points))).order_by(Model.name, Checkpoint.step)).all()
+    ck_rows = session.execute(
+        select(Model.name, Checkpoint.step, Checkpoint.metrics)
+        .join(Model, Checkpoint.model_id == Model.id)
+        .where(Model.name.in_(list(points)))
+        .order_by(Model.name, Checkpoint.step)
+    ).all()
     by_model = defaultdict(list)
     for model, s, metrics in ck_rows:
         loss = (metrics or {}).get("mlm_loss", (metrics or {}).get("loss"))
         if loss is not None:
             by_model[model].append((s, loss))
     for model, pts in by_model.items():
-        curves.append({"model": model, "metric": "held-out MLM loss", "steps": [p[0] for p in pts],
-                       "values": [p[1] for p in pts]})
-    return {"benchmark": benchmark, "task": t.name, "metric": t.metric, "higher_is_better": t.higher_is_better,
-            "group_by": group_by, "seeds": seeds, "traces": traces, "pretraining": curves}
+        curves.append(
+            {"model": model, "metric": "held-out MLM loss", "steps": [p[0] for p in pts], "values": [p[1] for p in pts]}
+        )
+    return {
+        "benchmark": benchmark,
+        "task": t.name,
+        "metric": t.metric,
+        "higher_is_better": t.higher_is_better,
+        "group_by": group_by,
+        "seeds": seeds,
+        "traces": traces,
+        "pretraining": curves,
+    }
 
 
 def get_result(session: Session, result_id: int) -> dict:
@@ -207,10 +268,22 @@ def get_result(session: Session, result_id: int) -> dict:
     from claf.bench.schema import Benchmark
     from claf.bench.schema import Model as M
 
-    return {"id": r.id, "benchmark": session.get(Benchmark, task.benchmark_id).name, "task": task.name,
-            "model": session.get(M, ck.model_id).name, "checkpoint": ck.name, "step": ck.step, "seed": r.seed,
-            "config_hash": r.config_hash, "score": r.score, "metrics": r.metrics, "history": r.history,
-            "config": r.config, "provenance": r.provenance, "created_at": r.created_at.isoformat()}
+    return {
+        "id": r.id,
+        "benchmark": session.get(Benchmark, task.benchmark_id).name,
+        "task": task.name,
+        "model": session.get(M, ck.model_id).name,
+        "checkpoint": ck.name,
+        "step": ck.step,
+        "seed": r.seed,
+        "config_hash": r.config_hash,
+        "score": r.score,
+        "metrics": r.metrics,
+        "history": r.history,
+        "config": r.config,
+        "provenance": r.provenance,
+        "created_at": r.created_at.isoformat(),
+    }
 
 
 def flatten(obj, prefix="") -> dict:
@@ -225,10 +298,15 @@ def flatten(obj, prefix="") -> dict:
 def config_diff(session: Session, a: int, b: int) -> dict:
     """The dotted keys whose values differ between two results' frozen configs."""
     ca, cb = flatten(get_result(session, a)["config"]), flatten(get_result(session, b)["config"])
-    changed = [{"key": k, "a": ca.get(k), "b": cb.get(k)} for k in sorted(set(ca) | set(cb))
-               if ca.get(k) != cb.get(k) or (k in ca) != (k in cb)]
+    changed = [
+        {"key": k, "a": ca.get(k), "b": cb.get(k)}
+        for k in sorted(set(ca) | set(cb))
+        if ca.get(k) != cb.get(k) or (k in ca) != (k in cb)
+    ]
     return {"a": a, "b": b, "differences": changed}
 
 
 def vocab_table(session: Session) -> list[dict]:
-    return [{"tokenizer": v.tokenizer, **v.figures} for v in session.scalars(select(VocabReport).order_by(VocabReport.id))]
+    return [
+        {"tokenizer": v.tokenizer, **v.figures} for v in session.scalars(select(VocabReport).order_by(VocabReport.id))
+    ]

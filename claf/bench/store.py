@@ -46,8 +46,10 @@ def find_task(session: Session, benchmark: str | None, task: str | None, config:
         tasks = [t for t in session.scalars(select(Task)) if t.data_prefix and path.startswith(t.data_prefix)]
         if len(tasks) == 1:
             return tasks[0]
-        raise NotFound(f"no single task matches train_file_path '{path}'; give 'benchmark' and 'task' "
-                       f"(a 'benchmark' block in the config)")
+        raise NotFound(
+            f"no single task matches train_file_path '{path}'; give 'benchmark' and 'task' "
+            f"(a 'benchmark' block in the config)"
+        )
     bench = find_benchmark(session, benchmark)
     row = session.scalar(select(Task).where(Task.benchmark_id == bench.id, Task.name == task))
     if row is None:
@@ -83,11 +85,20 @@ def _checkpoint(session: Session, ck: CheckpointIn, strict: bool) -> tuple[Check
     row = session.scalar(select(Checkpoint).where(Checkpoint.model_id == model.id, Checkpoint.step == ck.step))
     if row is not None:
         if strict and row.body_sha256 != body:
-            raise Conflict(f"checkpoint {ck.model} step {ck.step} exists with a different body "
-                           f"(name '{row.name}', sha256 '{row.sha256}')")
+            raise Conflict(
+                f"checkpoint {ck.model} step {ck.step} exists with a different body "
+                f"(name '{row.name}', sha256 '{row.sha256}')"
+            )
         return row, False
-    row = Checkpoint(model_id=model.id, step=ck.step, name=ck.resolved_name(), url=ck.url, sha256=ck.sha256,
-                     metrics=dict(ck.metrics), body_sha256=body)
+    row = Checkpoint(
+        model_id=model.id,
+        step=ck.step,
+        name=ck.resolved_name(),
+        url=ck.url,
+        sha256=ck.sha256,
+        metrics=dict(ck.metrics),
+        body_sha256=body,
+    )
     session.add(row)
     session.flush()
     return row, True
@@ -95,9 +106,11 @@ def _checkpoint(session: Session, ck: CheckpointIn, strict: bool) -> tuple[Check
 
 def put_checkpoint(factory: sessionmaker, ck: CheckpointIn) -> tuple[dict, bool]:
     """Store a checkpoint (model created on first sight) -> (its JSON, created)."""
+
     def work(session):
         row, created = _checkpoint(session, ck, strict=True)
         return {"id": row.id, "model": ck.model, "step": row.step, "name": row.name}, created
+
     return _retrying(factory, work)
 
 
@@ -146,8 +159,10 @@ def put_result(factory: sessionmaker, result: ResultIn) -> tuple[dict, bool]:
     def lookup(session):
         task_id, task_name, metric, bench_name = cache.task(session, result.benchmark, result.task, result.config)
         if metric not in result.metrics:
-            raise ValueError(f"metrics has no '{metric}', the primary metric of task '{task_name}' "
-                             f"(got {', '.join(sorted(result.metrics))})")
+            raise ValueError(
+                f"metrics has no '{metric}', the primary metric of task '{task_name}' "
+                f"(got {', '.join(sorted(result.metrics))})"
+            )
         ck = cache.checkpoints.get((ck_in.model, ck_in.step))
         if ck is None:  # cached only once committed (see below): a rolled-back row must not stay cached
             row, _ = _checkpoint(session, ck_in, strict=False)
@@ -155,27 +170,50 @@ def put_result(factory: sessionmaker, result: ResultIn) -> tuple[dict, bool]:
         return task_id, task_name, metric, bench_name, ck
 
     def answer(row, task_name, bench_name, ck_name):
-        return {"id": row.id, "benchmark": bench_name, "task": task_name, "checkpoint": ck_name, "seed": row.seed,
-                "config_hash": chash}
+        return {
+            "id": row.id,
+            "benchmark": bench_name,
+            "task": task_name,
+            "checkpoint": ck_name,
+            "seed": row.seed,
+            "config_hash": chash,
+        }
 
     def insert(session):  # the common case: a new key, one INSERT
         task_id, task_name, metric, bench_name, (ck_id, ck_name) = lookup(session)
-        row = Result(checkpoint_id=ck_id, task_id=task_id, seed=result.seed, config_hash=chash,
-                     score=result.metrics[metric], metrics=dict(result.metrics), history=result.history,
-                     config=result.config, provenance=result.provenance, body_sha256=body)
+        row = Result(
+            checkpoint_id=ck_id,
+            task_id=task_id,
+            seed=result.seed,
+            config_hash=chash,
+            score=result.metrics[metric],
+            metrics=dict(result.metrics),
+            history=result.history,
+            config=result.config,
+            provenance=result.provenance,
+            body_sha256=body,
+        )
         session.add(row)
         session.flush()
         return answer(row, task_name, bench_name, ck_name), True, (ck_id, ck_name)
 
     def existing(session):  # the key is taken: the same body is a no-op, a different one a conflict
         task_id, task_name, _metric, bench_name, (ck_id, ck_name) = lookup(session)
-        row = session.scalar(select(Result).where(Result.checkpoint_id == ck_id, Result.task_id == task_id,
-                                                  Result.seed == result.seed, Result.config_hash == chash))
+        row = session.scalar(
+            select(Result).where(
+                Result.checkpoint_id == ck_id,
+                Result.task_id == task_id,
+                Result.seed == result.seed,
+                Result.config_hash == chash,
+            )
+        )
         if row is None:
             return None
         if row.body_sha256 != body:
-            raise Conflict(f"a result for checkpoint '{ck_name}', task '{task_name}', seed {result.seed}, "
-                           f"config {chash[:12]} exists (id {row.id}) with a different body")
+            raise Conflict(
+                f"a result for checkpoint '{ck_name}', task '{task_name}', seed {result.seed}, "
+                f"config {chash[:12]} exists (id {row.id}) with a different body"
+            )
         return answer(row, task_name, bench_name, ck_name), False
 
     for _attempt in range(5):
@@ -199,11 +237,13 @@ def put_benchmark(factory: sessionmaker, spec: BenchmarkSpec) -> tuple[dict, boo
     def work(session):
         bench, created = define_benchmark(session, spec)
         return {"name": bench.name, "tasks": [t.name for t in spec.tasks]}, created
+
     return _retrying(factory, work)
 
 
 def put_vocab_rows(factory: sessionmaker, rows: list[VocabRow]) -> int:
     """Store vocab-benchmark rows (one per tokenizer; a newer row replaces the older) -> count."""
+
     def work(session):
         for r in rows:
             row = session.scalar(select(VocabReport).where(VocabReport.tokenizer == r.tokenizer))
@@ -211,4 +251,5 @@ def put_vocab_rows(factory: sessionmaker, rows: list[VocabRow]) -> int:
             row.figures = r.model_dump(exclude={"tokenizer"}, exclude_none=True)
             session.add(row)
         return len(rows)
+
     return _retrying(factory, work)
