@@ -8,6 +8,8 @@ import pytest
 import requests
 from bench_support import TOKEN, ServerProcess, auth, database_url, result_body, seed_demo
 
+pytestmark = pytest.mark.slow  # real server processes
+
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def api(request, tmp_path_factory):

@@ -11,6 +11,8 @@ from bench_support import REPO, TOKEN, ServerProcess, database_url, free_port
 
 from claf.learn.metric_logs import MetricLogs
 
+pytestmark = pytest.mark.slow  # real server processes
+
 
 def finetune_folder(folder, checkpoint="larva-kor-tiny-4k", seed=42, accuracy=81.5):
     config = json.loads((REPO / "base_config" / "klue" / "nsmc_larva_tiny.json").read_text())

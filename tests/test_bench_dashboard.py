@@ -11,6 +11,8 @@ import pytest
 import requests
 from bench_support import SCORES, ServerProcess, database_url, seed_demo
 
+pytestmark = pytest.mark.slow  # real server processes
+
 CHROMIUM, DRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 
 

@@ -8,6 +8,8 @@ import pytest
 import requests
 from bench_support import DEMO, ServerProcess, auth, count_results, database_url, load_worker
 
+pytestmark = pytest.mark.slow  # real server processes
+
 WORKERS, POSTS = 8, 250
 
 
