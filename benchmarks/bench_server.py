@@ -116,16 +116,26 @@ def fill(db_url, models=100, steps=10, seeds=3):
     return n
 
 
-def latency(url, path, params, repeats):
+def cpu_seconds(pid):
+    """User + system CPU time of a process so far (Linux /proc): the server's own cost, whatever the load."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def latency(url, path, params, repeats, pid=None):
     session = requests.Session()
     times = []
+    cpu0 = cpu_seconds(pid) if pid else None
     for _ in range(repeats):
         t0 = time.perf_counter()
         r = session.get(f"{url}{path}", params=params)
         times.append((time.perf_counter() - t0) * 1000)
         assert r.status_code == 200, r.text
     times.sort()
-    return {"p50_ms": round(statistics.median(times), 1), "p95_ms": round(times[int(0.95 * (len(times) - 1))], 1)}
+    out = {"p50_ms": round(statistics.median(times), 1), "p95_ms": round(times[int(0.95 * (len(times) - 1))], 1)}
+    if pid:
+        out["server_cpu_ms"] = round((cpu_seconds(pid) - cpu0) * 1000 / repeats, 1)
+    return out
 
 
 def main():
@@ -151,29 +161,29 @@ def main():
                 break
             except requests.RequestException:
                 time.sleep(0.2)
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), cpu_seconds(server.pid)
         with ProcessPoolExecutor(args.clients, mp_context=multiprocessing.get_context("spawn")) as pool:
             codes = [
                 c
                 for cs in pool.map(writer, [url] * args.clients, range(args.clients), [args.posts] * args.clients)
                 for c in cs
             ]
-        elapsed = time.perf_counter() - t0
+        elapsed, write_cpu = time.perf_counter() - t0, cpu_seconds(server.pid) - cpu0
         writes = len(codes)
         assert all(c == 201 for c in codes), {c: codes.count(c) for c in set(codes)}
         t0 = time.perf_counter()
         filled = fill(db_url, models=max(1, round((30_000 - writes) / 270)))
         fill_s = time.perf_counter() - t0
         reads = {
-            "table_best_median": latency(url, "/api/v1/benchmarks/klue/table", {}, args.repeats),
+            "table_best_median": latency(url, "/api/v1/benchmarks/klue/table", {}, args.repeats, server.pid),
             "table_last_mean": latency(
-                url, "/api/v1/benchmarks/klue/table", {"step": "last", "seeds": "mean"}, args.repeats
+                url, "/api/v1/benchmarks/klue/table", {"step": "last", "seeds": "mean"}, args.repeats, server.pid
             ),
             "series_nsmc": latency(
-                url, "/api/v1/benchmarks/klue/tasks/nsmc/series", {"group_by": "masking"}, args.repeats
+                url, "/api/v1/benchmarks/klue/tasks/nsmc/series", {"group_by": "masking"}, args.repeats, server.pid
             ),
-            "table_csv": latency(url, "/api/v1/benchmarks/klue/table.csv", {}, args.repeats // 3),
-            "dashboard_page": latency(url, "/benchmarks/klue", {}, args.repeats // 3),
+            "table_csv": latency(url, "/api/v1/benchmarks/klue/table.csv", {}, args.repeats // 3, server.pid),
+            "dashboard_page": latency(url, "/benchmarks/klue", {}, args.repeats // 3, server.pid),
         }
         report = {
             "database": db_url.split(":")[0],
@@ -181,6 +191,7 @@ def main():
             "writes": writes,
             "write_seconds": round(elapsed, 2),
             "writes_per_second": round(writes / elapsed, 1),
+            "server_cpu_ms_per_write": round(write_cpu * 1000 / writes, 2),
             "results_stored": writes + filled,
             "fill_seconds": round(fill_s, 1),
             "reads": reads,
