@@ -8,6 +8,7 @@ given step N. The best set of a column holds every model row whose value ties th
 reference rows (published numbers) are never in it.
 """
 
+import json
 import math
 from collections import defaultdict
 
@@ -93,22 +94,33 @@ def benchmark_table(session: Session, benchmark: str, step="best", seeds: str = 
         groups[(model, task_id)][s].append((score, rid))
     options = dict(conn.execute(select(Model.name, Model.options)).all())
     models = sorted({m for m, _ in groups})
+    plain = [(t.id, t.name, t.higher_is_better, t.display != [t.metric]) for t in tasks]  # no ORM in the loop
     table_rows, chosen_ids = [], []
     for model in models:
         cells = {}
-        for task in tasks:
-            per_step = {s: combine([v[0] for v in vals], seeds) for s, vals in groups.get((model, task.id), {}).items()}
-            cell = choose(per_step, step, task.higher_is_better)
+        for task_id, name, higher, needs_metrics in plain:
+            by_step = groups.get((model, task_id))
+            cell = None
+            if by_step:
+                if step == "best":
+                    per_step = {s: combine([v[0] for v in vals], seeds) for s, vals in by_step.items()}
+                else:  # one step: combine only that one
+                    s = max(by_step) if step == "last" else step
+                    per_step = {s: combine([v[0] for v in by_step[s]], seeds)} if s in by_step else {}
+                cell = choose(per_step, step, higher)
             if cell is not None:
-                cell["result_ids"] = sorted(r for _, r in groups[(model, task.id)][cell["step"]])
-                chosen_ids += cell["result_ids"]
-            cells[task.name] = cell
+                cell["result_ids"] = sorted(r for _, r in by_step[cell["step"]])
+                if needs_metrics:
+                    chosen_ids += cell["result_ids"]
+                else:  # the display rule is the primary metric alone
+                    cell["text"] = f"{cell['value']:.2f}"
+            cells[name] = cell
         table_rows.append({"model": model, "kind": "model", "options": options.get(model, {}), "cells": cells})
-    metrics = _metrics_of(conn, chosen_ids)  # only the chosen cells' results: for the display rule
+    metrics = _metrics_of(conn, chosen_ids)  # only the chosen cells that show more than the primary metric
     for row in table_rows:
         for task in tasks:
             cell = row["cells"][task.name]
-            if cell is not None:
+            if cell is not None and "text" not in cell:
                 chosen = [metrics[r] for r in cell["result_ids"]]
                 shown = {
                     k: combine([m[k] for m in chosen if k in m], seeds)["value"]
@@ -186,7 +198,8 @@ def _metrics_of(conn, ids: list[int]) -> dict[int, dict]:
     out = {}
     for start in range(0, len(ids), 5000):
         chunk = ids[start : start + 5000]
-        out.update(conn.execute(select(Result.id, Result.metrics).where(Result.id.in_(chunk))).all())
+        for rid, metrics in _plain_rows(conn, select(Result.id, Result.metrics).where(Result.id.in_(chunk))):
+            out[rid] = json.loads(metrics) if isinstance(metrics, (str, bytes)) else metrics  # driver-dependent
     return out
 
 
