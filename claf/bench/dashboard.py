@@ -58,11 +58,7 @@ def _json_for_script(obj) -> str:
 def page_data(session, name: str, step="best", seeds="median", group_by: str | None = None) -> dict:
     """Everything a benchmark page shows: the table, each task's series, the option names."""
     table = queries.benchmark_table(session, name, step, seeds)
-    series = {
-        c["key"]: queries.task_series(session, name, c["key"], group_by)
-        for c in table["columns"]
-        if c["key"] != "average"
-    }
+    series = queries.benchmark_series(session, name, group_by)
     option_names = sorted({k for r in table["rows"] for k in (r.get("options") or {})})
     benchmarks = list(session.scalars(select(Benchmark.name).order_by(Benchmark.name)))
     return {

@@ -220,56 +220,79 @@ def task_series(session: Session, benchmark: str, task: str, group_by: str | Non
     """Score vs pre-training step for one task, one trace per model (with the model's ``group_by``
     option), plus each model's pre-training curve (its checkpoints' held-out metrics) on the same axis."""
     t = find_task(session, benchmark, task)
-    rows = session.execute(
-        select(Model.name, Checkpoint.step, Result.score)
-        .join(Checkpoint, Result.checkpoint_id == Checkpoint.id)
-        .join(Model, Checkpoint.model_id == Model.id)
-        .where(Result.task_id == t.id)
-    ).all()
-    points = defaultdict(lambda: defaultdict(list))
-    for model, s, score in rows:
-        points[model][s].append(score)
-    options = dict(session.execute(select(Model.name, Model.options)).all())
-    traces = []
-    for model in sorted(points):
-        steps = sorted(points[model])
-        combined = [combine(points[model][s], seeds) for s in steps]
-        traces.append(
+    return benchmark_series(session, benchmark, group_by, seeds, [t])[t.name]
+
+
+def benchmark_series(
+    session: Session, benchmark: str, group_by: str | None = None, seeds: str = "mean", tasks: list | None = None
+) -> dict[str, dict]:
+    """``task_series`` of every task of ``benchmark`` (or of ``tasks``), from one read of the results."""
+    if tasks is None:
+        bench = find_benchmark(session, benchmark)
+        tasks = list(session.scalars(select(Task).where(Task.benchmark_id == bench.id).order_by(Task.position)))
+    conn = session.connection()
+    checkpoints = {
+        cid: (model, s, metrics)
+        for cid, model, s, metrics in _plain_rows(
+            conn,
+            select(Checkpoint.id, Model.name, Checkpoint.step, Checkpoint.metrics).join(
+                Model, Checkpoint.model_id == Model.id
+            ),
+        )
+    }
+    rows = _plain_rows(
+        conn,
+        select(Result.checkpoint_id, Result.task_id, Result.score).where(Result.task_id.in_([t.id for t in tasks])),
+    )
+    points = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))  # task -> model -> step -> scores
+    for cid, task_id, score in rows:
+        model, s, _ = checkpoints[cid]
+        points[task_id][model][s].append(score)
+    options = dict(conn.execute(select(Model.name, Model.options)).all())
+    curves_by_model = defaultdict(list)
+    for model, s, metrics in sorted(checkpoints.values(), key=lambda c: (c[0], c[1])):
+        metrics = json.loads(metrics) if isinstance(metrics, (str, bytes)) else (metrics or {})
+        loss = metrics.get("mlm_loss", metrics.get("loss"))
+        if loss is not None:
+            curves_by_model[model].append((s, loss))
+    out = {}
+    for t in tasks:
+        traces = []
+        for model in sorted(points[t.id]):
+            steps = sorted(points[t.id][model])
+            combined = [combine(points[t.id][model][s], seeds) for s in steps]
+            group = (options.get(model) or {}).get(group_by) if group_by else None
+            traces.append(
+                {
+                    "model": model,
+                    "group": group,
+                    "steps": steps,
+                    "values": [c["value"] for c in combined],
+                    "std": [c["std"] for c in combined],
+                    "n": [c["n"] for c in combined],
+                }
+            )
+        curves = [
             {
                 "model": model,
-                "group": (options.get(model) or {}).get(group_by) if group_by else None,
-                "steps": steps,
-                "values": [c["value"] for c in combined],
-                "std": [c["std"] for c in combined],
-                "n": [c["n"] for c in combined],
+                "metric": "held-out MLM loss",
+                "steps": [p[0] for p in curves_by_model[model]],
+                "values": [p[1] for p in curves_by_model[model]],
             }
-        )
-    curves = []
-    ck_rows = session.execute(
-        select(Model.name, Checkpoint.step, Checkpoint.metrics)
-        .join(Model, Checkpoint.model_id == Model.id)
-        .where(Model.name.in_(list(points)))
-        .order_by(Model.name, Checkpoint.step)
-    ).all()
-    by_model = defaultdict(list)
-    for model, s, metrics in ck_rows:
-        loss = (metrics or {}).get("mlm_loss", (metrics or {}).get("loss"))
-        if loss is not None:
-            by_model[model].append((s, loss))
-    for model, pts in by_model.items():
-        curves.append(
-            {"model": model, "metric": "held-out MLM loss", "steps": [p[0] for p in pts], "values": [p[1] for p in pts]}
-        )
-    return {
-        "benchmark": benchmark,
-        "task": t.name,
-        "metric": t.metric,
-        "higher_is_better": t.higher_is_better,
-        "group_by": group_by,
-        "seeds": seeds,
-        "traces": traces,
-        "pretraining": curves,
-    }
+            for model in sorted(points[t.id])
+            if curves_by_model.get(model)
+        ]
+        out[t.name] = {
+            "benchmark": benchmark,
+            "task": t.name,
+            "metric": t.metric,
+            "higher_is_better": t.higher_is_better,
+            "group_by": group_by,
+            "seeds": seeds,
+            "traces": traces,
+            "pretraining": curves,
+        }
+    return out
 
 
 def get_result(session: Session, result_id: int) -> dict:
