@@ -8,6 +8,8 @@ model's (``self.net``), so ``save_pretrained`` writes a checkpoint that
 
     objective "mlm"      masked LM only (RoBERTa style), saved as *ForMaskedLM
     objective "mlm_nsp"  masked LM + next-sentence prediction (BERT), saved as *ForPreTraining
+    objective "electra"  generator MLM + replaced-token detection (claf.pretrain.electra), saved as the
+                         discriminator (ElectraForPreTraining)
 """
 
 from dataclasses import dataclass
@@ -18,7 +20,7 @@ import torch.nn.functional as F
 from claf.config.errors import ConfigError
 from claf.pretrain.masking import IGNORE_INDEX
 
-OBJECTIVES = ("mlm", "mlm_nsp")
+OBJECTIVES = ("mlm", "mlm_nsp", "electra")
 
 
 @dataclass
@@ -28,19 +30,34 @@ class PretrainOutput:
     nsp_loss: torch.Tensor = None
     mlm_correct: torch.Tensor = None
     mlm_count: int = 0
+    rtd_loss: torch.Tensor = None  # electra: replaced-token detection over every real position
+    rtd_correct: torch.Tensor = None
+    rtd_count: int = 0
 
 
-def build_net(transformers_config, tokenizer, objective="mlm", pretrained_model_name=None, max_seq_length=512):
-    """A fresh transformers model from the recipe's config (vocab and special ids from the tokenizer)."""
+def build_model(model_cfg, tokenizer, max_seq_length=512):
+    """The recipe's ``model`` block -> the module the trainer runs (``.net`` is what checkpoints export)."""
+    objective = model_cfg.objective
+    if objective == "electra":
+        from claf.pretrain.electra import ElectraPretrainModel, build_electra
+
+        options = dict(model_cfg.get("electra") or {})
+        discriminator, generator = build_electra(dict(model_cfg.transformers_config), options, tokenizer,
+                                                 model_cfg.pretrained_model_name, max_seq_length)
+        return ElectraPretrainModel(discriminator, generator, **electra_loss_options(options))
+    net = build_net(dict(model_cfg.transformers_config), tokenizer, objective, model_cfg.pretrained_model_name,
+                    max_seq_length)
+    return PretrainModel(net)
+
+
+def electra_loss_options(options):
+    return {k: options[k] for k in ("discriminator_weight", "sampling", "temperature") if k in options}
+
+
+def model_config(transformers_config, tokenizer, max_seq_length=512):
+    """A transformers config from the recipe's ``transformers_config`` (vocab and special ids from the tokenizer)."""
     import transformers
 
-    if objective not in OBJECTIVES:
-        raise ConfigError(f"model.objective '{objective}' is not one of {', '.join(OBJECTIVES)}")
-    auto = transformers.AutoModelForPreTraining if objective == "mlm_nsp" else transformers.AutoModelForMaskedLM
-    if pretrained_model_name:  # continue pre-training a checkpoint
-        from claf.hub.resolve import resolve_pretrained
-
-        return auto.from_pretrained(resolve_pretrained(pretrained_model_name))
     options = dict(transformers_config)
     model_type = options.pop("model_type", "bert")
     options.setdefault("vocab_size", len(tokenizer))
@@ -54,10 +71,27 @@ def build_net(transformers_config, tokenizer, objective="mlm", pretrained_model_
     if config.vocab_size < len(tokenizer):
         raise ConfigError(f"model.transformers_config.vocab_size {config.vocab_size} is smaller than the "
                          f"tokenizer's {len(tokenizer)} entries; remove it to take the tokenizer's")
+    return config
+
+
+def build_net(transformers_config, tokenizer, objective="mlm", pretrained_model_name=None, max_seq_length=512):
+    """A fresh transformers model from the recipe's config (vocab and special ids from the tokenizer)."""
+    import transformers
+
+    if objective not in OBJECTIVES:
+        raise ConfigError(f"model.objective '{objective}' is not one of {', '.join(OBJECTIVES)}")
+    if objective == "electra":
+        raise ConfigError("model.objective electra trains two models: build it with build_model")
+    auto = transformers.AutoModelForPreTraining if objective == "mlm_nsp" else transformers.AutoModelForMaskedLM
+    if pretrained_model_name:  # continue pre-training a checkpoint
+        from claf.hub.resolve import resolve_pretrained
+
+        return auto.from_pretrained(resolve_pretrained(pretrained_model_name))
+    config = model_config(transformers_config, tokenizer, max_seq_length)
     net = auto.from_config(config)
     if objective == "mlm_nsp" and not hasattr(getattr(net, "cls", None), "seq_relationship"):
         raise ConfigError(f"model.objective mlm_nsp needs a model type with next-sentence prediction (bert); "
-                         f"{model_type} has none: use objective mlm")
+                         f"{config.model_type} has none: use objective mlm")
     return net
 
 

@@ -45,7 +45,7 @@ def run_pretraining(cfg):
     from claf.pretrain.export import checkpoint_name, export_checkpoint, publish_checkpoint
     from claf.pretrain.instances import Specials
     from claf.pretrain.masking import Masker
-    from claf.pretrain.model import PretrainModel, build_net
+    from claf.pretrain.model import build_model
     from claf.pretrain.schedules import LengthSchedule, MaskSchedule
     from claf.pretrain.stream import PretrainBatches
     from claf.pretrain.tokenizer import load_tokenizer
@@ -81,9 +81,7 @@ def run_pretraining(cfg):
                               holdout_documents=holdout)
 
     model_cfg = cfg.model
-    net = build_net(dict(model_cfg.transformers_config), tokenizer, model_cfg.objective,
-                    model_cfg.pretrained_model_name, max(lengths.lengths))
-    model = PretrainModel(net).to(dist.device)
+    model = build_model(model_cfg, tokenizer, max(lengths.lengths)).to(dist.device)
     optimizer, scheduler = run.optimizer_and_scheduler(model, total_steps)
     evaluator = None
     if holdout:
