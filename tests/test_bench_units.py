@@ -34,6 +34,7 @@ def test_step_choice_respects_direction():
 def test_checkpoint_names_and_config_hash():
     assert split_checkpoint_name("larva-kor-tiny-4k") == ("larva-kor-tiny", 4000)
     assert split_checkpoint_name("electra-test-0.015k") == ("electra-test", 15)
+    assert split_checkpoint_name("electra-test-15") == ("electra-test", 15)  # names below 1k are the step
     assert split_checkpoint_name("/models/larva-kor-small-100k/") == ("larva-kor-small", 100000)
     assert split_checkpoint_name("bert-base-multilingual-cased") == ("bert-base-multilingual-cased", 0)
     a = {"trainer": {"log_dir": "logs/a", "num_epochs": 3}, "seed_num": 1}

@@ -77,8 +77,8 @@ def test_exported_discriminator_loads_and_fine_tunes_through_train_py(electra_ru
     from transformers import AutoModel, AutoModelForSequenceClassification
 
     tmp, summary = electra_run
-    assert [p["name"] for p in summary["published"]] == ["electra-test-0.015k", "electra-test-0.03k"]
-    folder = tmp / "run" / "checkpoints" / "electra-test-0.03k"
+    assert [p["name"] for p in summary["published"]] == ["electra-test-15", "electra-test-30"]
+    folder = tmp / "run" / "checkpoints" / "electra-test-30"
     assert json.loads((folder / "config.json").read_text())["architectures"] == ["ElectraForPreTraining"]
     with safe_open(str(folder / "model.safetensors"), "pt") as f:
         keys = list(f.keys())
@@ -92,7 +92,7 @@ def test_exported_discriminator_loads_and_fine_tunes_through_train_py(electra_ru
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
                CLAF_DATA_MIRROR=str(mirror), CLAF_HUB_DIR=str(tmp / "hub"), CLAF_CACHE=str(tmp / "cache"))
     command = [sys.executable, "train.py", "--base_config", "klue/nsmc_larva_tiny",
-               "--bert_for_seq_cls.pretrained_model_name", "electra-test-0.03k",  # by name, from the local index
+               "--bert_for_seq_cls.pretrained_model_name", "electra-test-30",  # by name, from the local index
                "--data_reader.train_limit", "200", "--data_reader.valid_limit", "100",
                "--seq_cls.max_seq_length", "64",  # the checkpoint's position table (the test schedule's longest)
                "--trainer.num_epochs", "1", "--trainer.log_dir", str(log_dir), "--trainer.progress", "false"]

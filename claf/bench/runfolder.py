@@ -18,7 +18,7 @@ from pathlib import Path
 
 from claf.errors import UserError
 
-_STEP = re.compile(r"^(?P<model>.+)-(?P<k>\d+(?:\.\d+)?)k$")
+_STEP = re.compile(r"^(?P<model>.+)-(?:(?P<k>\d+(?:\.\d+)?)k|(?P<n>\d{1,3}))$")  # -4k, -1.25k; below 1k: -500
 
 
 class RunFolderError(UserError):
@@ -40,6 +40,8 @@ def split_checkpoint_name(name: str) -> tuple[str, int]:
     m = _STEP.match(base)
     if not m:
         return base, 0
+    if m.group("n"):
+        return m.group("model"), int(m.group("n"))
     return m.group("model"), int(round(float(m.group("k")) * 1000))
 
 
