@@ -24,11 +24,13 @@ MODES = ("train", "eval", "predict", "pretrain")
 
 
 class Experiment:
-    def __init__(self, mode, config, overrides=None, inputs=None, on_publish=None):
+    def __init__(self, mode, config, overrides=None, inputs=None, backend=None, on_publish=None):
         if mode not in MODES:
             raise UserError(f"unknown mode '{mode}'; choose one of {', '.join(MODES)}")
         self.mode = mode
         self.inputs = inputs
+        self.backend = backend  # eval / predict: torch, torch-bf16, torch-fp16, onnx, onnx-int8 (claf.serve)
+        self.predictions = None  # eval: the main validation set's predictions, once run
         self.on_publish = on_publish  # pretrain: called with each published checkpoint's index entry
         if mode in ("train", "pretrain"):
             self.config = resolve_config(config, overrides, kind="finetune" if mode == "train" else "pretrain")
@@ -57,9 +59,10 @@ class Experiment:
         cfg = self.config
         reader = build_reader(cfg)
         check_metric_key(cfg.trainer.metric_key, reader.main_score_keys())
-        run = start_run(cfg, dict(cfg.trainer))
+        run = start_run(cfg, dict(cfg.trainer))  # refuses a folder holding a run, joins torchrun, seeds
         trainer, dist, log_dir = run.trainer, run.dist, run.log_dir
         parts = build_task(cfg, reader)
+        run.write_config(parts["resolved"])
         model, tokenizer = parts["model"], parts["tokenizer"]
         train_features = reader.featurize(parts["train_examples"], tokenizer)
         valid = _task_data(reader, parts["valid_examples"], tokenizer)
@@ -84,13 +87,11 @@ class Experiment:
         with run.tensorboard() as writer:
             summary = trainer.train(model, batches, optimizer, scheduler, evaluator, save_best, writer=writer,
                                     dist=dist)
-        if dist.is_main:
-            _log_metric_logs(summary)
-            if cfg.get("benchmark") or os.environ.get("CLAF_SERVER_URL"):  # post to the benchmark server
-                from claf.bench.client import post_run_folder  # never raises; queues to the outbox
+        if dist.is_main and (cfg.get("benchmark") or os.environ.get("CLAF_SERVER_URL")):  # post to the server
+            from claf.bench.client import post_run_folder  # never raises; queues to the outbox
 
-                post_run_folder(log_dir, config=cfg.to_dict())
-        return summary
+            post_run_folder(log_dir, config=cfg.to_dict())
+        return summary  # the command prints its Metric Logs (once, rank 0)
 
     # ---- eval / predict ---------------------------------------------------------------
     def _eval(self):
@@ -99,19 +100,20 @@ class Experiment:
 
         if self.config is None:
             raise ConfigError(f"{self.checkpoint}: eval needs the run's config.json next to checkpoints/")
-        predictor = Predictor(self.checkpoint)
+        predictor = Predictor(self.checkpoint, backend=self.backend or "torch")
+        precision = self.config.trainer.precision if self.backend is None else "fp32"  # a backend sets its own dtype
         reader, dr, iterator = predictor.reader, self.config.data_reader, self.config.iterator
         _train, examples = reader.read_splits(dr, train=False)
         data = _task_data(reader, examples, predictor.tokenizer)
         evaluator = build_evaluator(reader, predictor.model, data, predictor.tokenizer, dr,
-                                    iterator.eval_batch_size or iterator.batch_size, self.config.trainer.precision)
-        scores, _ = evaluator()
+                                    iterator.eval_batch_size or iterator.batch_size, precision)
+        scores, self.predictions = evaluator()
         return {f"valid/{k}": v for k, v in scores.items()}
 
     def _predict(self):
         from claf.predictor import Predictor
 
-        return Predictor(self.checkpoint).predict(list(self.inputs or []))
+        return Predictor(self.checkpoint, backend=self.backend or "torch").predict(list(self.inputs or []))
 
 
 def build_reader(cfg):
@@ -125,18 +127,27 @@ def build_reader(cfg):
 
 
 def build_task(cfg, reader=None):
-    """Reader, examples, tokenizer and model of a config (shared by training and tests)."""
-    from claf.hub.resolve import resolve_pretrained
+    """Reader, examples, tokenizer and model of a config (shared by training and tests).
+
+    The checkpoint is resolved, its positions checked against the reader's lengths and its tokenizer
+    against the config before any data is read.
+    """
+    from claf.hub.resolve import resolve_checkpoint
+    from claf.models.heads.base import check_max_length
     from claf.registry import MODELS
     from claf.tokens.pipeline import build_tokenizer
 
+    dr = cfg.data_reader
     reader = reader or build_reader(cfg)
-    train_examples, valid_examples = reader.read_splits(cfg.data_reader)
     options = dict(cfg.model.get(cfg.model.name, {}))
-    model_dir = resolve_pretrained(options.pop("pretrained_model_name"))
-    tokenizer = build_tokenizer(cfg.token, model_dir)
+    name = options.pop("pretrained_model_name")
+    pinned = cfg.resolved_checkpoint or {}  # a re-run of a run folder loads the weights it recorded
+    model_dir, resolved = resolve_checkpoint(name, pinned.get("sha256") if pinned.get("name") == name else None)
+    check_max_length(dr, model_dir, f"model.{cfg.model.name}.pretrained_model_name", name)  # before data loads
+    tokenizer = build_tokenizer(cfg.token, model_dir)  # contradictions with the checkpoint: before data too
+    train_examples, valid_examples = reader.read_splits(dr)
     model = MODELS.get(cfg.model.name)(pretrained_model_name=model_dir, **options, **reader.helper(train_examples))
-    return {"reader": reader, "tokenizer": tokenizer, "model": model,
+    return {"reader": reader, "tokenizer": tokenizer, "model": model, "resolved": resolved,
             "train_examples": train_examples, "valid_examples": valid_examples}
 
 
@@ -176,6 +187,3 @@ def _write_predictions(path, examples, predictions, model):
     atomic_write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
 
 
-def _log_metric_logs(summary):
-    shown = {k: v for k, v in summary.items() if k != "history"}
-    logger.info("Metric Logs: %s", json.dumps(shown, indent=2, ensure_ascii=False))

@@ -6,7 +6,8 @@ from claf.data.readers.base import TaskData
 
 
 class Predictor:
-    def __init__(self, checkpoint, batch_size=32):
+    def __init__(self, checkpoint, batch_size=32, backend="torch", threads=None):
+        """``backend``: torch, torch-bf16, torch-fp16, onnx, onnx-int8 (see claf.serve.backends)."""
         from claf.models.task_file import read_task_file
         from claf.registry import MODELS, READERS, import_plugins
         from claf.tokens.pipeline import load_tokenizer
@@ -19,6 +20,11 @@ class Predictor:
         self.tokenizer = load_tokenizer(self.checkpoint)  # re-attaches a Python word piece (MeCab, jamo)
         self.model = MODELS.get(model_meta["name"])(pretrained_model_name=self.checkpoint, **model_meta["options"])
         self.model.eval()
+        if backend != "torch" or threads:
+            from claf.serve.backends import apply_backend
+
+            self.model = apply_backend(self.model, self.checkpoint, backend, threads)
+        self.backend = backend
         self.batch_size = batch_size
 
     def input_fields(self, task=None) -> tuple:

@@ -34,8 +34,10 @@ def postgres_url() -> str:
             conn.execute(text("CREATE SCHEMA public"))
         engine.dispose()
     except Exception as e:
-        pytest.fail(f"PostgreSQL not reachable at {url} ({type(e).__name__}); run 'source .ci/services.sh' "
-                    "(installs Debian's postgresql and starts it on 127.0.0.1)")
+        pytest.fail(
+            f"PostgreSQL not reachable at {url} ({type(e).__name__}); run 'source .ci/services.sh' "
+            "(installs Debian's postgresql and starts it on 127.0.0.1)"
+        )
     return url
 
 
@@ -52,21 +54,48 @@ class ServerProcess:
         self.proc = None
 
     def env(self):
-        env = dict(os.environ, CLAF_HOME=str(self.home), CLAF_SERVER_TOKEN=self.token,
-                   PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
-                   NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost")
+        env = dict(
+            os.environ,
+            CLAF_HOME=str(self.home),
+            CLAF_SERVER_TOKEN=self.token,
+            PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+            NO_PROXY="127.0.0.1,localhost",
+            no_proxy="127.0.0.1,localhost",
+        )
         return env
 
     def start(self, timeout: float = 60.0):
+        return self.launch().wait_ready(timeout)
+
+    def launch(self):
         self.log = open(self.home / f"server-{self.port}.log", "ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", "claf", "server", "--db", self.db_url, "--port",
-                                      str(self.port), "--log-level", "warning"], env=self.env(),
-                                     stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "claf",
+                "server",
+                "--db",
+                self.db_url,
+                "--port",
+                str(self.port),
+                "--log-level",
+                "warning",
+            ],
+            env=self.env(),
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        return self
+
+    def wait_ready(self, timeout: float = 60.0):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited with {self.proc.returncode}: "
-                                   f"{(self.home / f'server-{self.port}.log').read_text()[-2000:]}")
+                raise RuntimeError(
+                    f"server exited with {self.proc.returncode}: "
+                    f"{(self.home / f'server-{self.port}.log').read_text()[-2000:]}"
+                )
             try:
                 if requests.get(f"{self.url}/api/v1/health", timeout=1).status_code == 200:
                     return self
@@ -94,16 +123,23 @@ def auth(token: str = TOKEN) -> dict:
     return {"Authorization": f"Bearer {token}"}
 
 
-DEMO = {"name": "demo", "title": "Demo benchmark", "tasks": [
-    {"name": "acc", "title": "Acc", "metric": "accuracy"},
-    {"name": "mrpc", "title": "MRPC", "metric": "f1", "display": ["f1", "accuracy"]},
-    {"name": "ppl", "title": "Perplexity", "metric": "perplexity", "higher_is_better": False, "average_weight": 0},
-], "references": [{"task": "acc", "label": "Published model", "metrics": {"accuracy": 99.0}}]}
+DEMO = {
+    "name": "demo",
+    "title": "Demo benchmark",
+    "tasks": [
+        {"name": "acc", "title": "Acc", "metric": "accuracy"},
+        {"name": "mrpc", "title": "MRPC", "metric": "f1", "display": ["f1", "accuracy"]},
+        {"name": "ppl", "title": "Perplexity", "metric": "perplexity", "higher_is_better": False, "average_weight": 0},
+    ],
+    "references": [{"task": "acc", "label": "Published model", "metrics": {"accuracy": 99.0}}],
+}
 
 # model -> options; scores[(model, task)] = {step: [seed scores]}
-MODELS = {"alpha": {"masking": "subword", "vocab_size": 32000},
-          "beta": {"masking": "space", "vocab_size": 64000},
-          "gamma": {"masking": "subword", "vocab_size": 64000}}
+MODELS = {
+    "alpha": {"masking": "subword", "vocab_size": 32000},
+    "beta": {"masking": "space", "vocab_size": 64000},
+    "gamma": {"masking": "subword", "vocab_size": 64000},
+}
 SCORES = {
     ("alpha", "acc"): {1000: [80.0, 82.0, 84.0], 2000: [85.0, 87.0]},  # best step 2000 (median 86)
     ("beta", "acc"): {1000: [86.0], 2000: [84.0]},  # best step 1000: 86 -> ties alpha
@@ -122,11 +158,21 @@ def result_body(model, task, step, seed, score, benchmark="demo"):
     metrics = {"accuracy": score, "f1": score, "perplexity": score}
     if task == "mrpc":
         metrics["accuracy"] = score - 2.0
-    return {"benchmark": benchmark, "task": task, "checkpoint": {"model": model, "step": step}, "seed": seed,
-            "metrics": metrics, "history": [{"epoch": 1, "global_step": 10, f"valid/{task}": score}],
-            "config": {"model": {"name": "bert", "bert": {"pretrained_model_name": f"{model}-{step}"}},
-                       "seed_num": seed, "task": task, "optimizer": {"learning_rate": 5e-5}},
-            "provenance": {"claf_revision": "abc", "device": "cpu", "threads": 2}}
+    return {
+        "benchmark": benchmark,
+        "task": task,
+        "checkpoint": {"model": model, "step": step},
+        "seed": seed,
+        "metrics": metrics,
+        "history": [{"epoch": 1, "global_step": 10, f"valid/{task}": score}],
+        "config": {
+            "model": {"name": "bert", "bert": {"pretrained_model_name": f"{model}-{step}"}},
+            "seed_num": seed,
+            "task": task,
+            "optimizer": {"learning_rate": 5e-5},
+        },
+        "provenance": {"claf_revision": "abc", "device": "cpu", "threads": 2},
+    }
 
 
 def seed_demo(url: str):
@@ -135,15 +181,24 @@ def seed_demo(url: str):
     assert r.status_code in (200, 201), r.text
     for model, options in MODELS.items():
         for step, loss in PRETRAIN_LOSS[model].items():
-            r = requests.post(f"{url}/api/v1/checkpoints", headers=auth(), json={
-                "model": model, "step": step, "name": f"{model}-{step // 1000}k", "model_options": options,
-                "metrics": {"mlm_loss": loss}})
+            r = requests.post(
+                f"{url}/api/v1/checkpoints",
+                headers=auth(),
+                json={
+                    "model": model,
+                    "step": step,
+                    "name": f"{model}-{step // 1000}k",
+                    "model_options": options,
+                    "metrics": {"mlm_loss": loss},
+                },
+            )
             assert r.status_code in (200, 201), r.text
     for (model, task), per_step in SCORES.items():
         for step, scores in per_step.items():
             for seed, score in enumerate(scores):
-                r = requests.post(f"{url}/api/v1/results", headers=auth(),
-                                  json=result_body(model, task, step, seed, score))
+                r = requests.post(
+                    f"{url}/api/v1/results", headers=auth(), json=result_body(model, task, step, seed, score)
+                )
                 assert r.status_code in (200, 201), r.text
 
 

@@ -87,3 +87,22 @@ def hub(tmp_path, monkeypatch):
     monkeypatch.setenv("CLAF_HUB_DIR", str(tmp_path / "hub"))
     monkeypatch.delenv("CLAF_MODEL_INDEX", raising=False)
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def tiny_sst2_run(tmp_path_factory, minilm_path, mirror):
+    """A tiny random BERT (MiniLM's English vocab) fine-tuned on 2,000 SST-2 rows: a real run folder."""
+    import torch
+
+    from claf.experiment import Experiment
+
+    threads = torch.get_num_threads()
+    model = build_tiny_bert(tmp_path_factory.mktemp("tiny_en_bert"), minilm_path / "vocab.txt", do_lower_case=True)
+    log_dir = tmp_path_factory.mktemp("tiny_sst2_run")
+    Experiment("train", "glue/sst2_bert", overrides={
+        "bert_for_seq_cls.pretrained_model_name": str(model), "data_reader.train_limit": 2000,
+        "data_reader.valid_limit": 300, "trainer.log_dir": str(log_dir), "trainer.num_epochs": 2,
+        "trainer.progress": False, "trainer.save_last": False, "optimizer.learning_rate": 1e-3,
+        "trainer.num_threads": 1})()  # one thread: on a loaded 2-core machine, 2 spinning threads run ~20x slower
+    torch.set_num_threads(threads)  # the trainer set the process's threads; later tests get theirs back
+    return log_dir

@@ -8,6 +8,8 @@ import pytest
 import requests
 from bench_support import TOKEN, ServerProcess, auth, database_url, result_body, seed_demo
 
+pytestmark = pytest.mark.slow  # real server processes
+
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def api(request, tmp_path_factory):
@@ -31,8 +33,10 @@ def test_best_step_median_table_with_tie_lower_is_better_missing_and_references(
     assert rows["alpha"]["cells"]["acc"]["value"] == 86.0 and rows["alpha"]["cells"]["acc"]["step"] == 2000
     assert rows["alpha"]["cells"]["acc"]["n"] == 2
     assert rows["beta"]["cells"]["acc"]["value"] == 86.0 and rows["beta"]["cells"]["acc"]["step"] == 1000
-    best = {c: {m for m, r in rows.items() if r["cells"].get(c) and r["cells"][c].get("best")}
-            for c in ("acc", "mrpc", "ppl", "average")}
+    best = {
+        c: {m for m, r in rows.items() if r["cells"].get(c) and r["cells"][c].get("best")}
+        for c in ("acc", "mrpc", "ppl", "average")
+    }
     assert best["acc"] == {"alpha", "beta"}  # a tie: both bold; the reference's 99.0 never counts
     assert best["mrpc"] == {"beta"}
     assert best["ppl"] == {"gamma"}  # lower is better
@@ -51,7 +55,7 @@ def test_last_step_fixed_step_and_mean_std(api):
     assert rows["gamma"]["cells"]["ppl"]["value"] == 8.5
     _, rows = table(api, step="2000", seeds="mean")
     cell = rows["alpha"]["cells"]["acc"]
-    assert cell["value"] == 86.0 and cell["std"] == pytest.approx(2 ** 0.5) and cell["n"] == 2
+    assert cell["value"] == 86.0 and cell["std"] == pytest.approx(2**0.5) and cell["n"] == 2
     assert rows["gamma"]["cells"]["acc"] is None  # gamma has no step 2000
     r = requests.get(f"{api.url}/api/v1/benchmarks/demo/table", params={"step": "soon"})
     assert r.status_code == 422 and "step" in r.json()["detail"]
@@ -154,7 +158,8 @@ def test_task_found_from_the_config_data_path_and_shipped_catalog(api):
     tasks = {t["name"]: t for t in benchmarks["glue"]["tasks"]}
     assert tasks["mrpc"]["display"] == ["f1", "accuracy"] and tasks["stsb"]["display"] == ["pearson", "spearman"]
     _, rows = (lambda t: (t, {r["model"]: r for r in t["rows"]}))(
-        requests.get(f"{api.url}/api/v1/benchmarks/klue/table").json())
+        requests.get(f"{api.url}/api/v1/benchmarks/klue/table").json()
+    )
     assert rows["mBERT cased (CLaF report)"]["cells"]["korquad"]["text"] == "78.96/88.69"
     assert rows["KoELECTRA-base v3"]["cells"]["nsmc"]["value"] == 90.63
 

@@ -11,6 +11,8 @@ from bench_support import REPO, TOKEN, ServerProcess, database_url, free_port
 
 from claf.learn.metric_logs import MetricLogs
 
+pytestmark = pytest.mark.slow  # real server processes
+
 
 def finetune_folder(folder, checkpoint="larva-kor-tiny-4k", seed=42, accuracy=81.5):
     config = json.loads((REPO / "base_config" / "klue" / "nsmc_larva_tiny.json").read_text())
@@ -26,17 +28,28 @@ def finetune_folder(folder, checkpoint="larva-kor-tiny-4k", seed=42, accuracy=81
 
 
 def pretrain_folder(folder):
-    recipe = {"name": "larva-kor-tiny", "model": {"objective": "mlm", "transformers_config": {
-        "num_hidden_layers": 2, "hidden_size": 64}}, "masking": {"strategy": "space"},
-        "tokenizer": {"name_or_path": "vocab/koelectra"}, "trainer": {"log_dir": str(folder)}}
+    recipe = {
+        "name": "larva-kor-tiny",
+        "model": {"objective": "mlm", "transformers_config": {"num_hidden_layers": 2, "hidden_size": 64}},
+        "masking": {"strategy": "space"},
+        "tokenizer": {"name_or_path": "vocab/koelectra"},
+        "trainer": {"log_dir": str(folder)},
+    }
     folder.mkdir(parents=True)
     (folder / "config.json").write_text(json.dumps(recipe))
     logs = MetricLogs(folder, "loss", "min")
     for step, loss in ((2000, 6.5), (4000, 5.9)):
         logs.add(step // 2000, step, {"loss": loss, "mlm_loss": loss, "mlm_accuracy": 20.0})
     logs.finish()
-    published = [{"name": f"larva-kor-tiny-{k}k", "step": k * 1000, "url": f"file:///hub/larva-kor-tiny-{k}k.tar.gz",
-                  "sha256": "c" * 64} for k in (2, 4)]
+    published = [
+        {
+            "name": f"larva-kor-tiny-{k}k",
+            "step": k * 1000,
+            "url": f"file:///hub/larva-kor-tiny-{k}k.tar.gz",
+            "sha256": "c" * 64,
+        }
+        for k in (2, 4)
+    ]
     (folder / "published.json").write_text(json.dumps(published))
     ck = folder / "checkpoints" / "larva-kor-tiny-4k"
     ck.mkdir(parents=True)
@@ -104,15 +117,25 @@ def test_results_push_cli_posts_finetune_and_pretrain_folders(home, tmp_path):
         again = subprocess.run(cmd, env=env, capture_output=True, text=True)  # idempotent
         assert again.returncode == 0 and "(200)" in again.stdout
         row = klue_rows(server.url)["larva-kor-tiny"]
-        assert row["options"] == {"objective": "mlm", "masking": "space", "vocab": "vocab/koelectra",
-                                  "model_size": "L2-H64", "vocab_size": 32200}
-        series = requests.get(f"{server.url}/api/v1/benchmarks/klue/tasks/nsmc/series",
-                              params={"group_by": "masking"}).json()
+        assert row["options"] == {
+            "objective": "mlm",
+            "masking": "space",
+            "vocab": "vocab/koelectra",
+            "model_size": "L2-H64",
+            "vocab_size": 32200,
+        }
+        series = requests.get(
+            f"{server.url}/api/v1/benchmarks/klue/tasks/nsmc/series", params={"group_by": "masking"}
+        ).json()
         assert series["traces"][0]["steps"] == [2000, 4000] and series["traces"][0]["values"] == [82.0, 84.0]
         assert series["traces"][0]["group"] == "space"
         assert series["pretraining"][0]["values"] == [6.5, 5.9]
-        bad = subprocess.run([sys.executable, "-m", "claf", "results", "push", str(tmp_path / "nowhere"),
-                              "--server", server.url], env=env, capture_output=True, text=True)
+        bad = subprocess.run(
+            [sys.executable, "-m", "claf", "results", "push", str(tmp_path / "nowhere"), "--server", server.url],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
         assert bad.returncode != 0 and bad.stderr.startswith("error:") and "config.json" in bad.stderr
     finally:
         server.stop()
@@ -124,9 +147,14 @@ def test_training_posts_its_result_when_a_server_is_configured(home, tmp_path, m
     server = ServerProcess(database_url("sqlite", tmp_path), tmp_path).start()
     monkeypatch.setenv("CLAF_SERVER_URL", server.url)
     try:
-        overrides = {"bert_for_seq_cls.pretrained_model_name": str(tiny_korean_bert),
-                     "data_reader.train_limit": 64, "data_reader.valid_limit": 32,
-                     "trainer.log_dir": str(tmp_path / "run"), "trainer.num_epochs": 1, "trainer.progress": False}
+        overrides = {
+            "bert_for_seq_cls.pretrained_model_name": str(tiny_korean_bert),
+            "data_reader.train_limit": 64,
+            "data_reader.valid_limit": 32,
+            "trainer.log_dir": str(tmp_path / "run"),
+            "trainer.num_epochs": 1,
+            "trainer.progress": False,
+        }
         summary = Experiment("train", "klue/nsmc_bert", overrides=overrides)()
         cell = klue_rows(server.url)[tiny_korean_bert.name]["cells"]["nsmc"]
         assert cell["value"] == pytest.approx(summary["best"]["valid/accuracy"])

@@ -11,6 +11,8 @@ import pytest
 import requests
 from bench_support import SCORES, ServerProcess, database_url, seed_demo
 
+pytestmark = pytest.mark.slow  # real server processes
+
 CHROMIUM, DRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 
 
@@ -26,7 +28,9 @@ def site(tmp_path_factory):
 @pytest.fixture(scope="module")
 def browser():
     if not (Path(CHROMIUM).is_file() and Path(DRIVER).is_file()):
-        pytest.fail("chromium/chromedriver missing: apt-get install chromium chromium-driver (or source .ci/services.sh)")
+        pytest.fail(
+            "chromium/chromedriver missing: apt-get install chromium chromium-driver (or source .ci/services.sh)"
+        )
     try:
         from selenium import webdriver
         from selenium.webdriver.chrome.service import Service
@@ -34,8 +38,15 @@ def browser():
         pytest.fail("selenium missing: pip install -e '.[test]'")
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1300,1900",
-                "--disable-background-networking", "--disable-component-update", "--no-first-run"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--window-size=1300,1900",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
+    ):
         options.add_argument(arg)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
     driver = webdriver.Chrome(service=Service(DRIVER), options=options)
@@ -52,20 +63,23 @@ def open_page(browser, url):
 
 
 def visible_models(browser):
-    return browser.execute_script("return [...document.querySelectorAll('#results tbody tr')]"
-                                  ".map(r => r.dataset.model)")
+    return browser.execute_script(
+        "return [...document.querySelectorAll('#results tbody tr')].map(r => r.dataset.model)"
+    )
 
 
 def column_values(browser, key):
     return browser.execute_script(
         "return [...document.querySelectorAll('#results tbody tr')].map(r => "
-        f"r.querySelector('td[data-key=\"{key}\"]').dataset.order)")
+        f"r.querySelector('td[data-key=\"{key}\"]').dataset.order)"
+    )
 
 
 def shown_traces(browser, task, kind="score"):
     return browser.execute_script(
         f"return document.getElementById('chart-{task}').data.filter(t => t.meta.kind === '{kind}')"
-        ".map(t => [t.meta.model, t.visible !== false, t.x])")
+        ".map(t => [t.meta.model, t.visible !== false, t.x])"
+    )
 
 
 def test_dashboard(browser, site, tmp_path):
@@ -76,11 +90,14 @@ def test_dashboard(browser, site, tmp_path):
     for col in api["columns"]:
         key = col["key"]
         expected = {r["model"] for r in api["rows"] if (r["cells"].get(key) or {}).get("best")}
-        bold = set(browser.execute_script(
-            "return [...document.querySelectorAll('#results tbody tr')].filter(r => {"
-            f" const td = r.querySelector('td[data-key=\"{key}\"]');"
-            " return [...td.querySelectorAll('*')].concat([td]).some(e => +getComputedStyle(e).fontWeight >= 700"
-            " && e.textContent.trim() !== '' && !e.matches('small')); }).map(r => r.dataset.model)"))
+        bold = set(
+            browser.execute_script(
+                "return [...document.querySelectorAll('#results tbody tr')].filter(r => {"
+                f" const td = r.querySelector('td[data-key=\"{key}\"]');"
+                " return [...td.querySelectorAll('*')].concat([td]).some(e => +getComputedStyle(e).fontWeight >= 700"
+                " && e.textContent.trim() !== '' && !e.matches('small')); }).map(r => r.dataset.model)"
+            )
+        )
         assert bold == expected, key
     assert {r["model"] for r in api["rows"] if r["cells"]["acc"] and r["cells"]["acc"]["best"]} == {"alpha", "beta"}
 
@@ -96,7 +113,7 @@ def test_dashboard(browser, site, tmp_path):
             assert direction, classes
             values = column_values(browser, key)
             numbers = [float(v) for v in values if v != ""]
-            assert values[:len(numbers)] == [v for v in values if v != ""], (key, direction, values)
+            assert values[: len(numbers)] == [v for v in values if v != ""], (key, direction, values)
             assert numbers == sorted(numbers, reverse=direction == "desc"), (key, direction, values)
             seen.add(direction)
             if seen == {"asc", "desc"}:
@@ -106,8 +123,7 @@ def test_dashboard(browser, site, tmp_path):
 
     # the chart: one score trace per model, at the steps it has results for
     traces = {m: x for m, _v, x in shown_traces(browser, "acc")}
-    assert traces == {m: sorted(steps) for (m, t), steps in
-                      ((k, list(v)) for k, v in SCORES.items()) if t == "acc"}
+    assert traces == {m: sorted(steps) for (m, t), steps in ((k, list(v)) for k, v in SCORES.items()) if t == "acc"}
     assert {m for m, _v, _x in shown_traces(browser, "acc", "pretraining")} == {"alpha", "beta", "gamma"}
 
     # search filters rows and chart traces
@@ -118,8 +134,9 @@ def test_dashboard(browser, site, tmp_path):
     box.clear()
     box.send_keys(" ")
     box.clear()
-    browser.execute_script("const s = document.getElementById('model-search'); s.value = '';"
-                           "s.dispatchEvent(new Event('input'));")
+    browser.execute_script(
+        "const s = document.getElementById('model-search'); s.value = '';s.dispatchEvent(new Event('input'));"
+    )
     assert len(visible_models(browser)) == 4
 
     # the picker filters rows and chart traces
@@ -153,8 +170,12 @@ def test_static_report_is_self_contained(browser, site, tmp_path):
 
     out = tmp_path / "report.html"
     env = site.env()
-    subprocess.run([sys.executable, "-m", "claf", "report", "--benchmark", "demo", "--server", site.url,
-                    "--out", str(out)], env=env, check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "claf", "report", "--benchmark", "demo", "--server", site.url, "--out", str(out)],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     html = out.read_text(encoding="utf-8")
     external = re.findall(r"<(?:script|link)\b[^>]*\b(?:src|href)=\"(?!data:)[^>]*>", html)
     assert external == [], external[:3]  # every script and style is inline
@@ -163,6 +184,9 @@ def test_static_report_is_self_contained(browser, site, tmp_path):
     assert set(visible_models(browser)) == {"alpha", "beta", "gamma", "Published model"}
     assert len(shown_traces(browser, "acc")) == 3
     assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
-    urls = [json.loads(e["message"])["message"]["params"]["request"]["url"] for e in browser.get_log("performance")
-            if json.loads(e["message"])["message"]["method"] == "Network.requestWillBeSent"]
+    urls = [
+        json.loads(e["message"])["message"]["params"]["request"]["url"]
+        for e in browser.get_log("performance")
+        if json.loads(e["message"])["message"]["method"] == "Network.requestWillBeSent"
+    ]
     assert [u for u in urls if not u.startswith(("file:", "data:", "blob:"))] == []

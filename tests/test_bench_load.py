@@ -8,6 +8,8 @@ import pytest
 import requests
 from bench_support import DEMO, ServerProcess, auth, count_results, database_url, load_worker
 
+pytestmark = pytest.mark.slow  # real server processes
+
 WORKERS, POSTS = 8, 250
 
 
@@ -30,6 +32,10 @@ def test_8_clients_x_250_posts_retried_once_give_2000_rows_and_no_5xx(kind, post
     assert not [s for s in statuses if s >= 500]
     assert statuses.count(201) == WORKERS * posts and statuses.count(200) == WORKERS * posts
     assert count_results(db_url) == WORKERS * posts
+    print(
+        f"{kind}: {WORKERS} clients x {posts} posts x 2 sends: {len(statuses)} answers, "
+        f"{statuses.count(201)} x 201, {statuses.count(200)} x 200, 0 x 5xx, {WORKERS * posts} rows"
+    )
 
 
 def test_kill_9_during_load_loses_no_acknowledged_write(tmp_path):
@@ -39,13 +45,15 @@ def test_kill_9_during_load_loses_no_acknowledged_write(tmp_path):
     with ProcessPoolExecutor(WORKERS, mp_context=multiprocessing.get_context("spawn")) as pool:
         futures = [pool.submit(load_worker, server.url, w, POSTS, 3) for w in range(WORKERS)]
         deadline = time.monotonic() + 60
-        while count_results(db_url) < 200 and time.monotonic() < deadline:
+        while count_results(db_url) < WORKERS * POSTS // 3 and time.monotonic() < deadline:
             time.sleep(0.05)
         server.kill9()
         outcomes = [f.result() for f in futures]
     acked = {k: v for o in outcomes for k, v in o["acked"].items()}
-    assert len(acked) >= 200
-    assert count_results(db_url) < WORKERS * POSTS  # the kill landed mid-load
+    assert len(acked) >= WORKERS * POSTS // 3
+    stored_at_kill = count_results(db_url)
+    assert stored_at_kill < WORKERS * POSTS  # the kill landed mid-load
+    print(f"kill -9 after {len(acked)} acknowledged writes ({stored_at_kill} rows on disk): all found after restart")
     restarted = ServerProcess(db_url, tmp_path, port=server.port).start()
     try:
         for result_id, (model, step, seed, score) in acked.items():
@@ -55,3 +63,26 @@ def test_kill_9_during_load_loses_no_acknowledged_write(tmp_path):
             assert (got["model"], got["step"], got["seed"], got["metrics"]["accuracy"]) == (model, step, seed, score)
     finally:
         restarted.stop()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_servers_starting_at_once_migrate_one_database(kind, tmp_path):
+    db_url = database_url(kind, tmp_path)
+    servers = [ServerProcess(db_url, tmp_path).launch() for _ in range(3)]
+    try:
+        for server in servers:
+            server.wait_ready()
+        for server in servers:  # each serves the one schema and catalog
+            names = [b["name"] for b in requests.get(f"{server.url}/api/v1/benchmarks").json()]
+            assert {"glue", "jglue", "klue"} <= set(names)
+            define_demo(server.url)
+    finally:
+        for server in servers:
+            server.stop()
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(db_url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == ["0002"]
+        assert conn.execute(text("SELECT count(*) FROM benchmarks")).scalar_one() == 4
+    engine.dispose()

@@ -167,3 +167,25 @@ def test_manifest_matches_mirror_sums():
             assert sums.get(name) == entry["sha256"], name
         if entry.get("mirror_name"):
             assert sums.get(entry["mirror_name"]) == entry["mirror_sha256"], name
+
+
+def test_failed_download_names_destination_mirror_and_the_fix(data_root, server, tmp_path, monkeypatch):
+    monkeypatch.setenv("CLAF_DATA_MIRROR", str(tmp_path / "mirror"))
+    manifest = {"toy/pairs.txt": {"url": f"{server.url}/gone.txt", "sha256": "ab" * 32}}
+    with pytest.raises(DataFileError) as err:
+        resolve_data_file("toy/pairs.txt", manifest=manifest)
+    message = str(err.value)
+    assert "\n" not in message and message.startswith("data file 'toy/pairs.txt': ")
+    assert f"the mirror CLAF_DATA_MIRROR={tmp_path / 'mirror'} has no toy/pairs.txt" in message
+    assert f"downloading {server.url}/gone.txt to {data_root / 'toy' / 'pairs.txt'} failed" in message
+    assert "set CLAF_DATA_MIRROR to a folder holding toy/pairs.txt" in message
+
+
+def test_corrupt_local_copy_is_reported_as_corrupt_not_as_a_network_failure(data_root, server):
+    target = data_root / "toy" / "pairs.txt"
+    target.parent.mkdir()
+    target.write_bytes(b"half a fi")
+    manifest = {"toy/pairs.txt": {"url": f"{server.url}/gone.txt", "sha256": "ab" * 32}}
+    with pytest.raises(DataFileError) as err:
+        resolve_data_file("toy/pairs.txt", manifest=manifest)
+    assert str(err.value).startswith(f"data file 'toy/pairs.txt': the local copy {target} is corrupt (sha256 ")

@@ -155,10 +155,30 @@ def test_safe_extract_damaged_archive(tmp_path):
 
 
 def test_resolve_directory_and_hub_names(tmp_path, cache):
+    """A hub name resolves when the Hugging Face cache (or the hub) has it; else one line, no OSError later."""
+    import os
+    import subprocess
+    import sys
+
     model = make_model_dir(tmp_path / "model")
     assert resolve_pretrained(str(model)) == str(model)
-    for name in ("bert-base-uncased", "klue/bert-base", "sentence-transformers/all-MiniLM-L6-v2"):
-        assert resolve_pretrained(name) == name
+    hf_cache = tmp_path / "hf"  # the real huggingface_hub cache layout, holding klue/bert-base only
+    snapshot = hf_cache / "models--klue--bert-base" / "snapshots" / "0123abcd"
+    snapshot.mkdir(parents=True)
+    (snapshot / "config.json").write_text("{}")
+    (hf_cache / "models--klue--bert-base" / "refs").mkdir()
+    (hf_cache / "models--klue--bert-base" / "refs" / "main").write_text("0123abcd")
+    code = ("from claf.hub.resolve import resolve_pretrained\nfrom claf.hub.cache import HubError\n"
+            "for name in ('klue/bert-base', 'bert-base-uncased'):\n"
+            "    try:\n        print(name, '->', resolve_pretrained(name))\n"
+            "    except HubError as e:\n        print(name, 'error:', e)\n")
+    env = {**os.environ, "HF_HUB_CACHE": str(hf_cache), "HF_HUB_OFFLINE": "1",
+           "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout
+    lines = out.splitlines()
+    assert lines[0] == "klue/bert-base -> klue/bert-base"
+    assert lines[1].startswith("bert-base-uncased error: pretrained model 'bert-base-uncased' not found")
+    assert "Hugging Face hub" in lines[1] and len(lines) == 2
     assert not cache.exists()
 
 

@@ -62,8 +62,10 @@ def test_local_store_publishes_atomically_and_resolves_by_name(hub, checkpoint):
         resolve_pretrained("larva-test-1k")
 
 
-def test_unknown_name_is_left_to_transformers_and_paths_fail(hub):
-    assert resolve_pretrained("larva-kor-nothing-9k") == "larva-kor-nothing-9k"
+def test_unknown_names_and_paths_fail_with_one_line(hub):
+    with pytest.raises(HubError, match="not found: not in the model indexes searched") as err:
+        resolve_pretrained("larva-kor-nothing-9k")
+    assert "\n" not in str(err.value) and "CLAF_MODEL_INDEX" in str(err.value)
     with pytest.raises(HubError, match="not found"):
         resolve_pretrained("./no/such/model")
 

@@ -41,7 +41,7 @@ def test_pretraining_loss_falls_and_checkpoints_load_by_name(corpus_file, hub):
     losses = [h["valid/loss"] for h in summary["history"]]
     assert len(losses) == 2 and losses[1] < losses[0] < np.log(32200) + 1  # held-out MLM loss falls
     names = [p["name"] for p in summary["published"]]
-    assert names == ["larva-test-0.015k", "larva-test-0.03k"]
+    assert names == ["larva-test-15", "larva-test-30"]
     run = hub / "run"
     assert json.loads((run / "config.json").read_text())["name"] == "larva-test"
     assert (run / "checkpoints" / "last" / "trainer_state.json").is_file()
@@ -49,9 +49,9 @@ def test_pretraining_loss_falls_and_checkpoints_load_by_name(corpus_file, hub):
 
     from transformers import AutoModelForMaskedLM, AutoTokenizer
 
-    model_dir = resolve_pretrained("larva-test-0.03k")
+    model_dir = resolve_pretrained("larva-test-30")
     net = AutoModelForMaskedLM.from_pretrained(model_dir)
-    assert type(net).__name__ == "BertForMaskedLM" and net.config.max_position_embeddings == 64
+    assert type(net).__name__ == "BertForMaskedLM" and net.config.max_position_embeddings == 512
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     inputs = tokenizer("영화 정말 [MASK] 있어요", return_tensors="pt")
     assert net(**inputs).logits.shape[-1] == len(tokenizer)
@@ -89,14 +89,15 @@ def test_resumed_pair_run_with_accumulation_is_exact(corpus_file, tmp_path, monk
     Experiment("pretrain", "pretrain/larva_kor_tiny", overrides=recipe(corpus_file, straight, **pair))()
     interrupted = tmp_path / "interrupted"
     interrupted.mkdir()
+    monkeypatch.setenv("CLAF_HUB_DIR", str(tmp_path / "hub2"))  # the straight run published the same names
     first = recipe(corpus_file, interrupted, **dict(pair, **{"trainer.max_steps": 6}))
     Experiment("pretrain", "pretrain/larva_kor_tiny", overrides=first)()
     Experiment("pretrain", "pretrain/larva_kor_tiny",
                overrides=recipe(corpus_file, interrupted, **dict(pair, **{"trainer.resume": True})))()
     from transformers import AutoModelForPreTraining
 
-    a = AutoModelForPreTraining.from_pretrained(straight / "run" / "checkpoints" / "larva-test-0.012k")
-    b = AutoModelForPreTraining.from_pretrained(interrupted / "run" / "checkpoints" / "larva-test-0.012k")
+    a = AutoModelForPreTraining.from_pretrained(straight / "run" / "checkpoints" / "larva-test-12")
+    b = AutoModelForPreTraining.from_pretrained(interrupted / "run" / "checkpoints" / "larva-test-12")
     assert type(a).__name__ == "BertForPreTraining"
     for (name, x), (_, y) in zip(a.state_dict().items(), b.state_dict().items()):
         assert torch.equal(x, y), name

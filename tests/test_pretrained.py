@@ -16,9 +16,9 @@ def test_tar_gz_checkpoint_by_path_and_by_url(tmp_path, tiny_korean_bert, server
     monkeypatch.setenv("CLAF_CACHE", str(tmp_path / "cache"))
     archive = pack(tiny_korean_bert, tmp_path / "tiny-ko-1k.tar.gz")
     shutil.copy(archive, server.root / archive.name)
-    for name in (str(archive), f"{server.url}/{archive.name}"):
+    for i, name in enumerate((str(archive), f"{server.url}/{archive.name}")):
         summary = Experiment("train", "klue/nsmc_bert", overrides={
-            **QUICK, "bert_for_seq_cls.pretrained_model_name": name, "trainer.log_dir": str(tmp_path / "run")})()
+            **QUICK, "bert_for_seq_cls.pretrained_model_name": name, "trainer.log_dir": str(tmp_path / f"run{i}")})()
         assert summary["best"]["valid/accuracy"] >= 0
     assert server.hits == [f"/{archive.name}"]
 

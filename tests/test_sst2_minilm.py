@@ -14,7 +14,7 @@ def test_minilm_on_1000_sst2_rows_beats_70_percent(tmp_path, minilm_path, mirror
         "bert_for_seq_cls.pretrained_model_name": str(minilm_path),
         "data_reader.train_limit": 1000,
         "trainer.num_epochs": 3,
-        "trainer.precision": "bf16",
+        "trainer.precision": "auto",  # fp32 on an AVX2-only CPU: the test never depends on the CPU kind
         "trainer.log_dir": str(tmp_path),
         "trainer.progress": False,
         "optimizer.learning_rate": 1e-4,
@@ -28,4 +28,4 @@ def test_minilm_on_1000_sst2_rows_beats_70_percent(tmp_path, minilm_path, mirror
     predictions = (tmp_path / "predictions" / "valid.json").read_text().splitlines()
     assert len(predictions) == dev_rows == 872  # the whole dev set was scored
     saved = json.loads((tmp_path / "checkpoints" / "best" / "config.json").read_text())
-    assert saved.get("dtype", saved.get("torch_dtype", "float32")) == "float32"  # bf16 training saves fp32 weights
+    assert saved.get("dtype", saved.get("torch_dtype", "float32")) == "float32"  # any precision saves fp32 weights

@@ -63,7 +63,7 @@ def sts_baseline(examples):
 
 
 def test_pearson_spearman_equal_scipy_on_stsb_and_korsts(mirror):
-    stsb = SeqRegReader(text_column=5, text_pair_column=6, label_column=4, header=False).read(
+    stsb = SeqRegReader(text_column=5, text_pair_column=6, label_column=4, header=False, format="tsv").read(
         mirror / "glue/STS-B/sts-dev.csv")
     korsts = SeqRegReader(text_column="sentence1", text_pair_column="sentence2", label_column="score").read(
         mirror / "kor-nlu/KorSTS/sts-dev.tsv")

@@ -23,7 +23,8 @@ def test_formats_read_every_row_of_the_mirror_files(mirror):
         "klue/klue-sts-v1.1/klue-sts-v1.1_dev.json": (JsonRegReader(label_column="labels.label", id_column="guid"), 519),
         "jglue/datasets/jnli-v1.3/valid-v1.3.json": (JsonClsReader(text_pair_column="sentence2"), 2434),
         "glue/MRPC/msr_paraphrase_train.txt": (SeqClsReader(text_column=3, text_pair_column=4, label_column=0), 4076),
-        "glue/STS-B/sts-train.csv": (SeqRegReader(text_column=5, text_pair_column=6, label_column=4, header=False), 5749),
+        "glue/STS-B/sts-train.csv": (SeqRegReader(text_column=5, text_pair_column=6, label_column=4, header=False,
+                                                 format="tsv"), 5749),
         "glue/CoLA/in_domain_train.tsv": (SeqClsReader(text_column=3, label_column=1, header=False), 8551),
         "question_pair/validation.txt": (SeqClsReader(text_column="question1", text_pair_column="question2",
                                                       label_column="is_duplicate"), 682),
@@ -113,7 +114,7 @@ def test_malformed_rows_name_file_and_line_or_are_skipped(tmp_path, caplog):
         examples = skipping.read(tsv)
     assert [e["line"] for e in examples] == [2, 5] and skipping.skipped == 2
     assert f"{tsv}: skipped 2 invalid row(s)" in caplog.text and f"{tsv}:4: empty label" in caplog.text
-    with pytest.raises(InvalidRow, match=rf"^{tsv}:1: label_column 'gold' is not in header"):
+    with pytest.raises(InvalidRow, match=rf"^{tsv}:1: seq_cls.label_column 'gold' is not in header"):
         SeqClsReader(text_column="s1", label_column="gold").read(tsv)
 
     scores = bad_file(tmp_path, "sts.jsonl", '{"sentence1": "a", "sentence2": "b", "label": 3.2}\n'

@@ -1,5 +1,6 @@
 """bert_basic + wordpiece give exactly BertTokenizerFast's tokens and offsets on every KorQuAD dev
-paragraph and every SST-2 dev sentence, with the cased KoELECTRA vocab and the uncased MiniLM vocab."""
+paragraph and every SST-2 dev sentence with the cased KoELECTRA vocab, and on the English sentences with
+the uncased MiniLM vocab (on Korean text BERT's uncased normalizer breaks Hangul into jamo; ours never does)."""
 
 import pytest
 
@@ -17,7 +18,7 @@ def sst2_dev_sentences(mirror):
 def texts(mirror):
     paragraphs, sentences = korquad_paragraphs(), sst2_dev_sentences(mirror)
     assert len(paragraphs) > 900 and len(sentences) > 800
-    return paragraphs + sentences
+    return {"all": paragraphs + sentences, "english": sentences}
 
 
 @pytest.mark.parametrize("vocab,do_lower_case", [("koelectra", False), ("minilm", True)])
@@ -28,6 +29,7 @@ def test_bert_basic_wordpiece_matches_bert_tokenizer_fast(vocab, do_lower_case, 
     ours = compose(component({"name": "bert_basic", "bert_basic": {"do_lower_case": do_lower_case}}),
                    component({"name": "wordpiece", "wordpiece": {"vocab_path": str(vocab_file)}}))
     reference = BertTokenizerFast(vocab=read_wordpiece_vocab(vocab_file), do_lower_case=do_lower_case)
+    texts = texts["english" if do_lower_case else "all"]
     mine = ours(texts, return_offsets_mapping=True, verbose=False)
     theirs = reference(texts, return_offsets_mapping=True, verbose=False)
     assert mine["input_ids"] == theirs["input_ids"]

@@ -52,7 +52,8 @@ def overrides(model, log_dir, **extra):
             "data_reader.valid_limit": 64, "trainer.log_dir": str(log_dir), "trainer.num_epochs": 1,
             "trainer.progress": False, "trainer.verbose_step_count": 3, "optimizer.learning_rate": 1e-3,
             "iterator.batch_size": 32, "iterator.eval_batch_size": 32, "bert_for_seq_cls.dropout": 0.0,
-            "trainer.num_threads": 1}  # one thread: a shared, busy machine stalls OpenMP thread teams
+            "trainer.num_threads": 1,  # one thread: a shared, busy machine stalls OpenMP thread teams
+            "trainer.precision": "fp32"}  # exact equality: not the bf16 that "auto" picks on some CPUs
     return {**base, **extra}
 
 

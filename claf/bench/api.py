@@ -60,8 +60,13 @@ class BodyLimit:
 
     async def _refuse(self, send):
         payload = json.dumps({"detail": f"request body over {self.limit} bytes"}).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())],
+            }
+        )
         await send({"type": "http.response.body", "body": payload})
 
 
@@ -70,23 +75,32 @@ def _field(loc) -> str:
     return ".".join(parts) or "body"
 
 
-def create_app(db_url: str | None = None, token: str | None = None, private: bool = False,
-               max_body: int = MAX_BODY, dashboard: bool = True) -> FastAPI:
+def create_app(
+    db_url: str | None = None,
+    token: str | None = None,
+    private: bool = False,
+    max_body: int = MAX_BODY,
+    dashboard: bool = True,
+) -> FastAPI:
     """The server app over ``db_url`` (migrated at creation). ``token`` guards writes (and reads if
     ``private``); with no token every write is refused."""
     engine = open_engine(db_url)
     migrate(engine)
     factory = session_factory(engine)
-    app = FastAPI(title="CLaF benchmark server", version="1", openapi_url="/api/v1/openapi.json",
-                  docs_url=None, redoc_url=None)
+    app = FastAPI(
+        title="CLaF benchmark server", version="1", openapi_url="/api/v1/openapi.json", docs_url=None, redoc_url=None
+    )
     app.state.engine, app.state.sessions = engine, factory
 
     def check_token(request: Request):
         given = request.headers.get("authorization", "")
         scheme, _, value = given.partition(" ")
         if not token or scheme.lower() != "bearer" or not hmac.compare_digest(value.encode(), token.encode()):
-            raise HTTPException(401, "a valid token is needed: send 'Authorization: Bearer $CLAF_SERVER_TOKEN'",
-                                headers={"WWW-Authenticate": "Bearer"})
+            raise HTTPException(
+                401,
+                "a valid token is needed: send 'Authorization: Bearer $CLAF_SERVER_TOKEN'",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
 
     def check_read(request: Request):
         if private:
@@ -130,10 +144,24 @@ def create_app(db_url: str | None = None, token: str | None = None, private: boo
             out = []
             for b in s.scalars(select(Benchmark).order_by(Benchmark.name)):
                 tasks = s.scalars(select(Task).where(Task.benchmark_id == b.id).order_by(Task.position))
-                out.append({"name": b.name, "title": b.title, "tasks": [
-                    {"name": t.name, "title": t.title, "metric": t.metric, "higher_is_better": t.higher_is_better,
-                     "display": t.display, "average_weight": t.average_weight, "data_prefix": t.data_prefix}
-                    for t in tasks]})
+                out.append(
+                    {
+                        "name": b.name,
+                        "title": b.title,
+                        "tasks": [
+                            {
+                                "name": t.name,
+                                "title": t.title,
+                                "metric": t.metric,
+                                "higher_is_better": t.higher_is_better,
+                                "display": t.display,
+                                "average_weight": t.average_weight,
+                                "data_prefix": t.data_prefix,
+                            }
+                            for t in tasks
+                        ],
+                    }
+                )
             return out
 
     @app.put("/api/v1/benchmarks/{name}", dependencies=writes)
@@ -145,19 +173,20 @@ def create_app(db_url: str | None = None, token: str | None = None, private: boo
     @app.get("/api/v1/benchmarks/{name}/table", dependencies=reads)
     def table(name: str, step: str = "best", seeds: str = "median"):
         with factory() as s:
-            return queries.benchmark_table(s, name, step, seeds)
+            return JSONResponse(queries.benchmark_table(s, name, step, seeds))
 
     @app.get("/api/v1/benchmarks/{name}/table.csv", dependencies=reads, response_class=PlainTextResponse)
     def table_csv(name: str, step: str = "best", seeds: str = "median"):
         with factory() as s:
             t = queries.benchmark_table(s, name, step, seeds)
-        return PlainTextResponse(to_csv(t), media_type="text/csv",
-                                 headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+        return PlainTextResponse(
+            to_csv(t), media_type="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}.csv"'}
+        )
 
     @app.get("/api/v1/benchmarks/{name}/tasks/{task}/series", dependencies=reads)
     def series(name: str, task: str, group_by: str | None = None, seeds: str = "mean"):
         with factory() as s:
-            return queries.task_series(s, name, task, group_by, seeds)
+            return JSONResponse(queries.task_series(s, name, task, group_by, seeds))
 
     @app.post("/api/v1/checkpoints", dependencies=writes)
     def post_checkpoint(checkpoint: CheckpointIn):

@@ -40,8 +40,9 @@ class BenchClient:
     def _call(self, method: str, path: str, body=None, params=None) -> tuple[int, object]:
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         try:
-            r = self.http.request(method, f"{self.url}{API}{path}", json=body, params=params, headers=headers,
-                                  timeout=self.timeout)
+            r = self.http.request(
+                method, f"{self.url}{API}{path}", json=body, params=params, headers=headers, timeout=self.timeout
+            )
         except requests.RequestException as e:
             raise ServerUnreachable(f"{self.url}: {type(e).__name__}: {e}") from None
         try:
@@ -89,8 +90,9 @@ def outbox_dir() -> Path:
 
 def _queue(url: str, kind: str, payload, reason: str) -> Path:
     path = outbox_dir() / f"{kind}-{sha256_of(payload)[:24]}.json"
-    atomic_write_text(path, json.dumps({"server": url, "kind": kind, "payload": payload, "reason": reason},
-                                       ensure_ascii=False))
+    atomic_write_text(
+        path, json.dumps({"server": url, "kind": kind, "payload": payload, "reason": reason}, ensure_ascii=False)
+    )
     return path
 
 

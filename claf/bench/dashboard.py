@@ -58,25 +58,32 @@ def _json_for_script(obj) -> str:
 def page_data(session, name: str, step="best", seeds="median", group_by: str | None = None) -> dict:
     """Everything a benchmark page shows: the table, each task's series, the option names."""
     table = queries.benchmark_table(session, name, step, seeds)
-    series = {c["key"]: queries.task_series(session, name, c["key"], group_by)
-              for c in table["columns"] if c["key"] != "average"}
+    series = queries.benchmark_series(session, name, group_by)
     option_names = sorted({k for r in table["rows"] for k in (r.get("options") or {})})
     benchmarks = list(session.scalars(select(Benchmark.name).order_by(Benchmark.name)))
-    return {"table": table, "series": series, "options": option_names, "group_by": group_by or "",
-            "benchmarks": benchmarks}
+    return {
+        "table": table,
+        "series": series,
+        "options": option_names,
+        "group_by": group_by or "",
+        "benchmarks": benchmarks,
+    }
 
 
 def render_benchmark(data: dict, inline: bool = False) -> str:
     """The benchmark page; ``inline`` embeds every script and style (the static report)."""
     assets = None
     if inline:
-        assets = {"plotly": vendor_bytes("plotly.min.js").decode("utf-8").replace("</script", "<\\/script"),
-                  "dt_css": vendor_bytes("dt_bundle.css").decode("utf-8"),
-                  "dt_js_b64": base64.b64encode(vendor_bytes("dt_bundle.js")).decode("ascii"),
-                  "css": (STATIC / "dashboard.css").read_text(encoding="utf-8"),
-                  "js": (STATIC / "dashboard.js").read_text(encoding="utf-8")}
-    return _env().get_template("benchmark.html").render(d=data, data_json=_json_for_script(data), assets=assets,
-                                                         fmt=_fmt)
+        assets = {
+            "plotly": vendor_bytes("plotly.min.js").decode("utf-8").replace("</script", "<\\/script"),
+            "dt_css": vendor_bytes("dt_bundle.css").decode("utf-8"),
+            "dt_js_b64": base64.b64encode(vendor_bytes("dt_bundle.js")).decode("ascii"),
+            "css": (STATIC / "dashboard.css").read_text(encoding="utf-8"),
+            "js": (STATIC / "dashboard.js").read_text(encoding="utf-8"),
+        }
+    return (
+        _env().get_template("benchmark.html").render(d=data, data_json=_json_for_script(data), assets=assets, fmt=_fmt)
+    )
 
 
 def _fmt(value) -> str:
@@ -109,16 +116,24 @@ def add_pages(app, factory, check_read) -> None:
         with factory() as s:
             rows = queries.vocab_table(s)
             names = list(s.scalars(select(Benchmark.name).order_by(Benchmark.name)))
-        columns = ["tokenizer", "vocab_size", "hangul_share", "avg_tokens", "unk_ratio", "chars_per_token",
-                   "paragraphs"]
+        columns = [
+            "tokenizer",
+            "vocab_size",
+            "hangul_share",
+            "avg_tokens",
+            "unk_ratio",
+            "chars_per_token",
+            "paragraphs",
+        ]
         return HTMLResponse(_env().get_template("vocab.html").render(rows=rows, columns=columns, benchmarks=names))
 
     @app.get("/vendor/{file}", include_in_schema=False)
     def vendor(file: str):
         if file not in VENDOR:
             return Response(status_code=404)
-        return Response(vendor_bytes(file), media_type=VENDOR[file][2],
-                        headers={"Cache-Control": "public, max-age=86400"})
+        return Response(
+            vendor_bytes(file), media_type=VENDOR[file][2], headers={"Cache-Control": "public, max-age=86400"}
+        )
 
     @app.get("/static/{file}", include_in_schema=False)
     def static(file: str):

@@ -43,13 +43,15 @@ def open_engine(url: str | None = None) -> Engine:
     try:
         parsed = make_url(url)
     except Exception as e:
-        raise DatabaseError(f"--db '{url}' is not a database URL ({e}); use sqlite:///path or "
-                            "postgresql+psycopg://user:pass@host/db") from None
+        raise DatabaseError(
+            f"--db '{url}' is not a database URL ({e}); use sqlite:///path or postgresql+psycopg://user:pass@host/db"
+        ) from None
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
-                               pool_size=8, max_overflow=8)
+        engine = create_engine(
+            url, connect_args={"timeout": 30, "check_same_thread": False}, pool_size=8, max_overflow=8
+        )
         _tune_sqlite(engine)
         return engine
     if parsed.get_backend_name() != "postgresql":
@@ -151,5 +153,14 @@ def head_revision() -> str:
     return ScriptDirectory.from_config(cfg).get_current_head()
 
 
-__all__ = ["Session", "claf_home", "default_url", "open_engine", "migrate", "session_factory", "write_session",
-           "head_revision", "DatabaseError"]
+__all__ = [
+    "Session",
+    "claf_home",
+    "default_url",
+    "open_engine",
+    "migrate",
+    "session_factory",
+    "write_session",
+    "head_revision",
+    "DatabaseError",
+]

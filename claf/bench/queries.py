@@ -8,8 +8,8 @@ given step N. The best set of a column holds every model row whose value ties th
 reference rows (published numbers) are never in it.
 """
 
+import json
 import math
-import statistics
 from collections import defaultdict
 
 from sqlalchemy import select
@@ -34,11 +34,15 @@ def parse_step(step: str | int) -> str | int:
 
 def combine(values: list[float], seeds: str) -> dict:
     """Combine one step's seed scores: median, or mean with sample std; always with n."""
+    n = len(values)
     if seeds == "median":
-        return {"value": statistics.median(values), "std": None, "n": len(values)}
+        ordered = sorted(values)
+        mid = n // 2
+        return {"value": ordered[mid] if n % 2 else (ordered[mid - 1] + ordered[mid]) / 2, "std": None, "n": n}
     if seeds == "mean":
-        std = statistics.stdev(values) if len(values) > 1 else 0.0
-        return {"value": statistics.fmean(values), "std": std, "n": len(values)}
+        mean = math.fsum(values) / n
+        std = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (n - 1)) if n > 1 else 0.0
+        return {"value": mean, "std": std, "n": n}
     raise ValueError(f"seeds must be 'median' or 'mean', got '{seeds}'")
 
 
@@ -73,39 +77,77 @@ def benchmark_table(session: Session, benchmark: str, step="best", seeds: str = 
     bench = find_benchmark(session, benchmark)
     tasks = list(session.scalars(select(Task).where(Task.benchmark_id == bench.id).order_by(Task.position)))
     by_id = {t.id: t for t in tasks}
-    rows = session.execute(
-        select(Model.name, Checkpoint.step, Result.task_id, Result.score, Result.metrics, Result.id)
-        .join(Checkpoint, Result.checkpoint_id == Checkpoint.id).join(Model, Checkpoint.model_id == Model.id)
-        .where(Result.task_id.in_(list(by_id)))).all()
-    groups = defaultdict(lambda: defaultdict(list))  # (model, task) -> step -> [(score, metrics, id)]
-    for model, s, task_id, score, metrics, rid in rows:
-        groups[(model, task_id)][s].append((score, metrics, rid))
-    options = dict(session.execute(select(Model.name, Model.options)).all())
+    conn = session.connection()  # plain Core rows: the table reads every result of the benchmark
+    checkpoints = {
+        cid: (model, s)
+        for cid, model, s in conn.execute(
+            select(Checkpoint.id, Model.name, Checkpoint.step).join(Model, Checkpoint.model_id == Model.id)
+        ).all()
+    }
+    rows = _plain_rows(
+        conn,
+        select(Result.checkpoint_id, Result.task_id, Result.score, Result.id).where(Result.task_id.in_(list(by_id))),
+    )  # index-only (ix_results_cover)
+    groups = defaultdict(lambda: defaultdict(list))  # (model, task) -> step -> [(score, id)]
+    for cid, task_id, score, rid in rows:
+        model, s = checkpoints[cid]
+        groups[(model, task_id)][s].append((score, rid))
+    options = dict(conn.execute(select(Model.name, Model.options)).all())
     models = sorted({m for m, _ in groups})
-    table_rows = []
+    plain = [(t.id, t.name, t.higher_is_better, t.display != [t.metric]) for t in tasks]  # no ORM in the loop
+    table_rows, chosen_ids = [], []
     for model in models:
         cells = {}
-        for task in tasks:
-            per_step = {s: combine([v[0] for v in vals], seeds) for s, vals in groups.get((model, task.id), {}).items()}
-            cell = choose(per_step, step, task.higher_is_better)
+        for task_id, name, higher, needs_metrics in plain:
+            by_step = groups.get((model, task_id))
+            cell = None
+            if by_step:
+                if step == "best":
+                    per_step = {s: combine([v[0] for v in vals], seeds) for s, vals in by_step.items()}
+                else:  # one step: combine only that one
+                    s = max(by_step) if step == "last" else step
+                    per_step = {s: combine([v[0] for v in by_step[s]], seeds)} if s in by_step else {}
+                cell = choose(per_step, step, higher)
             if cell is not None:
-                chosen = groups[(model, task.id)][cell["step"]]
-                shown = {k: combine([m[k] for _, m, _ in chosen if k in m], seeds)["value"]
-                         for k in task.display if any(k in m for _, m, _ in chosen)}
-                cell["text"] = _text(shown, task.display)
-                cell["result_ids"] = sorted(r for _, _, r in chosen)
-            cells[task.name] = cell
+                cell["result_ids"] = sorted(r for _, r in by_step[cell["step"]])
+                if needs_metrics:
+                    chosen_ids += cell["result_ids"]
+                else:  # the display rule is the primary metric alone
+                    cell["text"] = f"{cell['value']:.2f}"
+            cells[name] = cell
         table_rows.append({"model": model, "kind": "model", "options": options.get(model, {}), "cells": cells})
+    metrics = _metrics_of(conn, chosen_ids)  # only the chosen cells that show more than the primary metric
+    for row in table_rows:
+        for task in tasks:
+            cell = row["cells"][task.name]
+            if cell is not None and "text" not in cell:
+                chosen = [metrics[r] for r in cell["result_ids"]]
+                shown = {
+                    k: combine([m[k] for m in chosen if k in m], seeds)["value"]
+                    for k in task.display
+                    if any(k in m for m in chosen)
+                }
+                cell["text"] = _text(shown, task.display)
     for ref in session.scalars(select(Reference).where(Reference.task_id.in_(list(by_id))).order_by(Reference.id)):
         task = by_id[ref.task_id]
         row = next((r for r in table_rows if r["kind"] == "reference" and r["model"] == ref.label), None)
         if row is None:
-            row = {"model": ref.label, "kind": "reference", "options": {}, "source": ref.source,
-                   "cells": {t.name: None for t in tasks}}
+            row = {
+                "model": ref.label,
+                "kind": "reference",
+                "options": {},
+                "source": ref.source,
+                "cells": {t.name: None for t in tasks},
+            }
             table_rows.append(row)
         if task.metric in ref.metrics:
-            row["cells"][task.name] = {"value": ref.metrics[task.metric], "std": None, "n": None, "step": None,
-                                       "text": _text(ref.metrics, task.display)}
+            row["cells"][task.name] = {
+                "value": ref.metrics[task.metric],
+                "std": None,
+                "n": None,
+                "step": None,
+                "text": _text(ref.metrics, task.display),
+            }
     averaged = [t for t in tasks if t.average_weight > 0]
     for row in table_rows:
         values = [(row["cells"].get(t.name), t.average_weight) for t in averaged]
@@ -114,14 +156,51 @@ def benchmark_table(session: Session, benchmark: str, step="best", seeds: str = 
             row["cells"]["average"] = {"value": avg, "std": None, "n": None, "step": None, "text": f"{avg:.2f}"}
         else:
             row["cells"]["average"] = None
-    columns = [{"key": t.name, "title": t.title, "metric": t.metric, "display": t.display,
-                "higher_is_better": t.higher_is_better, "average_weight": t.average_weight} for t in tasks]
-    columns.append({"key": "average", "title": "Average", "metric": "average", "display": ["average"],
-                    "higher_is_better": True, "average_weight": 0})
+    columns = [
+        {
+            "key": t.name,
+            "title": t.title,
+            "metric": t.metric,
+            "display": t.display,
+            "higher_is_better": t.higher_is_better,
+            "average_weight": t.average_weight,
+        }
+        for t in tasks
+    ]
+    columns.append(
+        {
+            "key": "average",
+            "title": "Average",
+            "metric": "average",
+            "display": ["average"],
+            "higher_is_better": True,
+            "average_weight": 0,
+        }
+    )
     for col in columns:
         mark_best(table_rows, col["key"], col["higher_is_better"])
-    return {"benchmark": {"name": bench.name, "title": bench.title, "description": bench.description},
-            "aggregation": {"step": step, "seeds": seeds}, "columns": columns, "rows": table_rows}
+    return {
+        "benchmark": {"name": bench.name, "title": bench.title, "description": bench.description},
+        "aggregation": {"step": step, "seeds": seeds},
+        "columns": columns,
+        "rows": table_rows,
+    }
+
+
+def _plain_rows(conn, stmt) -> list[tuple]:
+    """The rows of ``stmt`` as the driver's tuples (tens of thousands: skips building Row objects)."""
+    result = conn.execute(stmt)
+    cursor = getattr(result, "cursor", None)
+    return cursor.fetchall() if cursor is not None else [tuple(r) for r in result]
+
+
+def _metrics_of(conn, ids: list[int]) -> dict[int, dict]:
+    out = {}
+    for start in range(0, len(ids), 5000):
+        chunk = ids[start : start + 5000]
+        for rid, metrics in _plain_rows(conn, select(Result.id, Result.metrics).where(Result.id.in_(chunk))):
+            out[rid] = json.loads(metrics) if isinstance(metrics, (str, bytes)) else metrics  # driver-dependent
+    return out
 
 
 def mark_best(rows: list[dict], key: str, higher: bool) -> None:
@@ -137,39 +216,83 @@ def mark_best(rows: list[dict], key: str, higher: bool) -> None:
         c["best"] = math.isclose(c["value"], best, rel_tol=0, abs_tol=TIE)
 
 
-def task_series(session: Session, benchmark: str, task: str, group_by: str | None = None,
-                seeds: str = "mean") -> dict:
+def task_series(session: Session, benchmark: str, task: str, group_by: str | None = None, seeds: str = "mean") -> dict:
     """Score vs pre-training step for one task, one trace per model (with the model's ``group_by``
     option), plus each model's pre-training curve (its checkpoints' held-out metrics) on the same axis."""
     t = find_task(session, benchmark, task)
-    rows = session.execute(
-        select(Model.name, Checkpoint.step, Result.score).join(Checkpoint, Result.checkpoint_id == Checkpoint.id)
-        .join(Model, Checkpoint.model_id == Model.id).where(Result.task_id == t.id)).all()
-    points = defaultdict(lambda: defaultdict(list))
-    for model, s, score in rows:
-        points[model][s].append(score)
-    options = dict(session.execute(select(Model.name, Model.options)).all())
-    traces = []
-    for model in sorted(points):
-        steps = sorted(points[model])
-        combined = [combine(points[model][s], seeds) for s in steps]
-        traces.append({"model": model, "group": (options.get(model) or {}).get(group_by) if group_by else None,
-                       "steps": steps, "values": [c["value"] for c in combined], "std": [c["std"] for c in combined],
-                       "n": [c["n"] for c in combined]})
-    curves = []
-    ck_rows = session.execute(select(Model.name, Checkpoint.step, Checkpoint.metrics)
-                              .join(Model, Checkpoint.model_id == Model.id)
-                              .where(Model.name.in_(list(points))).order_by(Model.name, Checkpoint.step)).all()
-    by_model = defaultdict(list)
-    for model, s, metrics in ck_rows:
-        loss = (metrics or {}).get("mlm_loss", (metrics or {}).get("loss"))
+    return benchmark_series(session, benchmark, group_by, seeds, [t])[t.name]
+
+
+def benchmark_series(
+    session: Session, benchmark: str, group_by: str | None = None, seeds: str = "mean", tasks: list | None = None
+) -> dict[str, dict]:
+    """``task_series`` of every task of ``benchmark`` (or of ``tasks``), from one read of the results."""
+    if tasks is None:
+        bench = find_benchmark(session, benchmark)
+        tasks = list(session.scalars(select(Task).where(Task.benchmark_id == bench.id).order_by(Task.position)))
+    conn = session.connection()
+    checkpoints = {
+        cid: (model, s, metrics)
+        for cid, model, s, metrics in _plain_rows(
+            conn,
+            select(Checkpoint.id, Model.name, Checkpoint.step, Checkpoint.metrics).join(
+                Model, Checkpoint.model_id == Model.id
+            ),
+        )
+    }
+    rows = _plain_rows(
+        conn,
+        select(Result.checkpoint_id, Result.task_id, Result.score).where(Result.task_id.in_([t.id for t in tasks])),
+    )
+    points = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))  # task -> model -> step -> scores
+    for cid, task_id, score in rows:
+        model, s, _ = checkpoints[cid]
+        points[task_id][model][s].append(score)
+    options = dict(conn.execute(select(Model.name, Model.options)).all())
+    curves_by_model = defaultdict(list)
+    for model, s, metrics in sorted(checkpoints.values(), key=lambda c: (c[0], c[1])):
+        metrics = json.loads(metrics) if isinstance(metrics, (str, bytes)) else (metrics or {})
+        loss = metrics.get("mlm_loss", metrics.get("loss"))
         if loss is not None:
-            by_model[model].append((s, loss))
-    for model, pts in by_model.items():
-        curves.append({"model": model, "metric": "held-out MLM loss", "steps": [p[0] for p in pts],
-                       "values": [p[1] for p in pts]})
-    return {"benchmark": benchmark, "task": t.name, "metric": t.metric, "higher_is_better": t.higher_is_better,
-            "group_by": group_by, "seeds": seeds, "traces": traces, "pretraining": curves}
+            curves_by_model[model].append((s, loss))
+    out = {}
+    for t in tasks:
+        traces = []
+        for model in sorted(points[t.id]):
+            steps = sorted(points[t.id][model])
+            combined = [combine(points[t.id][model][s], seeds) for s in steps]
+            group = (options.get(model) or {}).get(group_by) if group_by else None
+            traces.append(
+                {
+                    "model": model,
+                    "group": group,
+                    "steps": steps,
+                    "values": [c["value"] for c in combined],
+                    "std": [c["std"] for c in combined],
+                    "n": [c["n"] for c in combined],
+                }
+            )
+        curves = [
+            {
+                "model": model,
+                "metric": "held-out MLM loss",
+                "steps": [p[0] for p in curves_by_model[model]],
+                "values": [p[1] for p in curves_by_model[model]],
+            }
+            for model in sorted(points[t.id])
+            if curves_by_model.get(model)
+        ]
+        out[t.name] = {
+            "benchmark": benchmark,
+            "task": t.name,
+            "metric": t.metric,
+            "higher_is_better": t.higher_is_better,
+            "group_by": group_by,
+            "seeds": seeds,
+            "traces": traces,
+            "pretraining": curves,
+        }
+    return out
 
 
 def get_result(session: Session, result_id: int) -> dict:
@@ -181,10 +304,22 @@ def get_result(session: Session, result_id: int) -> dict:
     from claf.bench.schema import Benchmark
     from claf.bench.schema import Model as M
 
-    return {"id": r.id, "benchmark": session.get(Benchmark, task.benchmark_id).name, "task": task.name,
-            "model": session.get(M, ck.model_id).name, "checkpoint": ck.name, "step": ck.step, "seed": r.seed,
-            "config_hash": r.config_hash, "score": r.score, "metrics": r.metrics, "history": r.history,
-            "config": r.config, "provenance": r.provenance, "created_at": r.created_at.isoformat()}
+    return {
+        "id": r.id,
+        "benchmark": session.get(Benchmark, task.benchmark_id).name,
+        "task": task.name,
+        "model": session.get(M, ck.model_id).name,
+        "checkpoint": ck.name,
+        "step": ck.step,
+        "seed": r.seed,
+        "config_hash": r.config_hash,
+        "score": r.score,
+        "metrics": r.metrics,
+        "history": r.history,
+        "config": r.config,
+        "provenance": r.provenance,
+        "created_at": r.created_at.isoformat(),
+    }
 
 
 def flatten(obj, prefix="") -> dict:
@@ -199,10 +334,15 @@ def flatten(obj, prefix="") -> dict:
 def config_diff(session: Session, a: int, b: int) -> dict:
     """The dotted keys whose values differ between two results' frozen configs."""
     ca, cb = flatten(get_result(session, a)["config"]), flatten(get_result(session, b)["config"])
-    changed = [{"key": k, "a": ca.get(k), "b": cb.get(k)} for k in sorted(set(ca) | set(cb))
-               if ca.get(k) != cb.get(k) or (k in ca) != (k in cb)]
+    changed = [
+        {"key": k, "a": ca.get(k), "b": cb.get(k)}
+        for k in sorted(set(ca) | set(cb))
+        if ca.get(k) != cb.get(k) or (k in ca) != (k in cb)
+    ]
     return {"a": a, "b": b, "differences": changed}
 
 
 def vocab_table(session: Session) -> list[dict]:
-    return [{"tokenizer": v.tokenizer, **v.figures} for v in session.scalars(select(VocabReport).order_by(VocabReport.id))]
+    return [
+        {"tokenizer": v.tokenizer, **v.figures} for v in session.scalars(select(VocabReport).order_by(VocabReport.id))
+    ]

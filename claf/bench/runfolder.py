@@ -18,7 +18,7 @@ from pathlib import Path
 
 from claf.errors import UserError
 
-_STEP = re.compile(r"^(?P<model>.+)-(?P<k>\d+(?:\.\d+)?)k$")
+_STEP = re.compile(r"^(?P<model>.+)-(?:(?P<k>\d+(?:\.\d+)?)k|(?P<n>\d{1,3}))$")  # -4k, -1.25k; below 1k: -500
 
 
 class RunFolderError(UserError):
@@ -40,6 +40,8 @@ def split_checkpoint_name(name: str) -> tuple[str, int]:
     m = _STEP.match(base)
     if not m:
         return base, 0
+    if m.group("n"):
+        return m.group("model"), int(m.group("n"))
     return m.group("model"), int(round(float(m.group("k")) * 1000))
 
 
@@ -51,6 +53,7 @@ def _pretrained_name(config: dict) -> str:
 
 def provenance(log_dir: Path) -> dict:
     """claf git revision, torch/transformers versions, device, threads and wall time of the run."""
+
     def version(pkg):
         try:
             return metadata.version(pkg)
@@ -58,12 +61,21 @@ def provenance(log_dir: Path) -> dict:
             return None
 
     try:
-        rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
-                             text=True, timeout=5).stdout.strip() or None
+        rev = (
+            subprocess.run(
+                ["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True, text=True, timeout=5
+            ).stdout.strip()
+            or None
+        )
     except (OSError, subprocess.SubprocessError):
         rev = None
-    info = {"claf_revision": rev, "torch": version("torch"), "transformers": version("transformers"),
-            "device": "cpu", "threads": os.cpu_count()}
+    info = {
+        "claf_revision": rev,
+        "torch": version("torch"),
+        "transformers": version("transformers"),
+        "device": "cpu",
+        "threads": os.cpu_count(),
+    }
     torch = sys.modules.get("torch")  # only when the caller already runs torch (the training process)
     if torch is not None:
         info["device"] = "cuda" if torch.cuda.is_available() else "cpu"
@@ -84,13 +96,22 @@ def result_payload(log_dir) -> dict:
     model, step = split_checkpoint_name(_pretrained_name(config))
     checkpoint = {"model": block.get("model") or model, "step": int(block.get("step", step))}
     checkpoint["name"] = block.get("checkpoint") or (
-        _pretrained_name(config) if checkpoint["model"] == model and checkpoint["step"] == step
-        else f"{checkpoint['model']}-{checkpoint['step']}")
+        _pretrained_name(config)
+        if checkpoint["model"] == model and checkpoint["step"] == step
+        else f"{checkpoint['model']}-{checkpoint['step']}"
+    )
     checkpoint["name"] = Path(checkpoint["name"]).name
-    metrics = {k.split("/", 1)[1]: v for k, v in logs["best"].items()
-               if k.startswith("valid/") and isinstance(v, (int, float))}
-    payload = {"checkpoint": checkpoint, "seed": int(config.get("seed_num", 0)), "metrics": metrics,
-               "history": logs.get("history", []), "config": config, "provenance": provenance(log_dir)}
+    metrics = {
+        k.split("/", 1)[1]: v for k, v in logs["best"].items() if k.startswith("valid/") and isinstance(v, (int, float))
+    }
+    payload = {
+        "checkpoint": checkpoint,
+        "seed": int(config.get("seed_num", 0)),
+        "metrics": metrics,
+        "history": logs.get("history", []),
+        "config": config,
+        "provenance": provenance(log_dir),
+    }
     if block.get("benchmark") or block.get("task"):
         payload["benchmark"], payload["task"] = block.get("benchmark"), block.get("task")
     return payload
@@ -99,9 +120,12 @@ def result_payload(log_dir) -> dict:
 def model_options(recipe: dict, checkpoint_dir: Path | None = None) -> dict:
     """The options of a pre-trained model, taken from its recipe (and its exported config, if any)."""
     model, tc = recipe.get("model") or {}, (recipe.get("model") or {}).get("transformers_config") or {}
-    options = {"objective": model.get("objective"), "masking": (recipe.get("masking") or {}).get("strategy"),
-               "vocab": (recipe.get("tokenizer") or {}).get("name_or_path"),
-               "model_size": f"L{tc.get('num_hidden_layers', '?')}-H{tc.get('hidden_size', '?')}"}
+    options = {
+        "objective": model.get("objective"),
+        "masking": (recipe.get("masking") or {}).get("strategy"),
+        "vocab": (recipe.get("tokenizer") or {}).get("name_or_path"),
+        "model_size": f"L{tc.get('num_hidden_layers', '?')}-H{tc.get('hidden_size', '?')}",
+    }
     hf_config = (checkpoint_dir / "config.json") if checkpoint_dir else None
     if hf_config and hf_config.is_file():
         options["vocab_size"] = json.loads(hf_config.read_text(encoding="utf-8")).get("vocab_size")
@@ -120,12 +144,22 @@ def checkpoint_payloads(log_dir) -> list[dict]:
     payloads = []
     for entry in published:
         step = int(entry["step"])
-        figures = {k.split("/", 1)[1]: v for k, v in (held_out.get(step) or {}).items()
-                   if k.startswith("valid/") and isinstance(v, (int, float))}
-        payloads.append({"model": recipe.get("name") or split_checkpoint_name(entry["name"])[0], "step": step,
-                         "name": entry["name"], "url": entry.get("url", ""), "sha256": entry.get("sha256", ""),
-                         "model_options": model_options(recipe, log_dir / "checkpoints" / entry["name"]),
-                         "metrics": figures})
+        figures = {
+            k.split("/", 1)[1]: v
+            for k, v in (held_out.get(step) or {}).items()
+            if k.startswith("valid/") and isinstance(v, (int, float))
+        }
+        payloads.append(
+            {
+                "model": recipe.get("name") or split_checkpoint_name(entry["name"])[0],
+                "step": step,
+                "name": entry["name"],
+                "url": entry.get("url", ""),
+                "sha256": entry.get("sha256", ""),
+                "model_options": model_options(recipe, log_dir / "checkpoints" / entry["name"]),
+                "metrics": figures,
+            }
+        )
     return payloads
 
 

@@ -7,7 +7,7 @@ here (or in your own module on ``Base``), then add an Alembic revision under
 
 from datetime import datetime, timezone
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -71,7 +71,10 @@ class Result(Base):
     """One fine-tuning result: one per (checkpoint, task, seed, config hash)."""
 
     __tablename__ = "results"
-    __table_args__ = (UniqueConstraint("checkpoint_id", "task_id", "seed", "config_hash"),)
+    __table_args__ = (
+        UniqueConstraint("checkpoint_id", "task_id", "seed", "config_hash"),
+        Index("ix_results_cover", "task_id", "checkpoint_id", "score"),
+    )  # the table read, index-only
     id: Mapped[int] = mapped_column(primary_key=True)
     checkpoint_id: Mapped[int] = mapped_column(ForeignKey("checkpoints.id"), index=True)
     task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id"), index=True)
@@ -81,7 +84,9 @@ class Result(Base):
     metrics: Mapped[dict] = mapped_column(default=dict)
     history: Mapped[list] = mapped_column(default=list)  # Metric Logs history
     config: Mapped[dict] = mapped_column(default=dict)  # the frozen config
-    provenance: Mapped[dict] = mapped_column(default=dict)  # claf revision, torch/transformers, device, threads, wall time
+    provenance: Mapped[dict] = mapped_column(
+        default=dict
+    )  # claf revision, torch/transformers, device, threads, wall time
     body_sha256: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

@@ -6,6 +6,8 @@ key raises ``Conflict``. Every put is one transaction and safe under concurrent 
 race is retried). Reads live in ``claf.bench.queries``.
 """
 
+import weakref
+
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -44,8 +46,10 @@ def find_task(session: Session, benchmark: str | None, task: str | None, config:
         tasks = [t for t in session.scalars(select(Task)) if t.data_prefix and path.startswith(t.data_prefix)]
         if len(tasks) == 1:
             return tasks[0]
-        raise NotFound(f"no single task matches train_file_path '{path}'; give 'benchmark' and 'task' "
-                       f"(a 'benchmark' block in the config)")
+        raise NotFound(
+            f"no single task matches train_file_path '{path}'; give 'benchmark' and 'task' "
+            f"(a 'benchmark' block in the config)"
+        )
     bench = find_benchmark(session, benchmark)
     row = session.scalar(select(Task).where(Task.benchmark_id == bench.id, Task.name == task))
     if row is None:
@@ -81,11 +85,20 @@ def _checkpoint(session: Session, ck: CheckpointIn, strict: bool) -> tuple[Check
     row = session.scalar(select(Checkpoint).where(Checkpoint.model_id == model.id, Checkpoint.step == ck.step))
     if row is not None:
         if strict and row.body_sha256 != body:
-            raise Conflict(f"checkpoint {ck.model} step {ck.step} exists with a different body "
-                           f"(name '{row.name}', sha256 '{row.sha256}')")
+            raise Conflict(
+                f"checkpoint {ck.model} step {ck.step} exists with a different body "
+                f"(name '{row.name}', sha256 '{row.sha256}')"
+            )
         return row, False
-    row = Checkpoint(model_id=model.id, step=ck.step, name=ck.resolved_name(), url=ck.url, sha256=ck.sha256,
-                     metrics=dict(ck.metrics), body_sha256=body)
+    row = Checkpoint(
+        model_id=model.id,
+        step=ck.step,
+        name=ck.resolved_name(),
+        url=ck.url,
+        sha256=ck.sha256,
+        metrics=dict(ck.metrics),
+        body_sha256=body,
+    )
     session.add(row)
     session.flush()
     return row, True
@@ -93,10 +106,39 @@ def _checkpoint(session: Session, ck: CheckpointIn, strict: bool) -> tuple[Check
 
 def put_checkpoint(factory: sessionmaker, ck: CheckpointIn) -> tuple[dict, bool]:
     """Store a checkpoint (model created on first sight) -> (its JSON, created)."""
+
     def work(session):
         row, created = _checkpoint(session, ck, strict=True)
         return {"id": row.id, "model": ck.model, "step": row.step, "name": row.name}, created
+
     return _retrying(factory, work)
+
+
+class _Lookups:
+    """Per-process caches of what a write looks up: task by name (refreshed every few seconds, since
+    definitions may change) and checkpoint id by (model, step) (rows are never deleted)."""
+
+    TTL = 10.0
+
+    def __init__(self):
+        self.tasks, self.checkpoints = {}, {}
+
+    def task(self, session, benchmark, task, config):
+        import time
+
+        key = (benchmark, task)
+        hit = self.tasks.get(key) if benchmark and task else None
+        if hit and time.monotonic() - hit[0] < self.TTL:
+            return hit[1]
+        row = find_task(session, benchmark, task, config)
+        bench = session.get(Benchmark, row.benchmark_id)
+        value = (row.id, row.name, row.metric, bench.name)
+        if benchmark and task:
+            self.tasks[key] = (time.monotonic(), value)
+        return value
+
+
+_LOOKUPS = weakref.WeakKeyDictionary()  # one cache per session factory (per database)
 
 
 def put_result(factory: sessionmaker, result: ResultIn) -> tuple[dict, bool]:
@@ -111,41 +153,97 @@ def put_result(factory: sessionmaker, result: ResultIn) -> tuple[dict, bool]:
     if not chash:
         raise ValueError("a result needs its frozen 'config' (or at least a 'config_hash')")
     body = sha256_of(result.model_dump())
+    ck_in = result.checkpoint
+    cache = _LOOKUPS.setdefault(factory, _Lookups())
 
-    def work(session):
-        task = find_task(session, result.benchmark, result.task, result.config)
-        if task.metric not in result.metrics:
-            raise ValueError(f"metrics has no '{task.metric}', the primary metric of task '{task.name}' "
-                             f"(got {', '.join(sorted(result.metrics))})")
-        ck, _ = _checkpoint(session, result.checkpoint, strict=False)
-        key = (Result.checkpoint_id == ck.id, Result.task_id == task.id, Result.seed == result.seed,
-               Result.config_hash == chash)
-        row = session.scalar(select(Result).where(*key))
-        created = row is None
-        if row is not None and row.body_sha256 != body:
-            raise Conflict(f"a result for checkpoint '{ck.name}', task '{task.name}', seed {result.seed}, "
-                           f"config {chash[:12]} exists (id {row.id}) with a different body")
+    def lookup(session):
+        task_id, task_name, metric, bench_name = cache.task(session, result.benchmark, result.task, result.config)
+        if metric not in result.metrics:
+            raise ValueError(
+                f"metrics has no '{metric}', the primary metric of task '{task_name}' "
+                f"(got {', '.join(sorted(result.metrics))})"
+            )
+        ck = cache.checkpoints.get((ck_in.model, ck_in.step))
+        if ck is None:  # cached only once committed (see below): a rolled-back row must not stay cached
+            row, _ = _checkpoint(session, ck_in, strict=False)
+            ck = (row.id, row.name)
+        return task_id, task_name, metric, bench_name, ck
+
+    def answer(row, task_name, bench_name, ck_name):
+        return {
+            "id": row.id,
+            "benchmark": bench_name,
+            "task": task_name,
+            "checkpoint": ck_name,
+            "seed": row.seed,
+            "config_hash": chash,
+        }
+
+    def insert(session):  # the common case: a new key, one INSERT
+        task_id, task_name, metric, bench_name, (ck_id, ck_name) = lookup(session)
+        row = Result(
+            checkpoint_id=ck_id,
+            task_id=task_id,
+            seed=result.seed,
+            config_hash=chash,
+            score=result.metrics[metric],
+            metrics=dict(result.metrics),
+            history=result.history,
+            config=result.config,
+            provenance=result.provenance,
+            body_sha256=body,
+        )
+        session.add(row)
+        session.flush()
+        return answer(row, task_name, bench_name, ck_name), True, (ck_id, ck_name)
+
+    def existing(session):  # the key is taken: the same body is a no-op, a different one a conflict
+        task_id, task_name, _metric, bench_name, (ck_id, ck_name) = lookup(session)
+        row = session.scalar(
+            select(Result).where(
+                Result.checkpoint_id == ck_id,
+                Result.task_id == task_id,
+                Result.seed == result.seed,
+                Result.config_hash == chash,
+            )
+        )
         if row is None:
-            row = Result(checkpoint_id=ck.id, task_id=task.id, seed=result.seed, config_hash=chash,
-                         score=result.metrics[task.metric], metrics=dict(result.metrics), history=result.history,
-                         config=result.config, provenance=result.provenance, body_sha256=body)
-            session.add(row)
-            session.flush()
-        bench = session.get(Benchmark, task.benchmark_id)
-        return {"id": row.id, "benchmark": bench.name, "task": task.name, "checkpoint": ck.name,
-                "seed": row.seed, "config_hash": chash}, created
-    return _retrying(factory, work)
+            return None
+        if row.body_sha256 != body:
+            raise Conflict(
+                f"a result for checkpoint '{ck_name}', task '{task_name}', seed {result.seed}, "
+                f"config {chash[:12]} exists (id {row.id}) with a different body"
+            )
+        return answer(row, task_name, bench_name, ck_name), False
+
+    for _attempt in range(5):
+        try:
+            with write_session(factory) as session:
+                stored, created, ck = insert(session)
+            cache.checkpoints[(ck_in.model, ck_in.step)] = ck
+            return stored, created
+        except IntegrityError:
+            pass  # the key exists (or a model/checkpoint was created concurrently): look again
+        except OperationalError:
+            continue
+        with factory() as session:
+            found = existing(session)
+        if found is not None:
+            return found
+    raise RuntimeError("could not store the result after 5 attempts")
 
 
 def put_benchmark(factory: sessionmaker, spec: BenchmarkSpec) -> tuple[dict, bool]:
     def work(session):
         bench, created = define_benchmark(session, spec)
         return {"name": bench.name, "tasks": [t.name for t in spec.tasks]}, created
+
     return _retrying(factory, work)
 
 
 def put_vocab_rows(factory: sessionmaker, rows: list[VocabRow]) -> int:
     """Store vocab-benchmark rows (one per tokenizer; a newer row replaces the older) -> count."""
+
     def work(session):
         for r in rows:
             row = session.scalar(select(VocabReport).where(VocabReport.tokenizer == r.tokenizer))
@@ -153,4 +251,5 @@ def put_vocab_rows(factory: sessionmaker, rows: list[VocabRow]) -> int:
             row.figures = r.model_dump(exclude={"tokenizer"}, exclude_none=True)
             session.add(row)
         return len(rows)
+
     return _retrying(factory, work)

@@ -20,6 +20,9 @@ COMMANDS = {
     "server": ("server", "the benchmark server: REST API + dashboard (--db URL --host --port)"),
     "results": ("results", "post run folders to the benchmark server (push), retry the outbox (flush)"),
     "report": ("report", "a benchmark's dashboard page as one self-contained HTML file"),
+    "export": ("export", "export a run to ONNX (optimized, checked; --quantize int8)"),
+    "serve": ("serve", "HTTP inference server with micro-batching: <run dir> --backend onnx-int8 --port 8766"),
+    "bench": ("bench", "speed benchmarks: bench latency <run dir | bert-base>; bench load <run dir>"),
     "factory": ("factory", "evaluation factory: every checkpoint x every task (run, watch, status, worker, notify)"),
 }
 

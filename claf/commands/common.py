@@ -17,9 +17,12 @@ def fail(message: str, status: int) -> int:
 
 
 def setup_basic_logging() -> None:
-    """Log lines to stderr (cheap: imports nothing heavy)."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-                        datefmt="%H:%M:%S")
+    """Log lines to stderr, above any progress bar (cheap: imports nothing heavy)."""
+    from claf.progress import BarSafeHandler
+
+    handler = BarSafeHandler()  # log lines go above a progress bar, never through it
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
 
 
 def setup_logging() -> None:
@@ -107,7 +110,8 @@ def run_experiment(mode: str, argv: list[str] | None, prog: str, kind: str) -> i
         from claf.experiment import Experiment
 
         result = Experiment(mode, config.to_dict())()
-        print(json.dumps({k: v for k, v in result.items() if k != "history"}, indent=2, ensure_ascii=False))
+        if os.environ.get("RANK", "0") == "0":  # the Metric Logs, once (under torchrun: by rank 0 only)
+            print(json.dumps({k: v for k, v in result.items() if k != "history"}, indent=2, ensure_ascii=False))
         return 0
 
     return guarded(run)

@@ -1,4 +1,8 @@
-"""``python -m claf eval <run dir or checkpoint> [--key value ...]``: validation scores as JSON."""
+"""``python -m claf eval <run dir or checkpoint> [--backend B[,B...]] [--key value ...]``: validation scores.
+
+With several backends (``--backend torch,onnx,onnx-int8``) each is scored and compared with the
+first: the score's delta and the share of predictions that agree.
+"""
 
 import argparse
 import json
@@ -9,6 +13,9 @@ from claf.commands.common import guarded, setup_logging
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m claf eval", description="Score a trained run on its validation data.")
     parser.add_argument("checkpoint", help="a run folder (its checkpoints/best is used) or a checkpoint directory")
+    parser.add_argument("--backend", default=None,
+                        help="torch, torch-bf16, torch-fp16, onnx, onnx-int8; a comma list compares them with the first")
+    parser.add_argument("--output", help="with several backends: write the comparison as JSON here")
     args, overrides = parser.parse_known_args(argv)
     setup_logging()
 
@@ -16,7 +23,22 @@ def main(argv: list[str] | None = None) -> int:
         from claf.config.overrides import split_argv
         from claf.experiment import Experiment
 
-        scores = Experiment("eval", args.checkpoint, overrides=split_argv(overrides) if overrides else None)()
+        parsed = split_argv(overrides) if overrides else None
+        backends = [b.strip() for b in (args.backend or "").split(",") if b.strip()]
+        if len(backends) > 1:
+            from claf.serve.accuracy import compare_backends, format_rows
+            from claf.serve.backends import check_backend
+
+            for backend in backends:
+                check_backend(backend)
+            rows = compare_backends(args.checkpoint, backends, parsed)
+            print(format_rows(rows))
+            if args.output:
+                from claf.atomic import atomic_write_text
+
+                atomic_write_text(args.output, json.dumps(rows, indent=2) + "\n")
+            return 0
+        scores = Experiment("eval", args.checkpoint, overrides=parsed, backend=backends[0] if backends else None)()
         print(json.dumps(scores, indent=2, ensure_ascii=False))
         return 0
 

@@ -25,6 +25,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--input", help="JSON lines file of inputs")
     parser.add_argument("--output", help="JSON lines file for the predictions (default: stdout)")
     parser.add_argument("-i", "--interactive", action="store_true", help="read inputs at a prompt")
+    parser.add_argument("--backend", default="torch",
+                        help="torch (fp32), torch-bf16, torch-fp16 (GPU), onnx, onnx-int8 (exported on first use)")
     return parser
 
 
@@ -38,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         from claf.predictor import Predictor
 
         try:
-            predictor = Predictor(find_checkpoint(args.checkpoint))
+            predictor = Predictor(find_checkpoint(args.checkpoint), backend=args.backend)
         except FileNotFoundError as e:
             return fail(str(e), 1)
         if args.interactive:
@@ -60,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
 def read_records(args, parser, predictor) -> list[dict]:
     if args.input:
         records = []
-        with open(args.input, encoding="utf-8") as f:
+        with open(args.input, encoding="utf-8-sig") as f:  # a BOM (Windows editors) is not JSON
             for line_no, line in enumerate(f, 1):
                 if line.strip():
                     try:

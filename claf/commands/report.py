@@ -63,5 +63,10 @@ def _from_server(args):
     except ServerUnreachable as e:
         return fail(str(e), 1)
     options = sorted({k for r in table["rows"] for k in (r.get("options") or {})})
-    return {"table": table, "series": series, "options": options, "group_by": args.group_by or "",
-            "benchmarks": benchmarks}
+    return {
+        "table": table,
+        "series": series,
+        "options": options,
+        "group_by": args.group_by or "",
+        "benchmarks": benchmarks,
+    }

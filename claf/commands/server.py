@@ -33,8 +33,12 @@ def server_token() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m claf server", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--db", default=None, help="database URL (default: sqlite:///$CLAF_HOME/bench.sqlite; "
-                                                   "PostgreSQL: postgresql+psycopg://user:pass@host/db)")
+    parser.add_argument(
+        "--db",
+        default=None,
+        help="database URL (default: sqlite:///$CLAF_HOME/bench.sqlite; "
+        "PostgreSQL: postgresql+psycopg://user:pass@host/db)",
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--private", action="store_true", help="reads need the token too")
@@ -48,8 +52,10 @@ def main(argv: list[str] | None = None) -> int:
         from claf.bench.db import default_url
 
         app = create_app(args.db, token=server_token(), private=args.private)
-        print(f"benchmark server on http://{args.host}:{args.port}/ (database: {args.db or default_url()})",
-              file=sys.stderr)
+        print(
+            f"benchmark server on http://{args.host}:{args.port}/ (database: {args.db or default_url()})",
+            file=sys.stderr,
+        )
         uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
         return 0
 

@@ -16,12 +16,13 @@ DEFAULTS: dict[str, dict] = {
         "trainer": {"name": "default"},
         "plugins": [],
         "seed_num": 42,
+        "resolved_checkpoint": None,  # written into a run's config.json: the exact weights it loaded
     },
     "pretrain": {
         "corpus": {"text_column": None, "header": False, "line_limit": None, "sentence_split": True},
         "masking": {"mask_replace_prob": 0.8, "random_replace_prob": 0.1, "max_ngram": 3},
         "schedule": {"ngram_share": {"start": 0.0, "end": 0.0, "start_step": 0, "end_step": 0}},
-        "model": {"pretrained_model_name": None},
+        "model": {"objective": "mlm", "pretrained_model_name": None},
         "evaluation": {"holdout_documents": 0, "num_instances": 512, "batch_size": 64},
         "trainer": {"name": "default"},
         "checkpoint": {"keep_archive": False, "local": {"root": None},

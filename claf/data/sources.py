@@ -13,13 +13,13 @@ a file inside the zip at `url` (GLUE ships zips): the zip is downloaded once to
 `<data root>/.archives/` (checked against `archive_sha256` if given) and the member extracted.
 """
 
-from claf.errors import UserError
 import gzip
 import json
 import os
 from pathlib import Path, PurePosixPath
 
 from claf.atomic import atomic_file
+from claf.errors import UserError
 from claf.hub.cache import (HubError, cache_root, download, one_line, read_checksum, sha256_cached,
                             write_checksum)
 
@@ -73,7 +73,7 @@ def resolve_data_file(path, manifest=None) -> Path:
     entry = (load_manifest() if manifest is None else manifest).get(name) or {}
     expected = (entry.get("sha256") or "").lower() or None
     url = entry.get("url")
-    looked = []
+    looked, problems = [], []
 
     mirror = mirror_root()
     if mirror is not None:  # a mirror may hold a rebuilt copy under another name ("mirror_name")
@@ -82,25 +82,31 @@ def resolve_data_file(path, manifest=None) -> Path:
         if candidate.is_file():
             return _verified(candidate, entry.get("mirror_sha256", expected),
                              "the mirror copy is corrupt: restore it or unset CLAF_DATA_MIRROR to download")
+        problems.append(f"the mirror CLAF_DATA_MIRROR={mirror} has no {entry.get('mirror_name', name)}")
 
     root = data_root()
     candidate = root / name
     looked.append(str(candidate))
-    if candidate.is_file() and _matches(candidate, expected):
-        return candidate
+    if candidate.is_file():
+        if _matches(candidate, expected):
+            return candidate
+        problems.insert(0, f"the local copy {candidate} is corrupt (sha256 {_hash(candidate)[:12]}..., expected "
+                           f"{expected[:12]}...)")
     if url:
         try:
             if entry.get("archive_member"):  # the file is one member of a zip (e.g. GLUE's QQP-clean.zip)
                 return _from_archive(url, entry["archive_member"], candidate, expected, entry.get("archive_sha256"))
             return download(url, candidate, expected)
         except HubError as exc:
-            raise DataFileError(str(exc)) from exc
+            problems.append(f"downloading {url} to {candidate} failed ({one_line(exc)})")
+            raise DataFileError(f"data file '{name}': {'; '.join(problems)}; set CLAF_DATA_MIRROR to a folder "
+                                f"holding {name}, or put a good copy at {candidate}") from exc
     if candidate.is_file():  # corrupt, and no URL to fetch a good copy from
         return _verified(candidate, expected, "the local copy is corrupt: replace it, "
                                               "or set CLAF_DATA_MIRROR to a mirror folder")
-    raise DataFileError(f"data file '{path}' not found (looked in: {', '.join(looked)}); "
-                        f"set CLAF_DATA_MIRROR to a mirror folder, put the file at {candidate}, "
-                        f"or give an existing path")
+    where = "; ".join([f"looked in: {', '.join(looked)}"] + problems)
+    raise DataFileError(f"data file '{path}' not found ({where}); set CLAF_DATA_MIRROR to a mirror folder, "
+                        f"put the file at {candidate}, or give an existing path")
 
 
 def _from_archive(url, member, candidate: Path, expected, archive_sha256=None) -> Path:
@@ -126,12 +132,13 @@ def _from_archive(url, member, candidate: Path, expected, archive_sha256=None) -
     return candidate
 
 
-def open_text(path, manifest=None):
-    """Open a data file as UTF-8 text; `.gz` files are decompressed on the fly."""
+def open_text(path, manifest=None, newline=None, encoding="utf-8"):
+    """Open a data file as text (UTF-8 unless `encoding`); `.gz` files are decompressed on the fly.
+    `newline` is `open`'s (`""` for the csv module)."""
     resolved = resolve_data_file(path, manifest)
     if resolved.suffix == ".gz":
-        return gzip.open(resolved, "rt", encoding="utf-8")
-    return open(resolved, encoding="utf-8")
+        return gzip.open(resolved, "rt", encoding=encoding, newline=newline)
+    return open(resolved, encoding=encoding, newline=newline)
 
 
 def _existing_file(path: Path) -> Path:

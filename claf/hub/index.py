@@ -84,6 +84,18 @@ def lookup(name):
     return None
 
 
+def known_names():
+    """Every name in the indexes that can be read (unreadable ones are skipped: this is for hints)."""
+    names = set()
+    for location in index_locations():
+        try:
+            text = read_location(location)
+            names.update(parse(text, location) if text else {})
+        except Exception:  # noqa: BLE001 - a hint must not fail
+            continue
+    return sorted(names)
+
+
 def read_location(location):
     """An index's text, or None when it does not exist yet."""
     scheme = urlparse(location).scheme.lower() if "://" in location else ""

@@ -14,12 +14,15 @@ pair and insert it into `RESOLVERS`.
 """
 
 import hashlib
+import logging
 import os
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from claf.hub.archive import is_archive_name, safe_extract
 from claf.hub.cache import HubError, cache_root, download, one_line, read_checksum, sha256_cached
+
+logger = logging.getLogger(__name__)
 
 URL_SCHEMES = ("http", "https", "file")
 HINT = "give a model directory, a .tar.gz, a URL or a hub name"
@@ -31,7 +34,85 @@ def resolve_pretrained(name_or_path: str) -> str:
     for matches, resolve in RESOLVERS:
         if matches(text):
             return str(resolve(text))
-    return text
+    return check_hub_name(text)
+
+
+def resolve_checkpoint(name_or_path: str | Path, pinned_sha256: str | None = None) -> tuple[Path | str, dict | None]:
+    """Like ``resolve_pretrained``, plus what a run records to load the same weights again.
+
+    Returns (model dir or hub name, record); record is ``{"name", "url", "sha256"}`` for a name from a
+    model index, else None. ``pinned_sha256`` (a record of an earlier run) must match the index entry,
+    or the archive it named must still be extracted in the cache; otherwise a HubError says so.
+    """
+    from claf.hub.index import lookup
+
+    text = os.fspath(name_or_path)
+    entry = lookup(text) if not is_url(text) and not is_existing_path(text) else None
+    if entry is None:
+        path = resolve_pretrained(text)
+        logger.info("checkpoint %s -> %s", text, path)
+        return path, None
+    current = (entry.get("sha256") or "").lower() or None
+    pinned = (pinned_sha256 or "").lower() or None
+    if pinned and current != pinned:
+        from claf.hub.archive import DONE_MARKER, model_dir
+
+        kept = cache_root() / "models" / pinned[:16]
+        if (kept / DONE_MARKER).exists():  # a complete extraction of the recorded archive
+            kept = model_dir(kept)
+            logger.warning("checkpoint %s: the index %s now names another archive (sha256 %s); loading the one "
+                           "this run recorded (sha256 %s) from %s", text, entry["index"], current, pinned, kept)
+            return str(kept), {"name": text, "url": entry["url"], "sha256": pinned}
+        raise HubError(f"checkpoint '{text}' was sha256 {pinned[:12]}... when this run was configured, but "
+                       f"{entry['index']} now names sha256 {(current or '?')[:12]}... (republished) and the old "
+                       "archive is not in the cache: remove resolved_checkpoint from the run's config.json to "
+                       "use the new weights, or name another checkpoint")
+    path = str(resolve_name(text))
+    logger.info("checkpoint %s -> %s (sha256 %s, index %s)", text, path, current, entry["index"])
+    return path, {"name": text, "url": entry["url"], "sha256": current}
+
+
+def check_hub_name(name: str) -> str:
+    """A name in no model index: fine if the Hugging Face hub (or its local cache) has it, else one line
+    naming the indexes searched, the closest published names and how to publish or find one."""
+    recipe = _recipe_of(name)
+    if recipe:  # a LaRva name a shipped recipe publishes: not published yet, no need to ask the hub
+        hub = ""
+    else:
+        try:
+            from huggingface_hub import hf_hub_download
+
+            hf_hub_download(name, "config.json")  # the local HF cache when offline; transformers needs it anyway
+            return name
+        except Exception as exc:  # noqa: BLE001 - not on the hub, offline, no network, bad repo id: "not found"
+            hub = f" nor on the Hugging Face hub ({one_line(type(exc).__name__)})"
+    from difflib import get_close_matches
+
+    from claf.hub.index import index_locations, known_names
+
+    names = known_names()
+    close = get_close_matches(name, names, n=3, cutoff=0.5)
+    closest = f"closest: {', '.join(close)}" if close else (
+        f"they hold {len(names)} names" if names else "they hold no names yet")
+    raise HubError(f"pretrained model '{name}' not found: not in the model indexes searched "
+                   f"({', '.join(index_locations())}; {closest}){hub}; "
+                   f"publish it (python pretrain.py --base_config {recipe or 'pretrain/<recipe>'}), point CLAF_MODEL_INDEX at "
+                   "the index that has it, or give a model directory, .tar.gz or URL")
+
+
+def _recipe_of(name: str) -> str | None:
+    """The shipped pre-training recipe that publishes ``name`` (its ``name`` is a prefix), for the hint."""
+    try:
+        from claf.config.loader import find_base_config, list_base_configs, load_json
+
+        for recipe in list_base_configs():
+            if recipe.startswith("pretrain/"):
+                prefix = load_json(find_base_config(recipe)).get("name") or ""
+                if prefix and name.startswith(prefix + "-"):
+                    return recipe
+    except Exception:  # noqa: BLE001 - a hint must not fail
+        pass
+    return None
 
 
 def is_url(text: str) -> bool:

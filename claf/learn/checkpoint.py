@@ -55,9 +55,13 @@ def load_last(path, model, optimizer, scheduler, scaler, rank=0):
     """Restore the states in place; return (position, logs_state)."""
     path = Path(path)
     device = next(model.parameters()).device
-    model.load_state_dict(torch.load(path / MODEL_FILE, map_location=device, weights_only=True))
+    saved = torch.load(path / MODEL_FILE, map_location=device, weights_only=True)
+    if hasattr(model, "fit_state_dict"):  # e.g. a pre-training model whose position table has grown
+        saved = model.fit_state_dict(saved)
+    model.load_state_dict(saved)
     state = torch.load(path / STATE_FILE, map_location="cpu", weights_only=False)  # our own file: RNG tuples
     optimizer.load_state_dict(state["optimizer"])
+    _fit_optimizer_state(optimizer)
     if scheduler is not None and state["scheduler"] is not None:
         scheduler.load_state_dict(state["scheduler"])
     if scaler is not None and state["scaler"] is not None:
@@ -65,3 +69,15 @@ def load_last(path, model, optimizer, scheduler, scaler, rank=0):
     rngs = state["rng"]
     set_rng_state(rngs[rank] if rank < len(rngs) else rngs[0])
     return state["position"], state["logs"]
+
+
+def _fit_optimizer_state(optimizer):
+    """Zero-pad per-parameter states (e.g. Adam moments) of a parameter that has grown rows since the save."""
+    for group in optimizer.param_groups:
+        for param in group["params"]:
+            for key, value in optimizer.state.get(param, {}).items():
+                if (torch.is_tensor(value) and value.dim() == param.dim() and value.dim() > 0
+                        and value.shape[1:] == param.shape[1:] and value.shape[0] < param.shape[0]):
+                    grown = torch.zeros_like(param, dtype=value.dtype)
+                    grown[:value.shape[0]] = value
+                    optimizer.state[param][key] = grown

@@ -11,6 +11,7 @@ import torch
 from claf.data.batching import batch_order, collate
 from claf.learn.precision import autocast
 from claf.metrics.spec import metric_function
+from claf.progress import bar
 
 
 class Evaluator:
@@ -34,7 +35,7 @@ class Evaluator:
         rank, world = (self.dist.rank, self.dist.world_size) if self.dist is not None else (0, 1)
         mine = {}
         try:
-            for indices in self.batches[rank::world]:
+            for indices in bar(self.batches[rank::world], desc="evaluating", unit=" batches"):
                 batch = {k: v.to(device) for k, v in collate(self.data.features, indices, self.pad_token_id).items()}
                 with autocast(self.precision):
                     outputs = self.model(batch)

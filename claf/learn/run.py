@@ -124,6 +124,14 @@ class Run:
             optimizer, total_steps=total_steps, **dict(op.get(op.lr_scheduler_type, {})))
         return optimizer, scheduler
 
+    def write_config(self, resolved: dict | None = None) -> None:
+        """``<log_dir>/config.json`` on rank 0: the frozen config (+ the resolved checkpoint record)."""
+        if self.dist.is_main:
+            from claf.atomic import atomic_write_text
+            from claf.learn.run_folder import run_config_json
+
+            atomic_write_text(self.log_dir / "config.json", run_config_json(self.cfg, resolved))
+
     def tensorboard(self) -> Any:
         """A tensorboardX writer on rank 0 (a null context elsewhere)."""
         if not self.dist.is_main:
@@ -134,16 +142,19 @@ class Run:
 
 
 def start_run(cfg: Any, trainer_options: dict) -> Run:
-    """Trainer from the registry, the torchrun process group, the seed and ``<log_dir>/config.json``."""
-    from claf.atomic import atomic_write_text
+    """Trainer from the registry, the run-folder check, the torchrun process group and the seed.
+
+    A folder that already holds a run is refused (every rank, before any writes) unless
+    ``trainer.resume`` or ``trainer.overwrite``; the caller then writes ``config.json`` (``write_config``).
+    """
     from claf.learn.distributed import Distributed
+    from claf.learn.run_folder import check_run_folder
     from claf.registry import TRAINERS
 
     options = dict(trainer_options)
     trainer = TRAINERS.get(options.pop("name", "default"))(**options)
+    log_dir = Path(cfg.trainer.log_dir)
+    check_run_folder(log_dir, trainer.resume, trainer.overwrite)
     dist = Distributed.from_env(num_threads=trainer.num_threads)  # torchrun: join the process group
     set_seed(cfg.seed_num)
-    log_dir = Path(cfg.trainer.log_dir)
-    if dist.is_main:
-        atomic_write_text(log_dir / "config.json", cfg.to_json())
     return Run(cfg, trainer, dist, log_dir)

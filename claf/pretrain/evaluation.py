@@ -1,4 +1,4 @@
-"""Held-out masked-LM loss and accuracy: the last documents of the corpus, masked once, fixed."""
+"""Held-out masked-LM (and replaced-token detection) loss and accuracy: the corpus' last documents, masked once."""
 
 import torch
 
@@ -7,12 +7,15 @@ from claf.pretrain import rng
 from claf.pretrain.instances import build_instances
 from claf.pretrain.plans import Plan
 from claf.pretrain.stream import MODEL_KEYS
+from claf.progress import bar
 
 VALID_EPOCH = 2 ** 31  # keys of an epoch training never reaches
 
 
 class PretrainEvaluator:
-    """``evaluate()`` -> ({"loss", "mlm_loss", "mlm_accuracy"[, "nsp_loss"]}, None), the same on every rank."""
+    """``evaluate()`` -> ({"loss", "mlm_loss", "mlm_accuracy"[, "nsp_loss"][, "rtd_loss", "rtd_accuracy"]}, None),
+    the same on every rank. Accuracies are in percent; ``loss`` is the objective's (electra: mlm + weight * rtd).
+    """
 
     def __init__(self, model, corpus, specials, instance_format, max_seq_length, masker, holdout_documents,
                  num_instances=512, batch_size=64, precision="fp32", seed=42, device="cpu"):
@@ -30,9 +33,10 @@ class PretrainEvaluator:
     def __call__(self):
         was_training = self.model.training
         self.model.eval()
-        totals = {"mlm": 0.0, "nsp": 0.0, "correct": 0, "count": 0, "rows": 0}
+        totals = {"mlm": 0.0, "nsp": 0.0, "correct": 0, "count": 0, "rows": 0, "rtd": 0.0, "rtd_correct": 0,
+                  "rtd_count": 0}
         try:
-            for batch in self.batches:
+            for batch in bar(self.batches, desc="evaluating held-out MLM", unit=" batches"):
                 batch = {k: v.to(self.device) for k, v in batch.items()}
                 with autocast(self.precision, self.device.type):
                     out = self.model(batch)
@@ -42,12 +46,20 @@ class PretrainEvaluator:
                 if out.nsp_loss is not None:
                     totals["nsp"] += float(out.nsp_loss) * len(batch["input_ids"])
                     totals["rows"] += len(batch["input_ids"])
+                if out.rtd_loss is not None:
+                    totals["rtd"] += float(out.rtd_loss) * out.rtd_count
+                    totals["rtd_correct"] += int(out.rtd_correct)
+                    totals["rtd_count"] += out.rtd_count
         finally:
             self.model.train(was_training)
         scores = {"mlm_loss": totals["mlm"] / max(totals["count"], 1),
-                  "mlm_accuracy": totals["correct"] / max(totals["count"], 1)}
+                  "mlm_accuracy": 100.0 * totals["correct"] / max(totals["count"], 1)}  # percent, like all metrics
         scores["loss"] = scores["mlm_loss"]
         if totals["rows"]:
             scores["nsp_loss"] = totals["nsp"] / totals["rows"]
             scores["loss"] += scores["nsp_loss"]
+        if totals["rtd_count"]:
+            scores["rtd_loss"] = totals["rtd"] / totals["rtd_count"]
+            scores["rtd_accuracy"] = 100.0 * totals["rtd_correct"] / totals["rtd_count"]
+            scores["loss"] += self.model.discriminator_weight * scores["rtd_loss"]
         return scores, None

@@ -18,7 +18,9 @@ PRETRAIN_FILE = "claf_pretrain.json"
 
 
 def checkpoint_name(run_name, step):
-    """``larva-kor-tiny``, 2000 -> ``larva-kor-tiny-2k``; 500 -> ``-0.5k``; 1250 -> ``-1.25k``."""
+    """``larva-kor-tiny``, 2000 -> ``larva-kor-tiny-2k``; 1250 -> ``-1.25k``; below 1k the step: 500 -> ``-500``."""
+    if step < 1000:
+        return f"{run_name}-{int(step)}"
     return f"{run_name}-{step / 1000:g}k"
 
 
@@ -33,14 +35,42 @@ def export_checkpoint(net, tokenizer, folder, meta):
     return folder
 
 
-def publish_checkpoint(folder, store, keep_archive=True):
-    """Pack ``folder`` as ``<name>.tar.gz`` next to it, upload it to ``store``, index it; the index entry."""
+def published_entry(store, name):
+    """The store index's entry for ``name``, or None."""
+    from claf.hub.index import INDEX_KEY, parse
+
+    return parse(store.read_text(INDEX_KEY), store.url(INDEX_KEY)).get(name)
+
+
+def check_unpublished(store, names, overwrite=False):
+    """Before a fresh run trains: none of the names it will publish may be taken in ``store``."""
+    from claf.hub.cache import HubError
+    from claf.hub.index import INDEX_KEY
+
+    if overwrite:
+        return
+    taken = [name for name in names if published_entry(store, name)]
+    if taken:
+        raise HubError(f"checkpoint {taken[0]} is already published in {store.url(INDEX_KEY)} (by an earlier run): "
+                       "give the recipe another --name, or --trainer.overwrite true to replace it")
+
+
+def publish_checkpoint(folder, store, keep_archive=True, overwrite=False):
+    """Pack ``folder`` as ``<name>.tar.gz`` next to it, upload it to ``store``, index it; the index entry.
+
+    A name already published with another checksum is refused unless ``overwrite``."""
     from claf.hub.archive import pack
-    from claf.hub.index import register
+    from claf.hub.cache import HubError, sha256_file
+    from claf.hub.index import INDEX_KEY, register
 
     folder = Path(folder)
     name = folder.name
     archive = pack(folder, folder.with_name(f"{name}.tar.gz"))
+    existing = published_entry(store, name)
+    if existing and not overwrite and (existing.get("sha256") or "").lower() != sha256_file(archive):
+        raise HubError(f"checkpoint {name} is already published in {store.url(INDEX_KEY)} with another checksum; "
+                       f"it stays unpublished in {folder}: give the recipe another --name, or --trainer.overwrite "
+                       "true to replace it")
     started = time.perf_counter()
     entry = store.put_file(archive, f"{name}.tar.gz")
     meta_file = folder / PRETRAIN_FILE

@@ -19,6 +19,7 @@ from claf.config.errors import ConfigError
 from claf.errors import MissingFileError, UserError
 from claf.pretrain.corpus import iter_documents
 from claf.pretrain.shards import Shard, write_shard
+from claf.progress import bar
 
 logger = logging.getLogger(__name__)
 
@@ -86,11 +87,13 @@ def prepare_corpus(files, tokenizer, tokenizer_folder, output_dir, shard_size_mb
         writer = _ShardBuffer(Path(tmp), target_tokens, vocab_size)
         for (name, _sha, _size), path in zip(sources, paths):
             docs = iter_documents(path, document_separator, text_column, header, line_limit, sentence_split, name)
-            while True:
-                chunk = list(itertools.islice(docs, CHUNK_DOCS))
-                if not chunk:
-                    break
-                writer.add(*_tokenize(tokenizer, chunk))
+            with bar(desc=f"preparing {Path(name).name}", unit=" docs") as progress:
+                while True:
+                    chunk = list(itertools.islice(docs, CHUNK_DOCS))
+                    if not chunk:
+                        break
+                    writer.add(*_tokenize(tokenizer, chunk))
+                    progress.update(len(chunk))
         writer.flush()
         if not writer.shards:
             raise UserError(f"corpus {', '.join(files)}: no text after tokenization; check corpus.files and "

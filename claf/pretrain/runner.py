@@ -41,12 +41,13 @@ def run_pretraining(cfg, on_publish=None):
     """Pre-train; ``on_publish(entry)`` is called after each checkpoint is published (errors are logged)."""
     from claf.atomic import atomic_write_text
     from claf.hub.stores import open_store
+    from claf.learn.checkpoint import find_last
     from claf.learn.run import start_run
     from claf.pretrain.evaluation import PretrainEvaluator
-    from claf.pretrain.export import checkpoint_name, export_checkpoint, publish_checkpoint
+    from claf.pretrain.export import check_unpublished, checkpoint_name, export_checkpoint, publish_checkpoint
     from claf.pretrain.instances import Specials
     from claf.pretrain.masking import Masker
-    from claf.pretrain.model import PretrainModel, build_net
+    from claf.pretrain.model import build_model
     from claf.pretrain.schedules import LengthSchedule, MaskSchedule
     from claf.pretrain.stream import PretrainBatches
     from claf.pretrain.tokenizer import load_tokenizer
@@ -64,6 +65,11 @@ def run_pretraining(cfg, on_publish=None):
     run = start_run(cfg, dict(trainer_options, num_epochs=-(-total_steps // save_every),
                               eval_and_save_step_count=save_every, metric_key="loss", metric_mode="min"))
     trainer, dist, log_dir = run.trainer, run.dist, run.log_dir
+    store = open_store(ckpt.store, ckpt.local, ckpt.s3) if dist.is_main else None
+    if dist.is_main and not find_last(trainer.resume, log_dir):  # a fresh run: the names it publishes must be free
+        steps = sorted({*range(save_every, total_steps + 1, save_every), total_steps})
+        check_unpublished(store, [checkpoint_name(cfg.name, s) for s in steps], trainer.overwrite)
+    run.write_config()
 
     tokenizer, tokenizer_folder = load_tokenizer(cfg.tokenizer.name_or_path)
     corpus = build_data(cfg, tokenizer, tokenizer_folder, dist)
@@ -82,9 +88,7 @@ def run_pretraining(cfg, on_publish=None):
                               holdout_documents=holdout)
 
     model_cfg = cfg.model
-    net = build_net(dict(model_cfg.transformers_config), tokenizer, model_cfg.objective,
-                    model_cfg.pretrained_model_name, max(lengths.lengths))
-    model = PretrainModel(net).to(dist.device)
+    model = build_model(model_cfg, tokenizer, max(lengths.lengths)).to(dist.device)
     optimizer, scheduler = run.optimizer_and_scheduler(model, total_steps)
     evaluator = None
     if holdout:
@@ -92,7 +96,6 @@ def run_pretraining(cfg, on_publish=None):
         evaluator = PretrainEvaluator(model, corpus, specials, cfg.instances.format, lengths.at(total_steps - 1)[0],
                                       masker, holdout, ev.num_instances, ev.batch_size,
                                       trainer.precision, cfg.seed_num, dist.device)
-    store = open_store(ckpt.store, ckpt.local, ckpt.s3) if dist.is_main else None
     published = []
 
     def on_save(step, _last_dir):
@@ -101,7 +104,7 @@ def run_pretraining(cfg, on_publish=None):
         name = checkpoint_name(cfg.name, step)
         meta = {"recipe": cfg.name, "step": step, "config": cfg.to_dict(), "corpus": corpus.manifest["fingerprint"]}
         folder = export_checkpoint(model.net, tokenizer, log_dir / "checkpoints" / name, meta)
-        published.append(publish_checkpoint(folder, store, keep_archive=ckpt.keep_archive))
+        published.append(publish_checkpoint(folder, store, keep_archive=ckpt.keep_archive, overwrite=trainer.overwrite))
         _record(log_dir / "published.json", published[-1])
         if on_publish is not None:
             try:

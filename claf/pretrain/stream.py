@@ -47,6 +47,12 @@ class PretrainBatches:
     def __len__(self):
         return self.steps_per_epoch * self.accumulation
 
+    def position_at(self, step):
+        """(trainer epoch, micro-batch within it) where optimizer step ``step`` starts: a resumed run may use
+        another checkpoint interval (``steps_per_epoch``), since the data depend on the step only."""
+        epoch, within = divmod(int(step), self.steps_per_epoch)
+        return epoch + 1, within * self.accumulation
+
     def epoch(self, epoch, start=0):
         offset = (int(epoch) - 1) * len(self)
         for k in range(start, len(self)):

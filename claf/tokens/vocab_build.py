@@ -106,7 +106,10 @@ def train_tokenizer(word, subword, texts, vocab_size, min_frequency=2, limit_alp
     if running is not None:
         backend.pre_tokenizer = running
     trainer = subword.trainer(int(vocab_size), int(min_frequency), limit_alphabet, special_list(subword.specials))
-    backend.train_from_iterator(texts, trainer, length=len(texts))
+    from claf.progress import bar
+
+    with bar(texts, total=len(texts), desc="training vocab (reading)", unit=" sentences") as sentences:
+        backend.train_from_iterator(sentences, trainer, length=len(texts))
     return compose(word, subword, model=backend.model)
 
 

@@ -1,5 +1,6 @@
 """What every reader shares: limits, invalid-row handling, the reader's output."""
 
+from claf.config.errors import ConfigError
 from claf.errors import UserError
 import logging
 from collections.abc import Mapping
@@ -12,6 +13,10 @@ logger = logging.getLogger(__name__)
 
 class InvalidRow(UserError, ValueError):
     """A malformed input row: message starts with ``file:line``."""
+
+
+class ReaderOptionError(ConfigError):
+    """A reader option with a bad value: the message names its key (``seq_cls.format``)."""
 
 
 @dataclass
@@ -36,14 +41,29 @@ class Reader:
         self.skip_invalid = skip_invalid
         self.lang_code = lang_code
         self.skipped = 0
+        self.config_block: str | None = None  # the config block of this reader's options (see ``key``)
+
+    def key(self, option: str) -> str:
+        """The override key of one of this reader's options, as error hints name it: ``seq_cls.skip_invalid``
+        (the block is named after the dataset; a multi-task reader sets ``config_block`` of its sub-readers)."""
+        if self.config_block is None:
+            from claf.registry import READERS
+
+            names = [name for name in READERS.names() if READERS.get(name) is type(self)]
+            self.config_block = names[0] if names else type(self).__name__
+        return f"{self.config_block}.{option}"
 
     def read(self, path: str | Path, limit: int | None = None) -> list[dict]:
         """Read examples from a file; ``limit`` keeps the first N."""
+        from pathlib import Path
+
+        from claf.progress import bar
+
         examples, skipped = [], 0
-        for row in self._read_rows(path):
+        for row in bar(self._read_rows(path), desc=f"reading {Path(str(path)).name}", unit=" rows"):
             if isinstance(row, InvalidRow):
                 if not self.skip_invalid:
-                    raise InvalidRow(f"{row}; fix the row or set data_reader.skip_invalid true to skip it")
+                    raise InvalidRow(f"{row}; fix the row or set {self.key('skip_invalid')} true to skip it")
                 skipped += 1
                 logger.debug("skipped %s", row)
                 if skipped <= 3:
@@ -54,8 +74,8 @@ class Reader:
                 break
         self.skipped += skipped
         if skipped:
-            logger.warning("%s: skipped %d invalid row(s) (data_reader.skip_invalid is true); %d examples read",
-                           path, skipped, len(examples))
+            logger.warning("%s: skipped %d invalid row(s) (%s is true); %d examples read",
+                           path, skipped, self.key("skip_invalid"), len(examples))
         if not examples:
             raise InvalidRow(f"{path}: no examples read; check the file and the reader's column settings")
         return examples

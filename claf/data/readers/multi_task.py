@@ -10,6 +10,7 @@ carry their ``task``; features carry ``task_id`` (the task's position) and an ``
 local to their task. Batches and per-task evaluation are in ``claf.learn.multi_task``.
 """
 
+from claf.config.errors import ConfigError
 from claf.data.readers.base import Reader
 from claf.errors import InputError
 from claf.registry import READERS
@@ -42,12 +43,11 @@ class MultiTaskReader(Reader):
             if skip_invalid is not None and "skip_invalid" in options:
                 options["skip_invalid"] = options["skip_invalid"] or skip_invalid
             self.readers[name] = READERS.get(dataset)(**options)
+            self.readers[name].config_block = f"multi_task.tasks.{name}.{dataset}"
         self.names = list(self.readers)
         for name, block in self.blocks.items():
             key = block.get("metric_key")
             if key and key not in self.readers[name].main_score_keys():
-                from claf.config.errors import ConfigError
-
                 raise ConfigError(f"--data_reader.multi_task.tasks.{name}.metric_key: '{key}' is not a score of this "
                                   f"task; one of {', '.join(self.readers[name].main_score_keys())}")
 

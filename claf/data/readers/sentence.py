@@ -1,15 +1,17 @@
 """Sentence (pair) tasks: one text, optionally a second one, and one label per example.
 
-A reader here is a row format (delimited text, JSON) crossed with a label kind (a class, a
-number). Columns are header names or 0-based indices for delimited files and (dotted) keys
-for JSON records. Bad rows become ``InvalidRow`` with ``file:line``.
+A reader here is a label kind (a class, a number) reading rows of any ``RowFormat``: ``tsv``,
+``csv``, ``jsonl`` or ``json`` (see ``claf.data.readers.rows``). Columns are header names or
+0-based indices for delimited files and (dotted) keys for JSON records. Bad rows become
+``InvalidRow`` with ``file:line``.
 """
 
 from claf.errors import InputError
 import logging
 
-from claf.data.readers.base import InvalidRow, Reader
-from claf.data.readers.rows import column_index, delimited_rows, json_records, lookup
+from claf.data.readers.base import InvalidRow, Reader, ReaderOptionError
+from claf.data.readers.rows import (DELIMITED, FORMATS, column_index, delimited_rows, dialect, file_format,
+                                    json_records, lookup, open_delimited, spelled)
 from claf.metrics.spec import plain
 from claf.registry import INDEXERS
 
@@ -18,42 +20,74 @@ logger = logging.getLogger(__name__)
 ROLES = ("text", "text_pair", "label", "id")
 
 
-class DelimitedFormat:
-    """Rows of a delimited text file (``header``: the first row names the columns)."""
+class RowFormat:
+    """Rows of a delimited file (``tsv``, ``csv``) or JSON records (``jsonl``, ``json``).
 
-    def _format_init(self, header=True, delimiter="\t"):
-        self.header = header
-        self.delimiter = delimiter
+    ``format`` null takes each file's format from its extension (``.csv``, ``.tsv``, ``.jsonl``,
+    ``.json``; anything else is ``fallback_format``). ``header``: the first row of a delimited file
+    names the columns. ``delimiter``, ``quotechar`` and ``escapechar`` null take the format's
+    defaults (tsv: tab, no quoting; csv: comma, ``"``); ``quotechar: ""`` turns quoting off.
+    """
 
-    def _format_options(self):
-        return {"header": self.header, "delimiter": self.delimiter}
+    fallback_format = "tsv"
 
-    def _records(self, path):
-        names, rows = delimited_rows(path, self.delimiter, self.header)
-        index = {role: column_index(spec, names, path, f"{role}_column") for role, spec in self._columns().items()}
-        needed = max(i for i in index.values() if i is not None)
-        for line_no, fields in rows:
-            if len(fields) <= needed:
-                yield InvalidRow(f"{path}:{line_no}: expected at least {needed + 1} columns separated by "
-                                 f"{self.delimiter!r}, got {len(fields)}")
-                continue
-            yield line_no, {role: fields[i] if i is not None else None for role, i in index.items()}
-
-
-class JsonFormat:
-    """Records of a JSON array or JSON-lines file; columns are (dotted) keys."""
-
-    def _format_init(self):
-        pass
+    def _format_init(self, format=None, header=True, delimiter=None, quotechar=None, escapechar=None):
+        if format is not None and format not in FORMATS:
+            raise ReaderOptionError(f"{self.key('format')} must be one of {', '.join(FORMATS)} or null (from the "
+                                    f"file's extension), got {format!r}")
+        delimiter, quotechar, escapechar = spelled(delimiter), spelled(quotechar), spelled(escapechar)
+        for name, value, empty_ok in (("delimiter", delimiter, False), ("quotechar", quotechar, True),
+                                      ("escapechar", escapechar, False)):
+            if value is not None and not (isinstance(value, str) and (len(value) == 1 or (empty_ok and not value))):
+                raise ReaderOptionError(f"{self.key(name)} must be one character{' or empty' if empty_ok else ''} "
+                                        f"or null (the format's default), got {value!r}")
+        if not isinstance(header, bool):
+            raise ReaderOptionError(f"{self.key('header')} must be true or false, got {header!r}")
+        self.format, self.header = format, header
+        self.delimiter, self.quotechar, self.escapechar = delimiter, quotechar, escapechar
 
     def _format_options(self):
-        return {}
+        return {"format": self.format, "header": self.header, "delimiter": self.delimiter,
+                "quotechar": self.quotechar, "escapechar": self.escapechar}
+
+    def file_format(self, path):
+        return self.format or file_format(path, self.fallback_format)
 
     def _records(self, path):
-        for line_no, record in json_records(path):
-            if isinstance(record, InvalidRow):
-                yield record
+        fmt = self.file_format(path)
+        return self._delimited(path, fmt) if fmt in DELIMITED else self._json(path, fmt)
+
+    def _delimited(self, path, fmt):
+        options = dialect(fmt, self.delimiter, self.quotechar, self.escapechar, key=self.key)
+        with open_delimited(path) as f:
+            names, rows = delimited_rows(f, path, self.header, **options)
+            index = {role: column_index(spec, names, path, self.key(f"{role}_column"))
+                     for role, spec in self._columns().items()}
+            needed = max(i for i in index.values() if i is not None)
+            for item in rows:
+                if isinstance(item, InvalidRow):
+                    yield item
+                    continue
+                line_no, fields = item
+                if len(fields) <= needed:
+                    hint = (f" (is the file {fmt}? set {self.key('format')} or {self.key('delimiter')})"
+                            if len(fields) == 1 else "")
+                    yield InvalidRow(f"{path}:{line_no}: expected at least {needed + 1} columns separated by "
+                                     f"{options['delimiter']!r} ({fmt}), got {len(fields)}{hint}")
+                    continue
+                yield line_no, {role: fields[i] if i is not None else None for role, i in index.items()}
+
+    def _json(self, path, fmt):
+        by_index = [role for role, spec in self._columns().items() if isinstance(spec, int)]
+        if by_index:
+            role = by_index[0]
+            raise ReaderOptionError(f"{path}: {self.key(role + '_column')} is the index {self._columns()[role]}, "
+                                    f"but {fmt} records are named by key; set it to a key of the records")
+        for item in json_records(path, fmt):
+            if isinstance(item, InvalidRow):
+                yield item
                 continue
+            line_no, record = item
             if not isinstance(record, dict):
                 yield InvalidRow(f"{path}:{line_no}: expected a JSON object, got {type(record).__name__}")
                 continue
@@ -79,9 +113,12 @@ class SentenceReader(Reader):
     default_metrics = ("accuracy",)
 
     def __init__(self, text_column=1, label_column=2, text_pair_column=None, id_column=None, max_seq_length=128,
-                 metrics=None, indexer="bert", lang_code=None, skip_invalid=False, **format_options):
+                 metrics=None, indexer="bert", lang_code=None, skip_invalid=False, skip_empty=False,
+                 **format_options):
         super().__init__(skip_invalid=skip_invalid, lang_code=lang_code)
         self._format_init(**format_options)
+        self.skip_empty = bool(skip_empty)
+        self.skipped_empty = 0
         self.text_column = text_column
         self.text_pair_column = text_pair_column
         self.label_column = label_column
@@ -99,19 +136,30 @@ class SentenceReader(Reader):
         return {"text_column": self.text_column, "text_pair_column": self.text_pair_column,
                 "label_column": self.label_column, "id_column": self.id_column,
                 "max_seq_length": self.max_seq_length, "metrics": self.metrics, "indexer": self.indexer_name,
-                "lang_code": self.lang_code, **self._format_options()}
+                "lang_code": self.lang_code, "skip_empty": self.skip_empty, **self._format_options()}
 
     def _read_rows(self, path):
+        empty = 0
         for item in self._records(path):
             if isinstance(item, InvalidRow):
                 yield item
                 continue
             line_no, values = item
             where = f"{path}:{line_no}"
-            bad = [role for role in ("text", "text_pair") if self._columns()[role] is not None
-                   and not (isinstance(values[role], str) and values[role].strip())]
-            if bad:
-                yield InvalidRow(f"{where}: empty or non-text {' and '.join(bad)}")
+            texts = [role for role in ("text", "text_pair") if self._columns()[role] is not None]
+            non_text = [role for role in texts if not isinstance(values[role], str)]
+            if non_text:
+                yield InvalidRow(f"{where}: {' and '.join(non_text)} is not text "
+                                 f"(got {type(values[non_text[0]]).__name__})")
+                continue
+            blank = [role for role in texts if not values[role].strip()]
+            if blank and self.skip_empty:
+                empty += 1
+                logger.debug("%s: skipped, empty %s", where, " and ".join(blank))
+                continue
+            if blank:
+                yield InvalidRow(f"{where}: empty {' and '.join(blank)} (set {self.key('skip_empty')} true to drop "
+                                 "rows with empty text)")
                 continue
             label = None
             if self.label_column is not None:
@@ -122,6 +170,9 @@ class SentenceReader(Reader):
             row_id = values.get("id")
             yield {"id": str(row_id) if row_id not in (None, "") else str(line_no), "line": line_no,
                    "text": values["text"], "text_pair": values["text_pair"], "label": label}
+        self.skipped_empty += empty
+        if empty:
+            logger.warning("%s: dropped %d row(s) with empty text (%s is true)", path, empty, self.key("skip_empty"))
 
     def featurize(self, examples, tokenizer):
         pairs = [e["text_pair"] or "" for e in examples] if self.text_pair_column is not None else None

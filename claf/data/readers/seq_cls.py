@@ -1,6 +1,8 @@
 """Sequence (pair) classification: NSMC, SST-2, CoLA, MRPC, question pairs, PAWS-X, NLI, ...
 
-``seq_cls`` reads delimited text files, ``json_cls`` JSON arrays / JSON lines (KLUE-NLI, JNLI).
+``seq_cls`` and ``json_cls`` read any row format (``format``: tsv, csv, jsonl, json; null: from the
+file's extension); they differ only in their defaults: ``seq_cls`` falls back to tsv and columns
+1 and 2, ``json_cls`` to JSON and the keys ``sentence1`` and ``label`` (KLUE-NLI, JNLI).
 ``labels`` fixes the label set and its order; null derives it from the training file. A label
 not in the set (e.g. seen only in validation) is reported and scored as an error, never a crash.
 """
@@ -8,7 +10,7 @@ not in the set (e.g. seen only in validation) is reported and scored as an error
 import logging
 
 from claf.data.readers.base import InvalidRow
-from claf.data.readers.sentence import DelimitedFormat, JsonFormat, SentenceReader
+from claf.data.readers.sentence import RowFormat, SentenceReader
 from claf.registry import READERS
 
 logger = logging.getLogger(__name__)
@@ -48,13 +50,15 @@ class Classification(SentenceReader):
 
 
 @READERS.register("seq_cls")
-class SeqClsReader(DelimitedFormat, Classification):
-    """One example per line of a delimited file."""
+class SeqClsReader(RowFormat, Classification):
+    """One example per row: a line of a delimited file (a quoted field may span lines) or a JSON record."""
 
 
 @READERS.register("json_cls")
-class JsonClsReader(JsonFormat, Classification):
+class JsonClsReader(RowFormat, Classification):
     """One example per JSON record; columns are keys (dotted for nested ones)."""
+
+    fallback_format = "json"
 
     def __init__(self, text_column="sentence1", label_column="label", text_pair_column=None, **options):
         super().__init__(text_column=text_column, label_column=label_column, text_pair_column=text_pair_column,

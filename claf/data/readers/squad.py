@@ -20,6 +20,13 @@ class SquadReader(Reader):
     def __init__(self, lang_code="en", max_seq_length=384, context_stride=128, max_question_length=64,
                  indexer="bert", skip_invalid=False):
         super().__init__(skip_invalid=skip_invalid, lang_code=lang_code)
+        if context_stride >= max_seq_length - 4:  # a window: [CLS] question (1+ tokens) [SEP] context [SEP]
+            from claf.config import ConfigError
+
+            raise ConfigError(f"--squad_bert.context_stride {context_stride} must be smaller than the context "
+                              f"tokens of a window (--squad_bert.max_seq_length {max_seq_length} minus the question "
+                              f"and 3 special tokens, at most {max_seq_length - 5}): lower context_stride or raise "
+                              "max_seq_length")
         self.max_seq_length = max_seq_length
         self.context_stride = context_stride
         self.max_question_length = max_question_length
@@ -71,9 +78,11 @@ class SquadReader(Reader):
     def _cut_questions(self, tokenizer, questions):
         encoded = tokenizer(questions, add_special_tokens=False, return_offsets_mapping=True)
         cut = []
+        # a window must keep more context tokens than the stride: [CLS] q [SEP] c [SEP] with len(c) > stride
+        limit = min(self.max_question_length, self.max_seq_length - 3 - self.context_stride - 1)
         for question, offsets in zip(questions, encoded["offset_mapping"]):
-            if len(offsets) > self.max_question_length:
-                question = question[: offsets[self.max_question_length - 1][1]]
+            if len(offsets) > limit:
+                question = question[: offsets[limit - 1][1]]
             cut.append(question)
         return cut
 

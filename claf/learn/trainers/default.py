@@ -23,8 +23,10 @@ from claf.data.batches import as_batch_source, count_units
 from claf.learn.checkpoint import find_last, load_last, save_last
 from claf.learn.distributed import Distributed
 from claf.learn.metric_logs import MetricLogs
-from claf.learn.precision import autocast, check_precision, grad_scaler
+from claf.learn.precision import autocast, check_precision, describe_cpu, grad_scaler, resolve_precision
 from claf.learn.run import rng_state
+from claf.progress import bar as progress_bar
+from claf.progress import set_enabled as set_progress
 from claf.registry import TRAINERS
 
 logger = logging.getLogger(__name__)
@@ -36,8 +38,8 @@ class Trainer:
 
     def __init__(self, log_dir, num_epochs=3, max_steps=None, metric_key="loss", metric_mode="auto",
                  early_stopping_threshold=None, verbose_step_count=100, eval_and_save_step_count="epoch",
-                 gradient_accumulation_steps=1, max_grad_norm=1.0, precision="fp32", progress=True,
-                 resume=None, save_last=True, num_threads=None, find_unused_parameters=False):
+                 gradient_accumulation_steps=1, max_grad_norm=1.0, precision="auto", progress=True,
+                 resume=None, overwrite=False, save_last=True, num_threads=None, find_unused_parameters=False):
         check_precision(precision)
         if isinstance(eval_and_save_step_count, str) and eval_and_save_step_count.isdigit():
             eval_and_save_step_count = int(eval_and_save_step_count)  # typed as the config's "epoch" on the CLI
@@ -60,7 +62,9 @@ class Trainer:
         self.max_grad_norm = max_grad_norm
         self.precision = precision
         self.progress = progress
+        set_progress(progress)  # the reading, featurizing and evaluation bars too
         self.resume = resume
+        self.overwrite = overwrite  # run into a folder holding an earlier run, replacing it (claf.learn.run_folder)
         self.save_last = save_last
         self.num_threads = num_threads
         self.find_unused_parameters = find_unused_parameters
@@ -75,7 +79,7 @@ class Trainer:
 
     def train(self, model, batches, optimizer, scheduler=None, evaluate=None, save_best=None, writer=None,
               dist=None, on_save=None):
-        """Train ``model`` on ``batches`` (a batch source, see claf.learn.batches, or a list of batch dicts).
+        """Train ``model`` on ``batches`` (a batch source, see claf.data.batches, or a list of batch dicts).
 
         ``evaluate()`` -> (scores, predictions) runs on every rank; ``save_best(predictions)``,
         ``on_save(step, last_dir)`` and ``writer`` (tensorboardX) are used on the main rank only.
@@ -86,6 +90,16 @@ class Trainer:
         per_epoch = len(source)
         total = self.total_steps(per_epoch)
         main = dist.is_main
+        configured, self.precision = self.precision, resolve_precision(self.precision, dist.device.type)
+        if main:
+            params = sum(p.numel() for p in model.parameters())
+            trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+            logger.info("run: log_dir %s, device %s, %d thread(s) x %d process(es), precision %s%s, "
+                        "%s parameters (%s trainable)", self.log_dir,
+                        f"{dist.device} ({describe_cpu()})" if dist.device.type == "cpu" else dist.device,
+                        torch.get_num_threads(),
+                        dist.world_size, self.precision, f" ({configured})" if configured != self.precision else "",
+                        f"{params:,}", f"{trainable:,}")
         logs = MetricLogs(self.log_dir, self.metric_key, self.metric_mode, write=main)
         scaler = grad_scaler(self.precision)
         position = {"epoch": 1, "batch": 0, "global_step": 0, "stale": 0, "finished": False,
@@ -98,6 +112,8 @@ class Trainer:
             if saved != layout:
                 raise ConfigError(f"--trainer.resume {last}: saved with {saved}, now {layout}; the data position "
                                  "counts micro-batches per rank, so resume with the same processes and accumulation")
+            if hasattr(source, "position_at"):  # a stream indexed by optimizer step (pre-training): the epoch
+                position["epoch"], position["batch"] = source.position_at(position["global_step"])  # size may change
             logs.load_state(logs_state)
             logger.info("resumed from %s at epoch %d, batch %d, step %d", last, position["epoch"],
                         position["batch"], position["global_step"])
@@ -264,9 +280,9 @@ def _rows(batch):
 def _progress(total, done, desc, enabled):
     if not enabled:
         return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, initial=done, desc=desc, leave=False, dynamic_ncols=True)
+    progress = progress_bar(total=total, desc=desc, unit=" batches")
+    progress.update(done)
+    return progress
 
 
 def _fmt(scores):

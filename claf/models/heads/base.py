@@ -5,7 +5,7 @@ A saved model is a ``save_pretrained`` directory plus its tokenizer and ``claf_t
 loads it and ``predict.py`` serves it.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -59,3 +59,37 @@ class TaskModel(torch.nn.Module):
 
 
 __all__ = ["TASK_FILE", "TaskModel"]
+
+
+def check_max_length(data_reader: Any, model_dir: str | Path, model_key: str, model_name: str | None = None) -> None:
+    """Fail before training when a reader's ``max_seq_length`` exceeds the checkpoint's positions.
+
+    ``data_reader`` is the config block (every ``max_seq_length`` in it is checked, multi-task included);
+    ``model_key`` names the checkpoint setting, e.g. ``model.bert_for_qa.pretrained_model_name``.
+    """
+    import transformers
+
+    from claf.config import ConfigError
+
+    try:
+        config = transformers.AutoConfig.from_pretrained(str(model_dir))
+    except (OSError, ValueError):
+        return  # not loadable as a config here: the model load reports it
+    positions = getattr(config, "max_position_embeddings", None)
+    if not positions:
+        return
+    if config.model_type in ("roberta", "xlm-roberta", "camembert"):
+        positions -= (config.pad_token_id or 0) + 1  # positions are numbered from pad_token_id + 1
+    for key, length in _max_lengths(data_reader, "data_reader"):
+        if isinstance(length, int) and length > positions:
+            raise ConfigError(f"--{key} {length} is longer than the checkpoint's max_position_embeddings "
+                              f"{positions} (--{model_key} {model_name or model_dir}): lower --{key} to {positions} or "
+                              f"pre-train with a larger model.transformers_config.max_position_embeddings")
+
+
+def _max_lengths(block: Any, prefix: str) -> Iterator[tuple[str, Any]]:
+    for key, value in dict(block).items():
+        if key == "max_seq_length":
+            yield f"{prefix}.{key}", value
+        elif isinstance(value, dict) or hasattr(value, "items"):
+            yield from _max_lengths(value, f"{prefix}.{key}")

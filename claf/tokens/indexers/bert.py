@@ -2,6 +2,8 @@
 
 from claf.registry import INDEXERS
 
+CHUNK = 4096  # examples per tokenizer call: the bar moves, the batch stays large enough to be fast
+
 
 @INDEXERS.register("bert")
 class BertIndexer:
@@ -9,15 +11,19 @@ class BertIndexer:
         self.truncation = truncation
 
     def index(self, tokenizer, texts, text_pairs=None, max_length=512):
-        """Batch-index texts (no padding: batches are padded dynamically)."""
-        encoded = tokenizer(
-            list(texts),
-            list(text_pairs) if text_pairs is not None else None,
-            truncation=self.truncation,
-            max_length=max_length,
-            padding=False,
-        )
-        return [dict(zip(encoded.keys(), values)) for values in zip(*encoded.values())]
+        """Batch-index texts (no padding: batches are padded dynamically), in chunks under a progress bar."""
+        from claf.progress import bar
+
+        texts = list(texts)
+        pairs = list(text_pairs) if text_pairs is not None else None
+        features = []
+        with bar(total=len(texts), desc="featurizing", unit=" examples") as progress:
+            for start in range(0, len(texts), CHUNK):
+                encoded = tokenizer(texts[start:start + CHUNK], pairs[start:start + CHUNK] if pairs else None,
+                                    truncation=self.truncation, max_length=max_length, padding=False)
+                features += [dict(zip(encoded.keys(), values)) for values in zip(*encoded.values())]
+                progress.update(len(texts[start:start + CHUNK]))
+        return features
 
     def index_with_stride(self, tokenizer, questions, contexts, max_length, stride):
         """Question + long context split into overlapping windows, with character offsets."""

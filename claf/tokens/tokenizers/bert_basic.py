@@ -1,8 +1,9 @@
 """BERT's basic word tokenizer: text cleaning, CJK and punctuation splitting, casing switches.
 
-``do_lower_case`` and ``strip_accents`` are separate: accent stripping decomposes Hangul into
-jamo ('안녕' -> 'ㅇㅏㄴㄴㅕㅇ'), so a Korean uncased tokenizer lower-cases with
-``strip_accents: false``. ``strip_accents: null`` follows ``do_lower_case`` (BERT's default).
+``do_lower_case`` and ``strip_accents`` are separate; ``strip_accents: null`` follows ``do_lower_case``
+(BERT's default). BERT's own accent stripping decomposes Hangul into jamo ('안녕' -> 'ㅇㅏㄴㄴㅕㅇ'),
+so every Korean word of an uncased tokenizer became [UNK]; here accents are stripped as NFD ->
+drop combining marks -> NFC, which recomposes Hangul syllables: 'Café 안녕' -> 'cafe 안녕'.
 Native: the ``tokenizers`` BertNormalizer + BertPreTokenizer (what BertTokenizerFast runs).
 """
 
@@ -33,10 +34,16 @@ class BertBasicTokenizer(WordTokenizer):
         from tokenizers import normalizers
 
         lowercase = True if self.do_lower_case is None else self.do_lower_case
+        strip = lowercase if self.strip_accents is None else self.strip_accents
         bert = normalizers.BertNormalizer(clean_text=True, handle_chinese_chars=self.tokenize_chinese_chars,
-                                          strip_accents=self.strip_accents, lowercase=lowercase)
+                                          strip_accents=False, lowercase=lowercase)
+        steps = [bert]
         form = casing_normalizer(False, self.unicode_normalization)  # NFC/NFKC first, if asked
-        return normalizers.Sequence([form, bert]) if form is not None else bert
+        if form is not None:
+            steps.insert(0, form)
+        if strip:  # accents off (é -> e), then NFC puts Hangul syllables back together: never jamo
+            steps += [normalizers.NFD(), normalizers.StripAccents(), normalizers.NFC()]
+        return normalizers.Sequence(steps) if len(steps) > 1 else bert
 
     def pre_tokenizer(self):
         from tokenizers import pre_tokenizers
@@ -44,7 +51,15 @@ class BertBasicTokenizer(WordTokenizer):
         return pre_tokenizers.BertPreTokenizer()
 
     def check(self, tokenizer, where):
-        """Raise if the checkpoint's casing contradicts this config."""
+        """Raise if the checkpoint's word units or casing contradict this config."""
+        from claf.tokens.fast import claf_record
+
+        recorded = claf_record(tokenizer)
+        if recorded is not None and recorded.get("name") != self.name:
+            raise ConfigError(
+                f"token.tokenizer.word.name is bert_basic but checkpoint {where} splits words with "
+                f"{recorded.get('name')} {recorded.get('options', {})}; set token.tokenizer.word.name to "
+                f"{recorded.get('name')} or use another checkpoint")
         normalizer = getattr(getattr(tokenizer, "backend_tokenizer", None), "normalizer", None)
         lowercase = getattr(normalizer, "lowercase", getattr(tokenizer, "do_lower_case", None))
         if self.do_lower_case is not None and lowercase is not None and bool(lowercase) != self.do_lower_case:

@@ -1,0 +1,45 @@
+"""``python -m claf serve <run dir or checkpoint> [--backend onnx-int8] [--port 8766]``: HTTP inference.
+
+Requests are micro-batched (``--max_batch`` inputs or ``--max_wait_ms`` after the first); see
+``claf.serve.server`` for the endpoints.
+"""
+
+import argparse
+import sys
+
+from claf.commands.common import fail, guarded, setup_logging
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m claf serve", description="Serve a trained model over HTTP.")
+    parser.add_argument("checkpoint", help="a run folder (its checkpoints/best is used) or a checkpoint directory")
+    parser.add_argument("--backend", default="torch", help="torch, torch-bf16, torch-fp16, onnx, onnx-int8")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8766)
+    parser.add_argument("--max_batch", type=int, default=16, help="most inputs in one model call")
+    parser.add_argument("--max_wait_ms", type=float, default=5.0, help="longest wait for a batch to fill")
+    parser.add_argument("--model_batch", type=int, default=None,
+                        help="inputs per model call inside a micro-batch, sorted by length so padding stays small "
+                             "(default: 4 on CPU, where compute grows with padded tokens; max_batch on a GPU)")
+    parser.add_argument("--threads", type=int, default=None, help="compute threads (default: all cores)")
+    args = parser.parse_args(argv)
+    setup_logging()
+
+    def run() -> int:
+        from claf.experiment import find_checkpoint
+        from claf.predictor import Predictor
+        from claf.serve.server import serve
+
+        try:
+            checkpoint = find_checkpoint(args.checkpoint)
+        except FileNotFoundError as e:
+            return fail(str(e), 1)
+        from claf.serve.backends import device
+
+        model_batch = args.model_batch or (args.max_batch if device().type == "cuda" else 4)
+        predictor = Predictor(checkpoint, batch_size=model_batch, backend=args.backend, threads=args.threads)
+        print(f"serving {checkpoint} ({args.backend}) on http://{args.host}:{args.port}", file=sys.stderr, flush=True)
+        serve(predictor, args.host, args.port, args.max_batch, args.max_wait_ms)
+        return 0
+
+    return guarded(run)

@@ -1,0 +1,128 @@
+"""Load test on loopback: p50/p99 latency and throughput of ``POST /predict`` against concurrency.
+
+``concurrency`` clients each send their next request as soon as the previous one is answered
+(closed loop), over keep-alive connections. Servers to test: ``ServerThread`` (an app in this
+process) or ``ServerProcess`` (``python -m claf serve`` in a subprocess).
+"""
+
+import asyncio
+import contextlib
+import itertools
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_healthy(url, timeout=180.0, process=None):
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"the server exited with status {process.returncode} before answering {url}/health")
+        try:
+            if httpx.get(url + "/health", timeout=2.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"{url}/health did not answer within {timeout:.0f} s")
+
+
+@contextlib.contextmanager
+def server_thread(app):
+    """Run a FastAPI app with uvicorn on a free loopback port in a thread; yields its base URL."""
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url, timeout=60)
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+@contextlib.contextmanager
+def server_process(checkpoint, backend="torch", max_batch=16, max_wait_ms=5.0, threads=None, env=None,
+                   model_batch=None):
+    """``python -m claf serve`` in a subprocess on a free port; yields its base URL, then stops it."""
+    port = free_port()
+    command = [sys.executable, "-m", "claf", "serve", str(checkpoint), "--backend", backend, "--port", str(port),
+               "--max_batch", str(max_batch), "--max_wait_ms", str(max_wait_ms)]
+    if threads:
+        command += ["--threads", str(threads)]
+    if model_batch:
+        command += ["--model_batch", str(model_batch)]
+    process = subprocess.Popen(command, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        try:
+            wait_healthy(url, process=process)
+        except Exception:
+            process.kill()
+            raise RuntimeError(f"server did not start: {process.communicate()[1][-2000:]}") from None
+        yield url
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+async def _level(url, records, concurrency, total, timeout):
+    import httpx
+
+    latencies, errors = [], []
+    counter = itertools.count()
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=timeout) as client:
+        async def client_loop():
+            while (i := next(counter)) < total:
+                start = time.perf_counter()
+                response = await client.post("/predict", json=records[i % len(records)])
+                latencies.append((time.perf_counter() - start) * 1000)
+                if response.status_code != 200:
+                    errors.append(response.status_code)
+
+        start = time.perf_counter()
+        await asyncio.gather(*(client_loop() for _ in range(concurrency)))
+        wall = time.perf_counter() - start
+    t = np.asarray(latencies)
+    return {"concurrency": concurrency, "requests": total, "errors": len(errors), "seconds": wall,
+            "p50_ms": float(np.percentile(t, 50)), "p99_ms": float(np.percentile(t, 99)), "avg_ms": float(t.mean()),
+            "throughput": total / wall}
+
+
+def load_test(url, records, concurrencies=(1, 4, 16, 64), requests=200, warmup=20, timeout=120.0) -> list[dict]:
+    """One row per concurrency level: p50/p99 latency (ms) and throughput (requests/s)."""
+    if not records:
+        raise ValueError("the load test needs at least one input record")
+    asyncio.run(_level(url, records, 4, warmup, timeout))
+    return [asyncio.run(_level(url, records, c, max(requests, 4 * c), timeout)) for c in concurrencies]
+
+
+def format_load(rows) -> str:
+    lines = [f"{'concurrency':>11}{'requests':>10}{'errors':>8}{'p50 ms':>9}{'p99 ms':>9}{'req/s':>9}"]
+    lines += [f"{r['concurrency']:>11}{r['requests']:>10}{r['errors']:>8}{r['p50_ms']:>9.1f}{r['p99_ms']:>9.1f}"
+              f"{r['throughput']:>9.1f}" for r in rows]
+    return "\n".join(lines)
