@@ -24,13 +24,14 @@ MODES = ("train", "eval", "predict", "pretrain")
 
 
 class Experiment:
-    def __init__(self, mode, config, overrides=None, inputs=None, backend=None):
+    def __init__(self, mode, config, overrides=None, inputs=None, backend=None, on_publish=None):
         if mode not in MODES:
             raise UserError(f"unknown mode '{mode}'; choose one of {', '.join(MODES)}")
         self.mode = mode
         self.inputs = inputs
         self.backend = backend  # eval / predict: torch, torch-bf16, torch-fp16, onnx, onnx-int8 (claf.serve)
         self.predictions = None  # eval: the main validation set's predictions, once run
+        self.on_publish = on_publish  # pretrain: called with each published checkpoint's index entry
         if mode in ("train", "pretrain"):
             self.config = resolve_config(config, overrides, kind="finetune" if mode == "train" else "pretrain")
             check_names(self.config)
@@ -48,7 +49,7 @@ class Experiment:
     def _pretrain(self):
         from claf.pretrain.runner import run_pretraining
 
-        return run_pretraining(self.config)
+        return run_pretraining(self.config, self.on_publish)
 
     # ---- train ----------------------------------------------------------------------
     def _train(self):

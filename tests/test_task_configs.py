@@ -23,7 +23,7 @@ from claf.experiment import Experiment
 pytestmark = pytest.mark.slow  # end-to-end: real training runs, subprocesses or servers
 
 ROOT = Path(__file__).resolve().parents[1]
-OTHER_KINDS = ("vocab", "pretrain")  # recipes of other kinds, with their own tests
+OTHER_KINDS = ("vocab", "pretrain", "factory")  # recipes of other kinds, with their own tests
 TRAIN_ROWS, VALID_ROWS = 96, 48
 
 

@@ -215,6 +215,9 @@ def create_app(
         with factory() as s:
             return queries.vocab_table(s)
 
+    from claf.bench.jobs_api import add_job_routes
+
+    add_job_routes(app, factory, check_token, check_read)
     if dashboard:
         from claf.bench.dashboard import add_pages
 

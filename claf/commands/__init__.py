@@ -23,6 +23,7 @@ COMMANDS = {
     "export": ("export", "export a run to ONNX (optimized, checked; --quantize int8)"),
     "serve": ("serve", "HTTP inference server with micro-batching: <run dir> --backend onnx-int8 --port 8766"),
     "bench": ("bench", "speed benchmarks: bench latency <run dir | bert-base>; bench load <run dir>"),
+    "factory": ("factory", "evaluation factory: every checkpoint x every task (run, watch, status, worker, notify)"),
 }
 
 

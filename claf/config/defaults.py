@@ -8,7 +8,7 @@ their defaults are the constructor's own, and overrides of omitted ones are chec
 
 import copy
 
-DEFAULTS = {
+DEFAULTS: dict[str, dict] = {
     "finetune": {
         "data_reader": {"train_limit": None, "valid_limit": None, "extra_valid_file_paths": {}},
         "iterator": {"eval_batch_size": None, "group_by_length": True},
@@ -29,6 +29,7 @@ DEFAULTS = {
                        "s3": {"bucket": None, "prefix": "larva", "endpoint_url": None}},
         "plugins": [],
         "seed_num": 42,
+        "factory": None,  # a factory recipe: every published checkpoint queues its jobs (claf/commands/pretrain.py)
     },
     "vocab": {
         "corpus": {"seed": 42, "min_chars": 1, "sentences": None},
@@ -36,7 +37,15 @@ DEFAULTS = {
                           "tokenize_chinese_chars": True},
         "vocab": {"algorithm": "wordpiece", "min_frequency": 2, "limit_alphabet": None, "output_dir": None},
     },
-    "factory": {},
+    "factory": {
+        "name": None,
+        "checkpoints": {"names": [], "random_init": False},
+        "benchmark": {"name": "klue", "server": None, "db": None},
+        "executor": {"name": "local", "workers": None, "lease_seconds": 120, "heartbeat_seconds": 10,
+                     "max_attempts": 3, "work_dir": None, "poll_seconds": 60,
+                     "ray": {"address": None, "num_cpus": 1, "num_gpus": 0}},
+        "notify": {"enabled": True, "slack": {"webhook_env": "CLAF_SLACK_WEBHOOK_URL"}, "dashboard_url": None},
+    },
 }
 
 

@@ -37,7 +37,8 @@ def build_data(cfg, tokenizer, tokenizer_folder, dist=None):
     return corpus
 
 
-def run_pretraining(cfg):
+def run_pretraining(cfg, on_publish=None):
+    """Pre-train; ``on_publish(entry)`` is called after each checkpoint is published (errors are logged)."""
     from claf.atomic import atomic_write_text
     from claf.hub.stores import open_store
     from claf.learn.checkpoint import find_last
@@ -105,6 +106,11 @@ def run_pretraining(cfg):
         folder = export_checkpoint(model.net, tokenizer, log_dir / "checkpoints" / name, meta)
         published.append(publish_checkpoint(folder, store, keep_archive=ckpt.keep_archive, overwrite=trainer.overwrite))
         _record(log_dir / "published.json", published[-1])
+        if on_publish is not None:
+            try:
+                on_publish(published[-1])
+            except Exception as e:  # queueing fine-tunes never stops pre-training
+                logger.warning("on_publish(%s) failed: %s: %s", name, type(e).__name__, e)
 
     logger.info("pre-training %s: %d steps, schedule %s, %s instances, %s masking, %d parameters",
                 cfg.name, total_steps, lengths.describe(), cfg.instances.format, m.strategy,

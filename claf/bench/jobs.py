@@ -1,0 +1,291 @@
+"""Evaluation-factory jobs in the benchmark database: a queue with leases, heartbeats and attempts.
+
+One job = one fine-tuning of one checkpoint on one task with one seed and one config. Its key is
+(checkpoint sha256, task, seed, config hash): enqueueing a key that exists changes nothing, so
+running a recipe again or re-publishing a checkpoint queues nothing new.
+
+    enqueue(sessions, [spec, ...])            -> number of new jobs
+    claim(sessions, worker, lease_s)          -> the next job (newest checkpoint first, cheap tasks first) or None
+    heartbeat(sessions, job_id, worker, lease_s)  extends the lease; False when the lease was lost
+    finish(sessions, job_id, worker, outcome) stores the result (claf.bench.store) or the failure
+
+A running job whose lease expires (its worker died) is claimed again; ``attempts`` counts claims.
+An out-of-memory failure is retried once with half the batch (the runner doubles the accumulation).
+Notifications (a finished suite, a job that failed for good) go to the outbox of ``claf.bench.notify``
+in the same transaction as the state change, so each is queued exactly once.
+"""
+
+import time
+
+from sqlalchemy import Float, Integer, String, Text, UniqueConstraint, and_, or_, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+
+from claf.bench.schema import Base
+from claf.bench.util import sha256_of
+
+STATES = ("queued", "running", "done", "failed")
+
+
+class LeaseLost(Exception):
+    """The worker no longer holds the job's lease (it expired and another worker took the job)."""
+
+
+class Job(Base):
+    __tablename__ = "factory_jobs"
+    __table_args__ = (UniqueConstraint("checkpoint_sha256", "task", "seed", "config_hash"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    recipe: Mapped[str] = mapped_column(String(200), index=True)
+    benchmark: Mapped[str] = mapped_column(String(64))
+    task: Mapped[str] = mapped_column(String(64))
+    seed: Mapped[int] = mapped_column(Integer)
+    config_hash: Mapped[str] = mapped_column(String(64))
+    checkpoint: Mapped[str] = mapped_column(String(200))
+    checkpoint_sha256: Mapped[str] = mapped_column(String(64))
+    model: Mapped[str] = mapped_column(String(200))
+    step: Mapped[int] = mapped_column(Integer)  # ordering: newest checkpoint first (random init: -1)
+    cost: Mapped[float] = mapped_column(Float, default=1.0)  # ordering: cheap tasks first
+    spec: Mapped[dict] = mapped_column(default=dict)  # what the runner needs: base_config, overrides, source...
+    state: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=3)
+    oom_retries: Mapped[int] = mapped_column(Integer, default=0)
+    lease_owner: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    lease_expires: Mapped[float | None] = mapped_column(Float, nullable=True)  # epoch seconds
+    heartbeat_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    result_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    error: Mapped[str] = mapped_column(Text, default="")
+    log_tail: Mapped[str] = mapped_column(Text, default="")
+    wall_time: Mapped[float | None] = mapped_column(Float, nullable=True)
+    created_at: Mapped[float] = mapped_column(Float, default=time.time)
+    finished_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+def job_key(checkpoint_sha256: str, task: str, seed: int, config_hash: str) -> str:
+    return sha256_of([checkpoint_sha256, task, int(seed), config_hash])
+
+
+def as_dict(job: Job) -> dict:
+    return {c.name: getattr(job, c.name) for c in Job.__table__.columns}
+
+
+def _write(sessions: sessionmaker, work):
+    from claf.bench.store import _retrying
+
+    return _retrying(sessions, work)
+
+
+FIELDS = (
+    "recipe",
+    "benchmark",
+    "task",
+    "seed",
+    "config_hash",
+    "checkpoint",
+    "checkpoint_sha256",
+    "model",
+    "step",
+    "cost",
+    "spec",
+    "max_attempts",
+)
+
+
+def enqueue(sessions: sessionmaker, specs: list[dict]) -> int:
+    """Add the jobs whose key is new -> how many were added (existing keys are left as they are)."""
+
+    def work(session: Session) -> int:
+        added = 0
+        for spec in specs:
+            key = job_key(spec["checkpoint_sha256"], spec["task"], spec["seed"], spec["config_hash"])
+            if session.scalar(select(Job.id).where(Job.key == key)) is not None:
+                continue
+            session.add(Job(key=key, **{f: spec[f] for f in FIELDS if f in spec}))
+            added += 1
+        session.flush()
+        return added
+
+    return _write(sessions, work)
+
+
+def claim(sessions: sessionmaker, worker: str, lease_s: float, recipe: str | None = None) -> dict | None:
+    """Take the next job: queued, or running with an expired lease. None when there is none."""
+
+    def work(session: Session):
+        now = time.time()
+        while True:
+            q = select(Job).where(or_(Job.state == "queued", and_(Job.state == "running", Job.lease_expires < now)))
+            if recipe:
+                q = q.where(Job.recipe == recipe)
+            job = session.scalar(
+                q.order_by(Job.step.desc(), Job.cost, Job.seed, Job.id).limit(1).with_for_update(skip_locked=True)
+            )
+            if job is None:
+                return None
+            if job.state == "running" and job.attempts >= job.max_attempts:
+                _fail(session, job, f"lease expired after {job.attempts} attempts (worker {job.lease_owner} lost)")
+                continue
+            job.state, job.lease_owner, job.lease_expires, job.heartbeat_at = "running", worker, now + lease_s, now
+            job.attempts += 1
+            session.flush()
+            return as_dict(job)
+
+    return _write(sessions, work)
+
+
+def _held(session: Session, job_id: int, worker: str) -> Job:
+    job = session.get(Job, job_id)
+    if job is None or job.state != "running" or job.lease_owner != worker:
+        raise LeaseLost(f"job {job_id} is not leased to {worker}")
+    return job
+
+
+def heartbeat(sessions: sessionmaker, job_id: int, worker: str, lease_s: float) -> bool:
+    def work(session: Session) -> bool:
+        try:
+            job = _held(session, job_id, worker)
+        except LeaseLost:
+            return False
+        now = time.time()
+        job.lease_expires, job.heartbeat_at = now + lease_s, now
+        return True
+
+    return _write(sessions, work)
+
+
+def finish(sessions: sessionmaker, job_id: int, worker: str, outcome: dict) -> dict:
+    """Record a job's end. ``outcome``: ok, result (a result payload), error, log_tail, oom, wall_time.
+
+    A result is stored first (idempotent); then the job becomes done, queued again (attempts left, or
+    an out-of-memory failure's one retry at half the batch) or failed. Raises LeaseLost if the job
+    was taken by another worker meanwhile.
+    """
+    from claf.bench.payloads import ResultIn
+    from claf.bench.store import Conflict, put_result
+
+    stored = None
+    if outcome.get("ok"):
+        with sessions() as session:
+            _held(session, job_id, worker)
+        try:
+            stored, _ = put_result(sessions, ResultIn.model_validate(outcome["result"]))
+        except Conflict as e:  # an earlier attempt stored it already (killed before it could say so)
+            stored = {"id": None, "note": str(e)}
+
+    def work(session: Session) -> dict:
+        job = _held(session, job_id, worker)
+        job.lease_owner = job.lease_expires = None
+        job.wall_time = outcome.get("wall_time")
+        job.log_tail = (outcome.get("log_tail") or "")[-4000:]
+        if stored is not None:
+            job.state, job.result_id, job.finished_at, job.error = "done", stored.get("id"), time.time(), ""
+            metric = outcome["result"]["metrics"]
+            job.score = _primary(session, job, metric)
+        elif outcome.get("oom") and job.oom_retries < 1:
+            job.oom_retries += 1
+            job.state, job.error = "queued", f"out of memory: {outcome.get('error', '')}"[:2000]
+        elif job.attempts < job.max_attempts:
+            job.state, job.error = "queued", str(outcome.get("error", ""))[:2000]
+        else:
+            _fail(session, job, str(outcome.get("error", "")))
+        if job.state in ("done", "failed"):
+            _suite_check(session, job)
+        session.flush()
+        return as_dict(job)
+
+    return _write(sessions, work)
+
+
+def _primary(session: Session, job: Job, metrics: dict) -> float | None:
+    from claf.bench.store import find_task
+
+    task = find_task(session, job.benchmark, job.task)
+    value = metrics.get(task.metric)
+    return float(value) if isinstance(value, (int, float)) else None
+
+
+def _fail(session: Session, job: Job, reason: str) -> None:
+    from claf.bench import notify
+
+    job.state, job.error, job.finished_at = "failed", reason[:2000], time.time()
+    job.lease_owner = job.lease_expires = None
+    channel = (job.spec.get("notify") or {}).get("channel")
+    if channel:
+        notify.queue(session, f"failed:{job.key}", channel, notify.failure_message(as_dict(job)))
+    _suite_check(session, job)
+
+
+def _suite_check(session: Session, job: Job) -> None:
+    """When every job of this checkpoint in this recipe has ended, queue the 'suite complete' message."""
+    from claf.bench import notify
+
+    channel = (job.spec.get("notify") or {}).get("channel")
+    if not channel:
+        return
+    mine = select(Job).where(Job.recipe == job.recipe, Job.checkpoint_sha256 == job.checkpoint_sha256)
+    if any(j.state not in ("done", "failed") for j in session.scalars(mine)):
+        return
+    summary = suite_summary(session, job.recipe, job.checkpoint_sha256)
+    summary["dashboard_url"] = (job.spec.get("notify") or {}).get("dashboard_url")
+    notify.queue(session, f"suite:{job.recipe}:{job.checkpoint_sha256}", channel, notify.suite_message(summary))
+
+
+def _scores(session: Session, recipe: str) -> dict:
+    """(model, step, checkpoint sha) -> task -> mean score over the done seeds."""
+    groups: dict = {}
+    for j in session.scalars(select(Job).where(Job.recipe == recipe, Job.state == "done", Job.score.is_not(None))):
+        groups.setdefault((j.model, j.step, j.checkpoint_sha256, j.checkpoint), {}).setdefault(j.task, []).append(
+            j.score
+        )
+    return {k: {t: sum(v) / len(v) for t, v in tasks.items()} for k, tasks in groups.items()}
+
+
+def suite_summary(session: Session, recipe: str, checkpoint_sha256: str) -> dict:
+    """Per task: score, delta against the previous checkpoint of the model, best so far; the average."""
+    from claf.bench.store import find_task
+
+    scores = _scores(session, recipe)
+    jobs = list(session.scalars(select(Job).where(Job.recipe == recipe, Job.checkpoint_sha256 == checkpoint_sha256)))
+    first = jobs[0]
+    mine = next((v for k, v in scores.items() if k[2] == checkpoint_sha256), {})
+    earlier = sorted((k for k in scores if k[0] == first.model and k[1] < first.step), key=lambda k: k[1])
+    previous = scores[earlier[-1]] if earlier else {}
+    tasks = []
+    for name in sorted({j.task for j in jobs}, key=lambda t: min(j.cost for j in jobs if j.task == t)):
+        higher = find_task(session, first.benchmark, name).higher_is_better
+        value, prev = mine.get(name), previous.get(name)
+        others = [
+            v[name]
+            for k, v in scores.items()
+            if k[0] == first.model and k[2] != checkpoint_sha256 and k[1] <= first.step and name in v
+        ]
+        best = value is not None and all((value >= o) if higher else (value <= o) for o in others)
+        failed = [j for j in jobs if j.task == name and j.state == "failed"]
+        tasks.append(
+            {
+                "task": name,
+                "score": value,
+                "delta": None if value is None or prev is None else value - prev,
+                "best_so_far": best,
+                "failed": len(failed),
+            }
+        )
+    values = [t["score"] for t in tasks if t["score"] is not None]
+    return {
+        "recipe": recipe,
+        "benchmark": first.benchmark,
+        "checkpoint": first.checkpoint,
+        "model": first.model,
+        "step": first.step,
+        "previous": earlier[-1][3] if earlier else None,
+        "tasks": tasks,
+        "average": sum(values) / len(values) if values and len(values) == len(tasks) else None,
+    }
+
+
+def list_jobs(session: Session, recipe: str | None = None) -> list[dict]:
+    q = select(Job).order_by(Job.step.desc(), Job.cost, Job.task, Job.seed)
+    if recipe:
+        q = q.where(Job.recipe == recipe)
+    return [as_dict(j) for j in session.scalars(q)]

@@ -1,0 +1,123 @@
+"""Where the factory keeps its jobs: the benchmark database itself (embedded) or a server's REST API.
+
+Both offer the same calls: ``enqueue(specs)``, ``claim(worker, lease_s)``, ``heartbeat(id, worker, lease_s)``,
+``finish(id, worker, outcome)``, ``jobs(recipe)``, ``notice(key, channel, message)``.
+"""
+
+import os
+
+from claf.bench.jobs import LeaseLost
+from claf.errors import UserError
+
+
+class ServerError(UserError):
+    """The benchmark server refused a factory call."""
+
+
+class DbStore:
+    """Jobs in the benchmark database through ``claf.bench`` (SQLite file or PostgreSQL)."""
+
+    def __init__(self, url: str | None = None):
+        from claf.bench.db import default_url, migrate, open_engine, session_factory
+
+        self.url = url or default_url()
+        self.engine = open_engine(self.url)
+        migrate(self.engine)
+        self.sessions = session_factory(self.engine)
+
+    def __repr__(self):
+        return f"database {self.engine.url.render_as_string(hide_password=True)}"
+
+    def enqueue(self, specs: list[dict]) -> int:
+        from claf.bench.jobs import enqueue
+
+        return enqueue(self.sessions, specs)
+
+    def claim(self, worker: str, lease_s: float, recipe: str | None = None) -> dict | None:
+        from claf.bench.jobs import claim
+
+        return claim(self.sessions, worker, lease_s, recipe)
+
+    def heartbeat(self, job_id: int, worker: str, lease_s: float) -> bool:
+        from claf.bench.jobs import heartbeat
+
+        return heartbeat(self.sessions, job_id, worker, lease_s)
+
+    def finish(self, job_id: int, worker: str, outcome: dict) -> dict:
+        from claf.bench.jobs import finish
+
+        return finish(self.sessions, job_id, worker, outcome)
+
+    def jobs(self, recipe: str | None = None) -> list[dict]:
+        from claf.bench.jobs import list_jobs
+
+        with self.sessions() as session:
+            return list_jobs(session, recipe)
+
+    def notice(self, key: str, channel: str, message: dict) -> bool:
+        from claf.bench import notify
+        from claf.bench.db import write_session
+
+        with write_session(self.sessions) as session:
+            return notify.queue(session, key, channel, message)
+
+
+class RestStore:
+    """Jobs through a benchmark server (``/api/v1/jobs``): for machines that reach only the server."""
+
+    def __init__(self, url: str, token: str | None = None, timeout: float = 30.0):
+        from claf.bench.client import BenchClient
+
+        self.url = url.rstrip("/")
+        self.client = BenchClient(self.url, token, timeout)
+
+    def __repr__(self):
+        return f"server {self.url}"
+
+    def _call(self, method: str, path: str, body=None, ok=(200, 201)):
+        status, data = self.client._call(method, path, body)
+        if status not in ok:
+            raise ServerError(f"{self.url}{path}: HTTP {status}: {data}")
+        return status, data
+
+    def enqueue(self, specs: list[dict]) -> int:
+        return self._call("POST", "/jobs", {"jobs": specs})[1]["added"]
+
+    def claim(self, worker: str, lease_s: float, recipe: str | None = None) -> dict | None:
+        status, data = self._call(
+            "POST", "/jobs/claim", {"worker": worker, "lease_seconds": lease_s, "recipe": recipe}, ok=(200, 204)
+        )
+        return data if status == 200 and data else None
+
+    def heartbeat(self, job_id: int, worker: str, lease_s: float) -> bool:
+        status, _ = self._call(
+            "POST", f"/jobs/{job_id}/heartbeat", {"worker": worker, "lease_seconds": lease_s}, ok=(200, 409)
+        )
+        return status == 200
+
+    def finish(self, job_id: int, worker: str, outcome: dict) -> dict:
+        status, data = self._call(
+            "POST", f"/jobs/{job_id}/finish", {"worker": worker, "outcome": outcome}, ok=(200, 409)
+        )
+        if status == 409:
+            raise LeaseLost(str(data))
+        return data
+
+    def jobs(self, recipe: str | None = None) -> list[dict]:
+        status, data = self.client.get("/jobs", **({"recipe": recipe} if recipe else {}))
+        if status != 200:
+            raise ServerError(f"{self.url}/api/v1/jobs: HTTP {status}: {data}")
+        return data
+
+    def notice(self, key: str, channel: str, message: dict) -> bool:
+        return self._call("POST", "/notifications", {"dedupe_key": key, "channel": channel, "message": message})[1][
+            "added"
+        ]
+
+
+def open_jobs_store(server: str | None = None, db: str | None = None):
+    """A server URL (argument, recipe or ``CLAF_SERVER_URL``) -> RestStore; else the database (embedded)."""
+    server = server or os.environ.get("CLAF_SERVER_URL")
+    if server and not db:
+        return RestStore(server)
+    return DbStore(db)

@@ -1,0 +1,184 @@
+"""Run claimed jobs: a job subprocess per job, heartbeats while it runs, the outcome back to the store.
+
+    outcome = run_job_process(job, work_dir, threads, tick)   # the job in ``python -m claf.factory.job``
+    Worker(store, "host-1", work_dir).loop(until_empty=True)  # claim -> run -> finish, until no job is left
+
+A job's folder is ``<work_dir>/<recipe>/<checkpoint>/<task>-seed<seed>-<key[:12]>`` (``-oom<k>`` after an
+out-of-memory retry), so a job taken again on the same machine resumes from its last checkpoint.
+"""
+
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from claf.atomic import atomic_write_text
+from claf.bench.jobs import LeaseLost
+from claf.factory.job import EXIT_OOM, RESULT_FILE
+
+logger = logging.getLogger(__name__)
+TAIL = 4000
+
+
+def default_work_dir() -> Path:
+    from claf.bench.util import claf_home
+
+    return claf_home() / "factory"
+
+
+def job_dir(job: dict, work_dir) -> Path:
+    name = f"{job['task']}-seed{job['seed']}-{job['key'][:12]}"
+    if job.get("oom_retries"):
+        name += f"-oom{job['oom_retries']}"
+    return Path(work_dir) / job["recipe"] / job["checkpoint"] / name
+
+
+def _die_with_parent():  # runs in the child before exec: SIGKILL it when the worker dies (Linux)
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except Exception:
+        pass
+
+
+def tail(path: Path, size: int = TAIL) -> str:
+    try:
+        with open(path, "rb") as f:
+            f.seek(max(0, f.seek(0, 2) - size))
+            return f.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def run_job_process(job: dict, work_dir, threads: int | None = None, tick=None, tick_every: float = 10.0) -> dict:
+    """Run one job in a subprocess -> outcome {ok, result, error, log_tail, oom, wall_time}.
+
+    ``tick()`` is called every ``tick_every`` seconds while the job runs (heartbeats); when it returns
+    False the lease is lost: the job process is killed and the outcome says so.
+    """
+    log_dir = job_dir(job, work_dir)
+    log_dir.mkdir(parents=True, exist_ok=True)
+    job_file = log_dir / "factory_job.json"
+    atomic_write_text(job_file, json.dumps(dict(job, log_dir=str(log_dir), threads=threads), ensure_ascii=False))
+    env = dict(os.environ)
+    env.pop("CLAF_SERVER_URL", None)
+    if threads:
+        env.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    log_path = log_dir / "factory.log"
+    started = time.time()
+    with open(log_path, "ab") as log:
+        log.write(f"\n=== attempt {job.get('attempts')} on {socket.gethostname()} pid {os.getpid()} ===\n".encode())
+        log.flush()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "claf.factory.job", str(job_file)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            preexec_fn=_die_with_parent,
+        )
+        lost = False
+        while True:
+            try:
+                proc.wait(timeout=tick_every)
+                break
+            except subprocess.TimeoutExpired:
+                if tick is not None and not tick():
+                    lost = True
+                    proc.kill()
+                    proc.wait()
+                    break
+    wall = round(time.time() - started, 3)
+    text = tail(log_path)
+    if lost:
+        return {"ok": False, "lost": True, "error": "lease lost", "log_tail": text, "wall_time": wall}
+    if proc.returncode == 0:
+        result = json.loads((log_dir / RESULT_FILE).read_text(encoding="utf-8"))
+        return {"ok": True, "result": result, "log_tail": text[-1000:], "wall_time": wall}
+    oom = proc.returncode in (EXIT_OOM, -signal.SIGKILL)
+    last = next((line for line in reversed(text.strip().splitlines()) if line.strip()), "")
+    reason = ("out of memory" if oom else f"exit status {proc.returncode}") + (f": {last[:300]}" if last else "")
+    return {"ok": False, "oom": oom, "error": reason, "log_tail": text, "wall_time": wall}
+
+
+class Worker:
+    """Claims jobs from a store and runs them one at a time."""
+
+    def __init__(
+        self,
+        store,
+        name: str | None = None,
+        work_dir=None,
+        lease_s: float = 120.0,
+        heartbeat_s: float = 10.0,
+        threads: int | None = None,
+        recipe: str | None = None,
+    ):
+        self.store, self.lease_s, self.heartbeat_s, self.threads = store, lease_s, heartbeat_s, threads
+        self.name = name or f"{socket.gethostname()}-{os.getpid()}"
+        self.work_dir = Path(work_dir) if work_dir else default_work_dir()
+        self.recipe = recipe
+        self.done = self.failed = 0
+
+    def run_one(self) -> bool:
+        """Claim and run one job -> False when no job was available."""
+        job = self.store.claim(self.name, self.lease_s, self.recipe)
+        if job is None:
+            return False
+        logger.info(
+            "%s: %s on %s (seed %s), attempt %d",
+            self.name,
+            job["task"],
+            job["checkpoint"],
+            job["seed"],
+            job["attempts"],
+        )
+
+        def tick() -> bool:
+            try:
+                return self.store.heartbeat(job["id"], self.name, self.lease_s)
+            except Exception as e:  # a missed heartbeat is not fatal: the lease has slack
+                logger.warning("%s: heartbeat failed: %s", self.name, e)
+                return True
+
+        outcome = run_job_process(job, self.work_dir, self.threads, tick, self.heartbeat_s)
+        if outcome.get("lost"):
+            logger.warning("%s: lost the lease of job %s; another worker has it", self.name, job["id"])
+            return True
+        try:
+            ended = self.store.finish(job["id"], self.name, outcome)
+        except LeaseLost as e:
+            logger.warning("%s: %s", self.name, e)
+            return True
+        if ended["state"] == "done":
+            self.done += 1
+        elif ended["state"] == "failed":
+            self.failed += 1
+        logger.info(
+            "%s: %s on %s -> %s%s (%.1fs)",
+            self.name,
+            job["task"],
+            job["checkpoint"],
+            ended["state"],
+            f" {ended['score']:.2f}"
+            if ended.get("score") is not None
+            else f" ({outcome.get('error')})"
+            if not outcome.get("ok")
+            else "",
+            outcome["wall_time"],
+        )
+        return True
+
+    def loop(self, until_empty: bool = True, poll_s: float = 10.0, stop: threading.Event | None = None) -> None:
+        stop = stop or threading.Event()
+        while not stop.is_set():
+            if not self.run_one():
+                if until_empty:
+                    return
+                stop.wait(poll_s)

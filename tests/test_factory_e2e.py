@@ -1,0 +1,191 @@
+"""The evaluation factory end to end with real components: tiny checkpoints published to a local store,
+job subprocesses that fine-tune them, the benchmark database, a real server, a local Ray."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.bench_support import TOKEN, ServerProcess
+from tests.factory_support import publish_tiny, tiny_recipe
+
+pytestmark = pytest.mark.slow
+REPO = Path(__file__).resolve().parents[1]
+TIMING = ("time", "per_second")
+
+
+@pytest.fixture
+def factory_env(hub, mirror, monkeypatch):
+    monkeypatch.setenv("CLAF_HOME", str(hub / "home"))
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    monkeypatch.delenv("CLAF_SERVER_URL", raising=False)
+    monkeypatch.delenv("CLAF_SLACK_WEBHOOK_URL", raising=False)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]))
+    return hub
+
+
+def cli(*args, env=None, **kw):
+    return subprocess.Popen(
+        [sys.executable, "-m", "claf", "factory", *args],
+        cwd=REPO,
+        env=env or dict(os.environ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        **kw,
+    )
+
+
+def database(url):
+    from claf.factory.stores import DbStore
+
+    return DbStore(url)
+
+
+def results(store):
+    from sqlalchemy import select
+
+    from claf.bench.schema import Result
+
+    with store.sessions() as s:
+        return [(r.seed, r.config_hash, r.metrics, r.config) for r in s.scalars(select(Result))]
+
+
+def task_metrics(metrics):
+    return {k: v for k, v in metrics.items() if not any(t in k for t in TIMING)}
+
+
+def test_kill_resume_no_repeats(factory_env):
+    publish_tiny(factory_env, "tiny-1k", 1000, seed=1)
+    longer = {"executor": {"lease_seconds": 3, "heartbeat_seconds": 1, "work_dir": str(factory_env / "work")}}
+    recipe = tiny_recipe(factory_env / "kill.json", **longer)
+    data = json.loads(recipe.read_text())
+    data["suite"]["tasks"][0]["overrides"].update(
+        {"data_reader.train_limit": 1600, "trainer.eval_and_save_step_count": 20}
+    )
+    recipe.write_text(json.dumps(data))
+    db = f"sqlite:///{factory_env / 'factory.sqlite'}"
+    run = cli("run", "--base_config", str(recipe), "--db", db)
+    last = None
+    deadline = time.time() + 240
+    while last is None and time.time() < deadline and run.poll() is None:
+        last = next(iter((factory_env / "work").glob("kill/tiny-1k/*/checkpoints/last")), None)
+        time.sleep(0.05)
+    assert last is not None, run.communicate()[0][-3000:]
+    run.send_signal(signal.SIGKILL)  # the worker dies mid-job; its job process dies with it
+    run.wait()
+    job_dir = last.parent.parent
+    assert not (job_dir / "factory_result.json").exists()
+    store = database(db)
+    [job] = store.jobs("kill")
+    assert job["state"] == "running" and job["attempts"] == 1
+
+    out, _ = cli("run", "--base_config", str(recipe), "--db", db).communicate(timeout=300)
+    [job] = store.jobs("kill")
+    assert job["state"] == "done" and job["attempts"] == 2, out[-3000:]
+    assert "resumed from" in (job_dir / "factory.log").read_text()
+    [(seed, _h, metrics, config)] = results(store)  # exactly one result for the key
+
+    # the same job uninterrupted, in another database and folder
+    clean = dict(longer["executor"], work_dir=str(factory_env / "clean"))
+    data["executor"].update(clean)
+    (factory_env / "clean.json").write_text(json.dumps(dict(data, name="kill")))
+    other = f"sqlite:///{factory_env / 'clean.sqlite'}"
+    out, _ = cli("run", "--base_config", str(factory_env / "clean.json"), "--db", other).communicate(timeout=300)
+    [(_s, _h2, reference, _c)] = results(database(other))
+    assert task_metrics(metrics) == pytest.approx(task_metrics(reference), rel=1e-6, abs=1e-9)
+    assert task_metrics(metrics)["accuracy"] == task_metrics(reference)["accuracy"]
+
+    # no repeats: a second run starts no job; re-publishing the checkpoint queues nothing
+    out, _ = cli("run", "--base_config", str(recipe), "--db", db).communicate(timeout=120)
+    assert json.loads(out.strip().splitlines()[-1]) == {"done": 0, "failed": 0, "queued": 0}
+    from claf.factory.factory import publish_hook
+    from claf.hub.index import lookup
+
+    entry = dict(lookup("tiny-1k"), name="tiny-1k")
+    publish_hook(str(recipe), db=db)(entry)
+    [job] = store.jobs("kill")
+    assert job["attempts"] == 2 and len(results(store)) == 1
+    status = cli("status", "--base_config", str(recipe), "--db", db).communicate(timeout=60)[0]
+    assert "tiny-1k" in status and "1 done" in status
+
+
+def test_oom_retry_halves_the_batch_and_notifies(factory_env, monkeypatch):
+    from claf.factory.factory import open_store_for, run
+    from claf.factory.recipe import load_recipe
+    from tests.test_factory_notify import Receiver
+
+    publish_tiny(factory_env, "tiny-1k", 1000, seed=1)
+    slack = Receiver()
+    monkeypatch.setenv("CLAF_SLACK_WEBHOOK_URL", slack.url)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    # first attempt: batch 8 x 40 MB > 200 MB of address space left -> MemoryError; the retry: 4 x 40 MB fits
+    monkeypatch.setenv("CLAF_FACTORY_MEMORY_PROBE", "200:40")
+    recipe = load_recipe(
+        str(tiny_recipe(factory_env / "oom.json", executor={"max_attempts": 1, "work_dir": str(factory_env / "w")}))
+    )
+    store = open_store_for(recipe, db=f"sqlite:///{factory_env / 'oom.sqlite'}")
+    counts = run(recipe, store)
+    [job] = store.jobs("oom")
+    assert counts["done"] == 1 and job["state"] == "done" and job["oom_retries"] == 1 and job["attempts"] == 2
+    [(_s, _h, _m, config)] = results(store)
+    assert config["iterator"]["batch_size"] == 4 and config["trainer"]["gradient_accumulation_steps"] == 2
+    folders = list((factory_env / "w" / "oom" / "tiny-1k").glob("nsmc-seed42-*"))
+    first_log = next(p for p in folders if not p.name.endswith("-oom1")) / "factory.log"
+    assert "out of memory" in first_log.read_text()
+    texts = [body["text"] for _t, body in slack.requests]
+    slack.close()
+    assert len(texts) == 2 and texts[0].startswith("Checkpoint tiny-1k published (step 1,000")
+    assert texts[1].startswith("tiny-1k finished the oom suite") and f"nsmc {job['score']:.2f}" in texts[1]
+
+
+def test_ray_executor_runs_the_suite(factory_env):
+    from claf.factory.factory import open_store_for, run, status_text
+    from claf.factory.recipe import load_recipe
+
+    publish_tiny(factory_env, "tiny-1k", 1000, seed=1)
+    path = tiny_recipe(
+        factory_env / "rayed.json",
+        tasks=("nsmc", "qp"),
+        executor={"name": "ray", "work_dir": str(factory_env / "w"), "ray": {"num_cpus": 1}},
+    )
+    recipe = load_recipe(str(path))
+    store = open_store_for(recipe, db=f"sqlite:///{factory_env / 'ray.sqlite'}")
+    counts = run(recipe, store)
+    jobs = store.jobs("rayed")
+    assert counts == {"done": 2, "failed": 0, "queued": 2}, status_text(jobs)
+    assert {j["task"] for j in jobs if j["state"] == "done"} == {"nsmc", "qp"}
+    assert all(j["lease_owner"] is None and j["result_id"] for j in jobs) and len(results(store)) == 2
+
+
+def test_pull_worker_through_the_server(factory_env):
+    from claf.factory.factory import queue
+    from claf.factory.recipe import load_recipe
+    from claf.factory.stores import RestStore
+
+    publish_tiny(factory_env, "tiny-1k", 1000, seed=1)
+    server = ServerProcess(f"sqlite:///{factory_env / 'server.sqlite'}", factory_env).start()
+    try:
+        recipe = load_recipe(str(tiny_recipe(factory_env / "pulled.json")))
+        os.environ["CLAF_SERVER_TOKEN"] = TOKEN
+        assert queue(recipe, RestStore(server.url, TOKEN)) == {"tiny-1k": 1}
+        env = dict(server.env(), CLAF_HOME=str(factory_env / "worker-home"))
+        out, _ = cli(
+            "worker", "--server", server.url, "--once", "--lease", "30", "--heartbeat", "1", env=env
+        ).communicate(timeout=300)
+        assert json.loads(out.strip().splitlines()[-1]) == {"done": 1, "failed": 0}, out[-3000:]
+        [job] = requests.get(f"{server.url}/api/v1/jobs", params={"recipe": "pulled"}, timeout=10).json()
+        assert job["state"] == "done" and job["result_id"]
+        table = requests.get(f"{server.url}/api/v1/benchmarks/klue/table", timeout=10).json()
+        row = next(r for r in table["rows"] if r["model"] == "tiny")
+        assert row["cells"]["nsmc"]["value"] == pytest.approx(job["score"])
+        assert requests.post(f"{server.url}/api/v1/jobs/claim", json={"worker": "x"}, timeout=10).status_code == 401
+    finally:
+        os.environ.pop("CLAF_SERVER_TOKEN", None)
+        server.kill9()

@@ -1,0 +1,161 @@
+"""The factory's job queue on a real SQLite database: keys, order, leases, attempts, OOM retry, suite
+notifications; and recipe expansion from a real model index."""
+
+import json
+import time
+
+import pytest
+
+from claf.bench import jobs, notify
+from claf.bench.db import migrate, open_engine, session_factory
+from claf.factory.factory import status_text
+from claf.factory.recipe import Checkpoint, discover, expand, load_recipe, random_baseline
+
+
+@pytest.fixture
+def sessions(tmp_path):
+    engine = open_engine(f"sqlite:///{tmp_path / 'bench.sqlite'}")
+    migrate(engine)
+    return session_factory(engine)
+
+
+def spec(task="nsmc", step=1000, seed=42, cost=1.0, sha=None, attempts=3, channel="CLAF_TEST_HOOK"):
+    sha = sha or f"{step:064d}"
+    return {
+        "recipe": "r",
+        "benchmark": "klue",
+        "task": task,
+        "seed": seed,
+        "config_hash": "c" * 64,
+        "checkpoint": f"m-{step // 1000}k",
+        "checkpoint_sha256": sha,
+        "model": "m",
+        "step": step,
+        "cost": cost,
+        "max_attempts": attempts,
+        "spec": {"notify": {"channel": channel, "dashboard_url": "http://x/benchmarks/klue"}},
+    }
+
+
+def result(job, score):
+    return {
+        "ok": True,
+        "wall_time": 1.0,
+        "result": {
+            "benchmark": "klue",
+            "task": job["task"],
+            "seed": job["seed"],
+            "checkpoint": {"model": job["model"], "step": job["step"], "name": job["checkpoint"]},
+            "metrics": {"accuracy": score, "f1": score, "spearman": score},
+            "config": {"x": job["key"]},
+        },
+    }
+
+
+def test_keys_order_and_no_repeats(sessions):
+    specs = [spec("nsmc", 1000, cost=5), spec("qp", 1000, cost=1), spec("nsmc", 2000, cost=5), spec("qp", 2000, cost=1)]
+    assert jobs.enqueue(sessions, specs) == 4
+    assert jobs.enqueue(sessions, specs) == 0  # same keys: nothing new
+    order = []
+    while (job := jobs.claim(sessions, "w", 60)) is not None:
+        order.append((job["step"], job["task"]))
+        jobs.finish(sessions, job["id"], "w", result(job, 80.0))
+    assert order == [(2000, "qp"), (2000, "nsmc"), (1000, "qp"), (1000, "nsmc")]  # newest first, cheap first
+    with sessions() as s:
+        assert all(j["state"] == "done" and j["attempts"] == 1 for j in jobs.list_jobs(s))
+        text = status_text(jobs.list_jobs(s, "r"))
+    assert text.splitlines()[0].split() == ["checkpoint", "qp", "nsmc"] and "m-2k" in text.splitlines()[1]
+
+
+def test_expired_lease_is_taken_again_and_attempts_end_in_failure(sessions):
+    jobs.enqueue(sessions, [spec(attempts=2)])
+    first = jobs.claim(sessions, "dead-worker", lease_s=0.2)
+    assert jobs.claim(sessions, "w2", 60) is None  # leased
+    time.sleep(0.3)
+    second = jobs.claim(sessions, "w2", 60)
+    assert second["id"] == first["id"] and second["attempts"] == 2
+    assert not jobs.heartbeat(sessions, first["id"], "dead-worker", 60)  # the old worker lost it
+    with pytest.raises(jobs.LeaseLost):
+        jobs.finish(sessions, first["id"], "dead-worker", {"ok": False, "error": "x"})
+    ended = jobs.finish(sessions, second["id"], "w2", {"ok": False, "error": "boom", "log_tail": "Traceback ... boom"})
+    assert ended["state"] == "failed" and "boom" in ended["error"] and "Traceback" in ended["log_tail"]
+    with sessions() as s:
+        keys = [n["dedupe_key"] for n in notify.pending(s)]
+    assert any(k.startswith("failed:") for k in keys) and any(k.startswith("suite:") for k in keys)
+
+
+def test_oom_is_retried_once_beyond_attempts(sessions):
+    jobs.enqueue(sessions, [spec(attempts=1)])
+    job = jobs.claim(sessions, "w", 60)
+    assert (
+        jobs.finish(sessions, job["id"], "w", {"ok": False, "oom": True, "error": "MemoryError"})["state"] == "queued"
+    )
+    job = jobs.claim(sessions, "w", 60)
+    assert job["oom_retries"] == 1
+    assert jobs.finish(sessions, job["id"], "w", {"ok": False, "oom": True, "error": "again"})["state"] == "failed"
+
+
+def test_suite_message_has_deltas_and_best_marks(sessions):
+    jobs.enqueue(sessions, [spec("nsmc", 1000), spec("qp", 1000, cost=0.5)])
+    for score in (70.0, 60.0):
+        job = jobs.claim(sessions, "w", 60)
+        jobs.finish(sessions, job["id"], "w", result(job, score))
+    jobs.enqueue(sessions, [spec("nsmc", 2000), spec("qp", 2000, cost=0.5)])
+    for score in (65.0, 62.5):  # qp first (cheap): 70 -> 65, nsmc 60 -> 62.5
+        job = jobs.claim(sessions, "w", 60)
+        jobs.finish(sessions, job["id"], "w", result(job, score))
+    with sessions() as s:
+        summary = jobs.suite_summary(s, "r", f"{2000:064d}")
+    by_task = {t["task"]: t for t in summary["tasks"]}
+    assert by_task["qp"]["delta"] == pytest.approx(-5.0) and not by_task["qp"]["best_so_far"]
+    assert by_task["nsmc"]["delta"] == pytest.approx(2.5) and by_task["nsmc"]["best_so_far"]
+    assert summary["average"] == pytest.approx(63.75) and summary["previous"] == "m-1k"
+
+
+def test_recipe_expansion_from_the_index(tmp_path, monkeypatch):
+    index = tmp_path / "index.json"
+    models = {
+        f"larva-kor-tiny-{k}k": {
+            "url": f"file:///x/larva-kor-tiny-{k}k.tar.gz",
+            "sha256": f"{k:064d}",
+            "step": k * 1000,
+            "bytes": 10,
+        }
+        for k in (1, 2, 3, 4)
+    }
+    models["other-1k"] = {"url": "file:///x/other-1k.tar.gz", "sha256": "f" * 64, "step": 1000}
+    index.write_text(json.dumps({"format": 1, "models": models}))
+    monkeypatch.setenv("CLAF_MODEL_INDEX", str(index))
+    monkeypatch.setenv("CLAF_HUB_DIR", str(tmp_path / "hub"))
+    recipe = load_recipe("factory/larva_kor_tiny_klue")
+    checkpoints = discover(recipe)
+    assert [c.name for c in checkpoints] == [
+        "larva-kor-tiny-4k",
+        "larva-kor-tiny-3k",
+        "larva-kor-tiny-2k",
+        "larva-kor-tiny-1k",
+        "larva-kor-tiny-random-init",
+    ]
+    assert checkpoints[-1].source == "random:larva-kor-tiny-4k" and checkpoints[-1].step == 0
+    specs = expand(recipe, checkpoints)
+    assert (
+        len(specs) == 5 * 4
+        and len({(s["checkpoint_sha256"], s["task"], s["seed"], s["config_hash"]) for s in specs}) == 20
+    )
+    nsmc = next(s for s in specs if s["task"] == "nsmc")
+    assert nsmc["spec"]["pretrained_key"] == "model.bert_for_seq_cls.pretrained_model_name"
+    korsts = next(s for s in specs if s["task"] == "korsts")
+    assert korsts["spec"]["pretrained_key"] == "model.bert_for_reg.pretrained_model_name"
+    # the config hash ignores where the checkpoint comes from; a changed override changes it
+    again = expand(load_recipe("factory/larva_kor_tiny_klue"), [Checkpoint("a-1k", "1" * 64, 1000, "a", "a-1k")])
+    assert {s["config_hash"] for s in again} == {s["config_hash"] for s in specs}
+    seeds = expand(
+        load_recipe(
+            "factory/larva_kor_tiny_klue",
+            {"suite.tasks": json.dumps([dict(recipe.to_dict()["suite"]["tasks"][0], seeds=3)])},
+        ),
+        [checkpoints[0]],
+    )
+    assert [s["seed"] for s in seeds] == [42, 43, 44]
+    assert random_baseline(checkpoints[0]).sha256 != checkpoints[0].sha256
+    assert random_baseline(checkpoints[0]).sha256 == random_baseline(checkpoints[1]).sha256  # one baseline row
