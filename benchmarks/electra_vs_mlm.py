@@ -24,11 +24,17 @@ RECIPES = {"mlm": "pretrain/larva_kor_tiny", "electra": "pretrain/electra_kor_ti
 def pretrain(recipe, tmp, steps, holdout_instances, tag):
     from claf.experiment import Experiment
 
-    overrides = {"trainer.max_steps": steps, "checkpoint.save_every_steps": steps, "trainer.progress": False,
-                 "trainer.log_dir": f"{tmp}/{tag}", "corpus.prepared_dir": str(ROOT / "data" / "pretrain"),
-                 "schedule.sequence_length": [[max(1, int(0.9 * steps)), 64, 48], [None, 128, 24]],
-                 "schedule.ngram_share.end_step": steps, "evaluation.num_instances": holdout_instances,
-                 "trainer.verbose_step_count": 0}
+    overrides = {
+        "trainer.max_steps": steps,
+        "checkpoint.save_every_steps": steps,
+        "trainer.progress": False,
+        "trainer.log_dir": f"{tmp}/{tag}",
+        "corpus.prepared_dir": str(ROOT / "data" / "pretrain"),
+        "schedule.sequence_length": [[max(1, int(0.9 * steps)), 64, 48], [None, 128, 24]],
+        "schedule.ngram_share.end_step": steps,
+        "evaluation.num_instances": holdout_instances,
+        "trainer.verbose_step_count": 0,
+    }
     started = time.perf_counter()
     summary = Experiment("pretrain", recipe, overrides=overrides)()
     last = summary["history"][-1]
@@ -54,9 +60,16 @@ def random_init(recipe, folder):
 def finetune(model, log_dir, seed, args):
     from claf.experiment import Experiment
 
-    overrides = {"bert_for_seq_cls.pretrained_model_name": str(model), "data_reader.train_limit": args.train_limit,
-                 "data_reader.valid_limit": args.valid_limit, "trainer.num_epochs": 1, "seed_num": seed,
-                 "trainer.precision": "bf16", "trainer.log_dir": str(log_dir), "trainer.progress": False}
+    overrides = {
+        "bert_for_seq_cls.pretrained_model_name": str(model),
+        "data_reader.train_limit": args.train_limit,
+        "data_reader.valid_limit": args.valid_limit,
+        "trainer.num_epochs": 1,
+        "seed_num": seed,
+        "trainer.precision": "bf16",
+        "trainer.log_dir": str(log_dir),
+        "trainer.progress": False,
+    }
     return Experiment("train", "klue/nsmc_larva_tiny", overrides=overrides)()["best"]["valid/accuracy"]
 
 
@@ -78,20 +91,34 @@ def main():
             steps = int(args.seconds * rate)
             folder, last, wall = pretrain(recipe, tmp, steps, 256, objective)
             result["objectives"][objective] = {
-                "recipe": recipe, "calibration_steps_per_second": round(rate, 2),
-                "steps": steps, "train_seconds": round(last["train_time"], 1), "wall_seconds": round(wall, 1),
-                "held_out": {k.removeprefix("valid/"): round(v, 4) for k, v in last.items()
-                             if k.startswith("valid/") and "samples" not in k}}
+                "recipe": recipe,
+                "calibration_steps_per_second": round(rate, 2),
+                "steps": steps,
+                "train_seconds": round(last["train_time"], 1),
+                "wall_seconds": round(wall, 1),
+                "held_out": {
+                    k.removeprefix("valid/"): round(v, 4)
+                    for k, v in last.items()
+                    if k.startswith("valid/") and "samples" not in k
+                },
+            }
             models[objective] = folder
             models[f"random_{objective}"] = random_init(recipe, f"{tmp}/random-{objective}")
         result["load_after_pretraining"] = os.getloadavg()
-        scores = {name: [finetune(path, f"{tmp}/ft-{name}-{seed}", seed, args) for seed in args.seeds]
-                  for name, path in models.items()}
-    result["nsmc"] = {"train_rows": args.train_limit, "test_rows": args.valid_limit, "epochs": 1,
-                      "learning_rate": 3e-4, "seeds": args.seeds,
-                      "accuracy": {k: [round(v, 2) for v in vs] for k, vs in scores.items()},
-                      "median": {k: round(statistics.median(vs), 2) for k, vs in scores.items()},
-                      "spread": {k: round(max(vs) - min(vs), 2) for k, vs in scores.items()}}
+        scores = {
+            name: [finetune(path, f"{tmp}/ft-{name}-{seed}", seed, args) for seed in args.seeds]
+            for name, path in models.items()
+        }
+    result["nsmc"] = {
+        "train_rows": args.train_limit,
+        "test_rows": args.valid_limit,
+        "epochs": 1,
+        "learning_rate": 3e-4,
+        "seeds": args.seeds,
+        "accuracy": {k: [round(v, 2) for v in vs] for k, vs in scores.items()},
+        "median": {k: round(statistics.median(vs), 2) for k, vs in scores.items()},
+        "spread": {k: round(max(vs) - min(vs), 2) for k, vs in scores.items()},
+    }
     result["load_after"] = os.getloadavg()
     result["measured"], result["cpu_count"] = time.strftime("%Y-%m-%d %H:%M"), os.cpu_count()
     with open("/proc/cpuinfo", encoding="utf-8") as f:

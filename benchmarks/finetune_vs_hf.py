@@ -26,8 +26,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 MIRROR = Path(os.environ.get("CLAF_DATA_MIRROR", ROOT.parent / "shared" / "data"))
 SETTINGS = ("hf_fp32", "claf_fp32", "claf_bf16", "hf_bf16")
-HP = {"batch_size": 32, "eval_batch_size": 128, "learning_rate": 1e-4, "weight_decay": 0.01, "warmup": 0.1,
-      "max_grad_norm": 1.0, "epochs": 1, "seed": 42, "max_length": 128}
+HP = {
+    "batch_size": 32,
+    "eval_batch_size": 128,
+    "learning_rate": 1e-4,
+    "weight_decay": 0.01,
+    "warmup": 0.1,
+    "max_grad_norm": 1.0,
+    "epochs": 1,
+    "seed": 42,
+    "max_length": 128,
+}
 
 
 def model_path():
@@ -52,17 +61,28 @@ def run_claf(precision, train_rows, log_dir):
     from claf.experiment import Experiment
 
     overrides = {
-        "bert_for_seq_cls.pretrained_model_name": model_path(), "data_reader.train_limit": train_rows,
-        "trainer.log_dir": log_dir, "trainer.num_epochs": HP["epochs"], "trainer.precision": precision,
-        "trainer.progress": False, "trainer.verbose_step_count": 0, "trainer.max_grad_norm": HP["max_grad_norm"],
-        "iterator.batch_size": HP["batch_size"], "iterator.eval_batch_size": HP["eval_batch_size"],
-        "optimizer.learning_rate": HP["learning_rate"], "adamw.weight_decay": HP["weight_decay"],
-        "warmup_linear.warmup_proportion": HP["warmup"], "seed_num": HP["seed"],
+        "bert_for_seq_cls.pretrained_model_name": model_path(),
+        "data_reader.train_limit": train_rows,
+        "trainer.log_dir": log_dir,
+        "trainer.num_epochs": HP["epochs"],
+        "trainer.precision": precision,
+        "trainer.progress": False,
+        "trainer.verbose_step_count": 0,
+        "trainer.max_grad_norm": HP["max_grad_norm"],
+        "iterator.batch_size": HP["batch_size"],
+        "iterator.eval_batch_size": HP["eval_batch_size"],
+        "optimizer.learning_rate": HP["learning_rate"],
+        "adamw.weight_decay": HP["weight_decay"],
+        "warmup_linear.warmup_proportion": HP["warmup"],
+        "seed_num": HP["seed"],
         "seq_cls.max_seq_length": HP["max_length"],
     }
     last = Experiment("train", "glue/sst2_bert", overrides=overrides)()["history"][-1]
-    return {"train_sps": last["valid/train_samples_per_second"], "eval_sps": last["valid/samples_per_second"],
-            "accuracy": last["valid/accuracy"]}
+    return {
+        "train_sps": last["valid/train_samples_per_second"],
+        "eval_sps": last["valid/samples_per_second"],
+        "accuracy": last["valid/accuracy"],
+    }
 
 
 def run_hf(precision, train_rows, log_dir):
@@ -86,22 +106,43 @@ def run_hf(precision, train_rows, log_dir):
     torch.manual_seed(HP["seed"])
     model = AutoModelForSequenceClassification.from_pretrained(model_path(), num_labels=2)
     args = TrainingArguments(
-        output_dir=log_dir, per_device_train_batch_size=HP["batch_size"],
-        per_device_eval_batch_size=HP["eval_batch_size"], learning_rate=HP["learning_rate"],
-        num_train_epochs=HP["epochs"], weight_decay=HP["weight_decay"], warmup_steps=HP["warmup"],
-        lr_scheduler_type="linear", max_grad_norm=HP["max_grad_norm"], seed=HP["seed"], bf16=precision == "bf16",
-        use_cpu=True, eval_strategy="no", save_strategy="no", logging_strategy="no", report_to="none",
-        disable_tqdm=True)
+        output_dir=log_dir,
+        per_device_train_batch_size=HP["batch_size"],
+        per_device_eval_batch_size=HP["eval_batch_size"],
+        learning_rate=HP["learning_rate"],
+        num_train_epochs=HP["epochs"],
+        weight_decay=HP["weight_decay"],
+        warmup_steps=HP["warmup"],
+        lr_scheduler_type="linear",
+        max_grad_norm=HP["max_grad_norm"],
+        seed=HP["seed"],
+        bf16=precision == "bf16",
+        use_cpu=True,
+        eval_strategy="no",
+        save_strategy="no",
+        logging_strategy="no",
+        report_to="none",
+        disable_tqdm=True,
+    )
 
     def accuracy(prediction):
         return {"accuracy": 100.0 * float(np.mean(prediction.predictions.argmax(-1) == prediction.label_ids))}
 
-    trainer = Trainer(model=model, args=args, train_dataset=train, eval_dataset=dev,
-                      data_collator=DataCollatorWithPadding(tokenizer), compute_metrics=accuracy)
+    trainer = Trainer(
+        model=model,
+        args=args,
+        train_dataset=train,
+        eval_dataset=dev,
+        data_collator=DataCollatorWithPadding(tokenizer),
+        compute_metrics=accuracy,
+    )
     trained = trainer.train().metrics
     scores = trainer.evaluate()
-    return {"train_sps": trained["train_samples_per_second"], "eval_sps": scores["eval_samples_per_second"],
-            "accuracy": scores["eval_accuracy"]}
+    return {
+        "train_sps": trained["train_samples_per_second"],
+        "eval_sps": scores["eval_samples_per_second"],
+        "accuracy": scores["eval_accuracy"],
+    }
 
 
 def child(setting, train_rows):
@@ -129,7 +170,7 @@ def matmul_peak(dtype_name, size=2048, seconds=2.0):
     while time.perf_counter() < end:
         start = time.perf_counter()
         a @ b
-        best = max(best, 2 * size ** 3 / (time.perf_counter() - start) / 1e9)
+        best = max(best, 2 * size**3 / (time.perf_counter() - start) / 1e9)
     return best
 
 
@@ -140,8 +181,12 @@ def flops_per_train_sample(train_rows):
     config = AutoConfig.from_pretrained(model_path())
     h, layers, inter = config.hidden_size, config.num_hidden_layers, config.intermediate_size
     params = layers * (4 * h * h + 2 * h * inter) + h * h + 2 * h  # encoder matmuls + pooler + classifier
-    lengths = [len(ids) for ids in AutoTokenizer.from_pretrained(model_path())(
-        [s for s, _ in read_tsv("train.tsv", train_rows)], truncation=True, max_length=HP["max_length"])["input_ids"]]
+    lengths = [
+        len(ids)
+        for ids in AutoTokenizer.from_pretrained(model_path())(
+            [s for s, _ in read_tsv("train.tsv", train_rows)], truncation=True, max_length=HP["max_length"]
+        )["input_ids"]
+    ]
     per_row = [6 * params * n + 3 * layers * 4 * n * n * h for n in lengths]
     return sum(per_row) / len(per_row), sum(lengths) / len(lengths)
 
@@ -157,8 +202,13 @@ def main(argv=None):
     if args.child:
         return child(args.child, args.train_rows)
     settings = args.settings.split(",")
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "CLAF_DATA_MIRROR": str(MIRROR), "HF_HUB_OFFLINE": "1",
-           "TOKENIZERS_PARALLELISM": "false"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "CLAF_DATA_MIRROR": str(MIRROR),
+        "HF_HUB_OFFLINE": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+    }
     if args.threads:
         import torch
 
@@ -166,37 +216,56 @@ def main(argv=None):
         env["OMP_NUM_THREADS"] = str(args.threads)  # both frameworks' children start with this many threads
     peak = {"fp32": matmul_peak("float32"), "bf16": matmul_peak("bfloat16")}
     flops, mean_tokens = flops_per_train_sample(args.train_rows)
-    print(f"threads {args.threads or 'default'}; matmul peak: fp32 {peak['fp32']:.0f} GFLOP/s, "
-          f"bf16 {peak['bf16']:.0f} GFLOP/s; "
-          f"{args.train_rows} rows, {mean_tokens:.1f} tokens/row, {flops / 1e9:.2f} GFLOP per training row")
+    print(
+        f"threads {args.threads or 'default'}; matmul peak: fp32 {peak['fp32']:.0f} GFLOP/s, "
+        f"bf16 {peak['bf16']:.0f} GFLOP/s; "
+        f"{args.train_rows} rows, {mean_tokens:.1f} tokens/row, {flops / 1e9:.2f} GFLOP per training row"
+    )
     runs = {s: [] for s in settings}
     for round_ in range(1, args.rounds + 1):
         for setting in settings:
-            out = subprocess.run([sys.executable, __file__, "--child", setting, "--train_rows", str(args.train_rows)],
-                                 capture_output=True, text=True, env=env)
+            out = subprocess.run(
+                [sys.executable, __file__, "--child", setting, "--train_rows", str(args.train_rows)],
+                capture_output=True,
+                text=True,
+                env=env,
+            )
             line = [x for x in out.stdout.splitlines() if x.startswith("RESULT ")]
             if out.returncode or not line:
                 raise SystemExit(f"{setting} failed:\n{out.stderr[-3000:]}")
             runs[setting].append(json.loads(line[0][7:]))
             r = runs[setting][-1]
-            print(f"round {round_} {setting:10s} train {r['train_sps']:7.1f}/s eval {r['eval_sps']:7.1f}/s "
-                  f"acc {r['accuracy']:.2f}", flush=True)
+            print(
+                f"round {round_} {setting:10s} train {r['train_sps']:7.1f}/s eval {r['eval_sps']:7.1f}/s "
+                f"acc {r['accuracy']:.2f}",
+                flush=True,
+            )
     print_table(runs, peak, flops)
 
 
 def print_table(runs, peak, flops):
     med = {s: {k: statistics.median(r[k] for r in rs) for k in rs[0]} for s, rs in runs.items()}
     base = med.get("hf_fp32")
-    print("\n| setting | train samples/s | eval samples/s | dev accuracy | train x HF fp32 | eval x HF fp32 "
-          "| acc - HF fp32 | MFU (train) |")
+    print(
+        "\n| setting | train samples/s | eval samples/s | dev accuracy | train x HF fp32 | eval x HF fp32 "
+        "| acc - HF fp32 | MFU (train) |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for setting, m in med.items():
         precision = setting.split("_")[1]
         mfu = 100.0 * m["train_sps"] * flops / 1e9 / peak[precision]
-        ratio = (f"{m['train_sps'] / base['train_sps']:.2f}x | {m['eval_sps'] / base['eval_sps']:.2f}x | "
-                 f"{m['accuracy'] - base['accuracy']:+.2f}") if base else "- | - | -"
-        print(f"| {setting} | {m['train_sps']:.1f} | {m['eval_sps']:.1f} | {m['accuracy']:.2f} | {ratio} | "
-              f"{mfu:.1f}% of {precision} peak |")
+        ratio = (
+            (
+                f"{m['train_sps'] / base['train_sps']:.2f}x | {m['eval_sps'] / base['eval_sps']:.2f}x | "
+                f"{m['accuracy'] - base['accuracy']:+.2f}"
+            )
+            if base
+            else "- | - | -"
+        )
+        print(
+            f"| {setting} | {m['train_sps']:.1f} | {m['eval_sps']:.1f} | {m['accuracy']:.2f} | {ratio} | "
+            f"{mfu:.1f}% of {precision} peak |"
+        )
     print(f"\nmedians of {len(next(iter(runs.values())))} alternating rounds")
 
 

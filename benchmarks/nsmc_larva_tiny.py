@@ -14,9 +14,15 @@ from pretrain_common import recipe, save
 def finetune(model, log_dir, args):
     from claf.experiment import Experiment
 
-    overrides = {"bert_for_seq_cls.pretrained_model_name": str(model), "data_reader.train_limit": args.train_limit,
-                 "data_reader.valid_limit": args.valid_limit, "trainer.num_epochs": args.epochs,
-                 "trainer.precision": "bf16", "trainer.log_dir": str(log_dir), "trainer.progress": False}
+    overrides = {
+        "bert_for_seq_cls.pretrained_model_name": str(model),
+        "data_reader.train_limit": args.train_limit,
+        "data_reader.valid_limit": args.valid_limit,
+        "trainer.num_epochs": args.epochs,
+        "trainer.precision": "bf16",
+        "trainer.log_dir": str(log_dir),
+        "trainer.progress": False,
+    }
     start = time.perf_counter()
     summary = Experiment("train", "klue/nsmc_larva_tiny", overrides=overrides)()
     return summary["best"]["valid/accuracy"], time.perf_counter() - start
@@ -41,17 +47,31 @@ def main():
         tokenizer, _ = load_tokenizer(pretrained)
         torch.manual_seed(0)
         random_dir = f"{tmp}/random-init"
-        net = build_net(dict(cfg.model.transformers_config), tokenizer, "mlm", None,
-                        max(length for _u, length, _b in cfg.schedule.sequence_length))
+        net = build_net(
+            dict(cfg.model.transformers_config),
+            tokenizer,
+            "mlm",
+            None,
+            max(length for _u, length, _b in cfg.schedule.sequence_length),
+        )
         net.save_pretrained(random_dir)
         tokenizer.save_pretrained(random_dir)
         acc_pre, t_pre = finetune(args.checkpoint, f"{tmp}/pre", args)
         acc_rand, t_rand = finetune(random_dir, f"{tmp}/rand", args)
-    save("nsmc_pretrained_vs_random", {
-        "checkpoint": args.checkpoint, "train_examples": args.train_limit, "valid_examples": args.valid_limit,
-        "epochs": args.epochs, "precision": "bf16", "accuracy_pretrained": round(acc_pre, 2),
-        "accuracy_random_init": round(acc_rand, 2), "gain": round(acc_pre - acc_rand, 2),
-        "finetune_seconds": {"pretrained": round(t_pre), "random_init": round(t_rand)}})
+    save(
+        "nsmc_pretrained_vs_random",
+        {
+            "checkpoint": args.checkpoint,
+            "train_examples": args.train_limit,
+            "valid_examples": args.valid_limit,
+            "epochs": args.epochs,
+            "precision": "bf16",
+            "accuracy_pretrained": round(acc_pre, 2),
+            "accuracy_random_init": round(acc_rand, 2),
+            "gain": round(acc_pre - acc_rand, 2),
+            "finetune_seconds": {"pretrained": round(t_pre), "random_init": round(t_rand)},
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -86,7 +86,7 @@ def matmul_gflops(dtype, size=1024, reps=10):
     start = time.perf_counter()
     for _ in range(reps):
         a @ b
-    return 2 * size ** 3 / ((time.perf_counter() - start) / reps) / 1e9
+    return 2 * size**3 / ((time.perf_counter() - start) / reps) / 1e9
 
 
 def main():
@@ -94,12 +94,21 @@ def main():
 
     from claf.learn.precision import cpu_bf16_flags
 
-    result = {"isa_limits": {k: os.environ.get(k) for k in ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA")},
-              "cpu_capability": torch.backends.cpu.get_cpu_capability(), "bf16_flags": sorted(cpu_bf16_flags()),
-              "threads": torch.get_num_threads(), "load_before": os.getloadavg()}
-    result["matmul_1024_gflops"] = {"fp32": round(matmul_gflops(torch.float32), 1),
-                                    "bf16": round(matmul_gflops(torch.bfloat16), 1)}
-    for name, build, steps in (("tiny_pretrain_24x128", tiny_pretrain_model, 5), ("minilm_sst2_32x64", minilm_model, 3)):
+    result = {
+        "isa_limits": {k: os.environ.get(k) for k in ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA")},
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "bf16_flags": sorted(cpu_bf16_flags()),
+        "threads": torch.get_num_threads(),
+        "load_before": os.getloadavg(),
+    }
+    result["matmul_1024_gflops"] = {
+        "fp32": round(matmul_gflops(torch.float32), 1),
+        "bf16": round(matmul_gflops(torch.bfloat16), 1),
+    }
+    for name, build, steps in (
+        ("tiny_pretrain_24x128", tiny_pretrain_model, 5),
+        ("minilm_sst2_32x64", minilm_model, 3),
+    ):
         model, batch = build()
         times = step_times(model, batch, steps)
         result[name] = {f"{p}_s_per_step": round(t, 3) for p, t in times.items()}

@@ -21,8 +21,15 @@ def ours(corpus, tokenizer, strategy, batch_size, length, batches):
     from claf.pretrain.stream import PretrainBatches
 
     specials = Specials(tokenizer)
-    stream = PretrainBatches(corpus, specials, "full_sentence", LengthSchedule([[None, length, batch_size]]),
-                             Masker(specials, strategy), MaskSchedule(), steps_per_epoch=batches)
+    stream = PretrainBatches(
+        corpus,
+        specials,
+        "full_sentence",
+        LengthSchedule([[None, length, batch_size]]),
+        Masker(specials, strategy),
+        MaskSchedule(),
+        steps_per_epoch=batches,
+    )
     stream.plan(length)  # plan building is a once-per-length cost, not per batch
     start = time.perf_counter()
     out = [b for b in stream.epoch(1)]
@@ -38,7 +45,7 @@ def theirs(tokenizer, instances, whole_word, batch_size):
     torch.manual_seed(0)
     start = time.perf_counter()
     for i in range(0, len(instances), batch_size):
-        collator(instances[i:i + batch_size])
+        collator(instances[i : i + batch_size])
     return len(instances) / (time.perf_counter() - start)
 
 
@@ -55,9 +62,11 @@ def features(batches, whole_word):
             if whole_word:  # the collator cannot pad offsets: pad the row to the batch width ourselves
                 width = ids.shape[1]
                 starts = batch["word_starts"][r, :n] if "word_starts" in batch else np.ones(n, bool)
-                row = {"input_ids": row["input_ids"] + [0] * (width - n),
-                       "attention_mask": [1] * n + [0] * (width - n),
-                       "offset_mapping": _offsets(starts) + [(0, 0)] * (width - n)}
+                row = {
+                    "input_ids": row["input_ids"] + [0] * (width - n),
+                    "attention_mask": [1] * n + [0] * (width - n),
+                    "offset_mapping": _offsets(starts) + [(0, 0)] * (width - n),
+                }
             rows.append(row)
     return rows
 
@@ -88,9 +97,13 @@ def storage(corpus, tokenizer, length):
             keys = rng.instance_keys(0, 0, idx, length)
             b = masker(build_instances(plan, idx, keys, specials), keys)
             path = Path(tmp) / f"{start}.npz"
-            np.savez(path, input_ids=b["input_ids"].astype(np.int32), labels=b["labels"].astype(np.int32),
-                     attention_mask=b["attention_mask"].astype(np.int8),
-                     token_type_ids=b["token_type_ids"].astype(np.int8))
+            np.savez(
+                path,
+                input_ids=b["input_ids"].astype(np.int32),
+                labels=b["labels"].astype(np.int32),
+                attention_mask=b["attention_mask"].astype(np.int8),
+                token_type_ids=b["token_type_ids"].astype(np.int8),
+            )
             total += path.stat().st_size
             path.unlink()
     return total, len(plan)
@@ -113,28 +126,40 @@ def main():
         results[f"larva_{strategy}_instances_per_s"] = round(max(rates), 1)
         kept = kept or out
     plain = features(kept, whole_word=False)
-    results["hf_collator_instances_per_s"] = round(max(theirs(tokenizer, plain, False, args.batch_size)
-                                                       for _ in range(3)), 1)
+    results["hf_collator_instances_per_s"] = round(
+        max(theirs(tokenizer, plain, False, args.batch_size) for _ in range(3)), 1
+    )
     try:
         wwm = features(_with_word_starts(kept, corpus, tokenizer, args), whole_word=True)
-        results["hf_collator_wwm_instances_per_s"] = round(max(theirs(tokenizer, wwm, True, args.batch_size)
-                                                               for _ in range(3)), 1)
+        results["hf_collator_wwm_instances_per_s"] = round(
+            max(theirs(tokenizer, wwm, True, args.batch_size) for _ in range(3)), 1
+        )
     except Exception as e:  # pragma: no cover - older transformers
         results["hf_collator_wwm_error"] = str(e)
-    results["speedup_subword_vs_hf"] = round(results["larva_subword_instances_per_s"]
-                                             / results["hf_collator_instances_per_s"], 2)
+    results["speedup_subword_vs_hf"] = round(
+        results["larva_subword_instances_per_s"] / results["hf_collator_instances_per_s"], 2
+    )
     if "hf_collator_wwm_instances_per_s" in results:
-        results["speedup_space_vs_hf_wwm"] = round(results["larva_space_instances_per_s"]
-                                                   / results["hf_collator_wwm_instances_per_s"], 2)
+        results["speedup_space_vs_hf_wwm"] = round(
+            results["larva_space_instances_per_s"] / results["hf_collator_wwm_instances_per_s"], 2
+        )
     save("a_pipeline_throughput", results)
     static, instances = storage(corpus, tokenizer, args.length)
     report = corpus.report()
-    save("b_storage", {"raw_corpus_bytes": report["raw_bytes"], "shard_bytes": report["shard_bytes"],
-                       "shards_vs_raw": report["shards_vs_raw"], "static_one_copy_bytes": static,
-                       "static_10_duplicates_bytes": 10 * static, "instances_per_copy": instances,
-                       "static10_vs_shards": round(10 * static / report["shard_bytes"], 1),
-                       "static_format": "npz: int32 input_ids + labels, int8 attention_mask + token_type_ids, "
-                                        f"{args.length} tokens per instance (zip, uncompressed)"})
+    save(
+        "b_storage",
+        {
+            "raw_corpus_bytes": report["raw_bytes"],
+            "shard_bytes": report["shard_bytes"],
+            "shards_vs_raw": report["shards_vs_raw"],
+            "static_one_copy_bytes": static,
+            "static_10_duplicates_bytes": 10 * static,
+            "instances_per_copy": instances,
+            "static10_vs_shards": round(10 * static / report["shard_bytes"], 1),
+            "static_format": "npz: int32 input_ids + labels, int8 attention_mask + token_type_ids, "
+            f"{args.length} tokens per instance (zip, uncompressed)",
+        },
+    )
 
 
 def _with_word_starts(batches, corpus, tokenizer, args):
@@ -148,14 +173,18 @@ def _with_word_starts(batches, corpus, tokenizer, args):
     order = plan.epoch_order(42, 0)
     out = []
     for b in range(args.batches):
-        idx = order[b * args.batch_size:(b + 1) * args.batch_size]
+        idx = order[b * args.batch_size : (b + 1) * args.batch_size]
         built = build_instances(plan, idx, rng.instance_keys(42, 0, idx, args.length), specials)
         import torch
 
-        out.append({"input_ids": torch.from_numpy(built["input_ids"]),
-                    "attention_mask": torch.from_numpy(built["attention_mask"]),
-                    "labels": torch.full_like(torch.from_numpy(built["input_ids"]), -100),
-                    "word_starts": built["word_starts"]})
+        out.append(
+            {
+                "input_ids": torch.from_numpy(built["input_ids"]),
+                "attention_mask": torch.from_numpy(built["attention_mask"]),
+                "labels": torch.full_like(torch.from_numpy(built["input_ids"]), -100),
+                "word_starts": built["word_starts"],
+            }
+        )
     return out
 
 

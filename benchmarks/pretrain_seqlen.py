@@ -14,10 +14,16 @@ from pretrain_common import ROOT, save
 def run(schedule, steps, log_dir):
     from claf.experiment import Experiment
 
-    overrides = {"schedule.sequence_length": schedule, "trainer.max_steps": steps,
-                 "checkpoint.save_every_steps": steps, "evaluation.holdout_documents": 0,
-                 "trainer.log_dir": str(log_dir), "trainer.progress": False, "trainer.verbose_step_count": 0,
-                 "corpus.prepared_dir": str(ROOT / "data" / "pretrain")}
+    overrides = {
+        "schedule.sequence_length": schedule,
+        "trainer.max_steps": steps,
+        "checkpoint.save_every_steps": steps,
+        "evaluation.holdout_documents": 0,
+        "trainer.log_dir": str(log_dir),
+        "trainer.progress": False,
+        "trainer.verbose_step_count": 0,
+        "corpus.prepared_dir": str(ROOT / "data" / "pretrain"),
+    }
     start = time.perf_counter()
     Experiment("pretrain", "pretrain/larva_kor_tiny", overrides=overrides)()
     return time.perf_counter() - start
@@ -39,12 +45,19 @@ def main():
             times["variable"].append(run(variable, args.steps, f"{tmp}/v{round_}"))
             times["all_512"].append(run(fixed, args.steps, f"{tmp}/f{round_}"))
     best = {k: min(v) for k, v in times.items()}
-    save("c_variable_sequence_length", {
-        "steps": args.steps, "variable_schedule": variable, "fixed_schedule": fixed,
-        "tokens_per_step": 4096, "variable_seconds": round(best["variable"], 1),
-        "all_512_seconds": round(best["all_512"], 1),
-        "saving": f"{100 * (1 - best['variable'] / best['all_512']):.0f}%",
-        "note": "wall time of the whole run incl. start-up (corpus reuse, model build, one checkpoint); best of 2"})
+    save(
+        "c_variable_sequence_length",
+        {
+            "steps": args.steps,
+            "variable_schedule": variable,
+            "fixed_schedule": fixed,
+            "tokens_per_step": 4096,
+            "variable_seconds": round(best["variable"], 1),
+            "all_512_seconds": round(best["all_512"], 1),
+            "saving": f"{100 * (1 - best['variable'] / best['all_512']):.0f}%",
+            "note": "wall time of the whole run incl. start-up (corpus reuse, model build, one checkpoint); best of 2",
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -33,9 +33,15 @@ def main():
     cfg = recipe()
     tokenizer, corpus = prepared()
     specials = Specials(tokenizer)
-    stream = PretrainBatches(corpus, specials, "full_sentence",
-                             LengthSchedule([[None, args.length, args.batch_size]]),
-                             Masker(specials, "subword"), MaskSchedule(), steps_per_epoch=args.steps)
+    stream = PretrainBatches(
+        corpus,
+        specials,
+        "full_sentence",
+        LengthSchedule([[None, args.length, args.batch_size]]),
+        Masker(specials, "subword"),
+        MaskSchedule(),
+        steps_per_epoch=args.steps,
+    )
     torch.manual_seed(0)
     net = build_net(dict(cfg.model.transformers_config), tokenizer, "mlm", None, args.length)
     ours, theirs = PretrainModel(net), copy.deepcopy(net)
@@ -57,7 +63,7 @@ def main():
         losses["larva"].append(float(loss))
 
         ids = np.where(batch["labels"].numpy() != -100, batch["labels"].numpy(), batch["input_ids"].numpy())
-        rows = [{"input_ids": r[:int(m.sum())].tolist()} for r, m in zip(ids, batch["attention_mask"].numpy())]
+        rows = [{"input_ids": r[: int(m.sum())].tolist()} for r, m in zip(ids, batch["attention_mask"].numpy())]
         start = time.perf_counter()
         hf_batch = collator(rows)  # the same instances, masked by the collator
         with autocast(precision):
@@ -71,13 +77,22 @@ def main():
     warm = 2  # the loss gap is compared after the first steps (both start from the same ~ln(vocab) loss)
     n = args.steps * args.batch_size
     rate = {k: n / v for k, v in seconds.items()}
-    save("d_pretraining_vs_hf", {
-        "batch_shape": [args.batch_size, args.length], "steps": args.steps, "precision": precision,
-        "larva_instances_per_s": round(rate["larva"], 1), "hf_bert_mlm_instances_per_s": round(rate["hf"], 1),
-        "speedup": round(rate["larva"] / rate["hf"], 2),
-        "loss_larva": [round(x, 3) for x in losses["larva"]], "loss_hf": [round(x, 3) for x in losses["hf"]],
-        "max_abs_loss_gap_after_warmup": round(float(np.max(np.abs(
-            np.array(losses["larva"][warm:]) - np.array(losses["hf"][warm:])))), 3)})
+    save(
+        "d_pretraining_vs_hf",
+        {
+            "batch_shape": [args.batch_size, args.length],
+            "steps": args.steps,
+            "precision": precision,
+            "larva_instances_per_s": round(rate["larva"], 1),
+            "hf_bert_mlm_instances_per_s": round(rate["hf"], 1),
+            "speedup": round(rate["larva"] / rate["hf"], 2),
+            "loss_larva": [round(x, 3) for x in losses["larva"]],
+            "loss_hf": [round(x, 3) for x in losses["hf"]],
+            "max_abs_loss_gap_after_warmup": round(
+                float(np.max(np.abs(np.array(losses["larva"][warm:]) - np.array(losses["hf"][warm:])))), 3
+            ),
+        },
+    )
 
 
 if __name__ == "__main__":

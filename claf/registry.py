@@ -65,9 +65,7 @@ class Registry:
         if name not in self._entries:
             close = difflib.get_close_matches(str(name), self._entries, n=3)
             hint = f" (did you mean {', '.join(close)}?)" if close else ""
-            raise RegistryError(
-                f"unknown {self.kind} '{name}'{hint}; available: {', '.join(self.names()) or 'none'}"
-            )
+            raise RegistryError(f"unknown {self.kind} '{name}'{hint}; available: {', '.join(self.names()) or 'none'}")
         return self._entries[name]
 
     def info(self, name: str) -> dict:
@@ -110,8 +108,10 @@ def import_plugins(modules: Iterable[str] | None) -> list[str]:
         try:
             importlib.import_module(name)
         except ModuleNotFoundError as e:
-            raise RegistryError(f"plugin '{name}' could not be imported ({e}); put it on PYTHONPATH or "
-                                "install it, or fix --include_package / plugins") from None
+            raise RegistryError(
+                f"plugin '{name}' could not be imported ({e}); put it on PYTHONPATH or "
+                "install it, or fix --include_package / plugins"
+            ) from None
         imported.append(name)
     return imported
 

@@ -30,8 +30,14 @@ def build_tiny_bert(path, vocab_file, do_lower_case=False, hidden=64, layers=2, 
 
     vocab = read_wordpiece_vocab(vocab_file)
     torch.manual_seed(seed)
-    config = BertConfig(vocab_size=len(vocab), hidden_size=hidden, num_hidden_layers=layers,
-                        num_attention_heads=2, intermediate_size=hidden * 2, max_position_embeddings=512)
+    config = BertConfig(
+        vocab_size=len(vocab),
+        hidden_size=hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=2,
+        intermediate_size=hidden * 2,
+        max_position_embeddings=512,
+    )
     BertModel(config).save_pretrained(path)
     BertTokenizer(vocab=vocab, do_lower_case=do_lower_case).save_pretrained(path)
     return Path(path)
@@ -99,10 +105,20 @@ def tiny_sst2_run(tmp_path_factory, minilm_path, mirror):
     threads = torch.get_num_threads()
     model = build_tiny_bert(tmp_path_factory.mktemp("tiny_en_bert"), minilm_path / "vocab.txt", do_lower_case=True)
     log_dir = tmp_path_factory.mktemp("tiny_sst2_run")
-    Experiment("train", "glue/sst2_bert", overrides={
-        "bert_for_seq_cls.pretrained_model_name": str(model), "data_reader.train_limit": 2000,
-        "data_reader.valid_limit": 300, "trainer.log_dir": str(log_dir), "trainer.num_epochs": 2,
-        "trainer.progress": False, "trainer.save_last": False, "optimizer.learning_rate": 1e-3,
-        "trainer.num_threads": 1})()  # one thread: on a loaded 2-core machine, 2 spinning threads run ~20x slower
+    Experiment(
+        "train",
+        "glue/sst2_bert",
+        overrides={
+            "bert_for_seq_cls.pretrained_model_name": str(model),
+            "data_reader.train_limit": 2000,
+            "data_reader.valid_limit": 300,
+            "trainer.log_dir": str(log_dir),
+            "trainer.num_epochs": 2,
+            "trainer.progress": False,
+            "trainer.save_last": False,
+            "optimizer.learning_rate": 1e-3,
+            "trainer.num_threads": 1,
+        },
+    )()  # one thread: on a loaded 2-core machine, 2 spinning threads run ~20x slower
     torch.set_num_threads(threads)  # the trainer set the process's threads; later tests get theirs back
     return log_dir

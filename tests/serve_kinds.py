@@ -1,14 +1,34 @@
 """Checkpoints of every task kind for the serving tests: a tiny encoder with an untrained head each."""
 
 KINDS = {  # kind -> (reader, reader options, head, head options, a request)
-    "pair": ("seq_cls", {"text_column": 0, "text_pair_column": 1, "label_column": 2, "labels": ["0", "1"]},
-             "bert_for_seq_cls", {"labels": ["0", "1"]}, {"text": "a cat sat", "text_pair": "a cat was sitting"}),
-    "regression": ("seq_reg", {"text_column": 0, "text_pair_column": 1, "label_column": 2}, "bert_for_reg", {},
-                   {"text": "a man plays", "text_pair": "a man is playing"}),
-    "ner": ("tok_cls", {"unit": "word", "labels": ["B-PER", "I-PER", "O"]}, "bert_for_tok_cls",
-            {"labels": ["B-PER", "I-PER", "O"]}, {"text": "john smith lives in paris"}),
-    "qa": ("squad_bert", {"lang_code": "en", "max_seq_length": 48, "context_stride": 16}, "bert_for_qa", {},
-           {"question": "where does john live?", "context": "john smith lives in paris. " * 12}),
+    "pair": (
+        "seq_cls",
+        {"text_column": 0, "text_pair_column": 1, "label_column": 2, "labels": ["0", "1"]},
+        "bert_for_seq_cls",
+        {"labels": ["0", "1"]},
+        {"text": "a cat sat", "text_pair": "a cat was sitting"},
+    ),
+    "regression": (
+        "seq_reg",
+        {"text_column": 0, "text_pair_column": 1, "label_column": 2},
+        "bert_for_reg",
+        {},
+        {"text": "a man plays", "text_pair": "a man is playing"},
+    ),
+    "ner": (
+        "tok_cls",
+        {"unit": "word", "labels": ["B-PER", "I-PER", "O"]},
+        "bert_for_tok_cls",
+        {"labels": ["B-PER", "I-PER", "O"]},
+        {"text": "john smith lives in paris"},
+    ),
+    "qa": (
+        "squad_bert",
+        {"lang_code": "en", "max_seq_length": 48, "context_stride": 16},
+        "bert_for_qa",
+        {},
+        {"question": "where does john live?", "context": "john smith lives in paris. " * 12},
+    ),
 }
 
 

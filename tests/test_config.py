@@ -14,8 +14,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def run_cli(*args, cwd=None, script="train.py"):
-    return subprocess.run([sys.executable, str(ROOT / script), *args], capture_output=True, text=True,
-                          cwd=cwd or ROOT, env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
+    return subprocess.run(
+        [sys.executable, str(ROOT / script), *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd or ROOT,
+        env={**__import__("os").environ, "PYTHONPATH": str(ROOT)},
+    )
 
 
 def test_named_base_config_resolves_from_any_working_directory(tmp_path, monkeypatch):
@@ -72,16 +77,26 @@ def test_invalid_json_names_file_and_line(tmp_path):
 
 
 def test_full_path_and_suffix_overrides_are_typed_by_the_base_config():
-    config = resolve_config("klue/korquad_bert", [
-        "--optimizer.learning_rate", "5e-5",
-        "--bert_for_qa.pretrained_model_name", "larva-kor-base-100k",
-        "--trainer.num_epochs=1",
-        "--squad_bert.max_seq_length", "384",
-        "--trainer.progress", "false",
-        "--data_reader.train_limit", "100",
-        "--data_reader.extra_valid_file_paths", '{"dev2": "korquad/dev2.json"}',
-        "--adamw.betas", "[0.9, 0.98]",
-    ])
+    config = resolve_config(
+        "klue/korquad_bert",
+        [
+            "--optimizer.learning_rate",
+            "5e-5",
+            "--bert_for_qa.pretrained_model_name",
+            "larva-kor-base-100k",
+            "--trainer.num_epochs=1",
+            "--squad_bert.max_seq_length",
+            "384",
+            "--trainer.progress",
+            "false",
+            "--data_reader.train_limit",
+            "100",
+            "--data_reader.extra_valid_file_paths",
+            '{"dev2": "korquad/dev2.json"}',
+            "--adamw.betas",
+            "[0.9, 0.98]",
+        ],
+    )
     assert config.optimizer.learning_rate == 5e-5 and isinstance(config.optimizer.learning_rate, float)
     assert config.model.bert_for_qa.pretrained_model_name == "larva-kor-base-100k"
     assert config.trainer.num_epochs == 1 and config.data_reader.squad_bert.max_seq_length == 384
@@ -98,15 +113,18 @@ def test_bare_flag_means_true_and_null_clears():
     assert config.trainer.progress is True and config.trainer.early_stopping_threshold is None
 
 
-@pytest.mark.parametrize("override, message", [
-    (("optimizer.learnin_rate", "1"), "closest: --optimizer.learning_rate"),
-    (("learning_rate", "1"), "closest: --optimizer.learning_rate"),  # one part is not enough
-    (("trainer.num_epochs", "1.5"), "expected int"),
-    (("optimizer.learning_rate", "fast"), "expected float"),
-    (("trainer.progress", "maybe"), "expected true/false"),
-    (("adamw.betas", '{"a": 1}'), "expected a JSON list"),
-    (("data_reader.extra_valid_file_paths", '[1]'), "expected a JSON dict"),
-])
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        (("optimizer.learnin_rate", "1"), "closest: --optimizer.learning_rate"),
+        (("learning_rate", "1"), "closest: --optimizer.learning_rate"),  # one part is not enough
+        (("trainer.num_epochs", "1.5"), "expected int"),
+        (("optimizer.learning_rate", "fast"), "expected float"),
+        (("trainer.progress", "maybe"), "expected true/false"),
+        (("adamw.betas", '{"a": 1}'), "expected a JSON list"),
+        (("data_reader.extra_valid_file_paths", "[1]"), "expected a JSON dict"),
+    ],
+)
 def test_override_errors(override, message):
     with pytest.raises(ConfigError, match=message):
         resolve_config("klue/nsmc_bert", [override])
@@ -141,21 +159,30 @@ def test_frozen_config_is_read_only():
 
 
 def test_cli_unknown_key_exits_2_with_one_line_before_loading_anything(tmp_path):
-    code = ("import sys; from claf.commands.train import main; "
-            "rc = main(['--base_config', 'klue/nsmc_bert', '--optimizer.learnin_rate', '1']); "
-            "print(rc, 'torch' in sys.modules, 'transformers' in sys.modules)")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path,
-                            env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
+    code = (
+        "import sys; from claf.commands.train import main; "
+        "rc = main(['--base_config', 'klue/nsmc_bert', '--optimizer.learnin_rate', '1']); "
+        "print(rc, 'torch' in sys.modules, 'transformers' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**__import__("os").environ, "PYTHONPATH": str(ROOT)},
+    )
     assert result.stdout.split() == ["2", "False", "False"]
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "--optimizer.learning_rate" in lines[0]
 
 
 def test_cli_error_paths_exit_2(tmp_path):
-    for args in (["--base_config", "klue/nsmc_bert", "--trainer.num_epochs", "x"],
-                 ["--base_config", "klue/nope"],
-                 ["--base_config", "klue/nsmc_bert", "--model.name", "bert_for_everything"],
-                 []):
+    for args in (
+        ["--base_config", "klue/nsmc_bert", "--trainer.num_epochs", "x"],
+        ["--base_config", "klue/nope"],
+        ["--base_config", "klue/nsmc_bert", "--model.name", "bert_for_everything"],
+        [],
+    ):
         result = run_cli(*args, cwd=tmp_path)
         assert result.returncode == 2, args
         assert len(result.stderr.strip().splitlines()) == 1, (args, result.stderr)

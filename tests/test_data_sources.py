@@ -136,8 +136,11 @@ def test_manifest_entries_are_well_formed():
     manifest = load_manifest()
     assert "nsmc/ratings_train.txt" in manifest and "squad/train-v1.1.json" in manifest
     for name, entry in manifest.items():
-        assert {"url", "sha256"} <= set(entry) <= {"url", "sha256", "mirror_name", "mirror_sha256", "archive_member",
-                                                   "archive_sha256"}, name
+        assert (
+            {"url", "sha256"}
+            <= set(entry)
+            <= {"url", "sha256", "mirror_name", "mirror_sha256", "archive_member", "archive_sha256"}
+        ), name
         assert not name.startswith(("/", ".")) and ".." not in name.split("/"), name
         for key in ("sha256", "mirror_sha256"):
             assert entry.get(key) is None or re.fullmatch(r"[0-9a-f]{64}", entry[key]), name

@@ -17,8 +17,9 @@ ROOT = Path(__file__).resolve().parents[1]
 def run(script, *args):
     """``python <script> args`` as the user types it; (returncode, stdout, stderr)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TOKENIZERS_PARALLELISM": "false"}
-    result = subprocess.run([sys.executable, str(ROOT / script), *map(str, args)], capture_output=True, text=True,
-                            env=env, cwd=ROOT)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / script), *map(str, args)], capture_output=True, text=True, env=env, cwd=ROOT
+    )
     return result.returncode, result.stdout, result.stderr
 
 
@@ -29,9 +30,25 @@ def one_error_line(stderr):
 
 
 def nsmc_args(model, log_dir, *extra):
-    return ["--base_config", "klue/nsmc_bert", "--bert_for_seq_cls.pretrained_model_name", model,
-            "--data_reader.train_limit", 48, "--data_reader.valid_limit", 16, "--iterator.batch_size", 16,
-            "--trainer.num_epochs", 1, "--trainer.log_dir", log_dir, "--trainer.num_threads", 1, *extra]
+    return [
+        "--base_config",
+        "klue/nsmc_bert",
+        "--bert_for_seq_cls.pretrained_model_name",
+        model,
+        "--data_reader.train_limit",
+        48,
+        "--data_reader.valid_limit",
+        16,
+        "--iterator.batch_size",
+        16,
+        "--trainer.num_epochs",
+        1,
+        "--trainer.log_dir",
+        log_dir,
+        "--trainer.num_threads",
+        1,
+        *extra,
+    ]
 
 
 # ---- 1. precision ------------------------------------------------------------------------------------
@@ -56,15 +73,23 @@ def test_auto_precision_follows_the_cpu_flags(tmp_path, caplog):
     shipped = [p for p in (ROOT / "base_config").rglob("*.json") if "trainer" in json.loads(p.read_text())]
     assert len(shipped) > 20
     assert {p.name: json.loads(p.read_text())["trainer"]["precision"] for p in shipped} == {
-        p.name: "auto" for p in shipped}
+        p.name: "auto" for p in shipped
+    }
 
 
 def test_bf16_trains_a_tiny_model_and_saves_fp32(tiny_korean_bert, tmp_path):
     from claf.experiment import Experiment
 
-    overrides = {"bert_for_seq_cls.pretrained_model_name": str(tiny_korean_bert), "data_reader.train_limit": 64,
-                 "data_reader.valid_limit": 16, "iterator.batch_size": 16, "trainer.num_epochs": 1,
-                 "trainer.precision": "bf16", "trainer.log_dir": str(tmp_path), "trainer.progress": False}
+    overrides = {
+        "bert_for_seq_cls.pretrained_model_name": str(tiny_korean_bert),
+        "data_reader.train_limit": 64,
+        "data_reader.valid_limit": 16,
+        "iterator.batch_size": 16,
+        "trainer.num_epochs": 1,
+        "trainer.precision": "bf16",
+        "trainer.log_dir": str(tmp_path),
+        "trainer.progress": False,
+    }
     summary = Experiment("train", "klue/nsmc_bert", overrides=overrides)()
     assert 0 < summary["best"]["valid/loss"] < 10
     saved = json.loads((tmp_path / "checkpoints" / "best" / "config.json").read_text())
@@ -76,8 +101,14 @@ def test_train_logs_and_refuses_to_replace_a_run(tiny_korean_bert, tmp_path):
     log_dir = tmp_path / "run"
     code, out, err = run("train.py", *nsmc_args(tiny_korean_bert, log_dir))
     assert code == 0, err
-    for fact in (f"log_dir {log_dir}", "device cpu", "thread(s)", "precision ", "parameters",
-                 f"checkpoint {tiny_korean_bert}"):
+    for fact in (
+        f"log_dir {log_dir}",
+        "device cpu",
+        "thread(s)",
+        "precision ",
+        "parameters",
+        f"checkpoint {tiny_korean_bert}",
+    ):
         assert fact in err, fact
     assert out.count('"best_score"') == 1 and "Metric Logs" not in err  # printed once, on stdout
     metrics = (log_dir / "metrics.json").read_bytes()
@@ -98,12 +129,26 @@ def test_max_seq_length_beyond_positions_fails_before_training(tiny_korean_bert,
     shutil.copytree(tiny_korean_bert, short)
     config = json.loads((short / "config.json").read_text())
     (short / "config.json").write_text(json.dumps(dict(config, max_position_embeddings=128)))
-    code, _, err = run("train.py", "--base_config", "klue/korquad_bert", "--bert_for_qa.pretrained_model_name", short,
-                       "--trainer.log_dir", tmp_path / "qa")
+    code, _, err = run(
+        "train.py",
+        "--base_config",
+        "klue/korquad_bert",
+        "--bert_for_qa.pretrained_model_name",
+        short,
+        "--trainer.log_dir",
+        tmp_path / "qa",
+    )
     line = one_error_line(err)
     assert code == 2 and "--data_reader.squad_bert.max_seq_length 512" in line and "max_position_embeddings 128" in line
-    code, _, err = run("train.py", "--base_config", "klue/korquad_bert", "--squad_bert.context_stride", 512,
-                       "--trainer.log_dir", tmp_path / "qa")
+    code, _, err = run(
+        "train.py",
+        "--base_config",
+        "klue/korquad_bert",
+        "--squad_bert.context_stride",
+        512,
+        "--trainer.log_dir",
+        tmp_path / "qa",
+    )
     line = one_error_line(err)
     assert code == 2 and "--squad_bert.context_stride 512" in line and "--squad_bert.max_seq_length" in line
     assert not (tmp_path / "qa").exists()
@@ -116,11 +161,18 @@ def test_uncased_bert_basic_keeps_hangul(tmp_path, mirror):
 
     bare = tmp_path / "no_tokenizer_files"
     bare.mkdir()
-    cfg = resolve_config("klue/nsmc_bert", {"bert_basic.do_lower_case": True,
-                                            "wordpiece.vocab_path": str(mirror / "vocab" / "koelectra" / "vocab.txt")})
+    cfg = resolve_config(
+        "klue/nsmc_bert",
+        {"bert_basic.do_lower_case": True, "wordpiece.vocab_path": str(mirror / "vocab" / "koelectra" / "vocab.txt")},
+    )
     tokenizer = build_tokenizer(cfg.token, bare)
     tokens = tokenizer.tokenize("정말 재밌는 영화 Café")
-    assert "[UNK]" not in tokens and tokens[:3] == ["정말", "재밌", "##는"] and "é" not in "".join(tokens) and tokens[4] == "c"
+    assert (
+        "[UNK]" not in tokens
+        and tokens[:3] == ["정말", "재밌", "##는"]
+        and "é" not in "".join(tokens)
+        and tokens[4] == "c"
+    )
 
 
 def test_bert_basic_config_on_a_mecab_checkpoint_is_a_contradiction(tiny_korean_bert, tmp_path, mirror):
@@ -131,8 +183,9 @@ def test_bert_basic_config_on_a_mecab_checkpoint_is_a_contradiction(tiny_korean_
     for name in ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json"):
         (checkpoint / name).unlink(missing_ok=True)
     vocab = str(mirror / "vocab" / "koelectra" / "vocab.txt")
-    compose(component({"name": "mecab_ko"}),
-            component({"name": "wordpiece", "wordpiece": {"vocab_path": vocab}})).save_pretrained(checkpoint)
+    compose(
+        component({"name": "mecab_ko"}), component({"name": "wordpiece", "wordpiece": {"vocab_path": vocab}})
+    ).save_pretrained(checkpoint)
     code, _, err = run("train.py", *nsmc_args(checkpoint, tmp_path / "run"))
     line = one_error_line(err)
     assert code == 2 and "token.tokenizer.word.name is bert_basic" in line and "mecab_ko" in line

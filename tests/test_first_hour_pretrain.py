@@ -21,12 +21,37 @@ def corpus_file(mirror, tmp_path_factory):
 
 
 def pretrain_args(corpus_file, root, log_dir, *extra):
-    return ["--base_config", "pretrain/larva_kor_tiny", "--name", "larva-fh", "--corpus.files", json.dumps([str(corpus_file)]),
-            "--corpus.shard_size_mb", 0.02, "--corpus.prepared_dir", root / "prepared", "--trainer.log_dir", log_dir,
-            "--transformers_config.hidden_size", 32, "--transformers_config.num_hidden_layers", 1,
-            "--transformers_config.num_attention_heads", 2, "--transformers_config.intermediate_size", 64,
-            "--evaluation.holdout_documents", 0, "--trainer.precision", "fp32", "--trainer.num_threads", 1,
-            "--optimizer.lr_scheduler_type", "constant", *extra]
+    return [
+        "--base_config",
+        "pretrain/larva_kor_tiny",
+        "--name",
+        "larva-fh",
+        "--corpus.files",
+        json.dumps([str(corpus_file)]),
+        "--corpus.shard_size_mb",
+        0.02,
+        "--corpus.prepared_dir",
+        root / "prepared",
+        "--trainer.log_dir",
+        log_dir,
+        "--transformers_config.hidden_size",
+        32,
+        "--transformers_config.num_hidden_layers",
+        1,
+        "--transformers_config.num_attention_heads",
+        2,
+        "--transformers_config.intermediate_size",
+        64,
+        "--evaluation.holdout_documents",
+        0,
+        "--trainer.precision",
+        "fp32",
+        "--trainer.num_threads",
+        1,
+        "--optimizer.lr_scheduler_type",
+        "constant",
+        *extra,
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -37,13 +62,40 @@ def store(corpus_file, tmp_path_factory):
     os.environ.update(CLAF_HUB_DIR=str(root / "hub"), CLAF_CACHE=str(root / "cache"))
     os.environ.pop("CLAF_MODEL_INDEX", None)
     log_dir = root / "run"
-    first = run("pretrain.py", *pretrain_args(corpus_file, root, log_dir, "--trainer.max_steps", 4,
-                                              "--checkpoint.save_every_steps", 2, "--schedule.sequence_length",
-                                              "[[null, 32, 8]]", "--transformers_config.max_position_embeddings", 32))
-    second = run("pretrain.py", *pretrain_args(corpus_file, root, log_dir, "--trainer.max_steps", 8,
-                                               "--checkpoint.save_every_steps", 4, "--schedule.sequence_length",
-                                               "[[4, 32, 8], [null, 64, 8]]", "--trainer.resume", "true",
-                                               "--transformers_config.max_position_embeddings", 64))
+    first = run(
+        "pretrain.py",
+        *pretrain_args(
+            corpus_file,
+            root,
+            log_dir,
+            "--trainer.max_steps",
+            4,
+            "--checkpoint.save_every_steps",
+            2,
+            "--schedule.sequence_length",
+            "[[null, 32, 8]]",
+            "--transformers_config.max_position_embeddings",
+            32,
+        ),
+    )
+    second = run(
+        "pretrain.py",
+        *pretrain_args(
+            corpus_file,
+            root,
+            log_dir,
+            "--trainer.max_steps",
+            8,
+            "--checkpoint.save_every_steps",
+            4,
+            "--schedule.sequence_length",
+            "[[4, 32, 8], [null, 64, 8]]",
+            "--trainer.resume",
+            "true",
+            "--transformers_config.max_position_embeddings",
+            64,
+        ),
+    )
     yield {"root": root, "log_dir": log_dir, "first": first, "second": second}
     for key, value in saved.items():
         if value is None:
@@ -74,8 +126,12 @@ def test_a_published_name_is_not_replaced_silently(store, corpus_file):
     from claf.pretrain.export import publish_checkpoint
 
     root = store["root"]
-    code, _, err = run("pretrain.py", *pretrain_args(corpus_file, root, root / "other_run", "--trainer.max_steps", 2,
-                                                     "--checkpoint.save_every_steps", 2))
+    code, _, err = run(
+        "pretrain.py",
+        *pretrain_args(
+            corpus_file, root, root / "other_run", "--trainer.max_steps", 2, "--checkpoint.save_every_steps", 2
+        ),
+    )
     assert code == 1 and "larva-fh-2 is already published" in one_error_line(err)
     assert not (root / "other_run" / "checkpoints").exists()  # refused before training
 
@@ -93,14 +149,33 @@ def test_finetuning_records_the_checksum_and_reruns_the_same_weights(store):
 
     root = store["root"]
     log_dir = root / "nsmc"
-    args = ["--base_config", "klue/nsmc_larva_tiny", "--bert_for_seq_cls.pretrained_model_name", "larva-fh-8",
-            "--seq_cls.max_seq_length", 64, "--data_reader.train_limit", 32, "--data_reader.valid_limit", 16,
-            "--trainer.num_epochs", 1, "--trainer.log_dir", log_dir, "--trainer.num_threads", 1]
+    args = [
+        "--base_config",
+        "klue/nsmc_larva_tiny",
+        "--bert_for_seq_cls.pretrained_model_name",
+        "larva-fh-8",
+        "--seq_cls.max_seq_length",
+        64,
+        "--data_reader.train_limit",
+        32,
+        "--data_reader.valid_limit",
+        16,
+        "--trainer.num_epochs",
+        1,
+        "--trainer.log_dir",
+        log_dir,
+        "--trainer.num_threads",
+        1,
+    ]
     code, _, err = run("train.py", *args)
     assert code == 0, err
     index = json.loads((root / "hub" / "index.json").read_text())["models"]
     recorded = json.loads((log_dir / "config.json").read_text())["resolved_checkpoint"]
-    assert recorded == {"name": "larva-fh-8", "url": index["larva-fh-8"]["url"], "sha256": index["larva-fh-8"]["sha256"]}
+    assert recorded == {
+        "name": "larva-fh-8",
+        "url": index["larva-fh-8"]["url"],
+        "sha256": index["larva-fh-8"]["sha256"],
+    }
 
     republished = root / "republished" / "larva-fh-8"  # the name now points at other weights
     shutil.copytree(store["log_dir"] / "checkpoints" / "larva-fh-4", republished)

@@ -124,14 +124,17 @@ def test_safe_extract_without_single_top_folder(tmp_path):
     assert (dest / "config.json").read_bytes() == b"{}"
 
 
-@pytest.mark.parametrize("member, data", [
-    (file_info("../x"), b"evil"),
-    (file_info("model/../../x"), b"evil"),
-    (file_info("/tmp/abs-x"), b"evil"),
-    (link_info("model/link", "/etc/passwd", tarfile.SYMTYPE), None),
-    (link_info("model/hard", "model/config.json", tarfile.LNKTYPE), None),
-    (link_info("model/fifo", "", tarfile.FIFOTYPE), None),
-])
+@pytest.mark.parametrize(
+    "member, data",
+    [
+        (file_info("../x"), b"evil"),
+        (file_info("model/../../x"), b"evil"),
+        (file_info("/tmp/abs-x"), b"evil"),
+        (link_info("model/link", "/etc/passwd", tarfile.SYMTYPE), None),
+        (link_info("model/hard", "model/config.json", tarfile.LNKTYPE), None),
+        (link_info("model/fifo", "", tarfile.FIFOTYPE), None),
+    ],
+)
 def test_safe_extract_rejects_unsafe_members(tmp_path, member, data):
     archive = write_tar(tmp_path / "bad.tar.gz", [(file_info("model/config.json"), b"{}"), (member, data)])
     dest = tmp_path / "out" / "bad"
@@ -168,12 +171,18 @@ def test_resolve_directory_and_hub_names(tmp_path, cache):
     (snapshot / "config.json").write_text("{}")
     (hf_cache / "models--klue--bert-base" / "refs").mkdir()
     (hf_cache / "models--klue--bert-base" / "refs" / "main").write_text("0123abcd")
-    code = ("from claf.hub.resolve import resolve_pretrained\nfrom claf.hub.cache import HubError\n"
-            "for name in ('klue/bert-base', 'bert-base-uncased'):\n"
-            "    try:\n        print(name, '->', resolve_pretrained(name))\n"
-            "    except HubError as e:\n        print(name, 'error:', e)\n")
-    env = {**os.environ, "HF_HUB_CACHE": str(hf_cache), "HF_HUB_OFFLINE": "1",
-           "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    code = (
+        "from claf.hub.resolve import resolve_pretrained\nfrom claf.hub.cache import HubError\n"
+        "for name in ('klue/bert-base', 'bert-base-uncased'):\n"
+        "    try:\n        print(name, '->', resolve_pretrained(name))\n"
+        "    except HubError as e:\n        print(name, 'error:', e)\n"
+    )
+    env = {
+        **os.environ,
+        "HF_HUB_CACHE": str(hf_cache),
+        "HF_HUB_OFFLINE": "1",
+        "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+    }
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout
     lines = out.splitlines()
     assert lines[0] == "klue/bert-base -> klue/bert-base"

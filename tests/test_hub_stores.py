@@ -29,8 +29,11 @@ def checkpoint(tiny_korean_bert, tmp_path_factory):
     from transformers import AutoTokenizer, BertConfig, BertForMaskedLM
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_korean_bert)
-    net = BertForMaskedLM(BertConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=1,
-                                     num_attention_heads=2, intermediate_size=64))
+    net = BertForMaskedLM(
+        BertConfig(
+            vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64
+        )
+    )
     root = tmp_path_factory.mktemp("ckpt")
     return export_checkpoint(net, tokenizer, root / "larva-test-1k", {"recipe": "larva-test", "step": 1000})
 
@@ -75,13 +78,14 @@ def test_http_url_and_http_index(hub, checkpoint, server, monkeypatch):
     url = f"{server.url}/larva-test-1k.tar.gz"
     model_dir = resolve_pretrained(url)
     assert _load(model_dir)[0].config.hidden_size == 32
-    (server.root / "index.json").write_text(json.dumps({"models": {"larva-remote-1k": {
-        "url": url, "sha256": entry["sha256"]}}}))
+    (server.root / "index.json").write_text(
+        json.dumps({"models": {"larva-remote-1k": {"url": url, "sha256": entry["sha256"]}}})
+    )
     monkeypatch.setenv("CLAF_MODEL_INDEX", f"{server.url}/index.json")
     assert resolve_pretrained("larva-remote-1k") == model_dir
     hits = list(server.hits)
     resolve_pretrained("larva-remote-1k")
-    assert [h for h in server.hits[len(hits):] if h.endswith(".tar.gz")] == []  # cached: no second download
+    assert [h for h in server.hits[len(hits) :] if h.endswith(".tar.gz")] == []  # cached: no second download
 
 
 # ---- S3 -----------------------------------------------------------------------------------
@@ -107,14 +111,43 @@ def s3_server(tmp_path_factory):
     root = tmp_path_factory.mktemp("seaweed")
     (root / "data").mkdir()
     config = root / "s3.json"
-    config.write_text(json.dumps({"identities": [{"name": "claf", "credentials": [
-        {"accessKey": ACCESS, "secretKey": SECRET}], "actions": ["Admin", "Read", "Write", "List", "Tagging"]}]}))
+    config.write_text(
+        json.dumps(
+            {
+                "identities": [
+                    {
+                        "name": "claf",
+                        "credentials": [{"accessKey": ACCESS, "secretKey": SECRET}],
+                        "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+                    }
+                ]
+            }
+        )
+    )
     m, mg, v, vg, f, fg, s, sg, d = _free_ports(9)
-    command = [_weed(), "server", f"-dir={root / 'data'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
-               f"-master.port={m}", f"-master.port.grpc={mg}", f"-volume.port={v}", f"-volume.port.grpc={vg}",
-               "-filer", f"-filer.port={f}", f"-filer.port.grpc={fg}", "-s3", f"-s3.port={s}",
-               f"-s3.port.grpc={sg}", "-s3.port.iceberg=0", "-s3.port.lance=0", f"-s3.config={config}",
-               f"-debug.port={d}", "-master.volumeSizeLimitMB=64", "-volume.max=8"]
+    command = [
+        _weed(),
+        "server",
+        f"-dir={root / 'data'}",
+        "-ip=127.0.0.1",
+        "-ip.bind=127.0.0.1",
+        f"-master.port={m}",
+        f"-master.port.grpc={mg}",
+        f"-volume.port={v}",
+        f"-volume.port.grpc={vg}",
+        "-filer",
+        f"-filer.port={f}",
+        f"-filer.port.grpc={fg}",
+        "-s3",
+        f"-s3.port={s}",
+        f"-s3.port.grpc={sg}",
+        "-s3.port.iceberg=0",
+        "-s3.port.lance=0",
+        f"-s3.config={config}",
+        f"-debug.port={d}",
+        "-master.volumeSizeLimitMB=64",
+        "-volume.max=8",
+    ]
     log = open(root / "weed.log", "wb")
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     endpoint = f"http://127.0.0.1:{s}"
@@ -135,8 +168,14 @@ def _wait_ready(endpoint, process, log, timeout=90):
     import boto3
     from botocore.config import Config
 
-    client = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id=ACCESS, aws_secret_access_key=SECRET,
-                          region_name="us-east-1", config=Config(retries={"max_attempts": 1}, connect_timeout=2))
+    client = boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id=ACCESS,
+        aws_secret_access_key=SECRET,
+        region_name="us-east-1",
+        config=Config(retries={"max_attempts": 1}, connect_timeout=2),
+    )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -208,8 +247,9 @@ def test_s3_without_credentials_says_which_variables_to_set(hub, monkeypatch, tm
 def test_s3_checksum_mismatch_is_rejected(s3_env, checkpoint, tmp_path):
     store = S3Store("ckpt", prefix="bad")
     entry = publish_checkpoint(checkpoint, store)
-    store.client.put_object(Bucket="ckpt", Key="bad/larva-test-1k.tar.gz", Body=b"not a model",
-                            Metadata={"sha256": entry["sha256"]})
+    store.client.put_object(
+        Bucket="ckpt", Key="bad/larva-test-1k.tar.gz", Body=b"not a model", Metadata={"sha256": entry["sha256"]}
+    )
     with pytest.raises(HubError, match="checksum mismatch"):
         resolve_pretrained(entry["url"])
     with pytest.raises(HubError, match="no such object"):

@@ -40,8 +40,11 @@ def reader_blocks(config):
 def mirror_files(name):
     files = []
     for _where, block in reader_blocks(load_json(find_base_config(name))):
-        files += [block.get("train_file_path"), block.get("valid_file_path"),
-                  *(block.get("extra_valid_file_paths") or {}).values()]
+        files += [
+            block.get("train_file_path"),
+            block.get("valid_file_path"),
+            *(block.get("extra_valid_file_paths") or {}).values(),
+        ]
     return [f for f in files if f and in_mirror(f)]
 
 

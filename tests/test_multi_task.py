@@ -13,8 +13,11 @@ from claf.experiment import Experiment
 
 def fake_features(sizes):
     """Features of len(sizes) tasks; task t has sizes[t] features (only lengths and ids matter here)."""
-    return [{"input_ids": [1] * (3 + i % 5), "attention_mask": [1] * (3 + i % 5), "labels": t, "task_id": t}
-            for t, n in enumerate(sizes) for i in range(n)]
+    return [
+        {"input_ids": [1] * (3 + i % 5), "attention_mask": [1] * (3 + i % 5), "labels": t, "task_id": t}
+        for t, n in enumerate(sizes)
+        for i in range(n)
+    ]
 
 
 def epoch_tasks(source, epoch, start=0):
@@ -48,12 +51,13 @@ def test_temperature_lifts_small_tasks_and_small_tasks_cycle():
 
 
 def test_resume_inside_an_epoch_continues_the_same_order():
-    source = MultiTaskBatches(fake_features([96, 40, 24]), 8, 0, accumulation=2, sampling="temperature",
-                              temperature=2.0)
+    source = MultiTaskBatches(
+        fake_features([96, 40, 24]), 8, 0, accumulation=2, sampling="temperature", temperature=2.0
+    )
     full = [(int(b["task_id"][0]), b["index"].tolist()) for b in source.epoch(3)]
     resumed = [(int(b["task_id"][0]), b["index"].tolist()) for b in source.epoch(3, start=7)]
     assert resumed == full[7:] and len(full) == len(source)
-    windows = [full[i:i + 2] for i in range(0, len(full), 2)]
+    windows = [full[i : i + 2] for i in range(0, len(full), 2)]
     assert all(w[0][0] == w[1][0] for w in windows)  # both micro-batches of an optimizer step: one task
 
 
@@ -67,10 +71,18 @@ def two_task_run(tmp_path_factory, tiny_korean_bert, mirror):
     heads = config["model"]["multi_task"]["heads"]
     config["model"]["multi_task"]["heads"] = {"qp": heads["qp"], "sts": heads["sts"]}
     log_dir = tmp_path_factory.mktemp("multi_task")
-    overrides = {"multi_task.pretrained_model_name": str(tiny_korean_bert), "data_reader.train_limit": 160,
-                 "data_reader.valid_limit": 64, "trainer.log_dir": str(log_dir), "trainer.num_epochs": 2,
-                 "trainer.progress": False, "trainer.save_last": False, "trainer.num_threads": 1,
-                 "optimizer.learning_rate": 1e-3, "iterator.batch_size": 16}
+    overrides = {
+        "multi_task.pretrained_model_name": str(tiny_korean_bert),
+        "data_reader.train_limit": 160,
+        "data_reader.valid_limit": 64,
+        "trainer.log_dir": str(log_dir),
+        "trainer.num_epochs": 2,
+        "trainer.progress": False,
+        "trainer.save_last": False,
+        "trainer.num_threads": 1,
+        "optimizer.learning_rate": 1e-3,
+        "iterator.batch_size": 16,
+    }
     summary = Experiment("train", config, overrides=overrides)()
     return log_dir, summary
 
@@ -78,8 +90,14 @@ def two_task_run(tmp_path_factory, tiny_korean_bert, mirror):
 def test_scores_per_task_and_their_average(two_task_run):
     log_dir, summary = two_task_run
     best = summary["best"]
-    assert {"valid/qp/accuracy", "valid/qp/f1", "valid/sts/pearson", "valid/sts/f1", "valid/qp/loss",
-            "valid/sts/loss"} <= set(best)
+    assert {
+        "valid/qp/accuracy",
+        "valid/qp/f1",
+        "valid/sts/pearson",
+        "valid/sts/f1",
+        "valid/qp/loss",
+        "valid/sts/loss",
+    } <= set(best)
     assert best["valid/average"] == pytest.approx((best["valid/qp/accuracy"] + best["valid/sts/pearson"]) / 2)
     assert summary["best_score"] == best["valid/average"]
     rows = [json.loads(line) for line in (log_dir / "predictions" / "valid.json").read_text().splitlines()]
@@ -110,9 +128,11 @@ def test_one_encoder_shared_by_every_head_and_saved_once(two_task_run):
 
 def test_predict_routes_each_input_to_its_task(two_task_run):
     log_dir, _ = two_task_run
-    inputs = [{"task": "sts", "text": "숙소가 깨끗해요.", "text_pair": "방이 청결합니다."},
-              {"task": "qp", "text": "배고파", "text_pair": "밥 먹고 싶어"},
-              {"task": "sts", "text": "위치가 좋아요.", "text_pair": "역에서 가까워요."}]
+    inputs = [
+        {"task": "sts", "text": "숙소가 깨끗해요.", "text_pair": "방이 청결합니다."},
+        {"task": "qp", "text": "배고파", "text_pair": "밥 먹고 싶어"},
+        {"task": "sts", "text": "위치가 좋아요.", "text_pair": "역에서 가까워요."},
+    ]
     mixed = Experiment("predict", str(log_dir), inputs=inputs)()
     alone = [Experiment("predict", str(log_dir), inputs=[record])()[0] for record in inputs]
     assert [p["task"] for p in mixed] == ["sts", "qp", "sts"]
@@ -132,14 +152,25 @@ def test_interactive_predict_with_task(two_task_run):
 
     log_dir, _ = two_task_run
     root = Path(__file__).resolve().parents[1]
-    result = subprocess.run([sys.executable, str(root / "predict.py"), str(log_dir), "-i", "--task", "qp"],
-                            input="배고파\n밥 먹고 싶어\n\n", capture_output=True, text=True,
-                            env={**os.environ, "PYTHONPATH": str(root)})
+    result = subprocess.run(
+        [sys.executable, str(root / "predict.py"), str(log_dir), "-i", "--task", "qp"],
+        input="배고파\n밥 먹고 싶어\n\n",
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    )
     assert result.returncode == 0, result.stderr
     assert "text> " in result.stderr and "text_pair> " in result.stderr
     answers = [json.loads(line) for line in result.stdout.splitlines()]
-    expected = Experiment("predict", str(log_dir), inputs=[{"task": "qp", "text": "배고파", "text_pair": "밥 먹고 싶어"}])()
+    expected = Experiment(
+        "predict", str(log_dir), inputs=[{"task": "qp", "text": "배고파", "text_pair": "밥 먹고 싶어"}]
+    )()
     assert [a["label"] for a in answers] == [expected[0]["label"]]
-    missing = subprocess.run([sys.executable, str(root / "predict.py"), str(log_dir), "-i"], input="",
-                             capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(root)})
+    missing = subprocess.run(
+        [sys.executable, str(root / "predict.py"), str(log_dir), "-i"],
+        input="",
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    )
     assert missing.returncode == 1 and "--task" in missing.stderr

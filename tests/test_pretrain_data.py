@@ -29,8 +29,15 @@ def ko(mirror, tmp_path_factory):
     source.write_text("\n".join(lines) + "\n", encoding="utf-8")
     tokenizer, folder = load_tokenizer(mirror / "vocab" / "koelectra")
     corpus = prepare_corpus([str(source)], tokenizer, folder, root / "prepared", shard_size_mb=0.04)
-    return {"lines": lines, "source": source, "tokenizer": tokenizer, "folder": folder, "corpus": corpus,
-            "root": root, "specials": Specials(tokenizer)}
+    return {
+        "lines": lines,
+        "source": source,
+        "tokenizer": tokenizer,
+        "folder": folder,
+        "corpus": corpus,
+        "root": root,
+        "specials": Specials(tokenizer),
+    }
 
 
 def test_shards_round_trip_ids_and_boundaries(ko):
@@ -53,8 +60,7 @@ def test_shards_round_trip_ids_and_boundaries(ko):
         for text, (ids, starts) in zip(doc, sentences):
             assert ids == tokenizer(text, add_special_tokens=False)["input_ids"]
             pieces = tokenizer.convert_ids_to_tokens(ids)
-            words = ["".join(p[2:] if p.startswith("##") else p for p in group)
-                     for group in _groups(pieces, starts)]
+            words = ["".join(p[2:] if p.startswith("##") else p for p in group) for group in _groups(pieces, starts)]
             assert len(words) == len(text.split())  # one unit per eojeol
     report = corpus.report()
     assert report["tokens"] == sum(s.num_tokens for s in corpus.shards)
@@ -72,8 +78,9 @@ def _groups(pieces, starts):
 
 
 def test_prepare_reuses_same_tokenizer_and_redoes_changed(ko, tmp_path):
-    again = prepare_corpus([str(ko["source"])], ko["tokenizer"], ko["folder"], ko["root"] / "prepared",
-                           shard_size_mb=0.04)
+    again = prepare_corpus(
+        [str(ko["source"])], ko["tokenizer"], ko["folder"], ko["root"] / "prepared", shard_size_mb=0.04
+    )
     assert again.reused and again.folder == ko["corpus"].folder
     changed = tmp_path / "tok"
     changed.mkdir()
@@ -81,7 +88,8 @@ def test_prepare_reuses_same_tokenizer_and_redoes_changed(ko, tmp_path):
         if f.is_file():
             (changed / f.name).write_bytes(f.read_bytes())
     (changed / "tokenizer_config.json").write_text(
-        (ko["folder"] / "tokenizer_config.json").read_text().replace("512", "256"))
+        (ko["folder"] / "tokenizer_config.json").read_text().replace("512", "256")
+    )
     other = prepare_corpus([str(ko["source"])], ko["tokenizer"], changed, ko["root"] / "prepared", shard_size_mb=0.04)
     assert not other.reused and other.folder != ko["corpus"].folder
 
@@ -92,7 +100,7 @@ def test_full_sentence_packing(ko):
     indices = np.arange(len(plan))
     covered = {}
     for start in range(0, len(plan), 256):
-        chunk = indices[start:start + 256]
+        chunk = indices[start : start + 256]
         batch = build_instances(plan, chunk, rng.instance_keys(0, 0, chunk), specials)
         lengths = batch["attention_mask"].sum(1)
         assert lengths.max() <= 64
@@ -101,7 +109,7 @@ def test_full_sentence_packing(ko):
         for row, i in enumerate(chunk):
             shard = ko["corpus"].shards[plan.shard[i]]
             first, last = int(plan.first[i]), int(plan.last[i])
-            ids = batch["input_ids"][row, 1:lengths[row] - 1]
+            ids = batch["input_ids"][row, 1 : lengths[row] - 1]
             # [SEP] exactly where a document starts inside the span, the tokens in order otherwise
             inner = [d for d in shard.doc_token_starts.tolist() if first < d < last]
             expected = []
@@ -135,14 +143,14 @@ def test_sentence_pair_instances_and_nsp(ko):
         seps = np.flatnonzero(ids[:length] == specials.sep)
         assert len(seps) == 2 and seps[1] == length - 1
         types = batch["token_type_ids"][row][:length]
-        assert (types[:seps[0] + 1] == 0).all() and (types[seps[0] + 1:] == 1).all()
+        assert (types[: seps[0] + 1] == 0).all() and (types[seps[0] + 1 :] == 1).all()
         shard = ko["corpus"].shards[plan.shard[i]]
-        a = ids[1:seps[0]].tolist()
-        b = ids[seps[0] + 1:seps[1]].tolist()
-        doc = shard.tokens[int(shard.sentences[plan.first[i]]):int(shard.sentences[plan.last[i]])].tolist()
-        assert doc[:len(a)] == a  # A starts the chunk
+        a = ids[1 : seps[0]].tolist()
+        b = ids[seps[0] + 1 : seps[1]].tolist()
+        doc = shard.tokens[int(shard.sentences[plan.first[i]]) : int(shard.sentences[plan.last[i]])].tolist()
+        assert doc[: len(a)] == a  # A starts the chunk
         if labels[row] == 0:  # B continues A in the same document
-            assert _contains(doc, a + b) or doc[len(a):len(a) + len(b)] == b
+            assert _contains(doc, a + b) or doc[len(a) : len(a) + len(b)] == b
         else:
             assert not _contains(doc, a + b)
     again = build_instances(plan, multi, keys, specials)
@@ -150,7 +158,7 @@ def test_sentence_pair_instances_and_nsp(ko):
 
 
 def _contains(seq, sub):
-    return any(seq[k:k + len(sub)] == sub for k in range(len(seq) - len(sub) + 1))
+    return any(seq[k : k + len(sub)] == sub for k in range(len(seq) - len(sub) + 1))
 
 
 def _batch(ko, length=128, size=512, seed=1, epoch=0):
@@ -267,9 +275,18 @@ def test_stream_follows_schedules_and_global_batch(ko):
     share = MaskSchedule(0.0, 1.0, 0, 4)
 
     def stream(accumulation):
-        return PretrainBatches(ko["corpus"], ko["specials"], "full_sentence", lengths,
-                               Masker(ko["specials"], "subword"), share, steps_per_epoch=5, accumulation=accumulation,
-                               seed=5, as_tensors=False)
+        return PretrainBatches(
+            ko["corpus"],
+            ko["specials"],
+            "full_sentence",
+            lengths,
+            Masker(ko["specials"], "subword"),
+            share,
+            steps_per_epoch=5,
+            accumulation=accumulation,
+            seed=5,
+            as_tensors=False,
+        )
 
     one, two = stream(1), stream(2)
     assert len(one) == 5 and len(two) == 10
@@ -284,7 +301,16 @@ def test_stream_follows_schedules_and_global_batch(ko):
     resumed = list(one.epoch(1, start=3))
     assert np.array_equal(resumed[0]["labels"], one.micro_batch(3)["labels"])
     # The n-gram share is 0 at step 0 and 1 from step 4: only then do the masks differ from subword masking.
-    plain = PretrainBatches(ko["corpus"], ko["specials"], "full_sentence", lengths, Masker(ko["specials"], "subword"),
-                            MaskSchedule(), steps_per_epoch=5, seed=5, as_tensors=False)
+    plain = PretrainBatches(
+        ko["corpus"],
+        ko["specials"],
+        "full_sentence",
+        lengths,
+        Masker(ko["specials"], "subword"),
+        MaskSchedule(),
+        steps_per_epoch=5,
+        seed=5,
+        as_tensors=False,
+    )
     assert np.array_equal(plain.micro_batch(0)["labels"], one.micro_batch(0)["labels"])
     assert not np.array_equal(plain.micro_batch(4)["labels"], one.micro_batch(4)["labels"])

@@ -29,9 +29,13 @@ def corpus_file(mirror, tmp_path_factory):
 
 def small(**overrides):
     """The shipped recipe at test size (hidden 32, 1 layer; generator half of it)."""
-    values = {"transformers_config.hidden_size": 32, "transformers_config.embedding_size": 32,
-              "transformers_config.num_hidden_layers": 1, "transformers_config.num_attention_heads": 2,
-              "transformers_config.intermediate_size": 64}
+    values = {
+        "transformers_config.hidden_size": 32,
+        "transformers_config.embedding_size": 32,
+        "transformers_config.num_hidden_layers": 1,
+        "transformers_config.num_attention_heads": 2,
+        "transformers_config.intermediate_size": 64,
+    }
     values.update(overrides)
     return values
 
@@ -42,13 +46,24 @@ def electra_run(corpus_file, tmp_path_factory):
     env = {"CLAF_HUB_DIR": str(tmp / "hub"), "CLAF_CACHE": str(tmp / "cache")}
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
-    overrides = small(**{
-        "name": "electra-test", "corpus.files": [str(corpus_file)], "corpus.shard_size_mb": 0.02,
-        "corpus.prepared_dir": str(tmp / "prepared"), "trainer.log_dir": str(tmp / "run"),
-        "schedule.sequence_length": [[20, 32, 16], [None, 64, 8]], "trainer.max_steps": 30,
-        "checkpoint.save_every_steps": 15, "evaluation.holdout_documents": 100, "evaluation.num_instances": 64,
-        "trainer.progress": False, "trainer.precision": "fp32", "optimizer.learning_rate": 0.003,
-        "trainer.verbose_step_count": 0})
+    overrides = small(
+        **{
+            "name": "electra-test",
+            "corpus.files": [str(corpus_file)],
+            "corpus.shard_size_mb": 0.02,
+            "corpus.prepared_dir": str(tmp / "prepared"),
+            "trainer.log_dir": str(tmp / "run"),
+            "schedule.sequence_length": [[20, 32, 16], [None, 64, 8]],
+            "trainer.max_steps": 30,
+            "checkpoint.save_every_steps": 15,
+            "evaluation.holdout_documents": 100,
+            "evaluation.num_instances": 64,
+            "trainer.progress": False,
+            "trainer.precision": "fp32",
+            "optimizer.learning_rate": 0.003,
+            "trainer.verbose_step_count": 0,
+        }
+    )
     try:
         summary = Experiment("pretrain", RECIPE, overrides=overrides)()
         yield tmp, summary
@@ -85,17 +100,39 @@ def test_exported_discriminator_loads_and_fine_tunes_through_train_py(electra_ru
     assert "discriminator_predictions.dense_prediction.weight" in keys
     assert not any("generator" in k for k in keys)  # only the discriminator is exported
     assert type(AutoModel.from_pretrained(folder)).__name__ == "ElectraModel"
-    assert type(AutoModelForSequenceClassification.from_pretrained(folder, num_labels=2)).__name__ == \
-        "ElectraForSequenceClassification"
+    assert (
+        type(AutoModelForSequenceClassification.from_pretrained(folder, num_labels=2)).__name__
+        == "ElectraForSequenceClassification"
+    )
 
     log_dir = tmp / "nsmc"
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
-               CLAF_DATA_MIRROR=str(mirror), CLAF_HUB_DIR=str(tmp / "hub"), CLAF_CACHE=str(tmp / "cache"))
-    command = [sys.executable, "train.py", "--base_config", "klue/nsmc_larva_tiny",
-               "--bert_for_seq_cls.pretrained_model_name", "electra-test-30",  # by name, from the local index
-               "--data_reader.train_limit", "200", "--data_reader.valid_limit", "100",
-               "--seq_cls.max_seq_length", "64",  # the checkpoint's position table (the test schedule's longest)
-               "--trainer.num_epochs", "1", "--trainer.log_dir", str(log_dir), "--trainer.progress", "false"]
+    env = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+        CLAF_DATA_MIRROR=str(mirror),
+        CLAF_HUB_DIR=str(tmp / "hub"),
+        CLAF_CACHE=str(tmp / "cache"),
+    )
+    command = [
+        sys.executable,
+        "train.py",
+        "--base_config",
+        "klue/nsmc_larva_tiny",
+        "--bert_for_seq_cls.pretrained_model_name",
+        "electra-test-30",  # by name, from the local index
+        "--data_reader.train_limit",
+        "200",
+        "--data_reader.valid_limit",
+        "100",
+        "--seq_cls.max_seq_length",
+        "64",  # the checkpoint's position table (the test schedule's longest)
+        "--trainer.num_epochs",
+        "1",
+        "--trainer.log_dir",
+        str(log_dir),
+        "--trainer.progress",
+        "false",
+    ]
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     metrics = json.loads((log_dir / "metrics.json").read_text())
@@ -106,8 +143,9 @@ def test_exported_discriminator_loads_and_fine_tunes_through_train_py(electra_ru
     pretrained = AutoModel.from_pretrained(folder)
     # fine-tuning started from the exported weights and moved them
     assert tuned.electra.embeddings.word_embeddings.weight.shape == pretrained.embeddings.word_embeddings.weight.shape
-    assert not torch.equal(tuned.electra.encoder.layer[0].output.dense.weight,
-                           pretrained.encoder.layer[0].output.dense.weight)
+    assert not torch.equal(
+        tuned.electra.encoder.layer[0].output.dense.weight, pretrained.encoder.layer[0].output.dense.weight
+    )
 
 
 def build(tokenizer, **overrides):
@@ -134,7 +172,8 @@ def test_generator_size_and_sharing_follow_the_config(tokenizer):
     shared = model.net.electra.embeddings.word_embeddings.weight
     assert model.generator.generator_lm_head.weight is shared  # the generator's output layer too
     own = sum(p.numel() for p in model.generator.parameters()) - sum(
-        p.numel() for p in model.net.electra.embeddings.parameters())
+        p.numel() for p in model.net.electra.embeddings.parameters()
+    )
     assert sum(p.numel() for p in model.parameters()) == sum(p.numel() for p in model.net.parameters()) + own
 
     # the generator's MLM loss alone trains the shared table (and nothing of the discriminator's own)
@@ -149,8 +188,10 @@ def test_generator_size_and_sharing_follow_the_config(tokenizer):
     assert out.mlm_count == 2 and out.rtd_count == int(batch["attention_mask"].sum())
     assert out.loss.detach().item() == pytest.approx(out.mlm_loss.item() + 50 * out.rtd_loss.item(), rel=1e-5)
 
-    explicit = build(tokenizer, **{"electra.generator_layers": 0.5,
-                                   "electra.generator": {"hidden_size": 96, "num_attention_heads": 3}})
+    explicit = build(
+        tokenizer,
+        **{"electra.generator_layers": 0.5, "electra.generator": {"hidden_size": 96, "num_attention_heads": 3}},
+    )
     g = explicit.generator.config
     assert (g.hidden_size, g.num_attention_heads, g.num_hidden_layers, g.intermediate_size) == (96, 3, 1, 256)
 

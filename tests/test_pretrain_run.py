@@ -24,14 +24,26 @@ def corpus_file(mirror, tmp_path_factory):
 
 
 def recipe(corpus_file, tmp_path, **overrides):
-    values = {"name": "larva-test", "corpus.files": [str(corpus_file)], "corpus.shard_size_mb": 0.02,
-              "corpus.prepared_dir": str(tmp_path.parent / "prepared"), "trainer.log_dir": str(tmp_path / "run"),
-              "transformers_config.hidden_size": 32, "transformers_config.num_hidden_layers": 1,
-              "transformers_config.num_attention_heads": 2, "transformers_config.intermediate_size": 64,
-              "schedule.sequence_length": [[20, 32, 16], [None, 64, 8]], "trainer.max_steps": 30,
-              "checkpoint.save_every_steps": 15, "evaluation.holdout_documents": 100,
-              "evaluation.num_instances": 64, "trainer.progress": False, "trainer.precision": "fp32",
-              "optimizer.learning_rate": 0.003, "trainer.verbose_step_count": 0}
+    values = {
+        "name": "larva-test",
+        "corpus.files": [str(corpus_file)],
+        "corpus.shard_size_mb": 0.02,
+        "corpus.prepared_dir": str(tmp_path.parent / "prepared"),
+        "trainer.log_dir": str(tmp_path / "run"),
+        "transformers_config.hidden_size": 32,
+        "transformers_config.num_hidden_layers": 1,
+        "transformers_config.num_attention_heads": 2,
+        "transformers_config.intermediate_size": 64,
+        "schedule.sequence_length": [[20, 32, 16], [None, 64, 8]],
+        "trainer.max_steps": 30,
+        "checkpoint.save_every_steps": 15,
+        "evaluation.holdout_documents": 100,
+        "evaluation.num_instances": 64,
+        "trainer.progress": False,
+        "trainer.precision": "fp32",
+        "optimizer.learning_rate": 0.003,
+        "trainer.verbose_step_count": 0,
+    }
     values.update(overrides)
     return values
 
@@ -66,8 +78,11 @@ def test_masked_only_head_matches_the_standard_model(tiny_korean_bert):
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_korean_bert)
     torch.manual_seed(0)
-    net = BertForPreTraining(BertConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=1,
-                                        num_attention_heads=2, intermediate_size=64)).eval()
+    net = BertForPreTraining(
+        BertConfig(
+            vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64
+        )
+    ).eval()
     batch = tokenizer(["정말 재밌는 영화", "배우들 연기가 좋았다 다시 보고 싶다"], padding=True, return_tensors="pt")
     labels = torch.full_like(batch["input_ids"], -100)
     labels[0, 2], labels[1, 3], labels[1, 5] = batch["input_ids"][0, 2], batch["input_ids"][1, 3], 7
@@ -80,10 +95,17 @@ def test_masked_only_head_matches_the_standard_model(tiny_korean_bert):
 def test_resumed_pair_run_with_accumulation_is_exact(corpus_file, tmp_path, monkeypatch):
     monkeypatch.setenv("CLAF_HUB_DIR", str(tmp_path / "hub"))
     monkeypatch.setenv("CLAF_CACHE", str(tmp_path / "cache"))
-    pair = {"instances.format": "sentence_pair", "model.objective": "mlm_nsp", "masking.strategy": "ngram",
-            "trainer.gradient_accumulation_steps": 2, "schedule.sequence_length": [[6, 32, 8], [None, 64, 4]],
-            "trainer.max_steps": 12, "checkpoint.save_every_steps": 6, "evaluation.holdout_documents": 0,
-            "optimizer.lr_scheduler_type": "constant"}  # the same LR whether the run is 6 + 6 or 12 steps
+    pair = {
+        "instances.format": "sentence_pair",
+        "model.objective": "mlm_nsp",
+        "masking.strategy": "ngram",
+        "trainer.gradient_accumulation_steps": 2,
+        "schedule.sequence_length": [[6, 32, 8], [None, 64, 4]],
+        "trainer.max_steps": 12,
+        "checkpoint.save_every_steps": 6,
+        "evaluation.holdout_documents": 0,
+        "optimizer.lr_scheduler_type": "constant",
+    }  # the same LR whether the run is 6 + 6 or 12 steps
     straight = tmp_path / "straight"
     straight.mkdir()
     Experiment("pretrain", "pretrain/larva_kor_tiny", overrides=recipe(corpus_file, straight, **pair))()
@@ -92,8 +114,11 @@ def test_resumed_pair_run_with_accumulation_is_exact(corpus_file, tmp_path, monk
     monkeypatch.setenv("CLAF_HUB_DIR", str(tmp_path / "hub2"))  # the straight run published the same names
     first = recipe(corpus_file, interrupted, **dict(pair, **{"trainer.max_steps": 6}))
     Experiment("pretrain", "pretrain/larva_kor_tiny", overrides=first)()
-    Experiment("pretrain", "pretrain/larva_kor_tiny",
-               overrides=recipe(corpus_file, interrupted, **dict(pair, **{"trainer.resume": True})))()
+    Experiment(
+        "pretrain",
+        "pretrain/larva_kor_tiny",
+        overrides=recipe(corpus_file, interrupted, **dict(pair, **{"trainer.resume": True})),
+    )()
     from transformers import AutoModelForPreTraining
 
     a = AutoModelForPreTraining.from_pretrained(straight / "run" / "checkpoints" / "larva-test-12")

@@ -45,7 +45,7 @@ def test_every_answer_is_recoverable_from_some_window(korquad_features):
         if s == 0 and e == 0:
             continue
         example = examples[f["example_index"]]
-        text = example["context"][f["offsets"][s][0]:f["offsets"][e][1]]
+        text = example["context"][f["offsets"][s][0] : f["offsets"][e][1]]
         answer = example["answers"][0]
         assert answer in text  # the token span covers the answer
         exact += text == answer
@@ -69,7 +69,9 @@ def test_gold_logits_decode_to_the_gold_token_spans(korquad_features):
         if f["end_positions"]:
             start[f["start_positions"]] = end[f["end_positions"]] = 10.0
             offsets = f["offsets"]
-            text = examples[f["example_index"]]["context"][offsets[f["start_positions"]][0]:offsets[f["end_positions"]][1]]
+            text = examples[f["example_index"]]["context"][
+                offsets[f["start_positions"]][0] : offsets[f["end_positions"]][1]
+            ]
             expected[examples[f["example_index"]]["id"]] = text
         results.append((start, end))
     predictions = head.predictions(examples, features, results)
@@ -93,10 +95,16 @@ def test_korquad_training_loop_learns_its_training_set(tmp_path, tiny_korean_ber
     overrides = {
         "bert_for_qa.pretrained_model_name": str(tiny_korean_bert),
         "data_reader.train_file_path": "korquad/KorQuAD_v1.0_dev.json",
-        "data_reader.train_limit": 48, "data_reader.valid_limit": 48,
-        "squad_bert.max_seq_length": 192, "squad_bert.context_stride": 64,
-        "iterator.batch_size": 16, "trainer.num_epochs": 30, "trainer.eval_and_save_step_count": 30,
-        "trainer.log_dir": str(tmp_path), "trainer.progress": False, "optimizer.learning_rate": 2e-3,
+        "data_reader.train_limit": 48,
+        "data_reader.valid_limit": 48,
+        "squad_bert.max_seq_length": 192,
+        "squad_bert.context_stride": 64,
+        "iterator.batch_size": 16,
+        "trainer.num_epochs": 30,
+        "trainer.eval_and_save_step_count": 30,
+        "trainer.log_dir": str(tmp_path),
+        "trainer.progress": False,
+        "optimizer.learning_rate": 2e-3,
         "trainer.early_stopping_threshold": None,
     }
     summary = Experiment("train", "klue/korquad_bert", overrides=overrides)()
@@ -118,9 +126,12 @@ def test_squad_config_runs_with_the_uncased_vocab(tmp_path, minilm_path):
     overrides = {
         "bert_for_qa.pretrained_model_name": str(model),
         "data_reader.train_file_path": "squad/dev-v1.1.json",
-        "data_reader.train_limit": 32, "data_reader.valid_limit": 32,
-        "squad_bert.max_seq_length": 192, "trainer.num_epochs": 1,
-        "trainer.log_dir": str(tmp_path / "run"), "trainer.progress": False,
+        "data_reader.train_limit": 32,
+        "data_reader.valid_limit": 32,
+        "squad_bert.max_seq_length": 192,
+        "trainer.num_epochs": 1,
+        "trainer.log_dir": str(tmp_path / "run"),
+        "trainer.progress": False,
     }
     summary = Experiment("train", "squad/bert", overrides=overrides)()
     assert {"valid/em", "valid/f1", "valid/loss"} <= set(summary["best"])

@@ -35,18 +35,25 @@ def test_unknown_name_lists_available_and_suggests():
 
 
 def test_every_kind_has_components():
-    expected = {"data_reader": {"seq_cls", "squad_bert"}, "tokenizer": {"wordpiece", "bert_basic"},
-                "token_indexer": {"bert"}, "model": {"bert_for_seq_cls", "bert_for_qa"}, "trainer": {"default"},
-                "optimizer": {"adamw"}, "lr_scheduler": {"warmup_linear"},
-                "metric": {"accuracy", "squad_v1", "korquad_v1"}}
+    expected = {
+        "data_reader": {"seq_cls", "squad_bert"},
+        "tokenizer": {"wordpiece", "bert_basic"},
+        "token_indexer": {"bert"},
+        "model": {"bert_for_seq_cls", "bert_for_qa"},
+        "trainer": {"default"},
+        "optimizer": {"adamw"},
+        "lr_scheduler": {"warmup_linear"},
+        "metric": {"accuracy", "squad_v1", "korquad_v1"},
+    }
     assert set(ALL) == set(expected)
     for kind, names in expected.items():
         assert names <= set(ALL[kind].names()), kind
 
 
 def test_python_m_claf_list_prints_every_kind():
-    out = subprocess.run([sys.executable, "-m", "claf", "list"], capture_output=True, text=True, cwd=ROOT,
-                         check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "claf", "list"], capture_output=True, text=True, cwd=ROOT, check=True
+    ).stdout
     for kind, registry in ALL.items():
         assert f"{kind}: {', '.join(registry.names())}" in out
     assert "klue/nsmc_bert" in out

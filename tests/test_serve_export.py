@@ -42,8 +42,9 @@ def test_export_is_fused_and_matches_torch(exported):
 def test_fusion_check_fails_on_an_unfused_graph(exported, tmp_path):
     checkpoint, _ = exported
     _meta, net, tokenizer, inputs, outputs = load_encoder(checkpoint)
-    raw = export_raw(net, sample_inputs(net.config, inputs, tokenizer.pad_token_id), inputs, outputs,
-                     tmp_path / "raw.onnx")
+    raw = export_raw(
+        net, sample_inputs(net.config, inputs, tokenizer.pad_token_id), inputs, outputs, tmp_path / "raw.onnx"
+    )
     graph = onnx.load(str(raw))
     assert fused_counts(graph)["attention"] == 0
     with pytest.raises(FusionError, match=r"attention 0/2.*gelu 0/2"):
@@ -129,7 +130,10 @@ def test_multi_task_models_are_not_exported(tmp_path, tiny_sst2_run):
 
     checkpoint = tmp_path / "mt"
     checkpoint.mkdir()
-    (checkpoint / "claf_task.json").write_text(json.dumps({"model": {"name": "multi_task", "options": {}},
-                                                           "data_reader": {"dataset": "multi_task", "options": {}}}))
+    (checkpoint / "claf_task.json").write_text(
+        json.dumps(
+            {"model": {"name": "multi_task", "options": {}}, "data_reader": {"dataset": "multi_task", "options": {}}}
+        )
+    )
     with pytest.raises(ExportError, match="single-task heads only"):
         export_onnx(checkpoint)

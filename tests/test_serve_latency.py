@@ -26,12 +26,24 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_latency_table_is_complete(tiny_sst2_run, tmp_path):
     checkpoint = tiny_sst2_run / "checkpoints" / "best"
     backends = ["torch", "onnx", "onnx-int8"]
-    report = run_latency(checkpoint, backends, batches=[1, 2], lengths=[16, 32], threads=1, warmup=1, rounds=2,
-                         cell_seconds=0.01, min_iterations=4, max_iterations=8, budget_ms=1e6)
+    report = run_latency(
+        checkpoint,
+        backends,
+        batches=[1, 2],
+        lengths=[16, 32],
+        threads=1,
+        warmup=1,
+        rounds=2,
+        cell_seconds=0.01,
+        min_iterations=4,
+        max_iterations=8,
+        budget_ms=1e6,
+    )
     assert report["schema"] == SCHEMA and report["settings"]["threads"] == 1
     rows = report["rows"]
     assert {(r["backend"], r["batch"], r["length"]) for r in rows} == {
-        (b, n, length) for b in backends for n in (1, 2) for length in (16, 32)}
+        (b, n, length) for b in backends for n in (1, 2) for length in (16, 32)
+    }
     for r in rows:
         assert set(COLUMNS) <= set(r) and 4 <= r["iterations"] <= 8
         assert 0 < r["p50_ms"] <= r["p90_ms"] <= r["p95_ms"] <= r["p99_ms"] and r["throughput"] > 0
@@ -66,14 +78,44 @@ def test_cli_prints_saves_and_posts(tiny_sst2_run, tmp_path):
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
     thread.start()
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "CLAF_SERVER_URL": f"http://127.0.0.1:{httpd.server_address[1]}",
-           "NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "CLAF_SERVER_URL": f"http://127.0.0.1:{httpd.server_address[1]}",
+        "NO_PROXY": "127.0.0.1",
+        "no_proxy": "127.0.0.1",
+    }
     try:
         result = subprocess.run(
-            [sys.executable, "-m", "claf", "bench", "latency", str(tiny_sst2_run), "--backends", "torch,onnx",
-             "--batches", "1", "--lengths", "16,32", "--threads", "1", "--warmup", "1", "--min_iterations", "3",
-             "--cell_seconds", "0.01", "--output", str(tmp_path / "lat")],
-            capture_output=True, text=True, env=env, timeout=600)
+            [
+                sys.executable,
+                "-m",
+                "claf",
+                "bench",
+                "latency",
+                str(tiny_sst2_run),
+                "--backends",
+                "torch,onnx",
+                "--batches",
+                "1",
+                "--lengths",
+                "16,32",
+                "--threads",
+                "1",
+                "--warmup",
+                "1",
+                "--min_iterations",
+                "3",
+                "--cell_seconds",
+                "0.01",
+                "--output",
+                str(tmp_path / "lat"),
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=600,
+        )
     finally:
         httpd.shutdown()
         httpd.server_close()
@@ -85,7 +127,11 @@ def test_cli_prints_saves_and_posts(tiny_sst2_run, tmp_path):
 
 
 def test_cli_rejects_an_unknown_backend(tiny_sst2_run):
-    result = subprocess.run([sys.executable, "-m", "claf", "bench", "latency", str(tiny_sst2_run), "--backends",
-                             "torch,tpu"], capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)},
-                            timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "claf", "bench", "latency", str(tiny_sst2_run), "--backends", "torch,tpu"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=300,
+    )
     assert result.returncode == 2 and "error: --backend 'tpu' is not one of" in result.stderr

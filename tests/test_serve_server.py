@@ -75,10 +75,18 @@ def test_a_failing_batch_fails_its_callers():
     assert all(isinstance(r, ZeroDivisionError) for r in asyncio.run(main()))
 
 
-@pytest.mark.parametrize("body, field", [
-    ({}, "text"), ({"text": ""}, "text"), ({"text": "   "}, "text"), ({"text": 5}, "text"),
-    ({"text": ["a"]}, "text"), ({"text": "ok", "colour": "red"}, "colour"), ({"text": "ok", "id": 3}, "id"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({}, "text"),
+        ({"text": ""}, "text"),
+        ({"text": "   "}, "text"),
+        ({"text": 5}, "text"),
+        ({"text": ["a"]}, "text"),
+        ({"text": "ok", "colour": "red"}, "colour"),
+        ({"text": "ok", "id": 3}, "id"),
+    ],
+)
 def test_bad_requests_get_422_naming_the_field(sst2_server, body, field):
     url, _ = sst2_server
     response = httpx.post(url + "/predict", json=body)
@@ -88,8 +96,10 @@ def test_bad_requests_get_422_naming_the_field(sst2_server, body, field):
 
 def test_malformed_bodies_get_4xx(sst2_server):
     url, _ = sst2_server
-    assert httpx.post(url + "/predict", content=b"{not json", headers={"content-type": "application/json"}
-                      ).status_code == 422
+    assert (
+        httpx.post(url + "/predict", content=b"{not json", headers={"content-type": "application/json"}).status_code
+        == 422
+    )
     assert httpx.post(url + "/predict/batch", json={"inputs": []}).status_code == 422
     assert httpx.get(url + "/predict").status_code == 405
     assert httpx.post(url + "/nowhere", json={"text": "x"}).status_code == 404
@@ -140,7 +150,7 @@ def test_every_task_kind_is_served(kind, tmp_path_factory, minilm_path):
         assert isinstance(out["score"], float)
     elif kind == "ner":
         assert len(out["tags"]) == 5 and all(t in ("B-PER", "I-PER", "O") for t in out["tags"])
-        assert all(request["text"][e["start"]:e["end"]] == e["text"] for e in out["entities"])
+        assert all(request["text"][e["start"] : e["end"]] == e["text"] for e in out["entities"])
     else:
         assert out["windows"] > 1 and out["truncated"] is False
         assert out["answer"] == "" or out["answer"] in request["context"]

@@ -21,8 +21,10 @@ def test_minilm_on_1000_sst2_rows_beats_70_percent(tmp_path, minilm_path, mirror
     }
     summary = Experiment("train", "glue/sst2_bert", overrides=overrides)()
     best = summary["best"]
-    print(f"SST-2 MiniLM dev accuracy {best['valid/accuracy']:.2f}, "
-          f"train {best['valid/train_samples_per_second']:.1f} samples/s")
+    print(
+        f"SST-2 MiniLM dev accuracy {best['valid/accuracy']:.2f}, "
+        f"train {best['valid/train_samples_per_second']:.1f} samples/s"
+    )
     assert best["valid/accuracy"] > 70
     dev_rows = len((mirror / "glue" / "SST-2" / "dev.tsv").read_text().splitlines()) - 1
     predictions = (tmp_path / "predictions" / "valid.json").read_text().splitlines()

@@ -29,20 +29,31 @@ TRAIN_ROWS, VALID_ROWS = 96, 48
 
 def fine_tuning_configs():
     root = base_config_dirs()[0]
-    return sorted(p.relative_to(root).with_suffix("").as_posix() for p in root.rglob("*.json")
-                  if p.relative_to(root).parts[0] not in OTHER_KINDS)
+    return sorted(
+        p.relative_to(root).with_suffix("").as_posix()
+        for p in root.rglob("*.json")
+        if p.relative_to(root).parts[0] not in OTHER_KINDS
+    )
 
 
 RTE = {"train_file_path": "glue/RTE/train.tsv", "valid_file_path": "glue/RTE/dev.tsv"}
 # Configs none of whose files are in the mirror: real rows of a mirror file of the same shape.
 FALLBACKS = {
-    "glue/qqp_bert": {"train_file_path": "glue/MRPC/msr_paraphrase_train.txt",
-                      "valid_file_path": "glue/MRPC/msr_paraphrase_test.txt",
-                      "seq_cls.text_column": 3, "seq_cls.text_pair_column": 4, "seq_cls.label_column": 0,
-                      "seq_cls.id_column": 1},
-    "glue/mnli_bert": {**RTE, "seq_cls.label_column": "label", "seq_cls.id_column": "index",
-                       "seq_cls.labels": ["entailment", "not_entailment"],
-                       "extra_valid_file_paths.mismatched": "glue/RTE/dev.tsv"},
+    "glue/qqp_bert": {
+        "train_file_path": "glue/MRPC/msr_paraphrase_train.txt",
+        "valid_file_path": "glue/MRPC/msr_paraphrase_test.txt",
+        "seq_cls.text_column": 3,
+        "seq_cls.text_pair_column": 4,
+        "seq_cls.label_column": 0,
+        "seq_cls.id_column": 1,
+    },
+    "glue/mnli_bert": {
+        **RTE,
+        "seq_cls.label_column": "label",
+        "seq_cls.id_column": "index",
+        "seq_cls.labels": ["entailment", "not_entailment"],
+        "extra_valid_file_paths.mismatched": "glue/RTE/dev.tsv",
+    },
     "glue/qnli_bert": {**RTE, "seq_cls.text_column": "sentence1", "seq_cls.text_pair_column": "sentence2"},
     "glue/wnli_bert": {**RTE, "seq_cls.labels": None},
 }
@@ -58,8 +69,9 @@ def language(config):
 
 @pytest.fixture(scope="module")
 def tiny_models(tmp_path_factory, tiny_korean_bert, minilm_path, mirror):
-    english = build_tiny_bert(tmp_path_factory.mktemp("tiny_en"), minilm_path / "vocab.txt", do_lower_case=True,
-                              hidden=32, layers=1)
+    english = build_tiny_bert(
+        tmp_path_factory.mktemp("tiny_en"), minilm_path / "vocab.txt", do_lower_case=True, hidden=32, layers=1
+    )
     return {"ko": tiny_korean_bert, "en": english, "ja": tiny_japanese_bert(tmp_path_factory.mktemp("tiny_ja"))}
 
 
@@ -76,11 +88,18 @@ def tiny_japanese_bert(path):
         for line in f:
             record = json.loads(line)
             texts += [record["sentence1"], record["sentence2"]]
-    tokenizer = train_tokenizer(TOKENIZERS.get("mecab_ja")(dictionary="unidic_lite"), TOKENIZERS.get("wordpiece")(),
-                                texts, vocab_size=3000)
+    tokenizer = train_tokenizer(
+        TOKENIZERS.get("mecab_ja")(dictionary="unidic_lite"), TOKENIZERS.get("wordpiece")(), texts, vocab_size=3000
+    )
     torch.manual_seed(0)
-    config = BertConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
-                        intermediate_size=64, max_position_embeddings=512)
+    config = BertConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=512,
+    )
     BertModel(config).save_pretrained(path)
     tokenizer.save_pretrained(path)
     return path
@@ -97,10 +116,20 @@ def jsquad_like(tmp_path):
                 choices = [r[f"choice{i}"] for i in range(5)]
                 context = "選択肢: " + "、".join(choices) + "。"
                 answer = choices[r["label"]]
-                start = context.index("選択肢: ") + len("選択肢: ") + sum(len(c) + 1 for c in choices[:r["label"]])
-                assert context[start:start + len(answer)] == answer
-                paragraphs.append({"context": context, "qas": [{"id": str(r["q_id"]), "question": r["question"],
-                                                                "answers": [{"text": answer, "answer_start": start}]}]})
+                start = context.index("選択肢: ") + len("選択肢: ") + sum(len(c) + 1 for c in choices[: r["label"]])
+                assert context[start : start + len(answer)] == answer
+                paragraphs.append(
+                    {
+                        "context": context,
+                        "qas": [
+                            {
+                                "id": str(r["q_id"]),
+                                "question": r["question"],
+                                "answers": [{"text": answer, "answer_start": start}],
+                            }
+                        ],
+                    }
+                )
         files[split] = tmp_path / f"jsquad_like_{split}.json"
         files[split].write_text(json.dumps({"data": [{"title": "jcqa", "paragraphs": paragraphs}]}, ensure_ascii=False))
     return {"train_file_path": str(files["train"]), "valid_file_path": str(files["valid"])}
@@ -112,8 +141,12 @@ def mirror_overrides(name, config, tmp_path):
     if dr["dataset"] == "multi_task":  # each task as the single-task config that reads the same file
         overrides = {}
         for task, block in dr["multi_task"]["tasks"].items():
-            single = next(n for n in fine_tuning_configs() if not n.startswith("multi_task/") and
-                          load_json(_config_file(n))["data_reader"].get("train_file_path") == block["train_file_path"])
+            single = next(
+                n
+                for n in fine_tuning_configs()
+                if not n.startswith("multi_task/")
+                and load_json(_config_file(n))["data_reader"].get("train_file_path") == block["train_file_path"]
+            )
             for key, value in mirror_overrides(single, {"data_reader": block}, tmp_path).items():
                 overrides[f"multi_task.tasks.{task}.{key}"] = value
         return overrides
@@ -134,11 +167,17 @@ def _config_file(name):
 
 def tiny_overrides(name, config, model_dir, log_dir):
     dr, model = config["data_reader"], config["model"]
-    overrides = {f"model.{model['name']}.pretrained_model_name": str(model_dir),
-                 "data_reader.train_limit": TRAIN_ROWS, "data_reader.valid_limit": VALID_ROWS,
-                 "trainer.log_dir": str(log_dir), "trainer.num_epochs": 1, "trainer.progress": False,
-                 "trainer.early_stopping_threshold": None, "optimizer.learning_rate": 1e-3,
-                 "iterator.batch_size": 16}
+    overrides = {
+        f"model.{model['name']}.pretrained_model_name": str(model_dir),
+        "data_reader.train_limit": TRAIN_ROWS,
+        "data_reader.valid_limit": VALID_ROWS,
+        "trainer.log_dir": str(log_dir),
+        "trainer.num_epochs": 1,
+        "trainer.progress": False,
+        "trainer.early_stopping_threshold": None,
+        "optimizer.learning_rate": 1e-3,
+        "iterator.batch_size": 16,
+    }
     for key, value in (("save_last", False), ("num_threads", 1)):  # one thread: tiny models, busy machines
         if key in config["trainer"]:
             overrides[f"trainer.{key}"] = value
@@ -190,7 +229,7 @@ def check_prediction(reader, example, prediction, model_options):
     elif reader.task == "tok_cls":
         assert len(prediction["tags"]) == len(example["units"]) and set(prediction["tags"]) <= set(labels)
         for entity in prediction["entities"]:
-            assert example["text"][entity["start"]:entity["end"]] == entity["text"]
+            assert example["text"][entity["start"] : entity["end"]] == entity["text"]
     else:
         assert prediction["label"] in labels
 
@@ -209,8 +248,10 @@ def test_base_config_trains_and_predicts(name, tiny_models, tmp_path, mirror):
     best = summary["best"]
     assert summary["best_score"] == best[f"valid/{key}"] and math.isfinite(summary["best_score"])
     assert math.isfinite(best["valid/loss"])
-    print(f"\nSCORE {name} {key}={summary['best_score']:.2f} "
-          + " ".join(f"{k[6:]}={v:.2f}" for k, v in best.items() if _is_score(k)))
+    print(
+        f"\nSCORE {name} {key}={summary['best_score']:.2f} "
+        + " ".join(f"{k[6:]}={v:.2f}" for k, v in best.items() if _is_score(k))
+    )
 
     reader, examples, inputs = predict_inputs(log_dir)
     (tmp_path / "in.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in inputs))
@@ -223,15 +264,19 @@ def test_base_config_trains_and_predicts(name, tiny_models, tmp_path, mirror):
 
 # predict.py in a subprocess costs ~5-10 s of imports each, so it runs for one config per head kind;
 # the others call the same entry point (claf.cli.predict_main, all predict.py does) in-process.
-SUBPROCESS_PREDICT = ("klue/ner_bert", "klue/sts_bert", "glue/mnli_bert", "jglue/jsquad_bert",
-                      "multi_task/klue_bert")
+SUBPROCESS_PREDICT = ("klue/ner_bert", "klue/sts_bert", "glue/mnli_bert", "jglue/jsquad_bert", "multi_task/klue_bert")
 
 
 def predict(log_dir, input_file, subprocess_run):
     args = [str(log_dir), "--input", str(input_file), "--output", str(input_file.with_suffix(".out"))]
     if subprocess_run:
-        result = subprocess.run([sys.executable, str(ROOT / "predict.py"), *args], check=False, capture_output=True,
-                                text=True, env={**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"})
+        result = subprocess.run(
+            [sys.executable, str(ROOT / "predict.py"), *args],
+            check=False,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"},
+        )
         assert result.returncode == 0, result.stderr[-2000:]
     else:
         from claf.commands.predict import main as predict_main

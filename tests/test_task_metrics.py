@@ -27,7 +27,8 @@ def overlap(a, b):
 @pytest.fixture(scope="module")
 def mrpc(mirror):
     examples = SeqClsReader(text_column=3, text_pair_column=4, label_column=0).read(
-        mirror / "glue/MRPC/msr_paraphrase_test.txt")
+        mirror / "glue/MRPC/msr_paraphrase_test.txt"
+    )
     return [e["label"] for e in examples], ["1" if overlap(e["text"], e["text_pair"]) > 0.4 else "0" for e in examples]
 
 
@@ -49,10 +50,17 @@ def test_matthews_equals_sklearn_on_cola_and_three_class_nli(mirror):
     assert matthews_corrcoef(pred, gold)["mcc"] == pytest.approx(100 * sk_mcc(gold, pred), abs=1e-9)
     assert matthews_corrcoef(pred, gold)["mcc"] != 0
     nli = SeqClsReader(text_column="sentence1", text_pair_column="sentence2", label_column="gold_label").read(
-        mirror / "kor-nlu/KorNLI/xnli.dev.ko.tsv")
+        mirror / "kor-nlu/KorNLI/xnli.dev.ko.tsv"
+    )
     gold = [e["label"] for e in nli]
-    pred = ["entailment" if overlap(e["text"], e["text_pair"]) > 0.3 else
-            "neutral" if len(e["text_pair"]) > len(e["text"]) / 2 else "contradiction" for e in nli]
+    pred = [
+        "entailment"
+        if overlap(e["text"], e["text_pair"]) > 0.3
+        else "neutral"
+        if len(e["text_pair"]) > len(e["text"]) / 2
+        else "contradiction"
+        for e in nli
+    ]
     assert matthews_corrcoef(pred, gold)["mcc"] == pytest.approx(100 * sk_mcc(gold, pred), abs=1e-9)
     assert matthews_corrcoef(["1"] * 5, ["1", "0", "1", "0", "1"])["mcc"] == 0.0  # sklearn: 0 when undefined
     assert sk_mcc(["1", "0", "1", "0", "1"], ["1"] * 5) == 0.0
@@ -64,9 +72,11 @@ def sts_baseline(examples):
 
 def test_pearson_spearman_equal_scipy_on_stsb_and_korsts(mirror):
     stsb = SeqRegReader(text_column=5, text_pair_column=6, label_column=4, header=False, format="tsv").read(
-        mirror / "glue/STS-B/sts-dev.csv")
+        mirror / "glue/STS-B/sts-dev.csv"
+    )
     korsts = SeqRegReader(text_column="sentence1", text_pair_column="sentence2", label_column="score").read(
-        mirror / "kor-nlu/KorSTS/sts-dev.tsv")
+        mirror / "kor-nlu/KorSTS/sts-dev.tsv"
+    )
     for examples in (stsb, korsts):
         gold, pred = [e["label"] for e in examples], sts_baseline(examples)
         assert len(set(pred)) < len(pred)  # ties, so the rank averaging matters
@@ -77,9 +87,11 @@ def test_pearson_spearman_equal_scipy_on_stsb_and_korsts(mirror):
 
 def test_klue_sts_f1_at_threshold_3_matches_the_files_binary_labels(mirror):
     examples = JsonRegReader(label_column="labels.label", id_column="guid").read(
-        mirror / "klue/klue-sts-v1.1/klue-sts-v1.1_dev.json")
+        mirror / "klue/klue-sts-v1.1/klue-sts-v1.1_dev.json"
+    )
     binary = JsonRegReader(label_column="labels.binary-label", id_column="guid").read(
-        mirror / "klue/klue-sts-v1.1/klue-sts-v1.1_dev.json")
+        mirror / "klue/klue-sts-v1.1/klue-sts-v1.1_dev.json"
+    )
     gold = [e["label"] for e in examples]
     assert [int(g >= 3.0) for g in gold] == [int(b["label"]) for b in binary]  # KLUE's binary label is score >= 3
     pred = sts_baseline(examples)
@@ -121,8 +133,8 @@ def ner_baseline(mirror):
         for word in words:
             start = e["text"].find(word)
             while start >= 0:
-                if all(t == "O" for t in tags[start:start + len(word)]):
-                    tags[start:start + len(word)] = ["B-" + known[word]] + ["I-" + known[word]] * (len(word) - 1)
+                if all(t == "O" for t in tags[start : start + len(word)]):
+                    tags[start : start + len(word)] = ["B-" + known[word]] + ["I-" + known[word]] * (len(word) - 1)
                 start = e["text"].find(word, start + 1)
         gold.append(e["tags"])
         pred.append(tags)

@@ -18,25 +18,40 @@ from claf.models.heads.tok_cls import decode
 
 def test_formats_read_every_row_of_the_mirror_files(mirror):
     counts = {
-        "klue/klue-nli-v1.1/klue-nli-v1.1_dev.json": (JsonClsReader(text_column="premise", text_pair_column="hypothesis",
-                                                                    label_column="gold_label", id_column="guid"), 3000),
-        "klue/klue-sts-v1.1/klue-sts-v1.1_dev.json": (JsonRegReader(label_column="labels.label", id_column="guid"), 519),
+        "klue/klue-nli-v1.1/klue-nli-v1.1_dev.json": (
+            JsonClsReader(
+                text_column="premise", text_pair_column="hypothesis", label_column="gold_label", id_column="guid"
+            ),
+            3000,
+        ),
+        "klue/klue-sts-v1.1/klue-sts-v1.1_dev.json": (
+            JsonRegReader(label_column="labels.label", id_column="guid"),
+            519,
+        ),
         "jglue/datasets/jnli-v1.3/valid-v1.3.json": (JsonClsReader(text_pair_column="sentence2"), 2434),
         "glue/MRPC/msr_paraphrase_train.txt": (SeqClsReader(text_column=3, text_pair_column=4, label_column=0), 4076),
-        "glue/STS-B/sts-train.csv": (SeqRegReader(text_column=5, text_pair_column=6, label_column=4, header=False,
-                                                 format="tsv"), 5749),
+        "glue/STS-B/sts-train.csv": (
+            SeqRegReader(text_column=5, text_pair_column=6, label_column=4, header=False, format="tsv"),
+            5749,
+        ),
         "glue/CoLA/in_domain_train.tsv": (SeqClsReader(text_column=3, label_column=1, header=False), 8551),
-        "question_pair/validation.txt": (SeqClsReader(text_column="question1", text_pair_column="question2",
-                                                      label_column="is_duplicate"), 682),
+        "question_pair/validation.txt": (
+            SeqClsReader(text_column="question1", text_pair_column="question2", label_column="is_duplicate"),
+            682,
+        ),
         "klue/klue-ner-v1.1/klue-ner-v1.1_dev.tsv": (TokClsReader(), 5000),
     }
     for name, (reader, expected) in counts.items():
         examples = reader.read(mirror / name)
         assert len(examples) == expected, name
-    nli = counts["klue/klue-nli-v1.1/klue-nli-v1.1_dev.json"][0].read(mirror / "klue/klue-nli-v1.1/klue-nli-v1.1_dev.json")
+    nli = counts["klue/klue-nli-v1.1/klue-nli-v1.1_dev.json"][0].read(
+        mirror / "klue/klue-nli-v1.1/klue-nli-v1.1_dev.json"
+    )
     lines = (mirror / "klue/klue-nli-v1.1/klue-nli-v1.1_dev.json").read_text().splitlines()
     assert nli[-1]["id"] in lines[nli[-1]["line"]]  # a JSON record's line is where it starts
-    ner = counts["klue/klue-ner-v1.1/klue-ner-v1.1_dev.tsv"][0].read(mirror / "klue/klue-ner-v1.1/klue-ner-v1.1_dev.tsv", 1)
+    ner = counts["klue/klue-ner-v1.1/klue-ner-v1.1_dev.tsv"][0].read(
+        mirror / "klue/klue-ner-v1.1/klue-ner-v1.1_dev.tsv", 1
+    )
     assert ner[0]["id"] == "klue-ner-v1_dev_00000-wikitree"
     assert ner[0]["text"].startswith("경찰은 또 성매매") and ner[0]["tags"][:3] == ["B-OG", "I-OG", "O"]
     assert entities(ner[0]["tags"])[0] == ("OG", 0, 2)
@@ -60,8 +75,11 @@ def test_char_labels_align_to_the_first_subword_and_decode_back(mirror, ko_token
                 assert label == -100 and units is None
             else:  # every sub-word starts a new character here, so each carries its first character's tag
                 assert reader.labels[label] == example["tags"][start] and units == (start, end - 1)
-        tags = decode(feature["token_units"], [reader.labels[i] if i >= 0 else "O" for i in feature["labels"]],
-                      len(example["units"]))
+        tags = decode(
+            feature["token_units"],
+            [reader.labels[i] if i >= 0 else "O" for i in feature["labels"]],
+            len(example["units"]),
+        )
         gold_entities = entities(example["tags"])
         boundaries = {s for _, s, e in gold_entities} | {e for _, s, e in gold_entities}
         crossing = any(start < b < end for start, end in offsets for b in boundaries)
@@ -92,8 +110,11 @@ def test_word_units_label_only_the_first_subword(mirror, ko_tokenizer, tmp_path)
         labelled = [units for units, label in zip(feature["token_units"], feature["labels"]) if label != -100]
         assert [u[0] for u in labelled] == list(range(len(example["units"])))  # one labelled sub-word per word
         split_words += sum(1 for u in feature["token_units"] if u is not None) - len(labelled)
-        tags = decode(feature["token_units"], [reader.labels[i] if i >= 0 else "O" for i in feature["labels"]],
-                      len(example["units"]))
+        tags = decode(
+            feature["token_units"],
+            [reader.labels[i] if i >= 0 else "O" for i in feature["labels"]],
+            len(example["units"]),
+        )
         assert tags == example["tags"]
     assert split_words > 100  # many words are several sub-words: the rest carry -100
 
@@ -117,16 +138,24 @@ def test_malformed_rows_name_file_and_line_or_are_skipped(tmp_path, caplog):
     with pytest.raises(InvalidRow, match=rf"^{tsv}:1: seq_cls.label_column 'gold' is not in header"):
         SeqClsReader(text_column="s1", label_column="gold").read(tsv)
 
-    scores = bad_file(tmp_path, "sts.jsonl", '{"sentence1": "a", "sentence2": "b", "label": 3.2}\n'
-                                             '{"sentence1": "a", "sentence2": "b", "label": "high"}\n'
-                                             '{"sentence1": "a", "label": 1.0}\n{"sentence1": \n')
+    scores = bad_file(
+        tmp_path,
+        "sts.jsonl",
+        '{"sentence1": "a", "sentence2": "b", "label": 3.2}\n'
+        '{"sentence1": "a", "sentence2": "b", "label": "high"}\n'
+        '{"sentence1": "a", "label": 1.0}\n{"sentence1": \n',
+    )
     with pytest.raises(InvalidRow, match=rf"^{scores}:2: label 'high' is not a number"):
         JsonRegReader().read(scores)
     skipping = JsonRegReader(skip_invalid=True)
     assert [e["label"] for e in skipping.read(scores)] == [3.2] and skipping.skipped == 3
 
-    array = bad_file(tmp_path, "nli.json", '[\n  {"premise": "a", "hypothesis": "b", "gold_label": "neutral"},\n'
-                                           '  {"premise": "a", "hypothesis": "b" "gold_label": "x"}\n]\n')
+    array = bad_file(
+        tmp_path,
+        "nli.json",
+        '[\n  {"premise": "a", "hypothesis": "b", "gold_label": "neutral"},\n'
+        '  {"premise": "a", "hypothesis": "b" "gold_label": "x"}\n]\n',
+    )
     with pytest.raises(InvalidRow, match=rf"^{array}:3:\d+: invalid JSON"):
         JsonClsReader(text_column="premise", text_pair_column="hypothesis", label_column="gold_label").read(array)
 
@@ -164,12 +193,11 @@ def test_a_manifest_entry_can_name_a_zip_member(server, tmp_path, monkeypatch):
     import hashlib
 
     sha = hashlib.sha256(rows.encode()).hexdigest()
-    manifest = {"glue/QQP/train.tsv": {"url": f"{server.url}/QQP-clean.zip", "archive_member": "QQP/train.tsv",
-                                       "sha256": sha},
-                "glue/QQP/dev.tsv": {"url": f"{server.url}/QQP-clean.zip", "archive_member": "QQP/dev.tsv",
-                                     "sha256": "0" * 64},
-                "glue/QQP/test.tsv": {"url": f"{server.url}/QQP-clean.zip", "archive_member": "QQP/test.tsv",
-                                      "sha256": None}}
+    manifest = {
+        "glue/QQP/train.tsv": {"url": f"{server.url}/QQP-clean.zip", "archive_member": "QQP/train.tsv", "sha256": sha},
+        "glue/QQP/dev.tsv": {"url": f"{server.url}/QQP-clean.zip", "archive_member": "QQP/dev.tsv", "sha256": "0" * 64},
+        "glue/QQP/test.tsv": {"url": f"{server.url}/QQP-clean.zip", "archive_member": "QQP/test.tsv", "sha256": None},
+    }
     path = resolve_data_file("glue/QQP/train.tsv", manifest)
     assert path == tmp_path / "root" / "glue/QQP/train.tsv" and path.read_text() == rows
     assert resolve_data_file("glue/QQP/train.tsv", manifest) == path and server.hits == ["/QQP-clean.zip"]
@@ -191,7 +219,10 @@ def test_manifest_names_every_file_the_configs_use():
         blocks = [config.get("data_reader", {})]
         blocks += list(config.get("data_reader", {}).get("multi_task", {}).get("tasks", {}).values())
         for block in blocks:
-            names = [block.get("train_file_path"), block.get("valid_file_path"),
-                     *(block.get("extra_valid_file_paths") or {}).values()]
+            names = [
+                block.get("train_file_path"),
+                block.get("valid_file_path"),
+                *(block.get("extra_valid_file_paths") or {}).values(),
+            ]
             for name in filter(None, names):
                 assert name in manifest, f"{path.name}: {name} not in claf/data/manifest.json"

@@ -26,8 +26,10 @@ def test_bert_basic_wordpiece_matches_bert_tokenizer_fast(vocab, do_lower_case, 
     from transformers import BertTokenizerFast
 
     vocab_file = (mirror / "vocab" / "koelectra" if vocab == "koelectra" else minilm_path) / "vocab.txt"
-    ours = compose(component({"name": "bert_basic", "bert_basic": {"do_lower_case": do_lower_case}}),
-                   component({"name": "wordpiece", "wordpiece": {"vocab_path": str(vocab_file)}}))
+    ours = compose(
+        component({"name": "bert_basic", "bert_basic": {"do_lower_case": do_lower_case}}),
+        component({"name": "wordpiece", "wordpiece": {"vocab_path": str(vocab_file)}}),
+    )
     reference = BertTokenizerFast(vocab=read_wordpiece_vocab(vocab_file), do_lower_case=do_lower_case)
     texts = texts["english" if do_lower_case else "all"]
     mine = ours(texts, return_offsets_mapping=True, verbose=False)

@@ -82,9 +82,15 @@ def trained(word_name, subword_name, size=300, word_options=None, **subword_opti
     return train_tokenizer(word, subword, [t for t in SAMPLES for _ in range(3)], vocab_size=size, min_frequency=1)
 
 
-@pytest.mark.parametrize("subword,options", [("bpe", {}), ("byte_bpe", {}),
-                                             ("sentencepiece", {"model_type": "unigram"}),
-                                             ("sentencepiece", {"model_type": "bpe"})])
+@pytest.mark.parametrize(
+    "subword,options",
+    [
+        ("bpe", {}),
+        ("byte_bpe", {}),
+        ("sentencepiece", {"model_type": "unigram"}),
+        ("sentencepiece", {"model_type": "bpe"}),
+    ],
+)
 def test_subwords_round_trip_text(subword, options):
     tokenizer = trained("space", subword, **options)
     for text in SAMPLES + ("World!  방에 天気ですね。\n quick",):  # unseen characters would be UNK (but byte-level)
@@ -105,16 +111,28 @@ def test_wordpiece_marks_continuations_and_keeps_offsets():
 
 def test_sentencepiece_library_model_loads_with_the_same_pieces(tmp_path):
     import sentencepiece as spm
+
     corpus = tmp_path / "corpus.txt"
     corpus.write_text("\n".join(SAMPLES * 5) + "\n", encoding="utf-8")
     for model_type in ("unigram", "bpe"):
         prefix = tmp_path / model_type
-        spm.SentencePieceTrainer.train(input=str(corpus), model_prefix=str(prefix), vocab_size=80, hard_vocab_limit=False,
-                                       model_type=model_type, normalization_rule_name="identity",
-                                       character_coverage=1.0, minloglevel=2)
+        spm.SentencePieceTrainer.train(
+            input=str(corpus),
+            model_prefix=str(prefix),
+            vocab_size=80,
+            hard_vocab_limit=False,
+            model_type=model_type,
+            normalization_rule_name="identity",
+            character_coverage=1.0,
+            minloglevel=2,
+        )
         sp = spm.SentencePieceProcessor(model_file=f"{prefix}.model")
-        tokenizer = compose(component({"name": "space"}), component(
-            {"name": "sentencepiece", "sentencepiece": {"model_type": model_type, "model_path": f"{prefix}.model"}}))
+        tokenizer = compose(
+            component({"name": "space"}),
+            component(
+                {"name": "sentencepiece", "sentencepiece": {"model_type": model_type, "model_path": f"{prefix}.model"}}
+            ),
+        )
         for text in SAMPLES:
             ours = tokenizer.convert_ids_to_tokens(tokenizer(text, add_special_tokens=False)["input_ids"])
             assert ours == sp.encode(text, out_type=str), model_type
@@ -122,7 +140,9 @@ def test_sentencepiece_library_model_loads_with_the_same_pieces(tmp_path):
 
 def test_python_word_piece_saves_and_reloads(tmp_path, mirror):
     vocab = str(mirror / "vocab" / "koelectra" / "vocab.txt")
-    tokenizer = compose(component({"name": "mecab_ko"}), component({"name": "wordpiece", "wordpiece": {"vocab_path": vocab}}))
+    tokenizer = compose(
+        component({"name": "mecab_ko"}), component({"name": "wordpiece", "wordpiece": {"vocab_path": vocab}})
+    )
     encoded = tokenizer(KO, return_offsets_mapping=True)
     assert tokenizer.convert_ids_to_tokens(encoded["input_ids"])[1:3] == ["아버지", "가"]
     tokenizer.save_pretrained(tmp_path)
@@ -180,8 +200,16 @@ def test_config_builds_a_tokenizer_when_the_checkpoint_has_none(tmp_path):
     config = token_config("char", {"name": "word_level", "word_level": {"vocab_path": str(vocab)}})
     tokenizer = build_tokenizer(config, model_dir)
     encoded = tokenizer(["방에 X"], ["東京"], truncation=True, max_length=16, return_offsets_mapping=True)
-    assert tokenizer.convert_ids_to_tokens(encoded["input_ids"][0]) == ["[CLS]", "방", "에", "[UNK]", "[SEP]", "東",
-                                                                       "京", "[SEP]"]
+    assert tokenizer.convert_ids_to_tokens(encoded["input_ids"][0]) == [
+        "[CLS]",
+        "방",
+        "에",
+        "[UNK]",
+        "[SEP]",
+        "東",
+        "京",
+        "[SEP]",
+    ]
     assert encoded["token_type_ids"][0] == [0, 0, 0, 0, 0, 1, 1, 1] and tokenizer.pad_token_id == 0
     tokenizer.save_pretrained(tmp_path / "saved")
     assert build_tokenizer(token_config("char"), tmp_path / "saved").tokenize("방에") == ["방", "에"]

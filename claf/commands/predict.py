@@ -1,9 +1,9 @@
 """``python predict.py <run dir or checkpoint> --text "..."``: predictions as JSON lines.
 
-    python predict.py logs/klue/nsmc_bert --text "정말 재밌어요"
-    python predict.py logs/klue/korquad_bert --question "..." --context "..."
-    python predict.py logs/klue/nsmc_bert --input in.jsonl --output out.jsonl
-    python predict.py logs/klue/nsmc_bert -i
+python predict.py logs/klue/nsmc_bert --text "정말 재밌어요"
+python predict.py logs/klue/korquad_bert --question "..." --context "..."
+python predict.py logs/klue/nsmc_bert --input in.jsonl --output out.jsonl
+python predict.py logs/klue/nsmc_bert -i
 """
 
 import argparse
@@ -25,8 +25,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--input", help="JSON lines file of inputs")
     parser.add_argument("--output", help="JSON lines file for the predictions (default: stdout)")
     parser.add_argument("-i", "--interactive", action="store_true", help="read inputs at a prompt")
-    parser.add_argument("--backend", default="torch",
-                        help="torch (fp32), torch-bf16, torch-fp16 (GPU), onnx, onnx-int8 (exported on first use)")
+    parser.add_argument(
+        "--backend",
+        default="torch",
+        help="torch (fp32), torch-bf16, torch-fp16 (GPU), onnx, onnx-int8 (exported on first use)",
+    )
     return parser
 
 
@@ -77,8 +80,10 @@ def read_records(args, parser, predictor) -> list[dict]:
     fields = predictor.input_fields(args.task)
     missing = [f for f in fields if f not in record]
     if missing:
-        parser.error(f"this model predicts from {', '.join('--' + f for f in fields)}; missing "
-                     f"{', '.join('--' + f for f in missing)}")
+        parser.error(
+            f"this model predicts from {', '.join('--' + f for f in fields)}; missing "
+            f"{', '.join('--' + f for f in missing)}"
+        )
     return [record]
 
 

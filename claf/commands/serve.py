@@ -18,9 +18,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8766)
     parser.add_argument("--max_batch", type=int, default=16, help="most inputs in one model call")
     parser.add_argument("--max_wait_ms", type=float, default=5.0, help="longest wait for a batch to fill")
-    parser.add_argument("--model_batch", type=int, default=None,
-                        help="inputs per model call inside a micro-batch, sorted by length so padding stays small "
-                             "(default: 4 on CPU, where compute grows with padded tokens; max_batch on a GPU)")
+    parser.add_argument(
+        "--model_batch",
+        type=int,
+        default=None,
+        help="inputs per model call inside a micro-batch, sorted by length so padding stays small "
+        "(default: 4 on CPU, where compute grows with padded tokens; max_batch on a GPU)",
+    )
     parser.add_argument("--threads", type=int, default=None, help="compute threads (default: all cores)")
     args = parser.parse_args(argv)
     setup_logging()

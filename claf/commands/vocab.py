@@ -1,7 +1,7 @@
 """``python -m claf vocab``: build a vocab from a recipe, benchmark tokenizers.
 
-    python -m claf vocab build --base_config vocab/kor_32k_cased [--vocab.vocab_size 16000 ...]
-    python -m claf vocab bench minilm koelectra vocab/kor_32k_cased [--output DIR]
+python -m claf vocab build --base_config vocab/kor_32k_cased [--vocab.vocab_size 16000 ...]
+python -m claf vocab bench minilm koelectra vocab/kor_32k_cased [--output DIR]
 """
 
 import argparse
@@ -10,7 +10,9 @@ import sys
 
 from claf.commands.common import guarded, resolve_from_argv, split_base_config
 
-USAGE = "usage: python -m claf vocab {build --base_config vocab/<recipe> [--key value ...] | bench NAME... [--output DIR]}"
+USAGE = (
+    "usage: python -m claf vocab {build --base_config vocab/<recipe> [--key value ...] | bench NAME... [--output DIR]}"
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,8 +39,9 @@ def bench(argv: list[str]) -> int:
     from claf.tokens.vocab_bench import bench as run_bench
     from claf.tokens.vocab_bench import table, write
 
-    parser = argparse.ArgumentParser(prog="python -m claf vocab bench",
-                                     description="Vocab benchmark on KorQuAD dev paragraphs.")
+    parser = argparse.ArgumentParser(
+        prog="python -m claf vocab bench", description="Vocab benchmark on KorQuAD dev paragraphs."
+    )
     parser.add_argument("names", nargs="+", help="tokenizer dirs, vocab/<recipe>, minilm, koelectra or hub names")
     parser.add_argument("--output", default="benchmarks/vocab_bench", help="folder for vocab_bench.json/.csv")
     args = parser.parse_args(argv)

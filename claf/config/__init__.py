@@ -10,8 +10,9 @@ from claf.config.loader import find_base_config, list_base_configs, load_base_co
 from claf.config.overrides import apply_overrides, describe, split_argv
 
 
-def resolve_config(config: str | Path | Mapping, overrides: Mapping | Sequence | None = None,
-                   kind: str = "finetune") -> FrozenConfig:
+def resolve_config(
+    config: str | Path | Mapping, overrides: Mapping | Sequence | None = None, kind: str = "finetune"
+) -> FrozenConfig:
     """Name, path or dict + overrides -> FrozenConfig.
 
     ``overrides``: a dict ``{"optimizer.learning_rate": 5e-5}``, (key, value) pairs, or an

@@ -48,8 +48,11 @@ def constructor_parameters(registry_name: str, component: str):
 
     obj = getattr(registries, registry_name).get(component)
     params = {}
-    targets = [c.__init__ for c in obj.__mro__ if "__init__" in vars(c) and c is not object] \
-        if inspect.isclass(obj) else [obj]
+    targets = (
+        [c.__init__ for c in obj.__mro__ if "__init__" in vars(c) and c is not object]
+        if inspect.isclass(obj)
+        else [obj]
+    )
     for function in targets:
         signature = inspect.signature(function)
         hints = _hints(function)

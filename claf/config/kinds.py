@@ -16,8 +16,22 @@ class RecipeKind:
 
 RECIPE_KINDS = {
     "finetune": RecipeKind("finetune", ("data_reader", "model", "trainer"), ""),
-    "pretrain": RecipeKind("pretrain", ("name", "corpus", "tokenizer", "instances", "masking", "schedule",
-                                        "model", "trainer", "checkpoint", "optimizer"), "pretrain/"),
+    "pretrain": RecipeKind(
+        "pretrain",
+        (
+            "name",
+            "corpus",
+            "tokenizer",
+            "instances",
+            "masking",
+            "schedule",
+            "model",
+            "trainer",
+            "checkpoint",
+            "optimizer",
+        ),
+        "pretrain/",
+    ),
     "vocab": RecipeKind("vocab", ("corpus", "normalization", "vocab"), "vocab/"),
     "factory": RecipeKind("factory", ("checkpoints", "suite", "benchmark", "executor"), "factory/"),
 }

@@ -81,7 +81,9 @@ def load_base_config(config: str | Path | Mapping, kind: str = "finetune") -> tu
         data, source = load_json(path), str(path)
     missing = [b for b in required if b not in data]
     if missing:
-        raise ConfigError(f"{source}: missing block(s) {', '.join(missing)}; this kind of BaseConfig needs {', '.join(required)}")
+        raise ConfigError(
+            f"{source}: missing block(s) {', '.join(missing)}; this kind of BaseConfig needs {', '.join(required)}"
+        )
     data, notes = normalize_token_block(data)
     for note in notes:
         logger.info("%s: %s", source, note)

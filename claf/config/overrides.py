@@ -91,7 +91,9 @@ def parse_value(key, raw, current, parameter=None):
         kind = "true/false" if isinstance(current, bool) else type(current).__name__
         if isinstance(current, (list, dict)):
             kind = f"a JSON {type(current).__name__}"
-        raise ConfigError(f"--{key}: expected {kind} (like the BaseConfig's {json.dumps(current)}), got '{raw}'") from None
+        raise ConfigError(
+            f"--{key}: expected {kind} (like the BaseConfig's {json.dumps(current)}), got '{raw}'"
+        ) from None
     try:  # current is None: take JSON when it parses, else the string
         return json.loads(raw)
     except ValueError:
@@ -197,7 +199,9 @@ def _match(paths, key):
         return key
     found = [p for p in paths if p.endswith("." + key)]
     if len(found) > 1:
-        raise ConfigError(f"ambiguous config key '--{key}' matches {', '.join('--' + p for p in sorted(found))}; use one of them")
+        raise ConfigError(
+            f"ambiguous config key '--{key}' matches {', '.join('--' + p for p in sorted(found))}; use one of them"
+        )
     return found[0] if found else None
 
 

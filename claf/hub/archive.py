@@ -48,8 +48,9 @@ def pack(src_dir, tar_path) -> Path:
         with atomic_file(tar_path) as raw, tarfile.open(fileobj=raw, mode="w:gz", dereference=True) as tar:
             tar.add(src_dir, arcname=top, filter=_plain_owner)
     except OSError as exc:
-        raise HubError(f"{tar_path}: cannot pack {src_dir} ({one_line(exc)}); "
-                       f"check that every file in it is readable") from exc
+        raise HubError(
+            f"{tar_path}: cannot pack {src_dir} ({one_line(exc)}); check that every file in it is readable"
+        ) from exc
     return tar_path
 
 
@@ -102,14 +103,15 @@ def safe_extract(tar_path, dest_dir) -> Path:
     if dest_dir.is_dir() and not any(dest_dir.iterdir()):
         dest_dir.rmdir()
     if dest_dir.exists():
-        raise HubError(f"{dest_dir}: exists but is not a finished extraction of {tar_path}; "
-                       f"delete it and retry")
+        raise HubError(f"{dest_dir}: exists but is not a finished extraction of {tar_path}; delete it and retry")
     try:
         dest_dir.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(dir=dest_dir.parent, prefix=f".{dest_dir.name}.", suffix=".part"))
     except OSError as exc:
-        raise HubError(f"{dest_dir.parent}: cannot extract {tar_path} there ({one_line(exc)}); "
-                       f"make it writable or set CLAF_CACHE to another folder") from exc
+        raise HubError(
+            f"{dest_dir.parent}: cannot extract {tar_path} there ({one_line(exc)}); "
+            f"make it writable or set CLAF_CACHE to another folder"
+        ) from exc
     try:
         _extract_checked(tar_path, tmp)
         marker = tmp / DONE_MARKER
@@ -122,8 +124,9 @@ def safe_extract(tar_path, dest_dir) -> Path:
             os.replace(tmp, dest_dir)
         except OSError as exc:
             if not is_complete(dest_dir):  # not just another process that finished first
-                raise HubError(f"{dest_dir}: cannot move the extraction into place ({one_line(exc)}); "
-                               f"delete {dest_dir} and retry") from exc
+                raise HubError(
+                    f"{dest_dir}: cannot move the extraction into place ({one_line(exc)}); delete {dest_dir} and retry"
+                ) from exc
             shutil.rmtree(tmp, ignore_errors=True)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -139,18 +142,23 @@ def _extract_checked(tar_path: Path, target: Path) -> None:
             for member in members:
                 reason = unsafe_reason(member)
                 if reason:
-                    raise HubError(f"{tar_path}: unsafe member {member.name!r} ({reason}); "
-                                   f"refusing to extract: rebuild the archive without it")
+                    raise HubError(
+                        f"{tar_path}: unsafe member {member.name!r} ({reason}); "
+                        f"refusing to extract: rebuild the archive without it"
+                    )
             if hasattr(tarfile, "data_filter"):
                 tar.extractall(target, members=members, filter="data")
             else:  # pragma: no cover - Pythons without extraction filters
                 tar.extractall(target, members=members)
     except FILTER_ERROR as exc:
         name = exc.tarinfo.name if exc.tarinfo is not None else "?"
-        raise HubError(f"{tar_path}: unsafe member {name!r} ({one_line(exc)}); "
-                       f"refusing to extract: rebuild the archive without it") from exc
+        raise HubError(
+            f"{tar_path}: unsafe member {name!r} ({one_line(exc)}); refusing to extract: rebuild the archive without it"
+        ) from exc
     except FileNotFoundError as exc:
         raise HubError(f"{tar_path}: archive not found; check the path") from exc
     except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
-        raise HubError(f"{tar_path}: cannot extract ({one_line(exc)}); "
-                       f"the archive is damaged or not a .tar.gz: re-download or rebuild it") from exc
+        raise HubError(
+            f"{tar_path}: cannot extract ({one_line(exc)}); "
+            f"the archive is damaged or not a .tar.gz: re-download or rebuild it"
+        ) from exc

@@ -109,11 +109,15 @@ def download(url: str, dest, sha256=None) -> Path:
         with atomic_file(dest) as out:
             actual = _fetch(url, out)
             if expected and actual != expected:
-                raise HubError(f"{url}: checksum mismatch (expected {expected}, got {actual}); the download "
-                               "is corrupt or changed upstream: retry, or fix the expected sha256")
+                raise HubError(
+                    f"{url}: checksum mismatch (expected {expected}, got {actual}); the download "
+                    "is corrupt or changed upstream: retry, or fix the expected sha256"
+                )
     except OSError as exc:
-        raise HubError(f"{dest}: cannot save the download of {url} ({one_line(exc)}); make {dest.parent} "
-                       "writable, free disk space, or point CLAF_CACHE / CLAF_DATA_ROOT elsewhere") from exc
+        raise HubError(
+            f"{dest}: cannot save the download of {url} ({one_line(exc)}); make {dest.parent} "
+            "writable, free disk space, or point CLAF_CACHE / CLAF_DATA_ROOT elsewhere"
+        ) from exc
     write_checksum(dest, actual)
     return dest
 
@@ -156,7 +160,8 @@ def _fetch_http(url: str, out) -> str:
                     digest.update(chunk)
                     out.write(chunk)
     except requests.RequestException as exc:
-        raise HubError(f"{url}: download failed ({one_line(exc)}); check the URL and the network, "
-                       f"or place the file in the cache by hand") from exc
+        raise HubError(
+            f"{url}: download failed ({one_line(exc)}); check the URL and the network, "
+            f"or place the file in the cache by hand"
+        ) from exc
     return digest.hexdigest()
-

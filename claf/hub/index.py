@@ -23,8 +23,9 @@ NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 def check_name(name):
     if not NAME_PATTERN.match(name or "") or name.lower().endswith((".tar.gz", ".tgz")):
-        raise HubError(f"checkpoint name '{name}' must be letters, digits, '.', '_' or '-' (no suffix); "
-                       f"e.g. larva-kor-tiny-2k")
+        raise HubError(
+            f"checkpoint name '{name}' must be letters, digits, '.', '_' or '-' (no suffix); e.g. larva-kor-tiny-2k"
+        )
     return name
 
 
@@ -32,8 +33,9 @@ def parse(text, where):
     try:
         data = json.loads(text) if text else {}
     except json.JSONDecodeError as exc:
-        raise HubError(f"{where}:{exc.lineno}: the model index is not valid JSON ({exc.msg}); fix or delete it") \
-            from None
+        raise HubError(
+            f"{where}:{exc.lineno}: the model index is not valid JSON ({exc.msg}); fix or delete it"
+        ) from None
     models = data.get("models", {}) if isinstance(data, dict) else None
     if not isinstance(models, dict):
         raise HubError(f"{where}: the model index needs a 'models' object; fix or delete it")
@@ -128,8 +130,9 @@ def read_location(location):
             response.raise_for_status()
             return response.text
         except requests.RequestException as exc:
-            raise HubError(f"{location}: cannot fetch the model index ({one_line(exc)}); check CLAF_MODEL_INDEX") \
-                from exc
+            raise HubError(
+                f"{location}: cannot fetch the model index ({one_line(exc)}); check CLAF_MODEL_INDEX"
+            ) from exc
     raise HubError(f"CLAF_MODEL_INDEX entry '{location}': use a path or a file://, http(s):// or s3:// URL")
 
 

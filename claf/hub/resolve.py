@@ -60,13 +60,22 @@ def resolve_checkpoint(name_or_path: str | Path, pinned_sha256: str | None = Non
         kept = cache_root() / "models" / pinned[:16]
         if (kept / DONE_MARKER).exists():  # a complete extraction of the recorded archive
             kept = model_dir(kept)
-            logger.warning("checkpoint %s: the index %s now names another archive (sha256 %s); loading the one "
-                           "this run recorded (sha256 %s) from %s", text, entry["index"], current, pinned, kept)
+            logger.warning(
+                "checkpoint %s: the index %s now names another archive (sha256 %s); loading the one "
+                "this run recorded (sha256 %s) from %s",
+                text,
+                entry["index"],
+                current,
+                pinned,
+                kept,
+            )
             return str(kept), {"name": text, "url": entry["url"], "sha256": pinned}
-        raise HubError(f"checkpoint '{text}' was sha256 {pinned[:12]}... when this run was configured, but "
-                       f"{entry['index']} now names sha256 {(current or '?')[:12]}... (republished) and the old "
-                       "archive is not in the cache: remove resolved_checkpoint from the run's config.json to "
-                       "use the new weights, or name another checkpoint")
+        raise HubError(
+            f"checkpoint '{text}' was sha256 {pinned[:12]}... when this run was configured, but "
+            f"{entry['index']} now names sha256 {(current or '?')[:12]}... (republished) and the old "
+            "archive is not in the cache: remove resolved_checkpoint from the run's config.json to "
+            "use the new weights, or name another checkpoint"
+        )
     path = str(resolve_name(text))
     logger.info("checkpoint %s -> %s (sha256 %s, index %s)", text, path, current, entry["index"])
     return path, {"name": text, "url": entry["url"], "sha256": current}
@@ -92,12 +101,17 @@ def check_hub_name(name: str) -> str:
 
     names = known_names()
     close = get_close_matches(name, names, n=3, cutoff=0.5)
-    closest = f"closest: {', '.join(close)}" if close else (
-        f"they hold {len(names)} names" if names else "they hold no names yet")
-    raise HubError(f"pretrained model '{name}' not found: not in the model indexes searched "
-                   f"({', '.join(index_locations())}; {closest}){hub}; "
-                   f"publish it (python pretrain.py --base_config {recipe or 'pretrain/<recipe>'}), point CLAF_MODEL_INDEX at "
-                   "the index that has it, or give a model directory, .tar.gz or URL")
+    closest = (
+        f"closest: {', '.join(close)}"
+        if close
+        else (f"they hold {len(names)} names" if names else "they hold no names yet")
+    )
+    raise HubError(
+        f"pretrained model '{name}' not found: not in the model indexes searched "
+        f"({', '.join(index_locations())}; {closest}){hub}; "
+        f"publish it (python pretrain.py --base_config {recipe or 'pretrain/<recipe>'}), point CLAF_MODEL_INDEX at "
+        "the index that has it, or give a model directory, .tar.gz or URL"
+    )
 
 
 def _recipe_of(name: str) -> str | None:
@@ -138,12 +152,16 @@ def looks_like_path(text: str) -> bool:
 def resolve_url(url: str) -> Path:
     parsed = urlparse(url)
     if parsed.scheme.lower() not in URL_SCHEMES:
-        raise HubError(f"{url}: unsupported URL scheme '{parsed.scheme}'; "
-                       f"use http://, https:// or file://, or download the model and give its path")
+        raise HubError(
+            f"{url}: unsupported URL scheme '{parsed.scheme}'; "
+            f"use http://, https:// or file://, or download the model and give its path"
+        )
     name = Path(unquote(parsed.path)).name
     if not is_archive_name(name):
-        raise HubError(f"{url}: a pretrained-model URL must point to a .tar.gz or .tgz archive; "
-                       f"pack the model folder with claf.hub.archive.pack and give that URL")
+        raise HubError(
+            f"{url}: a pretrained-model URL must point to a .tar.gz or .tgz archive; "
+            f"pack the model folder with claf.hub.archive.pack and give that URL"
+        )
     key = hashlib.sha256(url.encode("utf-8")).hexdigest()[:16]
     archive = download(url, cache_root() / "downloads" / key / name)
     return extract_archive(archive, read_checksum(archive))
@@ -168,8 +186,7 @@ def extract_archive(archive: str | Path, digest: str | None = None) -> Path:
     try:
         digest = digest or sha256_cached(archive)
     except OSError as exc:
-        raise HubError(f"{archive}: cannot read the archive ({one_line(exc)}); "
-                       f"check its permissions") from exc
+        raise HubError(f"{archive}: cannot read the archive ({one_line(exc)}); check its permissions") from exc
     return safe_extract(archive, cache_root() / "models" / digest[:16])
 
 
@@ -210,15 +227,24 @@ def resolve_name(name: str) -> Path:
     if parsed.scheme.lower() == "file":  # a local store: verify in place, no copy
         archive = Path(unquote(parsed.path))
         if not archive.is_file():
-            raise HubError(f"checkpoint '{name}': {archive} (from {entry['index']}) is missing; publish it again "
-                           f"or fix the index")
+            raise HubError(
+                f"checkpoint '{name}': {archive} (from {entry['index']}) is missing; publish it again or fix the index"
+            )
         actual = sha256_cached(archive)
         if expected and actual != expected:
-            raise HubError(f"checkpoint '{name}': {archive} does not match the index checksum (expected "
-                           f"{expected}, got {actual}); it is corrupt or was replaced: publish it again")
+            raise HubError(
+                f"checkpoint '{name}': {archive} does not match the index checksum (expected "
+                f"{expected}, got {actual}); it is corrupt or was replaced: publish it again"
+            )
         return extract_archive(archive, actual)
-    archive = download(url, cache_root() / "downloads" / hashlib.sha256(url.encode("utf-8")).hexdigest()[:16]
-                       / Path(unquote(parsed.path)).name, expected)
+    archive = download(
+        url,
+        cache_root()
+        / "downloads"
+        / hashlib.sha256(url.encode("utf-8")).hexdigest()[:16]
+        / Path(unquote(parsed.path)).name,
+        expected,
+    )
     return extract_archive(archive, read_checksum(archive))
 
 

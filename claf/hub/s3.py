@@ -14,8 +14,15 @@ from urllib.parse import urlparse
 from claf.atomic import atomic_file
 from claf.hub.cache import CHUNK_SIZE, HubError, one_line, write_checksum
 
-CREDENTIAL_ERRORS = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "InvalidToken",
-                     "ExpiredToken", "AuthorizationHeaderMalformed", "InvalidSecurity"}
+CREDENTIAL_ERRORS = {
+    "InvalidAccessKeyId",
+    "SignatureDoesNotMatch",
+    "AccessDenied",
+    "InvalidToken",
+    "ExpiredToken",
+    "AuthorizationHeaderMalformed",
+    "InvalidSecurity",
+}
 NOT_FOUND = {"NoSuchKey", "404", "NotFound", "NoSuchBucket"}
 SHA256_META = "sha256"
 
@@ -35,9 +42,14 @@ def client(endpoint_url=None, region=None):
     endpoint_url = endpoint_url or os.environ.get("CLAF_S3_ENDPOINT_URL") or None
     region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
     # Checksums only when the API requires them: S3-compatible servers differ in the newer ones.
-    config = Config(request_checksum_calculation="when_required", response_checksum_validation="when_required",
-                    s3={"addressing_style": "path"} if endpoint_url else {},
-                    retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=10, read_timeout=60)
+    config = Config(
+        request_checksum_calculation="when_required",
+        response_checksum_validation="when_required",
+        s3={"addressing_style": "path"} if endpoint_url else {},
+        retries={"max_attempts": 3, "mode": "standard"},
+        connect_timeout=10,
+        read_timeout=60,
+    )
     # A fresh session: the default one caches the credentials it first saw in the environment.
     return boto3.session.Session().client("s3", endpoint_url=endpoint_url, region_name=region, config=config)
 
@@ -47,18 +59,24 @@ def explain(exc, what):
     from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError, PartialCredentialsError
 
     if isinstance(exc, (NoCredentialsError, PartialCredentialsError)):
-        return HubError(f"{what}: no S3 credentials found; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
-                        f"(or AWS_PROFILE) in the environment")
+        return HubError(
+            f"{what}: no S3 credentials found; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
+            f"(or AWS_PROFILE) in the environment"
+        )
     if isinstance(exc, EndpointConnectionError):
-        return HubError(f"{what}: cannot reach the S3 endpoint ({one_line(exc)}); check endpoint_url / "
-                        f"CLAF_S3_ENDPOINT_URL and that the server is running")
+        return HubError(
+            f"{what}: cannot reach the S3 endpoint ({one_line(exc)}); check endpoint_url / "
+            f"CLAF_S3_ENDPOINT_URL and that the server is running"
+        )
     if not isinstance(exc, ClientError) and isinstance(exc.__context__, ClientError):
         exc = exc.__context__  # boto3's S3UploadFailedError wraps the server's answer
     if isinstance(exc, ClientError):
         code = str(exc.response.get("Error", {}).get("Code", ""))
         if code in CREDENTIAL_ERRORS or code == "403":
-            return HubError(f"{what}: S3 refused the credentials ({code}); check AWS_ACCESS_KEY_ID / "
-                            f"AWS_SECRET_ACCESS_KEY and the key's permissions on this bucket")
+            return HubError(
+                f"{what}: S3 refused the credentials ({code}); check AWS_ACCESS_KEY_ID / "
+                f"AWS_SECRET_ACCESS_KEY and the key's permissions on this bucket"
+            )
         if code in NOT_FOUND:
             return HubError(f"{what}: no such S3 object or bucket ({code}); check the bucket and key")
         return HubError(f"{what}: S3 request failed ({code}: {one_line(exc)})")
@@ -116,8 +134,10 @@ def download(url, dest, sha256=None, endpoint_url=None):
                 out.write(chunk)
             actual = digest.hexdigest()
             if expected and actual != expected:
-                raise HubError(f"{url}: checksum mismatch (expected {expected}, got {actual}); the object is "
-                               f"corrupt or was replaced: publish it again")
+                raise HubError(
+                    f"{url}: checksum mismatch (expected {expected}, got {actual}); the object is "
+                    f"corrupt or was replaced: publish it again"
+                )
     except boto_errors() as exc:
         raise explain(exc, url) from exc
     write_checksum(dest, actual)

@@ -50,8 +50,10 @@ class LocalStore:
                     digest.update(chunk)
                     out.write(chunk)
         except OSError as exc:
-            raise HubError(f"{dest}: cannot publish there ({one_line(exc)}); make {dest.parent} writable or set "
-                           "checkpoint.local.root / CLAF_HUB_DIR") from exc
+            raise HubError(
+                f"{dest}: cannot publish there ({one_line(exc)}); make {dest.parent} writable or set "
+                "checkpoint.local.root / CLAF_HUB_DIR"
+            ) from exc
         atomic_write_text(dest.with_name(dest.name + ".sha256"), f"{digest.hexdigest()}  {dest.name}\n")
         return {"url": self.url(key), "sha256": digest.hexdigest(), "bytes": dest.stat().st_size}
 
@@ -100,14 +102,23 @@ class S3Store:
             # A multipart upload of a big file only becomes an object when it completes: under the temp key.
             self.client.upload_file(str(source), self.bucket, temp, ExtraArgs={"Metadata": meta})
             stored = self._s3.head(self.client, self.bucket, temp)
-            if stored is None or stored["ContentLength"] != size or \
-                    (stored.get("Metadata") or {}).get(self._s3.SHA256_META) != digest:
-                raise HubError(f"{self.url(key)}: the uploaded copy does not match {source} (size or checksum); "
-                               f"retry the upload")
-            self.client.copy({"Bucket": self.bucket, "Key": temp}, self.bucket, final,
-                             ExtraArgs={"Metadata": meta, "MetadataDirective": "REPLACE"})
-            self.client.put_object(Bucket=self.bucket, Key=final + ".sha256",
-                                   Body=f"{digest}  {Path(key).name}\n".encode())
+            if (
+                stored is None
+                or stored["ContentLength"] != size
+                or (stored.get("Metadata") or {}).get(self._s3.SHA256_META) != digest
+            ):
+                raise HubError(
+                    f"{self.url(key)}: the uploaded copy does not match {source} (size or checksum); retry the upload"
+                )
+            self.client.copy(
+                {"Bucket": self.bucket, "Key": temp},
+                self.bucket,
+                final,
+                ExtraArgs={"Metadata": meta, "MetadataDirective": "REPLACE"},
+            )
+            self.client.put_object(
+                Bucket=self.bucket, Key=final + ".sha256", Body=f"{digest}  {Path(key).name}\n".encode()
+            )
         except self._s3.boto_errors() as exc:
             raise self._s3.explain(exc, self.url(key)) from exc
         finally:
@@ -127,8 +138,9 @@ class S3Store:
 
     def write_text(self, key, text):
         try:  # a single PUT replaces the object atomically
-            self.client.put_object(Bucket=self.bucket, Key=self.key(key), Body=text.encode("utf-8"),
-                                   ContentType="application/json")
+            self.client.put_object(
+                Bucket=self.bucket, Key=self.key(key), Body=text.encode("utf-8"), ContentType="application/json"
+            )
         except self._s3.boto_errors() as exc:
             raise self._s3.explain(exc, self.url(key)) from exc
 

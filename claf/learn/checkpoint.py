@@ -23,9 +23,14 @@ MODEL_FILE, STATE_FILE, INFO_FILE = "model.pt", "training_state.pt", "trainer_st
 
 def save_last(path, model, optimizer, scheduler, scaler, position, logs_state, rng_states):
     """Write the folder (call on the main rank; ``rng_states`` holds every rank's, in rank order)."""
-    state = {"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict() if scheduler else None,
-             "scaler": scaler.state_dict() if scaler is not None else None, "rng": rng_states,
-             "position": dict(position), "logs": logs_state}
+    state = {
+        "optimizer": optimizer.state_dict(),
+        "scheduler": scheduler.state_dict() if scheduler else None,
+        "scaler": scaler.state_dict() if scaler is not None else None,
+        "rng": rng_states,
+        "position": dict(position),
+        "logs": logs_state,
+    }
     with atomic_dir(path) as tmp:
         torch.save(model.state_dict(), Path(tmp) / MODEL_FILE)
         torch.save(state, Path(tmp) / STATE_FILE)
@@ -47,8 +52,10 @@ def find_last(resume, log_dir):
     for candidate in (path, path / "checkpoints" / "last"):
         if (candidate / STATE_FILE).is_file():
             return candidate
-    raise MissingFileError(f"--trainer.resume {resume}: no {STATE_FILE} there or in its checkpoints/last/; "
-                            "give a run folder or its checkpoints/last")
+    raise MissingFileError(
+        f"--trainer.resume {resume}: no {STATE_FILE} there or in its checkpoints/last/; "
+        "give a run folder or its checkpoints/last"
+    )
 
 
 def load_last(path, model, optimizer, scheduler, scaler, rank=0):
@@ -76,8 +83,13 @@ def _fit_optimizer_state(optimizer):
     for group in optimizer.param_groups:
         for param in group["params"]:
             for key, value in optimizer.state.get(param, {}).items():
-                if (torch.is_tensor(value) and value.dim() == param.dim() and value.dim() > 0
-                        and value.shape[1:] == param.shape[1:] and value.shape[0] < param.shape[0]):
+                if (
+                    torch.is_tensor(value)
+                    and value.dim() == param.dim()
+                    and value.dim() > 0
+                    and value.shape[1:] == param.shape[1:]
+                    and value.shape[0] < param.shape[0]
+                ):
                     grown = torch.zeros_like(param, dtype=value.dtype)
-                    grown[:value.shape[0]] = value
+                    grown[: value.shape[0]] = value
                     optimizer.state[param][key] = grown

@@ -32,8 +32,9 @@ class EvaluatorGroup:
         if self.average:
             missing = [f"{n}/{k}" for n, k in self.average.items() if f"{n}/{k}" not in scores]
             if missing:
-                raise ConfigError(f"average: no score {', '.join(missing)} among {sorted(scores)}; check each task's "
-                               "metric_key")
+                raise ConfigError(
+                    f"average: no score {', '.join(missing)} among {sorted(scores)}; check each task's metric_key"
+                )
             scores["average"] = sum(scores[f"{n}/{k}"] for n, k in self.average.items()) / len(self.average)
             losses = [scores[f"{n}/loss"] for n in self.average if f"{n}/loss" in scores]
             if losses:

@@ -29,8 +29,10 @@ class MetricLogs:
     def add(self, epoch, global_step, scores, **extra):
         """Record one evaluation; True when it is the best so far."""
         if self.metric_key not in scores:
-            raise ConfigError(f"trainer.metric_key '{self.metric_key}' is not among the validation scores "
-                           f"{sorted(scores)}; set --trainer.metric_key to one of them")
+            raise ConfigError(
+                f"trainer.metric_key '{self.metric_key}' is not among the validation scores "
+                f"{sorted(scores)}; set --trainer.metric_key to one of them"
+            )
         entry = {"epoch": epoch, "global_step": global_step, **{f"valid/{k}": v for k, v in scores.items()}, **extra}
         self.history.append(entry)
         score = scores[self.metric_key]

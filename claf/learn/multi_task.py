@@ -40,9 +40,20 @@ def multi_task_evaluator(reader, model, valid, tokenizer, make, data_reader=None
         block = dict(reader.blocks[name])
         if data_reader is not None and not block.get("valid_limit"):
             block["valid_limit"] = data_reader.get("valid_limit")
-        members.append((name, with_extra_valid(evaluator, task_reader.extra_valid_sets(block), task_reader, tokenizer,
-                                               lambda data, m=task_model, r=task_reader: make(data, m, r.metrics))))
-    group = EvaluatorGroup(members, average={name: reader.metric_key(name) for name in reader.names},
-                           all_predictions=True)
+        members.append(
+            (
+                name,
+                with_extra_valid(
+                    evaluator,
+                    task_reader.extra_valid_sets(block),
+                    task_reader,
+                    tokenizer,
+                    lambda data, m=task_model, r=task_reader: make(data, m, r.metrics),
+                ),
+            )
+        )
+    group = EvaluatorGroup(
+        members, average={name: reader.metric_key(name) for name in reader.names}, all_predictions=True
+    )
     ordered = [e for name in reader.names for e in examples[name]]
     return MultiTaskEvaluator(group, ordered, reader.names)

@@ -24,8 +24,9 @@ def can_fuse(model):
 @OPTIMIZERS.register("adamw")
 def adamw(model, learning_rate, weight_decay=0.01, betas=(0.9, 0.999), eps=1e-8, fused=None):
     fused = can_fuse(model) if fused is None else fused
-    return torch.optim.AdamW(param_groups(model, weight_decay), lr=learning_rate, betas=tuple(betas), eps=eps,
-                             fused=fused or None)
+    return torch.optim.AdamW(
+        param_groups(model, weight_decay), lr=learning_rate, betas=tuple(betas), eps=eps, fused=fused or None
+    )
 
 
 @OPTIMIZERS.register("adam")

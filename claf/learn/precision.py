@@ -71,8 +71,10 @@ def resolve_precision(precision, device_type=None, native_bf16=None):
 
 
 def _warn_slow_bf16():
-    logger.warning("trainer.precision bf16: this CPU has no native bf16 (no amx_bf16/avx512_bf16 flag), so bf16 "
-                   "is emulated and several times slower than fp32; use --trainer.precision auto or fp32")
+    logger.warning(
+        "trainer.precision bf16: this CPU has no native bf16 (no amx_bf16/avx512_bf16 flag), so bf16 "
+        "is emulated and several times slower than fp32; use --trainer.precision auto or fp32"
+    )
 
 
 def describe_cpu():

@@ -63,8 +63,10 @@ def check_names(cfg: Any) -> None:
     if "data_reader" in cfg:
         checks += [("data_reader.dataset", READERS, cfg.data_reader.dataset), ("model.name", MODELS, cfg.model.name)]
     if "optimizer" in cfg:
-        checks += [("optimizer.op_type", OPTIMIZERS, cfg.optimizer.op_type),
-                   ("optimizer.lr_scheduler_type", LR_SCHEDULERS, cfg.optimizer.lr_scheduler_type)]
+        checks += [
+            ("optimizer.op_type", OPTIMIZERS, cfg.optimizer.op_type),
+            ("optimizer.lr_scheduler_type", LR_SCHEDULERS, cfg.optimizer.lr_scheduler_type),
+        ]
     for key, registry, name in checks:
         try:
             registry.get(name)
@@ -81,7 +83,9 @@ def check_values(cfg: Any) -> None:
     if isinstance(step, str) and step.isdigit():
         step = int(step)
     if step != "epoch" and not (isinstance(step, int) and not isinstance(step, bool) and step > 0):
-        raise ConfigError(f"--trainer.eval_and_save_step_count: expected 'epoch' or a positive number of steps, got {step!r}")
+        raise ConfigError(
+            f"--trainer.eval_and_save_step_count: expected 'epoch' or a positive number of steps, got {step!r}"
+        )
     for key in ("num_epochs", "max_steps", "gradient_accumulation_steps"):
         _positive(t.get(key), f"trainer.{key}")
     _positive(t.get("verbose_step_count"), "trainer.verbose_step_count", minimum=0)  # 0: no step logs
@@ -121,7 +125,8 @@ class Run:
         op = self.cfg.optimizer
         optimizer = OPTIMIZERS.get(op.op_type)(model, op.learning_rate, **dict(op.get(op.op_type, {})))
         scheduler = LR_SCHEDULERS.get(op.lr_scheduler_type)(
-            optimizer, total_steps=total_steps, **dict(op.get(op.lr_scheduler_type, {})))
+            optimizer, total_steps=total_steps, **dict(op.get(op.lr_scheduler_type, {}))
+        )
         return optimizer, scheduler
 
     def write_config(self, resolved: dict | None = None) -> None:

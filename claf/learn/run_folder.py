@@ -25,9 +25,11 @@ def check_run_folder(log_dir, resume=None, overwrite=False):
     """Raise RunFolderError when ``log_dir`` holds a run and neither ``resume`` nor ``overwrite`` is set."""
     if resume or overwrite or not holds_run(log_dir):
         return
-    raise RunFolderError(f"{log_dir} already holds a run (its checkpoints, metrics and predictions would be "
-                         "replaced): give another --trainer.log_dir, --trainer.resume true to continue it, or "
-                         "--trainer.overwrite true to replace it")
+    raise RunFolderError(
+        f"{log_dir} already holds a run (its checkpoints, metrics and predictions would be "
+        "replaced): give another --trainer.log_dir, --trainer.resume true to continue it, or "
+        "--trainer.overwrite true to replace it"
+    )
 
 
 def run_config_json(cfg, resolved=None):

@@ -10,8 +10,7 @@ def _as_arrays(predictions, labels):
     labels = list(labels)
     if len(predictions) != len(labels):
         raise ValueError(
-            f"predictions and labels differ in length: "
-            f"{len(predictions)} predictions vs {len(labels)} labels"
+            f"predictions and labels differ in length: {len(predictions)} predictions vs {len(labels)} labels"
         )
     if not predictions:
         raise ValueError("cannot compute a metric on empty input (0 predictions and 0 labels)")
@@ -36,7 +35,7 @@ def macro_f1(predictions, labels):
     pred, gold = _as_arrays(predictions, labels)
     classes, codes = np.unique(np.concatenate([pred, gold]), return_inverse=True)
     codes = codes.reshape(-1)
-    pred_codes, gold_codes = codes[: len(pred)], codes[len(pred):]
+    pred_codes, gold_codes = codes[: len(pred)], codes[len(pred) :]
     n = len(classes)
     tp = np.bincount(gold_codes[pred_codes == gold_codes], minlength=n)
     pred_count = np.bincount(pred_codes, minlength=n)
@@ -68,7 +67,7 @@ def matthews_corrcoef(predictions, labels):
     pred, gold = _as_arrays(predictions, labels)
     classes, codes = np.unique(np.concatenate([pred, gold]), return_inverse=True)
     codes = codes.reshape(-1)
-    pred_codes, gold_codes = codes[: len(pred)], codes[len(pred):]
+    pred_codes, gold_codes = codes[: len(pred)], codes[len(pred) :]
     n = float(len(pred))
     t = np.bincount(gold_codes, minlength=len(classes)).astype(float)
     p = np.bincount(pred_codes, minlength=len(classes)).astype(float)

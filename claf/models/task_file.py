@@ -1,6 +1,6 @@
 """``claf_task.json``: what a saved checkpoint needs to serve raw input again (plain JSON, no torch).
 
-    {"model": {"name", "options"}, "data_reader": {"dataset", "options"}, "plugins": [modules]}
+{"model": {"name", "options"}, "data_reader": {"dataset", "options"}, "plugins": [modules]}
 """
 
 import json
@@ -13,10 +13,14 @@ from claf.errors import MissingFileError
 TASK_FILE = "claf_task.json"
 
 
-def task_meta(model_name: str, model_options: dict, reader_name: str, reader_options: dict,
-              plugins: Iterable[str] = ()) -> dict:
-    return {"model": {"name": model_name, "options": model_options},
-            "data_reader": {"dataset": reader_name, "options": reader_options}, "plugins": list(plugins)}
+def task_meta(
+    model_name: str, model_options: dict, reader_name: str, reader_options: dict, plugins: Iterable[str] = ()
+) -> dict:
+    return {
+        "model": {"name": model_name, "options": model_options},
+        "data_reader": {"dataset": reader_name, "options": reader_options},
+        "plugins": list(plugins),
+    }
 
 
 def write_task_file(folder: str | Path, meta: dict) -> None:
@@ -26,8 +30,9 @@ def write_task_file(folder: str | Path, meta: dict) -> None:
 def read_task_file(path: str | Path) -> dict:
     file = Path(path) / TASK_FILE
     if not file.is_file():
-        raise MissingFileError(f"{file} not found: {path} is not a checkpoint saved by claf "
-                                "(give a run folder or its checkpoints/best)")
+        raise MissingFileError(
+            f"{file} not found: {path} is not a checkpoint saved by claf (give a run folder or its checkpoints/best)"
+        )
     return json.loads(file.read_text(encoding="utf-8"))
 
 

@@ -27,8 +27,9 @@ def split_sentences(text, enabled=True):
     return [s for s in _SENTENCE_END.split(text) if s]
 
 
-def iter_documents(path, document_separator="line", text_column=None, header=False, line_limit=None,
-                   sentence_split=True, name=None):
+def iter_documents(
+    path, document_separator="line", text_column=None, header=False, line_limit=None, sentence_split=True, name=None
+):
     """Yield each document of a text file as a list of sentence strings."""
     if document_separator not in SEPARATORS:
         raise CorpusError(f"corpus.document_separator '{document_separator}' is not one of {', '.join(SEPARATORS)}")
@@ -44,8 +45,10 @@ def iter_documents(path, document_separator="line", text_column=None, header=Fal
             if text_column is not None:
                 fields = line.split("\t")
                 if text_column >= len(fields):
-                    raise CorpusError(f"{name}:{line_no}: no column {text_column} (the row has {len(fields)}); "
-                                      f"fix corpus.text_column or the file")
+                    raise CorpusError(
+                        f"{name}:{line_no}: no column {text_column} (the row has {len(fields)}); "
+                        f"fix corpus.text_column or the file"
+                    )
                 line = fields[text_column]
             sentences = split_sentences(line, sentence_split)
             if document_separator == "line":

@@ -36,21 +36,28 @@ def generator_config(discriminator_config, generator_size=0.25, generator_layers
     """The generator's transformers config: the discriminator's, scaled down (then explicit values)."""
     d = discriminator_config
     if not 0 < float(generator_size) <= 1 or not 0 < float(generator_layers) <= 1:
-        raise ConfigError(f"model.electra.generator_size ({generator_size}) and generator_layers "
-                          f"({generator_layers}) are fractions of the discriminator: use values in (0, 1]")
+        raise ConfigError(
+            f"model.electra.generator_size ({generator_size}) and generator_layers "
+            f"({generator_layers}) are fractions of the discriminator: use values in (0, 1]"
+        )
     options = d.to_dict()
     for key in ("architectures", "_name_or_path", "transformers_version", "model_type"):
         options.pop(key, None)
     heads = max(1, round(d.num_attention_heads * generator_size))
-    options.update(hidden_size=max(heads, round(d.hidden_size * generator_size)), num_attention_heads=heads,
-                   intermediate_size=max(1, round(d.intermediate_size * generator_size)),
-                   num_hidden_layers=max(1, round(d.num_hidden_layers * generator_layers)))
+    options.update(
+        hidden_size=max(heads, round(d.hidden_size * generator_size)),
+        num_attention_heads=heads,
+        intermediate_size=max(1, round(d.intermediate_size * generator_size)),
+        num_hidden_layers=max(1, round(d.num_hidden_layers * generator_layers)),
+    )
     options.update(dict(generator or {}))
     config = type(d)(**options)
     if config.hidden_size % config.num_attention_heads:
-        raise ConfigError(f"the ELECTRA generator's hidden size {config.hidden_size} is not a multiple of its "
-                          f"{config.num_attention_heads} attention heads; set model.electra.generator "
-                          '{"hidden_size": ..., "num_attention_heads": ...}')
+        raise ConfigError(
+            f"the ELECTRA generator's hidden size {config.hidden_size} is not a multiple of its "
+            f"{config.num_attention_heads} attention heads; set model.electra.generator "
+            '{"hidden_size": ..., "num_attention_heads": ...}'
+        )
     return config
 
 
@@ -58,8 +65,15 @@ def build_electra(transformers_config, options, tokenizer, pretrained_model_name
     """(discriminator, generator) from the recipe, the embeddings shared when ``share_embeddings``."""
     import transformers
 
-    known = {"generator_size", "generator_layers", "generator", "share_embeddings", "discriminator_weight",
-             "sampling", "temperature"}
+    known = {
+        "generator_size",
+        "generator_layers",
+        "generator",
+        "share_embeddings",
+        "discriminator_weight",
+        "sampling",
+        "temperature",
+    }
     unknown = sorted(set(options) - known)
     if unknown:
         raise ConfigError(f"model.electra: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
@@ -70,18 +84,26 @@ def build_electra(transformers_config, options, tokenizer, pretrained_model_name
     else:
         model_type = transformers_config.get("model_type", "electra")
         if model_type != "electra":
-            raise ConfigError(f"model.objective electra builds transformers' ELECTRA classes: set "
-                              f"model.transformers_config.model_type to electra (not {model_type})")
+            raise ConfigError(
+                f"model.objective electra builds transformers' ELECTRA classes: set "
+                f"model.transformers_config.model_type to electra (not {model_type})"
+            )
         config = model_config(dict(transformers_config, model_type="electra"), tokenizer, max_seq_length)
         discriminator = transformers.ElectraForPreTraining(config)
-    gen_config = generator_config(discriminator.config, options.get("generator_size", 0.25),
-                                  options.get("generator_layers", 1.0), options.get("generator"))
+    gen_config = generator_config(
+        discriminator.config,
+        options.get("generator_size", 0.25),
+        options.get("generator_layers", 1.0),
+        options.get("generator"),
+    )
     generator = transformers.ElectraForMaskedLM(gen_config)
     if options.get("share_embeddings", True):
         if gen_config.embedding_size != discriminator.config.embedding_size:
-            raise ConfigError(f"model.electra.share_embeddings needs the same embedding_size in both models "
-                              f"(generator {gen_config.embedding_size}, discriminator "
-                              f"{discriminator.config.embedding_size})")
+            raise ConfigError(
+                f"model.electra.share_embeddings needs the same embedding_size in both models "
+                f"(generator {gen_config.embedding_size}, discriminator "
+                f"{discriminator.config.embedding_size})"
+            )
         generator.electra.embeddings = discriminator.electra.embeddings
         generator.tie_weights()  # the generator's output layer is the shared word embeddings
     return discriminator, generator
@@ -157,8 +179,16 @@ class ElectraPretrainModel(torch.nn.Module):
         if not self.training:
             mlm_correct = (logits.detach().float().argmax(-1) == targets).sum()
             rtd_correct = ((rtd_logits[real] > 0).float() == replaced[real]).sum()
-        return PretrainOutput(loss, mlm_loss.detach(), None, mlm_correct, int(targets.numel()), rtd_loss.detach(),
-                              rtd_correct, int(real.sum()))
+        return PretrainOutput(
+            loss,
+            mlm_loss.detach(),
+            None,
+            mlm_correct,
+            int(targets.numel()),
+            rtd_loss.detach(),
+            rtd_correct,
+            int(real.sum()),
+        )
 
     def loss_units(self, batch):
         return int((batch["labels"] != IGNORE_INDEX).sum())

@@ -9,7 +9,7 @@ from claf.pretrain.plans import Plan
 from claf.pretrain.stream import MODEL_KEYS
 from claf.progress import bar
 
-VALID_EPOCH = 2 ** 31  # keys of an epoch training never reaches
+VALID_EPOCH = 2**31  # keys of an epoch training never reaches
 
 
 class PretrainEvaluator:
@@ -17,14 +17,27 @@ class PretrainEvaluator:
     the same on every rank. Accuracies are in percent; ``loss`` is the objective's (electra: mlm + weight * rtd).
     """
 
-    def __init__(self, model, corpus, specials, instance_format, max_seq_length, masker, holdout_documents,
-                 num_instances=512, batch_size=64, precision="fp32", seed=42, device="cpu"):
+    def __init__(
+        self,
+        model,
+        corpus,
+        specials,
+        instance_format,
+        max_seq_length,
+        masker,
+        holdout_documents,
+        num_instances=512,
+        batch_size=64,
+        precision="fp32",
+        seed=42,
+        device="cpu",
+    ):
         plan = Plan(corpus, instance_format, max_seq_length, holdout_documents, part="valid")
         indices = plan.epoch_order(seed, VALID_EPOCH)[:num_instances]
         self.model, self.precision, self.device = model, precision, torch.device(device)
         self.batches, self.num_instances = [], len(indices)
         for start in range(0, len(indices), batch_size):
-            chunk = indices[start:start + batch_size]
+            chunk = indices[start : start + batch_size]
             keys = rng.instance_keys(seed, VALID_EPOCH, chunk, max_seq_length)
             batch = masker(build_instances(plan, chunk, keys, specials), keys)
             self.batches.append({k: torch.from_numpy(batch[k]) for k in MODEL_KEYS if k in batch})
@@ -33,8 +46,16 @@ class PretrainEvaluator:
     def __call__(self):
         was_training = self.model.training
         self.model.eval()
-        totals = {"mlm": 0.0, "nsp": 0.0, "correct": 0, "count": 0, "rows": 0, "rtd": 0.0, "rtd_correct": 0,
-                  "rtd_count": 0}
+        totals = {
+            "mlm": 0.0,
+            "nsp": 0.0,
+            "correct": 0,
+            "count": 0,
+            "rows": 0,
+            "rtd": 0.0,
+            "rtd_correct": 0,
+            "rtd_count": 0,
+        }
         try:
             for batch in bar(self.batches, desc="evaluating held-out MLM", unit=" batches"):
                 batch = {k: v.to(self.device) for k, v in batch.items()}
@@ -52,8 +73,10 @@ class PretrainEvaluator:
                     totals["rtd_count"] += out.rtd_count
         finally:
             self.model.train(was_training)
-        scores = {"mlm_loss": totals["mlm"] / max(totals["count"], 1),
-                  "mlm_accuracy": 100.0 * totals["correct"] / max(totals["count"], 1)}  # percent, like all metrics
+        scores = {
+            "mlm_loss": totals["mlm"] / max(totals["count"], 1),
+            "mlm_accuracy": 100.0 * totals["correct"] / max(totals["count"], 1),
+        }  # percent, like all metrics
         scores["loss"] = scores["mlm_loss"]
         if totals["rows"]:
             scores["nsp_loss"] = totals["nsp"] / totals["rows"]

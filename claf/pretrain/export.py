@@ -1,8 +1,8 @@
 """Checkpoints every ``save_every_steps``: save_pretrained + tokenizer -> ``<run>-<k>k.tar.gz`` -> a store.
 
-    larva-kor-tiny-2k/             config.json, model.safetensors, tokenizer files, claf_pretrain.json
-    larva-kor-tiny-2k.tar.gz       the folder packed (claf.hub.archive.pack)
-    <store>/larva-kor-tiny-2k.tar.gz (+ .sha256), and the name in the store's and the local model index
+larva-kor-tiny-2k/             config.json, model.safetensors, tokenizer files, claf_pretrain.json
+larva-kor-tiny-2k.tar.gz       the folder packed (claf.hub.archive.pack)
+<store>/larva-kor-tiny-2k.tar.gz (+ .sha256), and the name in the store's and the local model index
 """
 
 import json
@@ -30,8 +30,7 @@ def export_checkpoint(net, tokenizer, folder, meta):
     with atomic_dir(folder) as tmp:
         net.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
-        (Path(tmp) / PRETRAIN_FILE).write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n",
-                                               encoding="utf-8")
+        (Path(tmp) / PRETRAIN_FILE).write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return folder
 
 
@@ -51,8 +50,10 @@ def check_unpublished(store, names, overwrite=False):
         return
     taken = [name for name in names if published_entry(store, name)]
     if taken:
-        raise HubError(f"checkpoint {taken[0]} is already published in {store.url(INDEX_KEY)} (by an earlier run): "
-                       "give the recipe another --name, or --trainer.overwrite true to replace it")
+        raise HubError(
+            f"checkpoint {taken[0]} is already published in {store.url(INDEX_KEY)} (by an earlier run): "
+            "give the recipe another --name, or --trainer.overwrite true to replace it"
+        )
 
 
 def publish_checkpoint(folder, store, keep_archive=True, overwrite=False):
@@ -68,17 +69,24 @@ def publish_checkpoint(folder, store, keep_archive=True, overwrite=False):
     archive = pack(folder, folder.with_name(f"{name}.tar.gz"))
     existing = published_entry(store, name)
     if existing and not overwrite and (existing.get("sha256") or "").lower() != sha256_file(archive):
-        raise HubError(f"checkpoint {name} is already published in {store.url(INDEX_KEY)} with another checksum; "
-                       f"it stays unpublished in {folder}: give the recipe another --name, or --trainer.overwrite "
-                       "true to replace it")
+        raise HubError(
+            f"checkpoint {name} is already published in {store.url(INDEX_KEY)} with another checksum; "
+            f"it stays unpublished in {folder}: give the recipe another --name, or --trainer.overwrite "
+            "true to replace it"
+        )
     started = time.perf_counter()
     entry = store.put_file(archive, f"{name}.tar.gz")
     meta_file = folder / PRETRAIN_FILE
     meta = json.loads(meta_file.read_text(encoding="utf-8")) if meta_file.is_file() else {}
     entry.update(step=meta.get("step"), recipe=meta.get("recipe"), published=time.strftime("%Y-%m-%dT%H:%M:%S"))
     register(store, name, entry)
-    logger.info("published %s -> %s (%.1f MB in %.1fs)", name, entry["url"], entry["bytes"] / 2 ** 20,
-                time.perf_counter() - started)
+    logger.info(
+        "published %s -> %s (%.1f MB in %.1fs)",
+        name,
+        entry["url"],
+        entry["bytes"] / 2**20,
+        time.perf_counter() - started,
+    )
     if not keep_archive:
         archive.unlink()
     return dict(entry, name=name)

@@ -56,8 +56,13 @@ def build_instances(plan, indices, keys, specials):
             token_type_ids[rows] = second & (np.arange(width)[None, :] < parts["length"][:, None])
             nsp[rows] = parts["label"]
     attention_mask = (np.arange(width)[None, :] < lengths[:, None]).astype(np.int64)
-    batch = {"input_ids": input_ids, "token_type_ids": token_type_ids, "attention_mask": attention_mask,
-             "word_starts": word_starts, "special": np.isin(input_ids, specials.all) | (attention_mask == 0)}
+    batch = {
+        "input_ids": input_ids,
+        "token_type_ids": token_type_ids,
+        "attention_mask": attention_mask,
+        "word_starts": word_starts,
+        "special": np.isin(input_ids, specials.all) | (attention_mask == 0),
+    }
     if pair:
         batch["next_sentence_label"] = nsp
     return batch
@@ -86,8 +91,10 @@ def _full_sentence_layout(plan, shard_id, indices, keys):
     columns = 1 + offset + at_or_before - before_first[owner]
     opens = (offset > 0) & (doc_starts[at_or_before - 1] == positions)  # a document starts inside the span
     length = count + np.searchsorted(doc_starts, last - 1, "right") - before_first + 2
-    separators = (np.concatenate([owner[opens], np.arange(len(indices))]),
-                  np.concatenate([columns[opens] - 1, length - 1]))
+    separators = (
+        np.concatenate([owner[opens], np.arange(len(indices))]),
+        np.concatenate([columns[opens] - 1, length - 1]),
+    )
     return {"length": length, "tokens": (owner, columns, positions), "separators": separators}
 
 
@@ -114,11 +121,19 @@ def _pair_layout(plan, shard_id, indices, keys):
     a_pos, a_owner, a_off = _ragged(a0, la)
     b_pos, b_owner, b_off = _ragged(b0, lb)
     rows = np.arange(len(indices))
-    tokens = (np.concatenate([a_owner, b_owner]), np.concatenate([1 + a_off, 2 + la[b_owner] + b_off]),
-              np.concatenate([a_pos, b_pos]))
+    tokens = (
+        np.concatenate([a_owner, b_owner]),
+        np.concatenate([1 + a_off, 2 + la[b_owner] + b_off]),
+        np.concatenate([a_pos, b_pos]),
+    )
     separators = (np.concatenate([rows, rows]), np.concatenate([1 + la, 2 + la + lb]))
-    return {"length": la + lb + 3, "tokens": tokens, "separators": separators, "type_from": la + 2,
-            "label": is_random.astype(np.int64)}
+    return {
+        "length": la + lb + 3,
+        "tokens": tokens,
+        "separators": separators,
+        "type_from": la + 2,
+        "label": is_random.astype(np.int64),
+    }
 
 
 def _truncate(la, lb, budget):

@@ -28,8 +28,15 @@ IGNORE_INDEX = -100
 
 
 class Masker:
-    def __init__(self, specials, strategy="subword", mlm_probability=0.15, mask_replace_prob=0.8,
-                 random_replace_prob=0.1, max_ngram=3):
+    def __init__(
+        self,
+        specials,
+        strategy="subword",
+        mlm_probability=0.15,
+        mask_replace_prob=0.8,
+        random_replace_prob=0.1,
+        max_ngram=3,
+    ):
         if strategy not in STRATEGIES:
             raise ConfigError(f"masking.strategy '{strategy}' is not one of {', '.join(STRATEGIES)}")
         if not 0 < mlm_probability < 1:

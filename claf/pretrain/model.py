@@ -43,11 +43,13 @@ def build_model(model_cfg, tokenizer, max_seq_length=512):
         from claf.pretrain.electra import ElectraPretrainModel, build_electra
 
         options = dict(model_cfg.get("electra") or {})
-        discriminator, generator = build_electra(dict(model_cfg.transformers_config), options, tokenizer,
-                                                 model_cfg.pretrained_model_name, max_seq_length)
+        discriminator, generator = build_electra(
+            dict(model_cfg.transformers_config), options, tokenizer, model_cfg.pretrained_model_name, max_seq_length
+        )
         return ElectraPretrainModel(discriminator, generator, **electra_loss_options(options))
-    net = build_net(dict(model_cfg.transformers_config), tokenizer, objective, model_cfg.pretrained_model_name,
-                    max_seq_length)
+    net = build_net(
+        dict(model_cfg.transformers_config), tokenizer, objective, model_cfg.pretrained_model_name, max_seq_length
+    )
     return PretrainModel(net)
 
 
@@ -72,8 +74,10 @@ def model_config(transformers_config, tokenizer, max_seq_length=512):
     config = transformers.AutoConfig.for_model(model_type, **options)
     check_positions(config, max_seq_length, "model.transformers_config.max_position_embeddings")
     if config.vocab_size < len(tokenizer):
-        raise ConfigError(f"model.transformers_config.vocab_size {config.vocab_size} is smaller than the "
-                         f"tokenizer's {len(tokenizer)} entries; remove it to take the tokenizer's")
+        raise ConfigError(
+            f"model.transformers_config.vocab_size {config.vocab_size} is smaller than the "
+            f"tokenizer's {len(tokenizer)} entries; remove it to take the tokenizer's"
+        )
     return config
 
 
@@ -95,8 +99,10 @@ def build_net(transformers_config, tokenizer, objective="mlm", pretrained_model_
     config = model_config(transformers_config, tokenizer, max_seq_length)
     net = auto.from_config(config)
     if objective == "mlm_nsp" and not hasattr(getattr(net, "cls", None), "seq_relationship"):
-        raise ConfigError(f"model.objective mlm_nsp needs a model type with next-sentence prediction (bert); "
-                         f"{config.model_type} has none: use objective mlm")
+        raise ConfigError(
+            f"model.objective mlm_nsp needs a model type with next-sentence prediction (bert); "
+            f"{config.model_type} has none: use objective mlm"
+        )
     return net
 
 
@@ -114,8 +120,10 @@ def check_positions(config, max_seq_length, key):
 
     usable = usable_positions(config)
     if max_seq_length > usable:
-        raise ConfigError(f"schedule.sequence_length reaches {max_seq_length} tokens but {key} allows {usable}: "
-                          f"raise {key} or shorten schedule.sequence_length")
+        raise ConfigError(
+            f"schedule.sequence_length reaches {max_seq_length} tokens but {key} allows {usable}: "
+            f"raise {key} or shorten schedule.sequence_length"
+        )
 
 
 def lm_head(net):
@@ -160,8 +168,9 @@ class PretrainModel(torch.nn.Module):
         correct = None
         if not self.training:  # accuracy for evaluation only: an argmax over the vocabulary is not free
             correct = (logits.detach().float().argmax(-1) == targets).sum()
-        return PretrainOutput(loss, mlm_loss.detach(), None if nsp_loss is None else nsp_loss.detach(), correct,
-                              int(targets.numel()))
+        return PretrainOutput(
+            loss, mlm_loss.detach(), None if nsp_loss is None else nsp_loss.detach(), correct, int(targets.numel())
+        )
 
     def loss_units(self, batch):
         """The loss is a mean over masked tokens: accumulation weighs micro-batches by them."""
@@ -173,10 +182,16 @@ class PretrainModel(torch.nn.Module):
         current = self.state_dict()
         for key, value in saved.items():
             mine = current.get(key)
-            if ("position" in key and mine is not None and value.dim() == mine.dim() and value.dim() > 0
-                    and value.shape[1:] == mine.shape[1:] and value.shape[0] < mine.shape[0]):
+            if (
+                "position" in key
+                and mine is not None
+                and value.dim() == mine.dim()
+                and value.dim() > 0
+                and value.shape[1:] == mine.shape[1:]
+                and value.shape[0] < mine.shape[0]
+            ):
                 grown = mine.clone()
-                grown[:value.shape[0]] = value
+                grown[: value.shape[0]] = value
                 saved[key] = grown
         return saved
 

@@ -50,13 +50,27 @@ class PreparedCorpus:
 
 def fingerprint(tokenizer_sha256, sources, options):
     """``sources``: [(name, sha256, size)] of the corpus files."""
-    payload = {"format": FORMAT_VERSION, "tokenizer": tokenizer_sha256,
-               "sources": [list(s) for s in sources], "options": options}
+    payload = {
+        "format": FORMAT_VERSION,
+        "tokenizer": tokenizer_sha256,
+        "sources": [list(s) for s in sources],
+        "options": options,
+    }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode("utf-8")).hexdigest()
 
 
-def prepare_corpus(files, tokenizer, tokenizer_folder, output_dir, shard_size_mb=256.0, document_separator="line",
-                   text_column=None, header=False, line_limit=None, sentence_split=True):
+def prepare_corpus(
+    files,
+    tokenizer,
+    tokenizer_folder,
+    output_dir,
+    shard_size_mb=256.0,
+    document_separator="line",
+    text_column=None,
+    header=False,
+    line_limit=None,
+    sentence_split=True,
+):
     """Tokenize ``files`` into shards under ``output_dir/<fingerprint>/`` (or reuse them); a PreparedCorpus."""
     from claf.atomic import atomic_dir
     from claf.data.sources import resolve_data_file
@@ -69,8 +83,14 @@ def prepare_corpus(files, tokenizer, tokenizer_folder, output_dir, shard_size_mb
         raise ConfigError(f"corpus.shard_size_mb must be positive, got {shard_size_mb!r}")
     paths = [resolve_data_file(f) for f in files]
     sources = [(str(f), sha256_cached(p), p.stat().st_size) for f, p in zip(files, paths)]
-    options = {"document_separator": document_separator, "text_column": text_column, "header": bool(header),
-               "line_limit": line_limit, "sentence_split": bool(sentence_split), "shard_size_mb": float(shard_size_mb)}
+    options = {
+        "document_separator": document_separator,
+        "text_column": text_column,
+        "header": bool(header),
+        "line_limit": line_limit,
+        "sentence_split": bool(sentence_split),
+        "shard_size_mb": float(shard_size_mb),
+    }
     tokenizer_sha256 = tokenizer_hash(tokenizer_folder)
     key = fingerprint(tokenizer_sha256, sources, options)
     folder = Path(output_dir) / key[:16]
@@ -82,7 +102,7 @@ def prepare_corpus(files, tokenizer, tokenizer_folder, output_dir, shard_size_mb
 
     started = time.perf_counter()
     vocab_size = len(tokenizer)
-    target_tokens = max(1, int(shard_size_mb * 2 ** 20 / (2 if vocab_size <= 65536 else 4)))
+    target_tokens = max(1, int(shard_size_mb * 2**20 / (2 if vocab_size <= 65536 else 4)))
     with atomic_dir(folder) as tmp:
         writer = _ShardBuffer(Path(tmp), target_tokens, vocab_size)
         for (name, _sha, _size), path in zip(sources, paths):
@@ -96,23 +116,43 @@ def prepare_corpus(files, tokenizer, tokenizer_folder, output_dir, shard_size_mb
                     progress.update(len(chunk))
         writer.flush()
         if not writer.shards:
-            raise UserError(f"corpus {', '.join(files)}: no text after tokenization; check corpus.files and "
-                             f"corpus.text_column")
+            raise UserError(
+                f"corpus {', '.join(files)}: no text after tokenization; check corpus.files and corpus.text_column"
+            )
         raw = sum(_raw_bytes(p, size, line_limit) for (_n, _s, size), p in zip(sources, paths))
         stored = sum(s["bytes"] for s in writer.shards)
-        report = {"raw_bytes": raw, "shard_bytes": stored, "shards_vs_raw": round(stored / raw, 4) if raw else None,
-                  "tokens": sum(s["tokens"] for s in writer.shards),
-                  "sentences": sum(s["sentences"] for s in writer.shards),
-                  "documents": sum(s["documents"] for s in writer.shards),
-                  "num_shards": len(writer.shards), "seconds": round(time.perf_counter() - started, 2)}
-        manifest = {"format": FORMAT_VERSION, "fingerprint": key, "tokenizer_sha256": tokenizer_sha256,
-                    "tokenizer_folder": str(tokenizer_folder),
-                    "vocab_size": vocab_size, "sources": [dict(zip(("name", "sha256", "bytes"), s)) for s in sources],
-                    "options": options, "shards": writer.shards, "report": report}
+        report = {
+            "raw_bytes": raw,
+            "shard_bytes": stored,
+            "shards_vs_raw": round(stored / raw, 4) if raw else None,
+            "tokens": sum(s["tokens"] for s in writer.shards),
+            "sentences": sum(s["sentences"] for s in writer.shards),
+            "documents": sum(s["documents"] for s in writer.shards),
+            "num_shards": len(writer.shards),
+            "seconds": round(time.perf_counter() - started, 2),
+        }
+        manifest = {
+            "format": FORMAT_VERSION,
+            "fingerprint": key,
+            "tokenizer_sha256": tokenizer_sha256,
+            "tokenizer_folder": str(tokenizer_folder),
+            "vocab_size": vocab_size,
+            "sources": [dict(zip(("name", "sha256", "bytes"), s)) for s in sources],
+            "options": options,
+            "shards": writer.shards,
+            "report": report,
+        }
         (Path(tmp) / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    logger.info("prepared corpus %s: %d shards, %d tokens, %.1f MB (%.2fx the raw %.1f MB) in %.1fs", folder,
-                report["num_shards"], report["tokens"], stored / 2 ** 20, report["shards_vs_raw"] or 0,
-                raw / 2 ** 20, report["seconds"])
+    logger.info(
+        "prepared corpus %s: %d shards, %d tokens, %.1f MB (%.2fx the raw %.1f MB) in %.1fs",
+        folder,
+        report["num_shards"],
+        report["tokens"],
+        stored / 2**20,
+        report["shards_vs_raw"] or 0,
+        raw / 2**20,
+        report["seconds"],
+    )
     return PreparedCorpus(folder)
 
 
@@ -133,8 +173,7 @@ def _tokenize(tokenizer, documents):
     encodings = tokenizer.backend_tokenizer.encode_batch(sentences, is_pretokenized=True, add_special_tokens=False)
     lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(encodings))
     ids = np.fromiter(itertools.chain.from_iterable(e.ids for e in encodings), dtype=np.int64, count=int(lengths.sum()))
-    words = np.fromiter(itertools.chain.from_iterable(e.word_ids for e in encodings), dtype=np.int64,
-                        count=len(ids))
+    words = np.fromiter(itertools.chain.from_iterable(e.word_ids for e in encodings), dtype=np.int64, count=len(ids))
     starts = np.ones(len(ids), dtype=bool)
     starts[1:] = words[1:] != words[:-1]
     sentence_starts = np.cumsum(lengths) - lengths

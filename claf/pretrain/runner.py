@@ -1,11 +1,11 @@
 """Assemble a pre-training run from a frozen recipe and drive it through the shared trainer.
 
-    <log_dir>/config.json              the frozen recipe (python pretrain.py --base_config <log_dir> re-runs it)
-    <log_dir>/corpus.json              the prepared corpus report (shards vs raw storage)
-    <log_dir>/metrics.json             held-out MLM loss/accuracy at each checkpoint (Metric Logs)
-    <log_dir>/checkpoints/last/        exact resume (trainer.resume true)
-    <log_dir>/checkpoints/<name>-<k>k/ published checkpoints (save_pretrained + tokenizer)
-    <log_dir>/tensorboard/
+<log_dir>/config.json              the frozen recipe (python pretrain.py --base_config <log_dir> re-runs it)
+<log_dir>/corpus.json              the prepared corpus report (shards vs raw storage)
+<log_dir>/metrics.json             held-out MLM loss/accuracy at each checkpoint (Metric Logs)
+<log_dir>/checkpoints/last/        exact resume (trainer.resume true)
+<log_dir>/checkpoints/<name>-<k>k/ published checkpoints (save_pretrained + tokenizer)
+<log_dir>/tensorboard/
 """
 
 import json
@@ -23,11 +23,18 @@ def build_data(cfg, tokenizer, tokenizer_folder, dist=None):
     from claf.pretrain.prepare import prepare_corpus
 
     c = cfg.corpus
-    options = dict(files=list(c.files), tokenizer=tokenizer, tokenizer_folder=tokenizer_folder,
-                   output_dir=c.prepared_dir, shard_size_mb=c.shard_size_mb,
-                   document_separator=c.document_separator, text_column=c.text_column,
-                   header=c.header, line_limit=c.line_limit,
-                   sentence_split=c.sentence_split)
+    options = dict(
+        files=list(c.files),
+        tokenizer=tokenizer,
+        tokenizer_folder=tokenizer_folder,
+        output_dir=c.prepared_dir,
+        shard_size_mb=c.shard_size_mb,
+        document_separator=c.document_separator,
+        text_column=c.text_column,
+        header=c.header,
+        line_limit=c.line_limit,
+        sentence_split=c.sentence_split,
+    )
     if dist is not None and dist.enabled and not dist.is_main:
         dist.barrier()
         return prepare_corpus(**options)
@@ -62,8 +69,16 @@ def run_pretraining(cfg, on_publish=None):
     # One trainer "epoch" is one checkpoint interval of the endless stream: extending max_steps and
     # resuming simply adds epochs, and (epoch, batch) positions keep their meaning across runs.
     total_steps = int(trainer_options["max_steps"])
-    run = start_run(cfg, dict(trainer_options, num_epochs=-(-total_steps // save_every),
-                              eval_and_save_step_count=save_every, metric_key="loss", metric_mode="min"))
+    run = start_run(
+        cfg,
+        dict(
+            trainer_options,
+            num_epochs=-(-total_steps // save_every),
+            eval_and_save_step_count=save_every,
+            metric_key="loss",
+            metric_mode="min",
+        ),
+    )
     trainer, dist, log_dir = run.trainer, run.dist, run.log_dir
     store = open_store(ckpt.store, ckpt.local, ckpt.s3) if dist.is_main else None
     if dist.is_main and not find_last(trainer.resume, log_dir):  # a fresh run: the names it publishes must be free
@@ -77,15 +92,25 @@ def run_pretraining(cfg, on_publish=None):
         atomic_write_text(log_dir / "corpus.json", json.dumps(corpus.report(), indent=2) + "\n")
     specials = Specials(tokenizer)
     m = cfg.masking
-    masker = Masker(specials, m.strategy, m.mlm_probability, m.mask_replace_prob, m.random_replace_prob,
-                    m.max_ngram)
+    masker = Masker(specials, m.strategy, m.mlm_probability, m.mask_replace_prob, m.random_replace_prob, m.max_ngram)
     lengths = LengthSchedule(cfg.schedule.sequence_length)
     share = cfg.schedule.ngram_share
     mask_schedule = MaskSchedule(share.start, share.end, share.start_step, share.end_step)
     holdout = int(cfg.evaluation.holdout_documents or 0)
-    batches = PretrainBatches(corpus, specials, cfg.instances.format, lengths, masker, mask_schedule, save_every,
-                              trainer.accumulation, dist.rank, dist.world_size, cfg.seed_num,
-                              holdout_documents=holdout)
+    batches = PretrainBatches(
+        corpus,
+        specials,
+        cfg.instances.format,
+        lengths,
+        masker,
+        mask_schedule,
+        save_every,
+        trainer.accumulation,
+        dist.rank,
+        dist.world_size,
+        cfg.seed_num,
+        holdout_documents=holdout,
+    )
 
     model_cfg = cfg.model
     model = build_model(model_cfg, tokenizer, max(lengths.lengths)).to(dist.device)
@@ -93,9 +118,20 @@ def run_pretraining(cfg, on_publish=None):
     evaluator = None
     if holdout:
         ev = cfg.evaluation
-        evaluator = PretrainEvaluator(model, corpus, specials, cfg.instances.format, lengths.at(total_steps - 1)[0],
-                                      masker, holdout, ev.num_instances, ev.batch_size,
-                                      trainer.precision, cfg.seed_num, dist.device)
+        evaluator = PretrainEvaluator(
+            model,
+            corpus,
+            specials,
+            cfg.instances.format,
+            lengths.at(total_steps - 1)[0],
+            masker,
+            holdout,
+            ev.num_instances,
+            ev.batch_size,
+            trainer.precision,
+            cfg.seed_num,
+            dist.device,
+        )
     published = []
 
     def on_save(step, _last_dir):
@@ -112,12 +148,19 @@ def run_pretraining(cfg, on_publish=None):
             except Exception as e:  # queueing fine-tunes never stops pre-training
                 logger.warning("on_publish(%s) failed: %s: %s", name, type(e).__name__, e)
 
-    logger.info("pre-training %s: %d steps, schedule %s, %s instances, %s masking, %d parameters",
-                cfg.name, total_steps, lengths.describe(), cfg.instances.format, m.strategy,
-                sum(p.numel() for p in model.parameters()))
+    logger.info(
+        "pre-training %s: %d steps, schedule %s, %s instances, %s masking, %d parameters",
+        cfg.name,
+        total_steps,
+        lengths.describe(),
+        cfg.instances.format,
+        m.strategy,
+        sum(p.numel() for p in model.parameters()),
+    )
     with run.tensorboard() as writer:
-        summary = trainer.train(model, batches, optimizer, scheduler, evaluator, None, writer=writer, dist=dist,
-                                on_save=on_save)
+        summary = trainer.train(
+            model, batches, optimizer, scheduler, evaluator, None, writer=writer, dist=dist, on_save=on_save
+        )
     return dict(summary, published=published, corpus=corpus.report())
 
 

@@ -26,7 +26,7 @@ def write_shard(folder, tokens, word_starts, sentence_lengths, document_sizes, v
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     tokens = np.asarray(tokens)
-    if len(tokens) >= 2 ** 32:
+    if len(tokens) >= 2**32:
         raise UserError(f"{folder}: a shard holds fewer than 2**32 tokens; lower corpus.shard_size_mb")
     sentences = np.zeros(len(sentence_lengths) + 1, dtype=np.uint32)
     np.cumsum(sentence_lengths, out=sentences[1:])
@@ -38,8 +38,13 @@ def write_shard(folder, tokens, word_starts, sentence_lengths, document_sizes, v
     np.save(folder / "word_starts.npy", np.packbits(np.asarray(word_starts, dtype=bool)))
     np.save(folder / "sentences.npy", sentences)
     np.save(folder / "documents.npy", documents)
-    return {"name": folder.name, "tokens": int(len(tokens)), "sentences": int(len(sentence_lengths)),
-            "documents": int(len(document_sizes)), "bytes": sum((folder / f).stat().st_size for f in FILES)}
+    return {
+        "name": folder.name,
+        "tokens": int(len(tokens)),
+        "sentences": int(len(sentence_lengths)),
+        "documents": int(len(document_sizes)),
+        "bytes": sum((folder / f).stat().st_size for f in FILES),
+    }
 
 
 class Shard:
@@ -49,8 +54,10 @@ class Shard:
         self.folder = Path(folder)
         missing = [f for f in FILES if not (self.folder / f).is_file()]
         if missing:
-            raise MissingFileError(f"{self.folder}: not a complete shard (missing {', '.join(missing)}); "
-                                    f"delete the prepared corpus folder to rebuild it")
+            raise MissingFileError(
+                f"{self.folder}: not a complete shard (missing {', '.join(missing)}); "
+                f"delete the prepared corpus folder to rebuild it"
+            )
         self.tokens = np.load(self.folder / "tokens.npy", mmap_mode="r")
         self._word_bits = np.load(self.folder / "word_starts.npy", mmap_mode="r")
         self.sentences = np.load(self.folder / "sentences.npy", mmap_mode="r")
@@ -71,9 +78,9 @@ class Shard:
 
     def word_starts(self, start, end):
         """Bool array: token i in [start, end) starts a whitespace unit."""
-        bits = np.unpackbits(self._word_bits[start >> 3:(end + 7) >> 3])
+        bits = np.unpackbits(self._word_bits[start >> 3 : (end + 7) >> 3])
         offset = start & 7
-        return bits[offset:offset + end - start].astype(bool)
+        return bits[offset : offset + end - start].astype(bool)
 
     @property
     def doc_token_starts(self):

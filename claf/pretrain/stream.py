@@ -24,8 +24,22 @@ MODEL_KEYS = ("input_ids", "token_type_ids", "attention_mask", "labels", "next_s
 
 
 class PretrainBatches:
-    def __init__(self, corpus, specials, instance_format, lengths, masker, mask_schedule, steps_per_epoch,
-                 accumulation=1, rank=0, world_size=1, seed=42, as_tensors=True, holdout_documents=0):
+    def __init__(
+        self,
+        corpus,
+        specials,
+        instance_format,
+        lengths,
+        masker,
+        mask_schedule,
+        steps_per_epoch,
+        accumulation=1,
+        rank=0,
+        world_size=1,
+        seed=42,
+        as_tensors=True,
+        holdout_documents=0,
+    ):
         self.corpus, self.specials, self.format = corpus, specials, instance_format
         self.lengths, self.masker, self.mask_schedule = lengths, masker, mask_schedule
         self.steps_per_epoch = int(steps_per_epoch)
@@ -35,9 +49,11 @@ class PretrainBatches:
         self._plans = {}
         for until, _length, batch in lengths.phases:
             if batch % (self.accumulation * self.world_size):
-                raise ConfigError(f"schedule.sequence_length: batch_size {batch} (until step {until}) must be "
-                                 f"divisible by gradient_accumulation_steps x world size = "
-                                 f"{self.accumulation * self.world_size}")
+                raise ConfigError(
+                    f"schedule.sequence_length: batch_size {batch} (until step {until}) must be "
+                    f"divisible by gradient_accumulation_steps x world size = "
+                    f"{self.accumulation * self.world_size}"
+                )
 
     def plan(self, length):
         if length not in self._plans:

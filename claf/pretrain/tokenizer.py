@@ -28,9 +28,11 @@ def tokenizer_dir(name_or_path):
     except HubError as exc:
         raise MissingFileError(f"tokenizer.name_or_path: {exc}") from None
     if not resolved.is_dir():
-        raise MissingFileError(f"tokenizer.name_or_path '{text}': no such tokenizer folder (looked as a path, "
-                                f"under CLAF_DATA_MIRROR and in the model index); build one with "
-                                f"`python -m claf vocab build` or give a saved tokenizer folder")
+        raise MissingFileError(
+            f"tokenizer.name_or_path '{text}': no such tokenizer folder (looked as a path, "
+            f"under CLAF_DATA_MIRROR and in the model index); build one with "
+            f"`python -m claf vocab build` or give a saved tokenizer folder"
+        )
     return resolved
 
 
@@ -42,10 +44,13 @@ def load_tokenizer(name_or_path):
     tokenizer_files(folder)
     tokenizer = load_saved(folder)
     if not getattr(tokenizer, "is_fast", False):
-        raise UserError(f"{folder}: corpus preparation needs a fast (tokenizers-backed) tokenizer; "
-                         f"save one with a tokenizer.json")
+        raise UserError(
+            f"{folder}: corpus preparation needs a fast (tokenizers-backed) tokenizer; save one with a tokenizer.json"
+        )
     for name in ("cls_token_id", "sep_token_id", "mask_token_id", "pad_token_id"):
         if getattr(tokenizer, name) is None:
-            raise UserError(f"{folder}: the tokenizer has no {name[:-9]} token; pre-training needs "
-                             f"[CLS]/[SEP]/[MASK]/[PAD] (or <s>/</s>/<mask>/<pad>)")
+            raise UserError(
+                f"{folder}: the tokenizer has no {name[:-9]} token; pre-training needs "
+                f"[CLS]/[SEP]/[MASK]/[PAD] (or <s>/</s>/<mask>/<pad>)"
+            )
     return tokenizer, folder

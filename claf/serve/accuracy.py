@@ -1,7 +1,7 @@
 """What a backend costs on the task: its validation score and its agreement with ``torch`` fp32.
 
-    compare_backends("logs/glue/sst2_bert", ["torch", "onnx", "onnx-int8"])
-    -> [{"backend": "onnx", "score": 91.2, "delta": 0.0, "agreement": 1.0, ...}, ...]
+compare_backends("logs/glue/sst2_bert", ["torch", "onnx", "onnx-int8"])
+-> [{"backend": "onnx", "score": 91.2, "delta": 0.0, "agreement": 1.0, ...}, ...]
 """
 
 import time
@@ -39,8 +39,13 @@ def compare_backends(run, backends, overrides=None) -> list[dict]:
         key = "valid/" + experiment.config.trainer.metric_key
         if key not in scores:  # multi-task runs select on their average
             key = "valid/average" if "valid/average" in scores else key
-        row = {"backend": backend, "metric": key, "score": scores.get(key), "seconds": time.perf_counter() - start,
-               "scores": scores}
+        row = {
+            "backend": backend,
+            "metric": key,
+            "score": scores.get(key),
+            "seconds": time.perf_counter() - start,
+            "scores": scores,
+        }
         if first is None:
             first = (row, experiment.predictions)
         else:
@@ -57,8 +62,13 @@ def format_rows(rows) -> str:
     lines = [f"{'backend':<12} {'metric':<22} {'score':>8} {'delta':>8} {'agree vs ' + reference:>16} {'seconds':>8}"]
     for row in rows:
         delta = f"{row['delta']:+.2f}" if row.get("delta") is not None else "-"
-        agree = f"{100 * row['agreement']:.2f}%" if row.get("agreement") is not None else (
-            f"max|d| {row['max_abs_diff']:.1e}" if row.get("max_abs_diff") is not None else "-")
+        agree = (
+            f"{100 * row['agreement']:.2f}%"
+            if row.get("agreement") is not None
+            else (f"max|d| {row['max_abs_diff']:.1e}" if row.get("max_abs_diff") is not None else "-")
+        )
         score = f"{row['score']:.2f}" if row["score"] is not None else "-"
-        lines.append(f"{row['backend']:<12} {row['metric']:<22} {score:>8} {delta:>8} {agree:>16} {row['seconds']:>8.1f}")
+        lines.append(
+            f"{row['backend']:<12} {row['metric']:<22} {score:>8} {delta:>8} {agree:>16} {row['seconds']:>8.1f}"
+        )
     return "\n".join(lines)

@@ -54,15 +54,19 @@ def check_backend(name: str) -> None:
         raise BackendError(f"--backend {name!r} is not one of {', '.join(BACKENDS)}")
     cuda = torch.cuda.is_available()
     if name == "torch-fp16" and not cuda:
-        raise BackendError("--backend torch-fp16 needs a CUDA GPU (CPUs have no fast fp16 matmul); "
-                           "use onnx-int8, or torch-bf16 where the CPU has AVX512-BF16/AMX")
+        raise BackendError(
+            "--backend torch-fp16 needs a CUDA GPU (CPUs have no fast fp16 matmul); "
+            "use onnx-int8, or torch-bf16 where the CPU has AVX512-BF16/AMX"
+        )
     if name == "torch-bf16":
         if cuda and not torch.cuda.is_bf16_supported():
             raise BackendError("--backend torch-bf16: this GPU does not compute bf16 natively; use torch-fp16")
         if not cuda and not native_bf16_cpu():
-            raise BackendError(f"--backend torch-bf16: this CPU ({platform.machine()}) has no native bf16 "
-                               "(no avx512_bf16/amx_bf16 flag), so bf16 would be emulated and slower than fp32; "
-                               "use onnx-int8 or torch")
+            raise BackendError(
+                f"--backend torch-bf16: this CPU ({platform.machine()}) has no native bf16 "
+                "(no avx512_bf16/amx_bf16 flag), so bf16 would be emulated and slower than fp32; "
+                "use onnx-int8 or torch"
+            )
 
 
 def device() -> torch.device:
@@ -122,18 +126,34 @@ def environment(threads=None) -> dict:
     flags = cpu_flags()
     model = ""
     try:
-        model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                      if line.startswith("model name")), "")
+        model = next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")
+            ),
+            "",
+        )
     except OSError:
         pass
-    env = {"cpu": model or platform.processor(), "machine": platform.machine(), "cores": os.cpu_count(),
-           "threads": threads or torch.get_num_threads(),
-           "cpu_flags": sorted(f for f in flags if f.startswith(("avx", "amx", "sse4", "fma", "f16c"))
-                               or f in ("bf16", "i8mm", "asimddp", "sve")),
-           "vnni": bool({"avx512_vnni", "avx_vnni", "amx_int8"} & flags), "native_bf16": native_bf16_cpu(flags),
-           "amx": any(f.startswith("amx") for f in flags), "gpu": torch.cuda.get_device_name(0)
-           if torch.cuda.is_available() else None,
-           "torch": torch.__version__, "transformers": transformers.__version__, "python": platform.python_version()}
+    env = {
+        "cpu": model or platform.processor(),
+        "machine": platform.machine(),
+        "cores": os.cpu_count(),
+        "threads": threads or torch.get_num_threads(),
+        "cpu_flags": sorted(
+            f
+            for f in flags
+            if f.startswith(("avx", "amx", "sse4", "fma", "f16c")) or f in ("bf16", "i8mm", "asimddp", "sve")
+        ),
+        "vnni": bool({"avx512_vnni", "avx_vnni", "amx_int8"} & flags),
+        "native_bf16": native_bf16_cpu(flags),
+        "amx": any(f.startswith("amx") for f in flags),
+        "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "python": platform.python_version(),
+    }
     try:
         import onnxruntime
 

@@ -89,5 +89,9 @@ class MicroBatcher:
     def stats(self):
         batches = sum(self.sizes.values())
         requests = sum(size * n for size, n in self.sizes.items())
-        return {"batches": batches, "requests": requests, "mean_batch": requests / batches if batches else 0.0,
-                "sizes": {str(k): v for k, v in sorted(self.sizes.items())}}
+        return {
+            "batches": batches,
+            "requests": requests,
+            "mean_batch": requests / batches if batches else 0.0,
+            "sizes": {str(k): v for k, v in sorted(self.sizes.items())},
+        }

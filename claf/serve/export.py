@@ -22,8 +22,11 @@ from claf.serve.fusion import check_fusion, fused_counts
 logger = logging.getLogger(__name__)
 
 FILES = {"onnx": "model.onnx", "onnx-int8": "model.int8.onnx"}
-OUTPUTS = {"AutoModelForSequenceClassification": ("logits",), "AutoModelForTokenClassification": ("logits",),
-           "AutoModelForQuestionAnswering": ("start_logits", "end_logits")}
+OUTPUTS = {
+    "AutoModelForSequenceClassification": ("logits",),
+    "AutoModelForTokenClassification": ("logits",),
+    "AutoModelForQuestionAnswering": ("start_logits", "end_logits"),
+}
 FP32_TOLERANCE = 1e-4
 OPSET = 17
 
@@ -66,8 +69,10 @@ def load_encoder(checkpoint):
     name = meta["model"]["name"]
     head = MODELS.get(name)
     if getattr(head, "auto_class", None) not in OUTPUTS:
-        raise ExportError(f"{checkpoint}: model '{name}' cannot be exported to ONNX (single-task heads only: "
-                          "bert_for_seq_cls, bert_for_reg, bert_for_tok_cls, bert_for_qa); serve it with --backend torch")
+        raise ExportError(
+            f"{checkpoint}: model '{name}' cannot be exported to ONNX (single-task heads only: "
+            "bert_for_seq_cls, bert_for_reg, bert_for_tok_cls, bert_for_qa); serve it with --backend torch"
+        )
     net = getattr(transformers, head.auto_class).from_pretrained(str(checkpoint), attn_implementation="eager")
     tokenizer = load_tokenizer(checkpoint)
     inputs = [k for k in ("input_ids", "token_type_ids", "attention_mask") if k in tokenizer.model_input_names]
@@ -85,7 +90,7 @@ def sample_inputs(config, input_names, pad_id, batch=3, length=32, seed=0):
         ids[row, cut:], mask[row, cut:] = pad_id if pad_id is not None else 0, 0
     types = np.zeros_like(ids)
     if getattr(config, "type_vocab_size", 1) > 1:
-        types[:, length // 2:] = 1
+        types[:, length // 2 :] = 1
     values = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
     return {k: values[k] for k in input_names}
 
@@ -145,9 +150,16 @@ def export_raw(net, sample, input_names, output_names, path, opset=OPSET) -> Pat
         axes[name] = {0: "batch", 1: "sequence"} if per_token else {0: "batch"}
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tracer warnings about Python-level shape checks
-        torch.onnx.export(Graph(), tuple(torch.from_numpy(sample[k]) for k in input_names), str(path),
-                          input_names=input_names, output_names=list(output_names), dynamic_axes=axes,
-                          opset_version=opset, dynamo=False)
+        torch.onnx.export(
+            Graph(),
+            tuple(torch.from_numpy(sample[k]) for k in input_names),
+            str(path),
+            input_names=input_names,
+            output_names=list(output_names),
+            dynamic_axes=axes,
+            opset_version=opset,
+            dynamo=False,
+        )
     return Path(path)
 
 
@@ -167,14 +179,26 @@ def export_onnx(checkpoint, quantize=None, opset=OPSET) -> dict:
     sample = sample_inputs(config, input_names, tokenizer.pad_token_id)
     expected = torch_outputs(net, sample, output_names)
 
-    report = {"checkpoint": str(checkpoint), "model": meta["model"]["name"], "inputs": input_names,
-              "outputs": list(output_names), "num_layers": config.num_hidden_layers, "opset": opset,
-              "exporter": "torch.onnx TorchScript (dynamo=False), eager attention", "source": fingerprint(checkpoint)}
+    report = {
+        "checkpoint": str(checkpoint),
+        "model": meta["model"]["name"],
+        "inputs": input_names,
+        "outputs": list(output_names),
+        "num_layers": config.num_hidden_layers,
+        "opset": opset,
+        "exporter": "torch.onnx TorchScript (dynamo=False), eager attention",
+        "source": fingerprint(checkpoint),
+    }
     out_dir = export_dir(checkpoint)
     with atomic_dir(out_dir) as tmp:
         raw = export_raw(net, sample, input_names, output_names, Path(tmp) / "raw.onnx", opset)
-        optimized = optimizer.optimize_model(str(raw), model_type="bert", num_heads=config.num_attention_heads,
-                                             hidden_size=config.hidden_size, opt_level=0)
+        optimized = optimizer.optimize_model(
+            str(raw),
+            model_type="bert",
+            num_heads=config.num_attention_heads,
+            hidden_size=config.hidden_size,
+            opt_level=0,
+        )
         report["fused"] = check_fusion(optimized.model, config.num_hidden_layers, f"{checkpoint} (ONNX fp32)")
         report["raw_fused"] = fused_counts(onnx.load(str(raw)))
         optimized.save_model_to_file(str(Path(tmp) / FILES["onnx"]))
@@ -183,8 +207,10 @@ def export_onnx(checkpoint, quantize=None, opset=OPSET) -> dict:
         delta, agree = compare(expected, got, sample["attention_mask"])
         report["fp32"] = {"max_abs_diff": delta, "argmax_agreement": agree, "tolerance": FP32_TOLERANCE}
         if not delta <= FP32_TOLERANCE:
-            raise ExportError(f"{checkpoint}: ONNX fp32 outputs differ from PyTorch's by {delta:.2e} "
-                              f"(> {FP32_TOLERANCE:g}); the export is wrong, not served")
+            raise ExportError(
+                f"{checkpoint}: ONNX fp32 outputs differ from PyTorch's by {delta:.2e} "
+                f"(> {FP32_TOLERANCE:g}); the export is wrong, not served"
+            )
         if quantize == "int8":
             report["int8"] = quantize_int8(Path(tmp), output_names, sample, expected)
         report["seconds"] = round(time.perf_counter() - start, 1)
@@ -206,13 +232,23 @@ def quantize_int8(folder, output_names, sample, expected) -> dict:
     source = folder / FILES["onnx"]
     keep_fp32 = after_gelu(onnx.load(str(source)).graph)
     target = folder / FILES["onnx-int8"]
-    quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, per_channel=True,
-                     nodes_to_exclude=keep_fp32,
-                     extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})  # fused ops have no shape info
+    quantize_dynamic(
+        str(source),
+        str(target),
+        weight_type=QuantType.QInt8,
+        per_channel=True,
+        nodes_to_exclude=keep_fp32,
+        extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+    )  # fused ops have no shape info
     got = session(target).run(list(output_names), sample)
     delta, agree = compare(expected, got, sample["attention_mask"])
-    return {"max_abs_diff": delta, "argmax_agreement": agree, "weight_type": "QInt8 per channel", "mode": "dynamic",
-            "kept_fp32": keep_fp32}
+    return {
+        "max_abs_diff": delta,
+        "argmax_agreement": agree,
+        "weight_type": "QInt8 per channel",
+        "mode": "dynamic",
+        "kept_fp32": keep_fp32,
+    }
 
 
 def after_gelu(graph) -> list[str]:

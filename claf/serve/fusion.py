@@ -11,8 +11,13 @@ from collections import Counter
 from claf.errors import UserError
 
 ATTENTION = ("Attention", "MultiHeadAttention", "QAttention")
-LAYER_NORM = ("LayerNormalization", "SkipLayerNormalization", "EmbedLayerNormalization",
-              "SkipSimplifiedLayerNormalization", "SimplifiedLayerNormalization")
+LAYER_NORM = (
+    "LayerNormalization",
+    "SkipLayerNormalization",
+    "EmbedLayerNormalization",
+    "SkipSimplifiedLayerNormalization",
+    "SimplifiedLayerNormalization",
+)
 GELU = ("Gelu", "FastGelu", "BiasGelu", "GemmFastGelu", "QuickGelu")
 
 
@@ -24,8 +29,11 @@ def fused_counts(graph_or_model) -> dict:
     """{"attention": n, "layer_norm": n, "gelu": n} over the nodes of an ONNX model or graph."""
     graph = getattr(graph_or_model, "graph", graph_or_model)
     ops = Counter(node.op_type for node in graph.node)
-    return {"attention": sum(ops[o] for o in ATTENTION), "layer_norm": sum(ops[o] for o in LAYER_NORM),
-            "gelu": sum(ops[o] for o in GELU)}
+    return {
+        "attention": sum(ops[o] for o in ATTENTION),
+        "layer_norm": sum(ops[o] for o in LAYER_NORM),
+        "gelu": sum(ops[o] for o in GELU),
+    }
 
 
 def check_fusion(graph_or_model, num_layers: int, where: str = "model") -> dict:
@@ -35,6 +43,8 @@ def check_fusion(graph_or_model, num_layers: int, where: str = "model") -> dict:
     short = {k: (counts[k], v) for k, v in expected.items() if counts[k] < v}
     if short:
         found = ", ".join(f"{k} {got}/{want}" for k, (got, want) in short.items())
-        raise FusionError(f"{where}: ONNX Runtime did not fuse the encoder ({found} fused nodes for "
-                          f"{num_layers} layers); export with the TorchScript exporter and eager attention")
+        raise FusionError(
+            f"{where}: ONNX Runtime did not fuse the encoder ({found} fused nodes for "
+            f"{num_layers} layers); export with the TorchScript exporter and eager attention"
+        )
     return counts

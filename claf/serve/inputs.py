@@ -35,8 +35,11 @@ def request_model(reader) -> type[BaseModel]:
 
 
 def batch_model(item_model) -> type[BaseModel]:
-    return create_model("PredictBatch", __config__=ConfigDict(extra="forbid"),
-                        inputs=(Annotated[list[item_model], Field(min_length=1, max_length=256)], ...))
+    return create_model(
+        "PredictBatch",
+        __config__=ConfigDict(extra="forbid"),
+        inputs=(Annotated[list[item_model], Field(min_length=1, max_length=256)], ...),
+    )
 
 
 def task_reader(reader, record):
@@ -49,8 +52,12 @@ def truncation(reader, tokenizer, record) -> dict:
     if reader.task == "qa":
         question = len(tokenizer(record["question"], add_special_tokens=False)["input_ids"])
         windows = len(reader.featurize([reader.example_from_input(record)], tokenizer, with_labels=False))
-        note = {"truncated": question > reader.max_question_length, "question_tokens": question,
-                "max_question_length": reader.max_question_length, "windows": windows}
+        note = {
+            "truncated": question > reader.max_question_length,
+            "question_tokens": question,
+            "max_question_length": reader.max_question_length,
+            "windows": windows,
+        }
         if note["truncated"]:
             note["note"] = f"question cut to its first {reader.max_question_length} tokens"
         return note
@@ -58,8 +65,9 @@ def truncation(reader, tokenizer, record) -> dict:
     tokens = len(tokenizer(record["text"], pair, truncation=False)["input_ids"])
     note = {"truncated": tokens > reader.max_seq_length, "tokens": tokens, "max_seq_length": reader.max_seq_length}
     if note["truncated"]:
-        note["note"] = (f"input has {tokens} tokens; the model read the first {reader.max_seq_length}"
-                        + (" (text parts beyond them are tagged O)" if reader.task == "tok_cls" else ""))
+        note["note"] = f"input has {tokens} tokens; the model read the first {reader.max_seq_length}" + (
+            " (text parts beyond them are tagged O)" if reader.task == "tok_cls" else ""
+        )
     return note
 
 

@@ -55,9 +55,15 @@ def make_inputs(batch, length, vocab_size, input_names, device, seed=0):
 def summarize(times_ms, batch) -> dict:
     t = np.asarray(times_ms)
     avg = float(t.mean())
-    return {"iterations": len(t), "avg_ms": avg, "p50_ms": float(np.percentile(t, 50)),
-            "p90_ms": float(np.percentile(t, 90)), "p95_ms": float(np.percentile(t, 95)),
-            "p99_ms": float(np.percentile(t, 99)), "throughput": batch * 1000.0 / avg}
+    return {
+        "iterations": len(t),
+        "avg_ms": avg,
+        "p50_ms": float(np.percentile(t, 50)),
+        "p90_ms": float(np.percentile(t, 90)),
+        "p95_ms": float(np.percentile(t, 95)),
+        "p99_ms": float(np.percentile(t, 99)),
+        "throughput": batch * 1000.0 / avg,
+    }
 
 
 def time_cell(nets, inputs, warmup, rounds, cell_seconds, min_iterations, max_iterations):
@@ -76,7 +82,7 @@ def time_cell(nets, inputs, warmup, rounds, cell_seconds, min_iterations, max_it
         per_round = -(-total // rounds)
         times = {name: [] for name in names}
         for r in range(rounds):
-            for name in names[r % len(names):] + names[:r % len(names)]:
+            for name in names[r % len(names) :] + names[: r % len(names)]:
                 net, feed = nets[name], inputs[name]
                 for _ in range(per_round):
                     start = time.perf_counter_ns()
@@ -87,8 +93,20 @@ def time_cell(nets, inputs, warmup, rounds, cell_seconds, min_iterations, max_it
     return times
 
 
-def run_latency(checkpoint, backends, batches=BATCHES, lengths=LENGTHS, threads=None, warmup=3, rounds=5,
-                cell_seconds=2.0, min_iterations=10, max_iterations=300, budget_ms=100.0, progress=None) -> dict:
+def run_latency(
+    checkpoint,
+    backends,
+    batches=BATCHES,
+    lengths=LENGTHS,
+    threads=None,
+    warmup=3,
+    rounds=5,
+    cell_seconds=2.0,
+    min_iterations=10,
+    max_iterations=300,
+    budget_ms=100.0,
+    progress=None,
+) -> dict:
     from transformers import AutoConfig
 
     from claf.serve.backends import device, environment
@@ -99,30 +117,56 @@ def run_latency(checkpoint, backends, batches=BATCHES, lengths=LENGTHS, threads=
     nets = load_nets(checkpoint, backends, threads)
     from claf.tokens.pipeline import load_tokenizer
 
-    input_names = [k for k in ("input_ids", "token_type_ids", "attention_mask")
-                   if k in load_tokenizer(checkpoint).model_input_names]
+    input_names = [
+        k
+        for k in ("input_ids", "token_type_ids", "attention_mask")
+        if k in load_tokenizer(checkpoint).model_input_names
+    ]
     rows = []
     for length in lengths:
         if length > config.max_position_embeddings:
             logger.warning("length %d > the model's %d positions: skipped", length, config.max_position_embeddings)
             continue
         for batch in batches:
-            inputs = {name: make_inputs(batch, length, config.vocab_size, input_names,
-                                        "cpu" if name.startswith("onnx") else device()) for name in nets}
+            inputs = {
+                name: make_inputs(
+                    batch, length, config.vocab_size, input_names, "cpu" if name.startswith("onnx") else device()
+                )
+                for name in nets
+            }
             times = time_cell(nets, inputs, warmup, rounds, cell_seconds, min_iterations, max_iterations)
             for name in backends:
                 rows.append({"backend": name, "batch": batch, "length": length, **summarize(times[name], batch)})
             if progress:
                 progress(batch, length, {n: rows[-len(backends) + i]["p50_ms"] for i, n in enumerate(backends)})
     params = sum(p.numel() for p in nets[backends[0]].parameters()) if backends[0].startswith("torch") else None
-    return {"schema": SCHEMA, "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "model": {"checkpoint": str(checkpoint), "type": config.model_type, "layers": config.num_hidden_layers,
-                      "hidden": config.hidden_size, "heads": config.num_attention_heads, "parameters": params},
-            "environment": environment(threads),
-            "settings": {"backends": list(backends), "batches": list(batches), "lengths": list(lengths),
-                         "threads": threads, "warmup": warmup, "rounds": rounds, "cell_seconds": cell_seconds,
-                         "min_iterations": min_iterations, "max_iterations": max_iterations, "interleaved": True},
-            "rows": rows, "budget": longest_within(rows, budget_ms)}
+    return {
+        "schema": SCHEMA,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "model": {
+            "checkpoint": str(checkpoint),
+            "type": config.model_type,
+            "layers": config.num_hidden_layers,
+            "hidden": config.hidden_size,
+            "heads": config.num_attention_heads,
+            "parameters": params,
+        },
+        "environment": environment(threads),
+        "settings": {
+            "backends": list(backends),
+            "batches": list(batches),
+            "lengths": list(lengths),
+            "threads": threads,
+            "warmup": warmup,
+            "rounds": rounds,
+            "cell_seconds": cell_seconds,
+            "min_iterations": min_iterations,
+            "max_iterations": max_iterations,
+            "interleaved": True,
+        },
+        "rows": rows,
+        "budget": longest_within(rows, budget_ms),
+    }
 
 
 def longest_within(rows, budget_ms, batch=1) -> list[dict]:
@@ -131,8 +175,15 @@ def longest_within(rows, budget_ms, batch=1) -> list[dict]:
     for backend in dict.fromkeys(r["backend"] for r in rows):
         mine = sorted((r for r in rows if r["backend"] == backend and r["batch"] == batch), key=lambda r: r["length"])
         ok = [r for r in mine if r["p95_ms"] <= budget_ms]
-        out.append({"backend": backend, "batch": batch, "budget_ms": budget_ms,
-                    "longest_length": ok[-1]["length"] if ok else None, "p95_ms": ok[-1]["p95_ms"] if ok else None})
+        out.append(
+            {
+                "backend": backend,
+                "batch": batch,
+                "budget_ms": budget_ms,
+                "longest_length": ok[-1]["length"] if ok else None,
+                "p95_ms": ok[-1]["p95_ms"] if ok else None,
+            }
+        )
     return out
 
 
@@ -142,18 +193,26 @@ def format_table(report) -> str:
     base = {(r["batch"], r["length"]): r["p50_ms"] for r in rows if r["backend"] == backends[0]}
     env = report["environment"]
     model = report["model"]
-    lines = [(f"model {model['type']} {model['layers']} layers, hidden {model['hidden']}; {env['cpu']}; "
-              f"threads {env['threads']}; vnni {env['vnni']}, native bf16 {env['native_bf16']}, amx {env['amx']}; "
-              f"load {env.get('loadavg')}")]
-    head = (f"{'backend':<11}{'batch':>6}{'length':>7}{'avg ms':>9}{'p50':>9}{'p90':>9}{'p95':>9}{'p99':>9}"
-            f"{'seq/s':>9}{'p50 vs ' + backends[0]:>16}")
+    lines = [
+        (
+            f"model {model['type']} {model['layers']} layers, hidden {model['hidden']}; {env['cpu']}; "
+            f"threads {env['threads']}; vnni {env['vnni']}, native bf16 {env['native_bf16']}, amx {env['amx']}; "
+            f"load {env.get('loadavg')}"
+        )
+    ]
+    head = (
+        f"{'backend':<11}{'batch':>6}{'length':>7}{'avg ms':>9}{'p50':>9}{'p90':>9}{'p95':>9}{'p99':>9}"
+        f"{'seq/s':>9}{'p50 vs ' + backends[0]:>16}"
+    )
     lines.append(head)
     for backend in backends:
         for r in (r for r in rows if r["backend"] == backend):
             ratio = r["p50_ms"] / base[(r["batch"], r["length"])]
-            lines.append(f"{backend:<11}{r['batch']:>6}{r['length']:>7}{r['avg_ms']:>9.2f}{r['p50_ms']:>9.2f}"
-                         f"{r['p90_ms']:>9.2f}{r['p95_ms']:>9.2f}{r['p99_ms']:>9.2f}{r['throughput']:>9.1f}"
-                         f"{ratio:>15.2f}x")
+            lines.append(
+                f"{backend:<11}{r['batch']:>6}{r['length']:>7}{r['avg_ms']:>9.2f}{r['p50_ms']:>9.2f}"
+                f"{r['p90_ms']:>9.2f}{r['p95_ms']:>9.2f}{r['p99_ms']:>9.2f}{r['throughput']:>9.1f}"
+                f"{ratio:>15.2f}x"
+            )
     for b in report["budget"]:
         longest = b["longest_length"] if b["longest_length"] is not None else "none"
         lines.append(f"longest input within {b['budget_ms']:g} ms (p95, batch {b['batch']}): {b['backend']}: {longest}")

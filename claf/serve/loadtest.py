@@ -59,18 +59,33 @@ def server_thread(app):
 
 
 @contextlib.contextmanager
-def server_process(checkpoint, backend="torch", max_batch=16, max_wait_ms=5.0, threads=None, env=None,
-                   model_batch=None):
+def server_process(
+    checkpoint, backend="torch", max_batch=16, max_wait_ms=5.0, threads=None, env=None, model_batch=None
+):
     """``python -m claf serve`` in a subprocess on a free port; yields its base URL, then stops it."""
     port = free_port()
-    command = [sys.executable, "-m", "claf", "serve", str(checkpoint), "--backend", backend, "--port", str(port),
-               "--max_batch", str(max_batch), "--max_wait_ms", str(max_wait_ms)]
+    command = [
+        sys.executable,
+        "-m",
+        "claf",
+        "serve",
+        str(checkpoint),
+        "--backend",
+        backend,
+        "--port",
+        str(port),
+        "--max_batch",
+        str(max_batch),
+        "--max_wait_ms",
+        str(max_wait_ms),
+    ]
     if threads:
         command += ["--threads", str(threads)]
     if model_batch:
         command += ["--model_batch", str(model_batch)]
-    process = subprocess.Popen(command, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        command, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         try:
@@ -96,6 +111,7 @@ async def _level(url, records, concurrency, total, timeout):
     counter = itertools.count()
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(base_url=url, limits=limits, timeout=timeout) as client:
+
         async def client_loop():
             while (i := next(counter)) < total:
                 start = time.perf_counter()
@@ -108,9 +124,16 @@ async def _level(url, records, concurrency, total, timeout):
         await asyncio.gather(*(client_loop() for _ in range(concurrency)))
         wall = time.perf_counter() - start
     t = np.asarray(latencies)
-    return {"concurrency": concurrency, "requests": total, "errors": len(errors), "seconds": wall,
-            "p50_ms": float(np.percentile(t, 50)), "p99_ms": float(np.percentile(t, 99)), "avg_ms": float(t.mean()),
-            "throughput": total / wall}
+    return {
+        "concurrency": concurrency,
+        "requests": total,
+        "errors": len(errors),
+        "seconds": wall,
+        "p50_ms": float(np.percentile(t, 50)),
+        "p99_ms": float(np.percentile(t, 99)),
+        "avg_ms": float(t.mean()),
+        "throughput": total / wall,
+    }
 
 
 def load_test(url, records, concurrencies=(1, 4, 16, 64), requests=200, warmup=20, timeout=120.0) -> list[dict]:
@@ -123,6 +146,9 @@ def load_test(url, records, concurrencies=(1, 4, 16, 64), requests=200, warmup=2
 
 def format_load(rows) -> str:
     lines = [f"{'concurrency':>11}{'requests':>10}{'errors':>8}{'p50 ms':>9}{'p99 ms':>9}{'req/s':>9}"]
-    lines += [f"{r['concurrency']:>11}{r['requests']:>10}{r['errors']:>8}{r['p50_ms']:>9.1f}{r['p99_ms']:>9.1f}"
-              f"{r['throughput']:>9.1f}" for r in rows]
+    lines += [
+        f"{r['concurrency']:>11}{r['requests']:>10}{r['errors']:>8}{r['p50_ms']:>9.1f}{r['p99_ms']:>9.1f}"
+        f"{r['throughput']:>9.1f}"
+        for r in rows
+    ]
     return "\n".join(lines)

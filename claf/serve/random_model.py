@@ -32,9 +32,13 @@ def random_checkpoint(shape, root, seed=0) -> Path:
     torch.manual_seed(seed)
     config = BertConfig(vocab_size=VOCAB_SIZE, max_position_embeddings=512, num_labels=2, **SHAPES[shape])
     labels = ["0", "1"]
-    meta = {"model": {"name": "bert_for_seq_cls", "options": {"labels": labels, "dropout": None}},
-            "data_reader": {"dataset": "seq_cls", "options": {"text_column": 0, "label_column": 1,
-                                                              "max_seq_length": 512, "labels": labels}}}
+    meta = {
+        "model": {"name": "bert_for_seq_cls", "options": {"labels": labels, "dropout": None}},
+        "data_reader": {
+            "dataset": "seq_cls",
+            "options": {"text_column": 0, "label_column": 1, "max_seq_length": 512, "labels": labels},
+        },
+    }
     with atomic_dir(path) as tmp:
         BertForSequenceClassification(config).save_pretrained(tmp)
         vocab = Path(tmp) / "vocab.txt"

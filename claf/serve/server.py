@@ -44,16 +44,18 @@ def create_app(predictor, max_batch=16, max_wait_ms=5.0):
         errors = exc.errors()
         fields = [".".join(str(p) for p in e["loc"] if p != "body") or "body" for e in errors]
         message = "; ".join(f"{field}: {e['msg']}" for field, e in zip(fields, errors))
-        return JSONResponse(status_code=422, content={"error": message, "fields": fields,
-                                                      "detail": jsonable_encoder(errors)})
+        return JSONResponse(
+            status_code=422, content={"error": message, "fields": fields, "detail": jsonable_encoder(errors)}
+        )
 
     async def answer(item):
         record = item.model_dump(exclude_none=True)
         record.setdefault("id", f"req-{next(counter)}")
         missing = missing_task_fields(reader, record)
         if missing:
-            raise HTTPException(422, {"error": f"task {record['task']!r} needs {', '.join(missing)}",
-                                      "fields": missing})
+            raise HTTPException(
+                422, {"error": f"task {record['task']!r} needs {', '.join(missing)}", "fields": missing}
+            )
         note = truncation(reader, tokenizer, record)
         try:
             result = await batcher.submit(record)
@@ -80,13 +82,19 @@ def create_app(predictor, max_batch=16, max_wait_ms=5.0):
         import torch
 
         tasks = getattr(reader, "names", None) if reader.task == "multi_task" else None
-        return {"checkpoint": str(predictor.checkpoint), "model": type(model).__name__, "task": reader.task,
-                "tasks": tasks, "labels": getattr(model, "labels", None),
-                "input_fields": sorted(Item.model_fields), "required_fields":
-                    sorted(k for k, f in Item.model_fields.items() if f.is_required()),
-                "max_seq_length": getattr(reader, "max_seq_length", None), "backend": predictor.backend,
-                "batching": {"max_batch": max_batch, "max_wait_ms": max_wait_ms, **batcher.stats()},
-                "versions": {"python": platform.python_version(), "torch": torch.__version__}}
+        return {
+            "checkpoint": str(predictor.checkpoint),
+            "model": type(model).__name__,
+            "task": reader.task,
+            "tasks": tasks,
+            "labels": getattr(model, "labels", None),
+            "input_fields": sorted(Item.model_fields),
+            "required_fields": sorted(k for k, f in Item.model_fields.items() if f.is_required()),
+            "max_seq_length": getattr(reader, "max_seq_length", None),
+            "backend": predictor.backend,
+            "batching": {"max_batch": max_batch, "max_wait_ms": max_wait_ms, **batcher.stats()},
+            "versions": {"python": platform.python_version(), "torch": torch.__version__},
+        }
 
     return app
 
@@ -94,5 +102,6 @@ def create_app(predictor, max_batch=16, max_wait_ms=5.0):
 def serve(predictor, host="127.0.0.1", port=8766, max_batch=16, max_wait_ms=5.0):
     import uvicorn
 
-    uvicorn.run(create_app(predictor, max_batch, max_wait_ms), host=host, port=port, log_level="warning",
-                access_log=False)
+    uvicorn.run(
+        create_app(predictor, max_batch, max_wait_ms), host=host, port=port, log_level="warning", access_log=False
+    )

@@ -37,15 +37,17 @@ class ClafTokenizerFast(PreTrainedTokenizerFast):
             saved = super()._save_pretrained(save_directory, file_names, legacy_format, filename_prefix)
         finally:
             backend.pre_tokenizer = running
-        config_file = Path(save_directory) / ((filename_prefix + "-" if filename_prefix else "") +
-                                              "tokenizer_config.json")
+        config_file = Path(save_directory) / (
+            (filename_prefix + "-" if filename_prefix else "") + "tokenizer_config.json"
+        )
         if config_file.is_file():  # loadable without claf: a plain fast tokenizer class
             config = json.loads(config_file.read_text(encoding="utf-8"))
             config["tokenizer_class"] = "PreTrainedTokenizerFast"
             if self.claf_word is not None:
                 config[RECORD_KEY] = self.claf_word.record()
-            config_file.write_text(json.dumps(config, indent=2, sort_keys=True, ensure_ascii=False) + "\n",
-                                   encoding="utf-8")
+            config_file.write_text(
+                json.dumps(config, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
+            )
         return saved
 
 

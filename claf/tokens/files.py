@@ -5,9 +5,18 @@ from pathlib import Path
 
 from claf.errors import MissingFileError
 
-TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json",
-                   "added_tokens.json", "vocab.json", "merges.txt", "spiece.model", "sentencepiece.bpe.model",
-                   "tokenizer.model")
+TOKENIZER_FILES = (
+    "tokenizer.json",
+    "vocab.txt",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "added_tokens.json",
+    "vocab.json",
+    "merges.txt",
+    "spiece.model",
+    "sentencepiece.bpe.model",
+    "tokenizer.model",
+)
 CORE_FILES = ("tokenizer.json", "vocab.txt", "vocab.json", "spiece.model", "sentencepiece.bpe.model", "tokenizer.model")
 
 
@@ -21,8 +30,10 @@ def tokenizer_files(folder) -> list:
     folder = Path(folder)
     files = [folder / name for name in TOKENIZER_FILES if (folder / name).is_file()]
     if not files:
-        raise MissingFileError(f"{folder}: no tokenizer files ({', '.join(TOKENIZER_FILES[:3])}, ...); "
-                                f"give a folder saved with tokenizer.save_pretrained")
+        raise MissingFileError(
+            f"{folder}: no tokenizer files ({', '.join(TOKENIZER_FILES[:3])}, ...); "
+            f"give a folder saved with tokenizer.save_pretrained"
+        )
     return files
 
 

@@ -23,8 +23,10 @@ def component(block, level=None):
     name = block["name"]
     part = TOKENIZERS.get(name)(**dict(block.get(name) or {}))
     if level and part.level != level:
-        raise ConfigError(f"token.tokenizer.{level}.name is {name}, a {part.level} tokenizer; "
-                          f"pick a {level} tokenizer ({', '.join(names(level))})")
+        raise ConfigError(
+            f"token.tokenizer.{level}.name is {name}, a {part.level} tokenizer; "
+            f"pick a {level} tokenizer ({', '.join(names(level))})"
+        )
     return part
 
 
@@ -84,8 +86,9 @@ def load_tokenizer(path):
 
 def build_tokenizer(token_config, model_dir):
     tokenizer_config = token_config["tokenizer"] if token_config else {}
-    parts = {level: component(tokenizer_config[level], level) for level in ("word", "subword")
-             if level in tokenizer_config}
+    parts = {
+        level: component(tokenizer_config[level], level) for level in ("word", "subword") if level in tokenizer_config
+    }
     if has_tokenizer(model_dir) or not Path(str(model_dir)).exists():
         tokenizer = load_tokenizer(model_dir)
         for part in parts.values():
@@ -93,6 +96,8 @@ def build_tokenizer(token_config, model_dir):
         return tokenizer
     missing = [level for level in ("word", "subword") if level not in parts]
     if missing:
-        raise ConfigError(f"checkpoint {model_dir} has no tokenizer files and token.tokenizer has no "
-                          f"{' or '.join(missing)} block; give both to build one")
+        raise ConfigError(
+            f"checkpoint {model_dir} has no tokenizer files and token.tokenizer has no "
+            f"{' or '.join(missing)} block; give both to build one"
+        )
     return compose(parts["word"], parts["subword"])

@@ -55,8 +55,9 @@ def resolve_tokenizer(name):
 
         out = output_dir(name, resolve_config(name, kind="vocab").to_dict()["vocab"])
         if not out.is_dir():
-            raise ConfigError(f"{name}: not built yet ({out} missing); run python -m claf vocab build "
-                              f"--base_config {name}")
+            raise ConfigError(
+                f"{name}: not built yet ({out} missing); run python -m claf vocab build --base_config {name}"
+            )
         return str(out)
     from claf.hub.resolve import resolve_pretrained
 
@@ -71,10 +72,15 @@ def measure(tokenizer, paragraphs, label):
     tokens = sum(len(ids) for ids in encoded)
     unks = sum(ids.count(unk_id) for ids in encoded) if unk_id is not None else 0
     chars = sum(len("".join(p.split())) for p in paragraphs)
-    return {"tokenizer": label, "vocab_size": len(vocab),
-            "hangul_share": round(sum(has_hangul(t) for t in vocab) / len(vocab), 4),
-            "avg_tokens": round(tokens / len(paragraphs), 1), "unk_ratio": round(unks / max(tokens, 1), 4),
-            "chars_per_token": round(chars / max(tokens, 1), 3), "paragraphs": len(paragraphs)}
+    return {
+        "tokenizer": label,
+        "vocab_size": len(vocab),
+        "hangul_share": round(sum(has_hangul(t) for t in vocab) / len(vocab), 4),
+        "avg_tokens": round(tokens / len(paragraphs), 1),
+        "unk_ratio": round(unks / max(tokens, 1), 4),
+        "chars_per_token": round(chars / max(tokens, 1), 3),
+        "paragraphs": len(paragraphs),
+    }
 
 
 def bench(names, paragraphs=None):
@@ -88,8 +94,10 @@ def table(rows):
     """A markdown table of the rows (percentages for shares and ratios)."""
     lines = ["| tokenizer | size | Hangul share | avg tokens | UNK ratio | chars/token |", "|---|---|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {r['tokenizer']} | {r['vocab_size']:,} | {100 * r['hangul_share']:.1f}% | "
-                     f"{r['avg_tokens']:.1f} | {100 * r['unk_ratio']:.2f}% | {r['chars_per_token']:.2f} |")
+        lines.append(
+            f"| {r['tokenizer']} | {r['vocab_size']:,} | {100 * r['hangul_share']:.1f}% | "
+            f"{r['avg_tokens']:.1f} | {100 * r['unk_ratio']:.2f}% | {r['chars_per_token']:.2f} |"
+        )
     return "\n".join(lines)
 
 

@@ -21,9 +21,13 @@ from pathlib import Path
 
 from claf.config.errors import ConfigError
 
-ALGORITHMS = {"wordpiece": ("wordpiece", {}), "bpe": ("bpe", {}), "byte_bpe": ("byte_bpe", {}),
-              "unigram": ("sentencepiece", {"model_type": "unigram"}),
-              "sentencepiece_bpe": ("sentencepiece", {"model_type": "bpe"})}
+ALGORITHMS = {
+    "wordpiece": ("wordpiece", {}),
+    "bpe": ("bpe", {}),
+    "byte_bpe": ("byte_bpe", {}),
+    "unigram": ("sentencepiece", {"model_type": "unigram"}),
+    "sentencepiece_bpe": ("sentencepiece", {"model_type": "bpe"}),
+}
 SENTENCE_END = re.compile(r"(?<=[.!?。])\s+")
 
 
@@ -50,8 +54,14 @@ def sample_corpus(corpus):
     if not sources:
         raise ConfigError("corpus.sources is empty; list sources as {name, files, share}")
     rng = random.Random(corpus["seed"])
-    pools = [(s.get("name", ",".join(s["files"])), read_sentences(s["files"], corpus["min_chars"]),
-              float(s.get("share", 1.0))) for s in sources]
+    pools = [
+        (
+            s.get("name", ",".join(s["files"])),
+            read_sentences(s["files"], corpus["min_chars"]),
+            float(s.get("share", 1.0)),
+        )
+        for s in sources
+    ]
     for name, pool, _share in pools:
         if not pool:
             raise ConfigError(f"corpus source {name} has no sentences; check its files")
@@ -71,16 +81,17 @@ def sample_corpus(corpus):
 def word_component(normalization):
     from claf.registry import TOKENIZERS
 
-    common = {"do_lower_case": bool(normalization["do_lower_case"]),
-              "unicode_normalization": normalization["unicode"]}
+    common = {"do_lower_case": bool(normalization["do_lower_case"]), "unicode_normalization": normalization["unicode"]}
     morphemes = normalization["morphemes"]
     if morphemes:
         if morphemes not in ("mecab_ko", "mecab_ja", "konlpy"):
             raise ConfigError(f"normalization.morphemes is {morphemes}; use mecab_ko, mecab_ja, konlpy or null")
         return TOKENIZERS.get(morphemes)(**common)
-    return TOKENIZERS.get("bert_basic")(strip_accents=normalization["strip_accents"],
-                                        tokenize_chinese_chars=normalization["tokenize_chinese_chars"],
-                                        **common)
+    return TOKENIZERS.get("bert_basic")(
+        strip_accents=normalization["strip_accents"],
+        tokenize_chinese_chars=normalization["tokenize_chinese_chars"],
+        **common,
+    )
 
 
 def subword_component(algorithm):
@@ -133,16 +144,21 @@ def build_vocab(config, recipe_name, log=print):
     random.Random(corpus["seed"]).shuffle(texts)
     counts = {name: len(picked) for name, picked in sampled}
     log(f"sampled {len(texts)} sentences: {counts}")
-    tokenizer = train_tokenizer(word, subword, texts, vocab["vocab_size"], vocab["min_frequency"],
-                                vocab["limit_alphabet"])
+    tokenizer = train_tokenizer(
+        word, subword, texts, vocab["vocab_size"], vocab["min_frequency"], vocab["limit_alphabet"]
+    )
     out = output_dir(recipe_name, vocab)
     with atomic_dir(out) as tmp:
         tokenizer.save_pretrained(tmp)
         if subword.name == "wordpiece":  # BertTokenizer(vocab_file=...) users get the plain file too
             ordered = sorted(tokenizer.get_vocab().items(), key=lambda kv: kv[1])
             (Path(tmp) / "vocab.txt").write_text("".join(t + "\n" for t, _ in ordered), encoding="utf-8")
-        meta = {"recipe": config, "sentences": counts, "vocab_size": len(tokenizer.get_vocab()),
-                "seconds": round(time.time() - start, 1)}
+        meta = {
+            "recipe": config,
+            "sentences": counts,
+            "vocab_size": len(tokenizer.get_vocab()),
+            "seconds": round(time.time() - start, 1),
+        }
         atomic_write_text(Path(tmp) / "claf_vocab.json", json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
     log(f"wrote {out} ({meta['vocab_size']} entries, {meta['seconds']} s)")
     return out

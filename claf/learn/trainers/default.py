@@ -36,20 +36,39 @@ logger = logging.getLogger(__name__)
 class Trainer:
     """Constructor defaults are the trainer defaults: a config lacking a key gets these."""
 
-    def __init__(self, log_dir, num_epochs=3, max_steps=None, metric_key="loss", metric_mode="auto",
-                 early_stopping_threshold=None, verbose_step_count=100, eval_and_save_step_count="epoch",
-                 gradient_accumulation_steps=1, max_grad_norm=1.0, precision="auto", progress=True,
-                 resume=None, overwrite=False, save_last=True, num_threads=None, find_unused_parameters=False):
+    def __init__(
+        self,
+        log_dir,
+        num_epochs=3,
+        max_steps=None,
+        metric_key="loss",
+        metric_mode="auto",
+        early_stopping_threshold=None,
+        verbose_step_count=100,
+        eval_and_save_step_count="epoch",
+        gradient_accumulation_steps=1,
+        max_grad_norm=1.0,
+        precision="auto",
+        progress=True,
+        resume=None,
+        overwrite=False,
+        save_last=True,
+        num_threads=None,
+        find_unused_parameters=False,
+    ):
         check_precision(precision)
         if isinstance(eval_and_save_step_count, str) and eval_and_save_step_count.isdigit():
             eval_and_save_step_count = int(eval_and_save_step_count)  # typed as the config's "epoch" on the CLI
         if eval_and_save_step_count != "epoch" and not (
-                isinstance(eval_and_save_step_count, int) and eval_and_save_step_count > 0):
-            raise ConfigError("trainer.eval_and_save_step_count must be 'epoch' or a positive int, "
-                             f"got {eval_and_save_step_count!r}")
+            isinstance(eval_and_save_step_count, int) and eval_and_save_step_count > 0
+        ):
+            raise ConfigError(
+                f"trainer.eval_and_save_step_count must be 'epoch' or a positive int, got {eval_and_save_step_count!r}"
+            )
         if not isinstance(gradient_accumulation_steps, int) or gradient_accumulation_steps < 1:
-            raise ConfigError(f"trainer.gradient_accumulation_steps must be a positive int, "
-                             f"got {gradient_accumulation_steps!r}")
+            raise ConfigError(
+                f"trainer.gradient_accumulation_steps must be a positive int, got {gradient_accumulation_steps!r}"
+            )
         self.log_dir = Path(log_dir)
         self.num_epochs = num_epochs
         self.max_steps = max_steps
@@ -77,8 +96,18 @@ class Trainer:
         total = self.steps_per_epoch(num_batches) * self.num_epochs
         return min(total, self.max_steps) if self.max_steps else total
 
-    def train(self, model, batches, optimizer, scheduler=None, evaluate=None, save_best=None, writer=None,
-              dist=None, on_save=None):
+    def train(
+        self,
+        model,
+        batches,
+        optimizer,
+        scheduler=None,
+        evaluate=None,
+        save_best=None,
+        writer=None,
+        dist=None,
+        on_save=None,
+    ):
         """Train ``model`` on ``batches`` (a batch source, see claf.data.batches, or a list of batch dicts).
 
         ``evaluate()`` -> (scores, predictions) runs on every rank; ``save_best(predictions)``,
@@ -94,29 +123,49 @@ class Trainer:
         if main:
             params = sum(p.numel() for p in model.parameters())
             trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-            logger.info("run: log_dir %s, device %s, %d thread(s) x %d process(es), precision %s%s, "
-                        "%s parameters (%s trainable)", self.log_dir,
-                        f"{dist.device} ({describe_cpu()})" if dist.device.type == "cpu" else dist.device,
-                        torch.get_num_threads(),
-                        dist.world_size, self.precision, f" ({configured})" if configured != self.precision else "",
-                        f"{params:,}", f"{trainable:,}")
+            logger.info(
+                "run: log_dir %s, device %s, %d thread(s) x %d process(es), precision %s%s, "
+                "%s parameters (%s trainable)",
+                self.log_dir,
+                f"{dist.device} ({describe_cpu()})" if dist.device.type == "cpu" else dist.device,
+                torch.get_num_threads(),
+                dist.world_size,
+                self.precision,
+                f" ({configured})" if configured != self.precision else "",
+                f"{params:,}",
+                f"{trainable:,}",
+            )
         logs = MetricLogs(self.log_dir, self.metric_key, self.metric_mode, write=main)
         scaler = grad_scaler(self.precision)
-        position = {"epoch": 1, "batch": 0, "global_step": 0, "stale": 0, "finished": False,
-                    "world_size": dist.world_size, "accumulation": self.accumulation}
+        position = {
+            "epoch": 1,
+            "batch": 0,
+            "global_step": 0,
+            "stale": 0,
+            "finished": False,
+            "world_size": dist.world_size,
+            "accumulation": self.accumulation,
+        }
         last = find_last(self.resume, self.log_dir)
         if last is not None:
             position, logs_state = load_last(last, model, optimizer, scheduler, scaler, dist.rank)
             layout = {"world_size": dist.world_size, "accumulation": self.accumulation}
             saved = {k: position.get(k, v) for k, v in layout.items()}
             if saved != layout:
-                raise ConfigError(f"--trainer.resume {last}: saved with {saved}, now {layout}; the data position "
-                                 "counts micro-batches per rank, so resume with the same processes and accumulation")
+                raise ConfigError(
+                    f"--trainer.resume {last}: saved with {saved}, now {layout}; the data position "
+                    "counts micro-batches per rank, so resume with the same processes and accumulation"
+                )
             if hasattr(source, "position_at"):  # a stream indexed by optimizer step (pre-training): the epoch
                 position["epoch"], position["batch"] = source.position_at(position["global_step"])  # size may change
             logs.load_state(logs_state)
-            logger.info("resumed from %s at epoch %d, batch %d, step %d", last, position["epoch"],
-                        position["batch"], position["global_step"])
+            logger.info(
+                "resumed from %s at epoch %d, batch %d, step %d",
+                last,
+                position["epoch"],
+                position["batch"],
+                position["global_step"],
+            )
         elif self.resume:
             logger.warning("trainer.resume: no checkpoint in %s yet; starting from scratch", self.log_dir)
         net = dist.wrap(model, self.find_unused_parameters)
@@ -137,7 +186,7 @@ class Trainer:
                 if self.verbose_step_count and step % self.verbose_step_count == 0:
                     self._log_train(meter, step, scheduler, dist, writer, bar)
                 end_of_epoch = position["batch"] >= per_epoch
-                due = (end_of_epoch if self.eval_every == "epoch" else step % self.eval_every == 0)
+                due = end_of_epoch if self.eval_every == "epoch" else step % self.eval_every == 0
                 stop = step >= total
                 if end_of_epoch:
                     position["epoch"], position["batch"] = epoch + 1, 0

@@ -35,8 +35,15 @@ class TaskModel(torch.nn.Module):
         """Keyword arguments that rebuild this head from a saved checkpoint."""
         return {}
 
-    def save(self, path: str | Path, tokenizer: Any, reader_name: str, reader_options: dict, model_name: str,
-             plugins: Iterable[str] = ()) -> None:
+    def save(
+        self,
+        path: str | Path,
+        tokenizer: Any,
+        reader_name: str,
+        reader_options: dict,
+        model_name: str,
+        plugins: Iterable[str] = (),
+    ) -> None:
         """``save_pretrained`` + tokenizer + ``claf_task.json``, written atomically."""
         with atomic_dir(path) as tmp:
             self.net.save_pretrained(tmp)
@@ -82,9 +89,11 @@ def check_max_length(data_reader: Any, model_dir: str | Path, model_key: str, mo
         positions -= (config.pad_token_id or 0) + 1  # positions are numbered from pad_token_id + 1
     for key, length in _max_lengths(data_reader, "data_reader"):
         if isinstance(length, int) and length > positions:
-            raise ConfigError(f"--{key} {length} is longer than the checkpoint's max_position_embeddings "
-                              f"{positions} (--{model_key} {model_name or model_dir}): lower --{key} to {positions} or "
-                              f"pre-train with a larger model.transformers_config.max_position_embeddings")
+            raise ConfigError(
+                f"--{key} {length} is longer than the checkpoint's max_position_embeddings "
+                f"{positions} (--{model_key} {model_name or model_dir}): lower --{key} to {positions} or "
+                f"pre-train with a larger model.transformers_config.max_position_embeddings"
+            )
 
 
 def _max_lengths(block: Any, prefix: str) -> Iterator[tuple[str, Any]]:

@@ -53,8 +53,13 @@ class MultiTaskModel(torch.nn.Module):
         first = int(task_ids[0])
         if bool((task_ids == first).all()):
             return self.heads[self.names[first]](batch)
-        return MixedOutputs({t: (rows, self.heads[self.names[t]](_rows(batch, rows)), _rows(batch, rows))
-                             for t in task_ids.unique().tolist() for rows in [(task_ids == t).nonzero().view(-1)]})
+        return MixedOutputs(
+            {
+                t: (rows, self.heads[self.names[t]](_rows(batch, rows)), _rows(batch, rows))
+                for t in task_ids.unique().tolist()
+                for rows in [(task_ids == t).nonzero().view(-1)]
+            }
+        )
 
     def feature_results(self, outputs, batch):
         if not isinstance(outputs, MixedOutputs):
@@ -92,8 +97,12 @@ class MultiTaskModel(torch.nn.Module):
 
     # ---- saving ---------------------------------------------------------------------------------
     def options(self):
-        return {"heads": {name: {"name": spec["name"], spec["name"]: self.heads[name].options()}
-                          for name, spec in self.head_specs.items()}}
+        return {
+            "heads": {
+                name: {"name": spec["name"], spec["name"]: self.heads[name].options()}
+                for name, spec in self.head_specs.items()
+            }
+        }
 
     def head_state(self):
         """Weights outside the shared encoder, per head: ``<task>.<parameter name>``."""
@@ -110,11 +119,13 @@ class MultiTaskModel(torch.nn.Module):
 
         state = load_file(str(path))
         for name, head in self.heads.items():
-            mine = {k[len(name) + 1:]: v for k, v in state.items() if k.startswith(name + ".")}
+            mine = {k[len(name) + 1 :]: v for k, v in state.items() if k.startswith(name + ".")}
             missing = [k for k in mine if k not in head.net.state_dict()]
             if not mine or missing:
-                raise UserError(f"{path}: no weights for head '{name}' or unexpected keys {missing[:3]}; "
-                                 "the checkpoint was saved with other tasks")
+                raise UserError(
+                    f"{path}: no weights for head '{name}' or unexpected keys {missing[:3]}; "
+                    "the checkpoint was saved with other tasks"
+                )
             head.net.load_state_dict(mine, strict=False)
 
     def save(self, path, tokenizer, reader_name, reader_options, model_name, plugins=()):
@@ -134,5 +145,7 @@ class MixedOutputs(dict):
 
 
 def _rows(batch, rows):
-    return {k: v[rows] if torch.is_tensor(v) and v.dim() > 0 and len(v) == len(batch["task_id"]) else v
-            for k, v in batch.items()}
+    return {
+        k: v[rows] if torch.is_tensor(v) and v.dim() > 0 and len(v) == len(batch["task_id"]) else v
+        for k, v in batch.items()
+    }

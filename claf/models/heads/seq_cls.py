@@ -12,9 +12,13 @@ class BertForSeqCls(TaskModel):
     def __init__(self, pretrained_model_name, labels, dropout=None):
         self.labels = list(labels)
         extra = {"classifier_dropout": dropout} if dropout is not None else {}
-        super().__init__(pretrained_model_name, num_labels=len(self.labels),
-                         id2label=dict(enumerate(self.labels)),
-                         label2id={label: i for i, label in enumerate(self.labels)}, **extra)
+        super().__init__(
+            pretrained_model_name,
+            num_labels=len(self.labels),
+            id2label=dict(enumerate(self.labels)),
+            label2id={label: i for i, label in enumerate(self.labels)},
+            **extra,
+        )
         self.dropout = dropout
 
     def options(self):

@@ -20,8 +20,13 @@ class BertForTokCls(TaskModel):
     def __init__(self, pretrained_model_name, labels, dropout=None):
         self.labels = list(labels)
         extra = {"classifier_dropout": dropout} if dropout is not None else {}
-        super().__init__(pretrained_model_name, num_labels=len(self.labels), id2label=dict(enumerate(self.labels)),
-                         label2id={label: i for i, label in enumerate(self.labels)}, **extra)
+        super().__init__(
+            pretrained_model_name,
+            num_labels=len(self.labels),
+            id2label=dict(enumerate(self.labels)),
+            label2id={label: i for i, label in enumerate(self.labels)},
+            **extra,
+        )
         self.dropout = dropout
 
     def options(self):
@@ -35,8 +40,11 @@ class BertForTokCls(TaskModel):
     def predictions(self, examples, features, results):
         tags = [None] * len(examples)
         for feature, result in zip(features, results):
-            tags[feature["example_index"]] = decode(feature["token_units"], [self.labels[i] for i in result],
-                                                    len(examples[feature["example_index"]]["units"]))
+            tags[feature["example_index"]] = decode(
+                feature["token_units"],
+                [self.labels[i] for i in result],
+                len(examples[feature["example_index"]]["units"]),
+            )
         return tags
 
     def references(self, examples):
@@ -44,8 +52,15 @@ class BertForTokCls(TaskModel):
 
     def present(self, example, prediction):
         spans = example["spans"]
-        found = [{"type": kind, "start": spans[s][0], "end": spans[e - 1][1],
-                  "text": example["text"][spans[s][0]:spans[e - 1][1]]} for kind, s, e in entities(prediction)]
+        found = [
+            {
+                "type": kind,
+                "start": spans[s][0],
+                "end": spans[e - 1][1],
+                "text": example["text"][spans[s][0] : spans[e - 1][1]],
+            }
+            for kind, s, e in entities(prediction)
+        ]
         return {"id": example["id"], "tags": prediction, "entities": found}
 
 
@@ -76,7 +91,7 @@ def _fill_gaps(tags):
         if tag is not None:
             continue
         previous = out[i - 1] if i > 0 else None
-        following = next((t for t in out[i + 1:] if t is not None), None)
+        following = next((t for t in out[i + 1 :] if t is not None), None)
         inside = previous not in (None, "O") and following is not None and following.startswith("I-")
         out[i] = continuation(previous) if inside and following[2:] == previous[2:] else "O"
     return out

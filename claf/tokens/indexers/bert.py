@@ -19,10 +19,15 @@ class BertIndexer:
         features = []
         with bar(total=len(texts), desc="featurizing", unit=" examples") as progress:
             for start in range(0, len(texts), CHUNK):
-                encoded = tokenizer(texts[start:start + CHUNK], pairs[start:start + CHUNK] if pairs else None,
-                                    truncation=self.truncation, max_length=max_length, padding=False)
+                encoded = tokenizer(
+                    texts[start : start + CHUNK],
+                    pairs[start : start + CHUNK] if pairs else None,
+                    truncation=self.truncation,
+                    max_length=max_length,
+                    padding=False,
+                )
                 features += [dict(zip(encoded.keys(), values)) for values in zip(*encoded.values())]
-                progress.update(len(texts[start:start + CHUNK]))
+                progress.update(len(texts[start : start + CHUNK]))
         return features
 
     def index_with_stride(self, tokenizer, questions, contexts, max_length, stride):

@@ -14,10 +14,22 @@ import json
 
 from claf.config.errors import ConfigError
 
-BERT_SPECIALS = {"pad_token": "[PAD]", "unk_token": "[UNK]", "cls_token": "[CLS]", "sep_token": "[SEP]",
-                 "mask_token": "[MASK]"}
-ROBERTA_SPECIALS = {"bos_token": "<s>", "pad_token": "<pad>", "eos_token": "</s>", "unk_token": "<unk>",
-                    "cls_token": "<s>", "sep_token": "</s>", "mask_token": "<mask>"}
+BERT_SPECIALS = {
+    "pad_token": "[PAD]",
+    "unk_token": "[UNK]",
+    "cls_token": "[CLS]",
+    "sep_token": "[SEP]",
+    "mask_token": "[MASK]",
+}
+ROBERTA_SPECIALS = {
+    "bos_token": "<s>",
+    "pad_token": "<pad>",
+    "eos_token": "</s>",
+    "unk_token": "<unk>",
+    "cls_token": "<s>",
+    "sep_token": "</s>",
+    "mask_token": "<mask>",
+}
 
 
 def special_list(specials):
@@ -85,17 +97,20 @@ class WordTokenizer:
         recorded = claf_record(tokenizer)
         if recorded is not None:
             if recorded.get("name") != self.name or any(
-                    v is not None and recorded.get("options", {}).get(k) != v for k, v in self.options().items()):
+                v is not None and recorded.get("options", {}).get(k) != v for k, v in self.options().items()
+            ):
                 raise ConfigError(
                     f"token.tokenizer.word is {self.name} {self.options()} but checkpoint {where} was built with "
-                    f"{recorded.get('name')} {recorded.get('options', {})}; use its settings or another checkpoint")
+                    f"{recorded.get('name')} {recorded.get('options', {})}; use its settings or another checkpoint"
+                )
             return
         theirs, mine = _pieces_json(tokenizer, "pre_tokenizer") or {}, _native_json(self.pre_tokenizer())
         first = (theirs.get("pretokenizers") or [None])[0] if theirs.get("type") == "Sequence" else None
         if self.python_pre_tokenizer() is not None or mine not in (theirs, first):
             raise ConfigError(
                 f"token.tokenizer.word.name is {self.name} but checkpoint {where} splits words differently; "
-                "set the word tokenizer the checkpoint was built with (its tokenizer travels with it)")
+                "set the word tokenizer the checkpoint was built with (its tokenizer travels with it)"
+            )
 
 
 class SubwordTokenizer:
@@ -127,8 +142,10 @@ class SubwordTokenizer:
         s = self.specials
         cls, sep = s["cls_token"], s["sep_token"]
         return processors.TemplateProcessing(
-            single=f"{cls} $A {sep}", pair=f"{cls} $A {sep} $B:1 {sep}:1",
-            special_tokens=[(cls, token_to_id(cls)), (sep, token_to_id(sep))])
+            single=f"{cls} $A {sep}",
+            pair=f"{cls} $A {sep} $B:1 {sep}:1",
+            special_tokens=[(cls, token_to_id(cls)), (sep, token_to_id(sep))],
+        )
 
     def model_type(self):
         return type(self.empty_model()).__name__
@@ -139,7 +156,8 @@ class SubwordTokenizer:
         if model.get("type") and model["type"] != self.model_type():
             raise ConfigError(
                 f"token.tokenizer.subword.name is {self.name} ({self.model_type()}) but checkpoint {where} "
-                f"uses a {model['type']} model; set the subword tokenizer to match the checkpoint")
+                f"uses a {model['type']} model; set the subword tokenizer to match the checkpoint"
+            )
 
 
 def alphabet(limit_alphabet):
@@ -150,8 +168,10 @@ def alphabet(limit_alphabet):
 def require(path, key):
     """A component file option that must be set when no checkpoint tokenizer exists."""
     if not path:
-        raise ConfigError(f"the checkpoint has no tokenizer files and {key} is null; set it to a vocab file "
-                          "or use a checkpoint that carries its tokenizer")
+        raise ConfigError(
+            f"the checkpoint has no tokenizer files and {key} is null; set it to a vocab file "
+            "or use a checkpoint that carries its tokenizer"
+        )
     from pathlib import Path
 
     if not Path(path).expanduser().is_file():

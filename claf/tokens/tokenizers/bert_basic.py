@@ -26,17 +26,21 @@ class BertBasicTokenizer(WordTokenizer):
         self.unicode_normalization = unicode_normalization
 
     def options(self):
-        return {"do_lower_case": self.do_lower_case, "strip_accents": self.strip_accents,
-                "tokenize_chinese_chars": self.tokenize_chinese_chars,
-                "unicode_normalization": self.unicode_normalization}
+        return {
+            "do_lower_case": self.do_lower_case,
+            "strip_accents": self.strip_accents,
+            "tokenize_chinese_chars": self.tokenize_chinese_chars,
+            "unicode_normalization": self.unicode_normalization,
+        }
 
     def normalizer(self):
         from tokenizers import normalizers
 
         lowercase = True if self.do_lower_case is None else self.do_lower_case
         strip = lowercase if self.strip_accents is None else self.strip_accents
-        bert = normalizers.BertNormalizer(clean_text=True, handle_chinese_chars=self.tokenize_chinese_chars,
-                                          strip_accents=False, lowercase=lowercase)
+        bert = normalizers.BertNormalizer(
+            clean_text=True, handle_chinese_chars=self.tokenize_chinese_chars, strip_accents=False, lowercase=lowercase
+        )
         steps = [bert]
         form = casing_normalizer(False, self.unicode_normalization)  # NFC/NFKC first, if asked
         if form is not None:
@@ -59,7 +63,8 @@ class BertBasicTokenizer(WordTokenizer):
             raise ConfigError(
                 f"token.tokenizer.word.name is bert_basic but checkpoint {where} splits words with "
                 f"{recorded.get('name')} {recorded.get('options', {})}; set token.tokenizer.word.name to "
-                f"{recorded.get('name')} or use another checkpoint")
+                f"{recorded.get('name')} or use another checkpoint"
+            )
         normalizer = getattr(getattr(tokenizer, "backend_tokenizer", None), "normalizer", None)
         lowercase = getattr(normalizer, "lowercase", getattr(tokenizer, "do_lower_case", None))
         if self.do_lower_case is not None and lowercase is not None and bool(lowercase) != self.do_lower_case:
@@ -76,4 +81,5 @@ class BertBasicTokenizer(WordTokenizer):
             raise ConfigError(
                 f"token.tokenizer.word.bert_basic.strip_accents is {str(self.strip_accents).lower()} but the "
                 f"checkpoint {where} {'strips' if theirs else 'keeps'} accents; set it to null or use a matching "
-                "checkpoint")
+                "checkpoint"
+            )

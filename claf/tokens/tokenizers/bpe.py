@@ -34,9 +34,14 @@ class BpeTokenizer(SubwordTokenizer):
     def trainer(self, vocab_size, min_frequency=2, limit_alphabet=None, special_tokens=()):
         from tokenizers import trainers
 
-        return trainers.BpeTrainer(vocab_size=vocab_size, min_frequency=min_frequency, **alphabet(limit_alphabet),
-                                   special_tokens=list(special_tokens), end_of_word_suffix=SUFFIX,
-                                   show_progress=False)
+        return trainers.BpeTrainer(
+            vocab_size=vocab_size,
+            min_frequency=min_frequency,
+            **alphabet(limit_alphabet),
+            special_tokens=list(special_tokens),
+            end_of_word_suffix=SUFFIX,
+            show_progress=False,
+        )
 
     def decoder(self):
         from tokenizers import decoders

@@ -16,9 +16,13 @@ class ByteBpeTokenizer(BpeTokenizer):
     def trainer(self, vocab_size, min_frequency=2, limit_alphabet=None, special_tokens=()):
         from tokenizers import pre_tokenizers, trainers
 
-        return trainers.BpeTrainer(vocab_size=vocab_size, min_frequency=min_frequency,
-                                   special_tokens=list(special_tokens),
-                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+        return trainers.BpeTrainer(
+            vocab_size=vocab_size,
+            min_frequency=min_frequency,
+            special_tokens=list(special_tokens),
+            initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+            show_progress=False,
+        )
 
     def pre_tokenizer(self):
         from tokenizers import pre_tokenizers
@@ -34,6 +38,9 @@ class ByteBpeTokenizer(BpeTokenizer):
         from tokenizers import processors
 
         s = self.specials
-        return processors.RobertaProcessing((s["sep_token"], token_to_id(s["sep_token"])),
-                                            (s["cls_token"], token_to_id(s["cls_token"])),
-                                            trim_offsets=True, add_prefix_space=True)
+        return processors.RobertaProcessing(
+            (s["sep_token"], token_to_id(s["sep_token"])),
+            (s["cls_token"], token_to_id(s["cls_token"])),
+            trim_offsets=True,
+            add_prefix_space=True,
+        )

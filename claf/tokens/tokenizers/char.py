@@ -11,7 +11,9 @@ def casing_normalizer(do_lower_case, unicode_normalization=None):
     parts = []
     if unicode_normalization:
         if str(unicode_normalization).upper() not in FORMS:
-            raise ConfigError(f"unicode_normalization is {unicode_normalization}; use one of {', '.join(FORMS)} or null")
+            raise ConfigError(
+                f"unicode_normalization is {unicode_normalization}; use one of {', '.join(FORMS)} or null"
+            )
         parts.append(getattr(normalizers, unicode_normalization.upper())())
     if do_lower_case:
         parts.append(normalizers.Lowercase())
@@ -44,5 +46,6 @@ class CharTokenizer(CasedWordTokenizer):
     def pre_tokenizer(self):
         from tokenizers import Regex, pre_tokenizers
 
-        return pre_tokenizers.Sequence([pre_tokenizers.WhitespaceSplit(),
-                                        pre_tokenizers.Split(Regex("."), behavior="isolated")])
+        return pre_tokenizers.Sequence(
+            [pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Split(Regex("."), behavior="isolated")]
+        )

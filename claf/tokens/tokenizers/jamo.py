@@ -44,10 +44,10 @@ class _JamoPreTokenizer:
         for i, ch in enumerate(str(normalized)):
             if ch.isspace():
                 continue
-            piece = normalized[i:i + 1]
+            piece = normalized[i : i + 1]
             if is_syllable(ch):
                 piece.nfd()  # in place, still aligned to the original syllable
-                pieces.extend(piece[j:j + 1] for j in range(len(str(piece))))
+                pieces.extend(piece[j : j + 1] for j in range(len(str(piece))))
             else:
                 pieces.append(piece)
         return pieces

@@ -26,7 +26,8 @@ class KonlpyTokenizer(MecabKoTokenizer):
         try:
             import konlpy.tag
         except ImportError:
-            raise ConfigError("the konlpy word tokenizer needs konlpy: pip install konlpy (and a Java runtime), "
-                              "or use mecab_ko") from None
+            raise ConfigError(
+                "the konlpy word tokenizer needs konlpy: pip install konlpy (and a Java runtime), or use mecab_ko"
+            ) from None
         tagger = getattr(konlpy.tag, self.tagger)()
         return SpanPreTokenizer(lambda text: align(text, tagger.morphs(text)) if text.strip() else [])

@@ -32,8 +32,9 @@ class SentencePieceTokenizer(SubwordTokenizer):
 
     def __init__(self, model_type="unigram", model_path=None):
         if model_type not in MODEL_TYPES:
-            raise ConfigError(f"token.tokenizer.subword.sentencepiece.model_type is {model_type}; "
-                              f"use one of {', '.join(MODEL_TYPES)}")
+            raise ConfigError(
+                f"token.tokenizer.subword.sentencepiece.model_type is {model_type}; use one of {', '.join(MODEL_TYPES)}"
+            )
         self.model_type_name = model_type
         self.model_path = model_path
         self.specials = dict(BERT_SPECIALS)
@@ -47,10 +48,12 @@ class SentencePieceTokenizer(SubwordTokenizer):
         pieces = [sp.id_to_piece(i) for i in range(sp.get_piece_size())]
         self.specials["unk_token"] = pieces[sp.unk_id()]
         if self.model_type_name == "unigram":
-            return models.Unigram([(p, sp.get_score(i)) for i, p in enumerate(pieces)], unk_id=sp.unk_id(),
-                                  byte_fallback=False)
-        return models.BPE({p: i for i, p in enumerate(pieces)}, spm_merges(pieces), unk_token=pieces[sp.unk_id()],
-                          fuse_unk=True)
+            return models.Unigram(
+                [(p, sp.get_score(i)) for i, p in enumerate(pieces)], unk_id=sp.unk_id(), byte_fallback=False
+            )
+        return models.BPE(
+            {p: i for i, p in enumerate(pieces)}, spm_merges(pieces), unk_token=pieces[sp.unk_id()], fuse_unk=True
+        )
 
     def empty_model(self):
         from tokenizers import models
@@ -63,10 +66,19 @@ class SentencePieceTokenizer(SubwordTokenizer):
         from tokenizers import trainers
 
         if self.model_type_name == "unigram":
-            return trainers.UnigramTrainer(vocab_size=vocab_size, special_tokens=list(special_tokens),
-                                           unk_token=self.specials["unk_token"], show_progress=False)
-        return trainers.BpeTrainer(vocab_size=vocab_size, min_frequency=min_frequency, **alphabet(limit_alphabet),
-                                   special_tokens=list(special_tokens), show_progress=False)
+            return trainers.UnigramTrainer(
+                vocab_size=vocab_size,
+                special_tokens=list(special_tokens),
+                unk_token=self.specials["unk_token"],
+                show_progress=False,
+            )
+        return trainers.BpeTrainer(
+            vocab_size=vocab_size,
+            min_frequency=min_frequency,
+            **alphabet(limit_alphabet),
+            special_tokens=list(special_tokens),
+            show_progress=False,
+        )
 
     def pre_tokenizer(self):
         from tokenizers import pre_tokenizers

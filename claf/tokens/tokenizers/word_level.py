@@ -26,5 +26,6 @@ class WordLevelTokenizer(SubwordTokenizer):
     def trainer(self, vocab_size, min_frequency=2, limit_alphabet=None, special_tokens=()):
         from tokenizers import trainers
 
-        return trainers.WordLevelTrainer(vocab_size=vocab_size, min_frequency=min_frequency,
-                                         special_tokens=list(special_tokens), show_progress=False)
+        return trainers.WordLevelTrainer(
+            vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=list(special_tokens), show_progress=False
+        )

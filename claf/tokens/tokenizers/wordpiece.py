@@ -22,21 +22,30 @@ class WordPieceTokenizer(SubwordTokenizer):
         from tokenizers import models
 
         path = require(self.vocab_path, "token.tokenizer.subword.wordpiece.vocab_path")
-        return models.WordPiece(read_wordpiece_vocab(path), unk_token=self.specials["unk_token"],
-                                max_input_chars_per_word=self.max_input_chars_per_word)
+        return models.WordPiece(
+            read_wordpiece_vocab(path),
+            unk_token=self.specials["unk_token"],
+            max_input_chars_per_word=self.max_input_chars_per_word,
+        )
 
     def empty_model(self):
         from tokenizers import models
 
-        return models.WordPiece(unk_token=self.specials["unk_token"],
-                                max_input_chars_per_word=self.max_input_chars_per_word)
+        return models.WordPiece(
+            unk_token=self.specials["unk_token"], max_input_chars_per_word=self.max_input_chars_per_word
+        )
 
     def trainer(self, vocab_size, min_frequency=2, limit_alphabet=None, special_tokens=()):
         from tokenizers import trainers
 
-        return trainers.WordPieceTrainer(vocab_size=vocab_size, min_frequency=min_frequency,
-                                         special_tokens=list(special_tokens), **alphabet(limit_alphabet),
-                                         continuing_subword_prefix="##", show_progress=False)
+        return trainers.WordPieceTrainer(
+            vocab_size=vocab_size,
+            min_frequency=min_frequency,
+            special_tokens=list(special_tokens),
+            **alphabet(limit_alphabet),
+            continuing_subword_prefix="##",
+            show_progress=False,
+        )
 
     def decoder(self):
         from tokenizers import decoders
