@@ -43,7 +43,7 @@ def store(key, value):
 
 
 def available(backends):
-    from claf.serve.backends import BackendError, check_backend
+    from claf.runtime.backends import BackendError, check_backend
 
     ok = []
     for backend in backends:
@@ -90,7 +90,7 @@ def accuracy(args):
 
     rows = compare_backends(args.run, available(BACKENDS))
     print(format_rows(rows))
-    from claf.serve.backends import environment
+    from claf.runtime.backends import environment
 
     store(
         "accuracy",
@@ -130,7 +130,7 @@ def latency(checkpoint, batches, lengths, args, key):
 def server(args):
     from claf.experiment import find_checkpoint
     from claf.predictor import Predictor
-    from claf.serve.backends import environment
+    from claf.runtime.backends import environment
     from claf.serve.inputs import validation_records
     from claf.serve.loadtest import format_load, load_test, server_process
 

@@ -7,7 +7,7 @@ from claf.data.readers.base import TaskData
 
 class Predictor:
     def __init__(self, checkpoint, batch_size=32, backend="torch", threads=None):
-        """``backend``: torch, torch-bf16, torch-fp16, onnx, onnx-int8 (see claf.serve.backends)."""
+        """``backend``: torch, torch-bf16, torch-fp16, onnx, onnx-int8 (see claf.runtime.backends)."""
         from claf.models.task_file import read_task_file
         from claf.registry import MODELS, READERS, import_plugins
         from claf.tokens.pipeline import load_tokenizer
@@ -21,7 +21,7 @@ class Predictor:
         self.model = MODELS.get(model_meta["name"])(pretrained_model_name=self.checkpoint, **model_meta["options"])
         self.model.eval()
         if backend != "torch" or threads:
-            from claf.serve.backends import apply_backend
+            from claf.runtime.backends import apply_backend
 
             self.model = apply_backend(self.model, self.checkpoint, backend, threads)
         self.backend = backend

@@ -7,9 +7,9 @@ import pytest
 import torch
 from serve_kinds import keep_threads
 
-from claf.serve.backends import BackendError, check_backend, native_bf16_cpu
-from claf.serve.export import export_dir, export_onnx, export_raw, find_export, load_encoder, sample_inputs
-from claf.serve.fusion import FusionError, check_fusion, fused_counts
+from claf.runtime.backends import BackendError, check_backend, native_bf16_cpu
+from claf.runtime.export import export_dir, export_onnx, export_raw, find_export, load_encoder, sample_inputs
+from claf.runtime.fusion import FusionError, check_fusion, fused_counts
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -126,7 +126,7 @@ def test_backend_errors_say_why():
 
 
 def test_multi_task_models_are_not_exported(tmp_path, tiny_sst2_run):
-    from claf.serve.export import ExportError
+    from claf.runtime.export import ExportError
 
     checkpoint = tmp_path / "mt"
     checkpoint.mkdir()

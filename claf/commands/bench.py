@@ -62,7 +62,7 @@ def latency(argv) -> int:
         from pathlib import Path
 
         from claf.experiment import find_checkpoint
-        from claf.serve.backends import check_backend
+        from claf.runtime.backends import check_backend
         from claf.serve.latency import format_table, post, run_latency, save
         from claf.serve.random_model import SHAPES, random_checkpoint
 
@@ -130,7 +130,7 @@ def load(argv) -> int:
         import json
 
         from claf.experiment import find_checkpoint
-        from claf.serve.backends import check_backend, environment
+        from claf.runtime.backends import check_backend, environment
         from claf.serve.inputs import validation_records
         from claf.serve.loadtest import format_load, load_test, server_process
 

@@ -31,8 +31,8 @@ def main(argv: list[str] | None = None) -> int:
         parsed = split_argv(overrides) if overrides else None
         backends = [b.strip() for b in (args.backend or "").split(",") if b.strip()]
         if len(backends) > 1:
+            from claf.runtime.backends import check_backend
             from claf.serve.accuracy import compare_backends, format_rows
-            from claf.serve.backends import check_backend
 
             for backend in backends:
                 check_backend(backend)

@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def run() -> int:
         from claf.experiment import find_checkpoint
-        from claf.serve.export import export_onnx
+        from claf.runtime.export import export_onnx
 
         try:
             checkpoint = find_checkpoint(args.checkpoint)

@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
             checkpoint = find_checkpoint(args.checkpoint)
         except FileNotFoundError as e:
             return fail(str(e), 1)
-        from claf.serve.backends import device
+        from claf.runtime.backends import device
 
         model_batch = args.model_batch or (args.max_batch if device().type == "cuda" else 4)
         predictor = Predictor(checkpoint, batch_size=model_batch, backend=args.backend, threads=args.threads)

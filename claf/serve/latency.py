@@ -35,7 +35,7 @@ def load_nets(checkpoint, backends, threads):
     """backend -> the encoder callable (``net(**inputs)``) of the checkpoint's task head on that backend."""
     from claf.models.task_file import read_task_file
     from claf.registry import MODELS
-    from claf.serve.backends import apply_backend
+    from claf.runtime.backends import apply_backend
 
     meta = read_task_file(checkpoint)["model"]
     nets = {}
@@ -109,7 +109,7 @@ def run_latency(
 ) -> dict:
     from transformers import AutoConfig
 
-    from claf.serve.backends import device, environment
+    from claf.runtime.backends import device, environment
 
     threads = threads or torch.get_num_threads()
     torch.set_num_threads(threads)

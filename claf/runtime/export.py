@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from claf.errors import UserError
-from claf.serve.fusion import check_fusion, fused_counts
+from claf.runtime.fusion import check_fusion, fused_counts
 
 logger = logging.getLogger(__name__)
 
@@ -253,7 +253,7 @@ def quantize_int8(folder, output_names, sample, expected) -> dict:
 
 def after_gelu(graph) -> list[str]:
     """Names of the MatMul nodes that read a GELU's output (the FFN down-projections)."""
-    from claf.serve.fusion import GELU
+    from claf.runtime.fusion import GELU
 
     gelu_outputs = {out for node in graph.node if node.op_type in GELU for out in node.output}
     return [node.name for node in graph.node if node.op_type == "MatMul" and set(node.input) & gelu_outputs]
