@@ -8,20 +8,15 @@ as its users do.
 import pytest
 from conftest import MIRROR
 
-from claf.config.loader import base_config_dirs, find_base_config, load_json
+from claf.config.kinds import names_of_kind
+from claf.config.loader import find_base_config, list_base_configs, load_json
 from claf.data.sources import load_manifest
 from claf.registry import READERS
 
-OTHER_KINDS = ("vocab", "pretrain", "factory")
-
 
 def fine_tuning_configs():
-    root = base_config_dirs()[0]
-    return sorted(
-        p.relative_to(root).with_suffix("").as_posix()
-        for p in root.rglob("*.json")
-        if p.relative_to(root).parts[0] not in OTHER_KINDS
-    )
+    """The shipped fine-tuning BaseConfigs (the recipe-kind table decides which those are)."""
+    return names_of_kind("finetune", list_base_configs())
 
 
 def in_mirror(name):

@@ -17,23 +17,19 @@ from pathlib import Path
 import pytest
 from conftest import MIRROR, build_tiny_bert
 
-from claf.config.loader import base_config_dirs, load_json
+from claf.config.kinds import names_of_kind
+from claf.config.loader import list_base_configs, load_json
 from claf.experiment import Experiment
 
 pytestmark = pytest.mark.slow  # end-to-end: real training runs, subprocesses or servers
 
 ROOT = Path(__file__).resolve().parents[1]
-OTHER_KINDS = ("vocab", "pretrain", "factory")  # recipes of other kinds, with their own tests
 TRAIN_ROWS, VALID_ROWS = 96, 48
 
 
 def fine_tuning_configs():
-    root = base_config_dirs()[0]
-    return sorted(
-        p.relative_to(root).with_suffix("").as_posix()
-        for p in root.rglob("*.json")
-        if p.relative_to(root).parts[0] not in OTHER_KINDS
-    )
+    """The shipped fine-tuning BaseConfigs (the recipe-kind table decides which those are)."""
+    return names_of_kind("finetune", list_base_configs())
 
 
 RTE = {"train_file_path": "glue/RTE/train.tsv", "valid_file_path": "glue/RTE/dev.tsv"}

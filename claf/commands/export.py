@@ -8,7 +8,7 @@ and with ``--quantize int8`` the dynamically quantized model. Prints the checks'
 import argparse
 import json
 
-from claf.commands.common import fail, guarded, setup_logging
+from claf.commands.common import guarded, setup_logging
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,10 +23,7 @@ def main(argv: list[str] | None = None) -> int:
         from claf.experiment import find_checkpoint
         from claf.runtime.export import export_onnx
 
-        try:
-            checkpoint = find_checkpoint(args.checkpoint)
-        except FileNotFoundError as e:
-            return fail(str(e), 1)
+        checkpoint = find_checkpoint(args.checkpoint)  # a MissingFileError: one line, exit 1 (guarded)
         report = export_onnx(checkpoint, quantize=args.quantize)
         print(json.dumps(report, indent=2))
         return 0

@@ -10,7 +10,7 @@ import argparse
 import json
 import sys
 
-from claf.commands.common import fail, guarded, setup_logging
+from claf.commands.common import guarded, setup_logging
 from claf.errors import UserError
 
 
@@ -42,10 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         from claf.experiment import find_checkpoint
         from claf.predictor import Predictor
 
-        try:
-            predictor = Predictor(find_checkpoint(args.checkpoint), backend=args.backend)
-        except FileNotFoundError as e:
-            return fail(str(e), 1)
+        predictor = Predictor(find_checkpoint(args.checkpoint), backend=args.backend)  # a missing one: one line, exit 1
         if args.interactive:
             return interactive(predictor, args.task)
         records = read_records(args, parser, predictor)

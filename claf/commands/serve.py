@@ -7,7 +7,7 @@ Requests are micro-batched (``--max_batch`` inputs or ``--max_wait_ms`` after th
 import argparse
 import sys
 
-from claf.commands.common import fail, guarded, setup_logging
+from claf.commands.common import guarded, setup_logging
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,10 +34,7 @@ def main(argv: list[str] | None = None) -> int:
         from claf.predictor import Predictor
         from claf.serve.server import serve
 
-        try:
-            checkpoint = find_checkpoint(args.checkpoint)
-        except FileNotFoundError as e:
-            return fail(str(e), 1)
+        checkpoint = find_checkpoint(args.checkpoint)  # a MissingFileError: one line, exit 1 (guarded)
         from claf.runtime.backends import device
 
         model_batch = args.model_batch or (args.max_batch if device().type == "cuda" else 4)
