@@ -79,9 +79,8 @@ def test_servers_starting_at_once_migrate_one_database(kind, tmp_path):
     finally:
         for server in servers:
             server.stop()
-    from sqlalchemy import create_engine, text
-
     from alembic.script import ScriptDirectory
+    from sqlalchemy import create_engine, text
 
     from claf.bench.db import MIGRATIONS
 
