@@ -87,8 +87,8 @@ def resolve_from_argv(argv: list[str], prog: str, kind: str) -> tuple[FrozenConf
     setup_basic_logging()
     try:
         config = resolve_config(base, overrides, kind=kind)
-    except ConfigError as e:
-        return None, fail(str(e), 2)
+    except UserError as e:  # a bad key or value: exit 2 (ConfigError), or the error's own code
+        return None, fail(str(e), e.exit_code if not isinstance(e, ConfigError) else 2)
     if want_help:
         _data, source = load_base_config(base, kind)
         print(f"usage: {prog} --base_config {base} [--key value ...]\n")
