@@ -19,8 +19,6 @@ from claf.config import ConfigError
 
 logger = logging.getLogger(__name__)
 
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
-
 
 # ---- RNG ---------------------------------------------------------------------------
 def set_seed(seed: int) -> None:
@@ -77,8 +75,10 @@ def check_names(cfg: Any) -> None:
 def check_values(cfg: Any) -> None:
     """Values that cannot work fail before any data loads, naming the key."""
     t = cfg.trainer
-    if t.get("precision", "fp32") not in PRECISIONS:
-        raise ConfigError(f"--trainer.precision: '{t.precision}' is not one of {', '.join(PRECISIONS)}")
+    from claf.learn.precision import check_precision  # the one list of precisions
+
+    if "precision" in t:  # omitted: the trainer's own default (auto)
+        check_precision(t.precision)
     step = t.get("eval_and_save_step_count", "epoch")
     if isinstance(step, str) and step.isdigit():
         step = int(step)
