@@ -96,6 +96,32 @@ def test_bf16_trains_a_tiny_model_and_saves_fp32(tiny_korean_bert, tmp_path):
     assert saved.get("dtype", saved.get("torch_dtype", "float32")) == "float32"
 
 
+def test_bf16_keeps_regression_scores_and_logits_in_fp32(tiny_korean_bert):
+    """Under bf16 autocast the task layer still answers in fp32: near-equal KorSTS-like scores stay
+    distinct (a bf16 Linear rounds them all to one value, which made every spearman 0)."""
+    import torch
+
+    from claf.learn.precision import autocast
+    from claf.models.heads.reg import BertForReg
+
+    head = BertForReg(pretrained_model_name=str(tiny_korean_bert)).eval()
+    torch.nn.init.normal_(head.net.classifier.weight, std=1e-4)
+    torch.nn.init.constant_(head.net.classifier.bias, 2.8)
+    ids = torch.randint(5, 1000, (32, 12), generator=torch.Generator().manual_seed(0))
+    batch = {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
+    with torch.no_grad(), autocast("bf16", "cpu"):
+        scores = head(batch).logits
+        plain = torch.nn.functional.linear(
+            head.net.bert.pooler(head.net.bert(ids).last_hidden_state),
+            head.net.classifier.weight,
+            head.net.classifier.bias,
+        )
+    assert scores.dtype == torch.float32 and len(set(scores.view(-1).tolist())) > 16
+    assert len(set(plain.float().view(-1).tolist())) <= 2  # what the layer gave under autocast before
+    with torch.no_grad():  # outside autocast the layer is untouched
+        assert torch.allclose(head(batch).logits, scores, atol=1e-2)
+
+
 # ---- 4 + 11. a run logs what it runs on, prints its Metric Logs once, and is never replaced silently --------
 def test_train_logs_and_refuses_to_replace_a_run(tiny_korean_bert, tmp_path):
     log_dir = tmp_path / "run"

@@ -150,3 +150,26 @@ def test_cli_usage_errors(capsys):
     assert vocab_cli.main(["build"]) == 2
     assert vocab_cli.main(["build", "--base_config", "vocab/no_such_recipe"]) == 2
     assert "not found" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_pretrain_tokenizer_builds_a_named_vocab_recipe_once(monkeypatch, tmp_path):
+    """``tokenizer.name_or_path: vocab/kor_8k_cased`` (the tiny recipe's) is built on first use, reused
+    while its recorded recipe matches, rebuilt when it does not; ``vocab bench`` finds the same folder."""
+    from claf.pretrain.tokenizer import load_tokenizer
+
+    monkeypatch.setenv("CLAF_CACHE", str(tmp_path))
+    with pytest.raises(Exception, match="not built yet"):
+        resolve_tokenizer("vocab/kor_8k_cased")
+    tokenizer, folder = load_tokenizer("vocab/kor_8k_cased")
+    assert folder == tmp_path / "vocab" / "kor_8k_cased" and len(tokenizer) == 8000
+    assert tokenizer.convert_ids_to_tokens(tokenizer("정말 재밌어요")["input_ids"])[0] == "[CLS]"
+    meta = folder / "claf_vocab.json"
+    stamp = meta.stat().st_mtime_ns
+    assert load_tokenizer("vocab/kor_8k_cased")[1] == folder and meta.stat().st_mtime_ns == stamp
+    assert resolve_tokenizer("vocab/kor_8k_cased") == str(folder)
+    recorded = json.loads(meta.read_text(encoding="utf-8"))
+    recorded["recipe"]["vocab"]["vocab_size"] = 16000  # a folder built from another recipe
+    meta.write_text(json.dumps(recorded), encoding="utf-8")
+    assert load_tokenizer("vocab/kor_8k_cased")[1] == folder
+    assert json.loads(meta.read_text(encoding="utf-8"))["recipe"]["vocab"]["vocab_size"] == 8000

@@ -52,6 +52,7 @@ DEFAULTS: dict[str, dict] = {
         "executor": {
             "name": "local",
             "workers": None,
+            "threads": None,
             "lease_seconds": 120,
             "heartbeat_seconds": 10,
             "max_attempts": 3,

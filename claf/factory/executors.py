@@ -54,9 +54,10 @@ def run_local(
     lease_s: float = 120.0,
     heartbeat_s: float = 10.0,
     name: str | None = None,
+    threads: int | None = None,
 ) -> dict:
     workers = int(workers or default_workers())
-    threads = max(1, (os.cpu_count() or 1) // workers)
+    threads = int(threads or max(1, (os.cpu_count() or 1) // workers))
     prefix = name or f"{os.uname().nodename}-{os.getpid()}"
     pool = [Worker(store, f"{prefix}-w{i}", work_dir, lease_s, heartbeat_s, threads, recipe) for i in range(workers)]
     logger.info("local executor: %d worker(s) x %d thread(s)", workers, threads)

@@ -53,7 +53,7 @@ def _executor(recipe, store, name: str) -> dict:
         return run_ray(
             store, name, ex.ray.get("address"), ex.ray.get("num_cpus", 1), ex.ray.get("num_gpus", 0), **common
         )
-    return run_local(store, name, ex.get("workers"), **common)
+    return run_local(store, name, ex.get("workers"), threads=ex.get("threads"), **common)
 
 
 class _Notifications:
@@ -130,6 +130,15 @@ def publish_hook(factory: str, server: str | None = None, db: str | None = None)
     return on_publish
 
 
+def seed_cell(scores: list[float]) -> str:
+    """One cell over seeds: the median, and with several seeds its range and n (``78.10 [77.5-78.6] n=3``)."""
+    ordered, n = sorted(scores), len(scores)
+    median = ordered[n // 2] if n % 2 else (ordered[n // 2 - 1] + ordered[n // 2]) / 2
+    if n == 1:
+        return f"{median:.2f}"
+    return f"{median:.2f} [{ordered[0]:.1f}-{ordered[-1]:.1f}] n={n}"
+
+
 def status_rows(jobs: list[dict]) -> tuple[list[str], list[tuple[str, dict]]]:
     """(tasks in cost order, [(checkpoint, {task: cell text})] newest first)."""
     tasks = sorted({j["task"] for j in jobs}, key=lambda t: min(j["cost"] for j in jobs if j["task"] == t))
@@ -146,7 +155,7 @@ def status_rows(jobs: list[dict]) -> tuple[list[str], list[tuple[str, dict]]]:
             states = [j["state"] for j in group]
             scores = [j["score"] for j in group if j["state"] == "done" and j["score"] is not None]
             if scores and len(scores) == len(group):
-                row[t] = f"{sum(scores) / len(scores):.2f}" + (f" (n={len(scores)})" if len(scores) > 1 else "")
+                row[t] = seed_cell(scores)
             elif "failed" in states and not any(s in ("queued", "running") for s in states):
                 row[t] = "failed"
             elif "running" in states:

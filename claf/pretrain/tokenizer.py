@@ -1,15 +1,20 @@
 """The recipe's tokenizer: a saved ``transformers`` tokenizer folder, found by path, mirror or hub name.
 
 ``tokenizer.name_or_path`` may be a folder (e.g. one written by ``python -m claf vocab build``),
-a folder relative to ``$CLAF_DATA_MIRROR`` (``vocab/koelectra``), or anything
+a folder relative to ``$CLAF_DATA_MIRROR`` (``vocab/koelectra``), a vocab recipe (``vocab/kor_8k_cased``:
+built on first use and reused while the recipe is unchanged), or anything
 ``claf.hub.resolve.resolve_pretrained`` accepts (a checkpoint name, URL or archive).
 """
 
+import logging
 import os
 from pathlib import Path
 
+from claf.config.loader import list_base_configs
 from claf.errors import MissingFileError, UserError
 from claf.tokens.files import tokenizer_files
+
+logger = logging.getLogger(__name__)
 
 
 def tokenizer_dir(name_or_path):
@@ -20,6 +25,10 @@ def tokenizer_dir(name_or_path):
     mirror = os.environ.get("CLAF_DATA_MIRROR")
     if mirror and not path.is_absolute() and (Path(mirror).expanduser() / text).is_dir():
         return Path(mirror).expanduser() / text
+    if text.startswith("vocab/") and text in list_base_configs():
+        from claf.tokens.vocab_build import built_vocab
+
+        return built_vocab(text, log=lambda m: logger.info("%s", m))
     from claf.hub.cache import HubError
     from claf.hub.resolve import resolve_pretrained
 

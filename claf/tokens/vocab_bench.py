@@ -11,8 +11,6 @@ import io
 import json
 from pathlib import Path
 
-from claf.config.errors import ConfigError
-
 PARAGRAPHS = "korquad/KorQuAD_v1.0_dev.json"
 COLUMNS = ("tokenizer", "vocab_size", "hangul_share", "avg_tokens", "unk_ratio", "chars_per_token", "paragraphs")
 HANGUL_RANGES = ((0xAC00, 0xD7A3), (0x1100, 0x11FF), (0x3130, 0x318F), (0xA960, 0xA97F), (0xD7B0, 0xD7FF))
@@ -50,15 +48,9 @@ def resolve_tokenizer(name):
         resolve_data_file("vocab/koelectra/tokenizer_config.json")
         return str(resolve_data_file("vocab/koelectra/vocab.txt").parent)
     if name.startswith("vocab/"):
-        from claf.config import resolve_config
-        from claf.tokens.vocab_build import output_dir
+        from claf.tokens.vocab_build import built_vocab
 
-        out = output_dir(name, resolve_config(name, kind="vocab").to_dict()["vocab"])
-        if not out.is_dir():
-            raise ConfigError(
-                f"{name}: not built yet ({out} missing); run python -m claf vocab build --base_config {name}"
-            )
-        return str(out)
+        return str(built_vocab(name, build=False))
     from claf.hub.resolve import resolve_pretrained
 
     return resolve_pretrained(name)

@@ -162,3 +162,23 @@ def build_vocab(config, recipe_name, log=print):
         atomic_write_text(Path(tmp) / "claf_vocab.json", json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
     log(f"wrote {out} ({meta['vocab_size']} entries, {meta['seconds']} s)")
     return out
+
+
+def built_vocab(name: str, build: bool = True, log=print) -> Path:
+    """The folder of the vocab recipe ``name`` (``vocab/kor_8k_cased``): built once, then reused while its
+    ``claf_vocab.json`` records the same recipe; built (or rebuilt) here when ``build``, else a one-line error."""
+    from claf.config import resolve_config
+
+    config = resolve_config(name, kind="vocab").to_dict()
+    out = output_dir(name, config["vocab"])
+    meta = out / "claf_vocab.json"
+    if meta.is_file():
+        try:
+            if json.loads(meta.read_text(encoding="utf-8")).get("recipe") == config:
+                return out
+        except (OSError, ValueError):
+            pass
+    if not build:
+        raise ConfigError(f"{name}: not built yet ({out} missing); run python -m claf vocab build --base_config {name}")
+    log(f"{name}: building the vocab into {out} (once; later runs reuse it)")
+    return build_vocab(config, name, log=log)

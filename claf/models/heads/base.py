@@ -14,6 +14,24 @@ import torch
 from claf.atomic import atomic_dir
 from claf.models.task_file import TASK_FILE, task_meta, write_task_file
 
+OUTPUT_LAYERS = ("classifier", "qa_outputs")  # the task layer of transformers' *For* heads
+
+
+def full_precision_output(module: torch.nn.Module) -> None:
+    """Run ``module`` in fp32 even under bf16/fp16 autocast: its outputs are the predictions. A bf16
+    regression score has 8 significant bits (every KorSTS prediction rounded to one value, 2.84375),
+    and logits lose ties the same way. Weights and state-dict keys are unchanged."""
+    inner = module.forward
+
+    def forward(*args: Any, **kwargs: Any) -> Any:
+        device = next((a.device.type for a in args if torch.is_tensor(a)), "cpu")
+        if not torch.is_autocast_enabled(device):
+            return inner(*args, **kwargs)
+        with torch.autocast(device, enabled=False):
+            return inner(*(a.float() if torch.is_tensor(a) and a.is_floating_point() else a for a in args), **kwargs)
+
+    module.forward = forward  # type: ignore[method-assign]
+
 
 class TaskModel(torch.nn.Module):
     auto_class: str = ""  # name of a transformers Auto class, e.g. "AutoModelForSequenceClassification"
@@ -26,6 +44,9 @@ class TaskModel(torch.nn.Module):
 
         auto = getattr(transformers, self.auto_class)
         self.net = auto.from_pretrained(str(pretrained_model_name), **hf_kwargs)
+        for name in OUTPUT_LAYERS:
+            if isinstance(getattr(self.net, name, None), torch.nn.Module):
+                full_precision_output(getattr(self.net, name))
 
     def forward(self, batch: dict) -> Any:
         keys = self.input_keys + self.label_keys
