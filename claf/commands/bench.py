@@ -101,8 +101,8 @@ def latency(argv) -> int:
         json_path, csv_path = save(report, args.output or default_output)
         print(f"saved {json_path} and {csv_path}")
         server = os.environ.get("CLAF_SERVER_URL")
-        if server:
-            post(report, server)
+        if server and post(report, server):
+            print(f"posted to {server.rstrip('/')}/speed")
         return 0
 
     return guarded(run)
