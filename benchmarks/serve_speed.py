@@ -118,6 +118,7 @@ def latency(checkpoint, batches, lengths, args, key):
         budget_ms=args.budget_ms,
         progress=lambda b, n, p: print(f"  batch {b} length {n}: {p}", flush=True),
     )
+    report["environment"]["loadavg_after"] = list(os.getloadavg())
     print(format_table(report))
     base = {(r["batch"], r["length"]): r["p50_ms"] for r in report["rows"] if r["backend"] == "torch"}
     report["p50_vs_torch"] = {
@@ -141,10 +142,21 @@ def server(args):
         "backend": args.server_backend,
         "max_batch": args.max_batch,
         "max_wait_ms": args.max_wait_ms,
+        "workers": args.workers,
+        "threads_per_worker": args.threads,
+        "baseline": "the same checkpoint, a plain loop of Predictor.predict([record]) in one process, "
+        "one request at a time, with the same threads per model call as one server worker",
     }
     threads = {"OMP_NUM_THREADS": str(args.threads)} if args.threads else None
     with server_process(
-        checkpoint, args.server_backend, args.max_batch, args.max_wait_ms, args.threads, threads
+        checkpoint,
+        args.server_backend,
+        args.max_batch,
+        args.max_wait_ms,
+        args.threads,
+        threads,
+        model_batch=args.model_batch,
+        workers=args.workers,
     ) as url:
         result["server"] = load_test(url, records, (1, 4, 16, 64), requests=args.requests)
     print(format_load(result["server"]))
@@ -163,8 +175,9 @@ def server(args):
     result["server_c16_vs_one_at_a_time_torch"] = best / sequential["torch"]
     result["server_c16_vs_one_at_a_time_same_backend"] = best / sequential[args.server_backend]
     result["server_c16_vs_pipeline"] = {k: best / v for k, v in result["pipeline_per_s"].items()}
+    result["environment"]["loadavg_after"] = list(os.getloadavg())
     print(json.dumps({k: v for k, v in result.items() if k not in ("server", "environment")}, indent=2))
-    store(f"server_threads{args.threads or 'all'}", result)
+    store(f"server_{args.server_backend}_threads{args.threads or 'all'}_workers{args.workers}", result)
 
 
 def pipeline_speed(checkpoint, texts, threads):
@@ -204,6 +217,8 @@ def main():
     parser.add_argument("--max_batch", type=int, default=16)
     parser.add_argument("--max_wait_ms", type=float, default=5.0)
     parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--workers", type=int, default=1, help="server processes (claf serve --workers)")
+    parser.add_argument("--model_batch", type=int, default=None, help="claf serve --model_batch")
     args = parser.parse_args()
     from claf.commands.common import setup_logging
 

@@ -25,7 +25,13 @@ def main(argv: list[str] | None = None) -> int:
         help="inputs per model call inside a micro-batch, sorted by length so padding stays small "
         "(default: 4 on CPU, where compute grows with padded tokens; max_batch on a GPU)",
     )
-    parser.add_argument("--threads", type=int, default=None, help="compute threads (default: all cores)")
+    parser.add_argument("--threads", type=int, default=None, help="compute threads per worker (default: all cores)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="server processes, each with its own model and batcher (on a CPU: workers x threads <= cores)",
+    )
     args = parser.parse_args(argv)
     setup_logging()
 
@@ -38,6 +44,32 @@ def main(argv: list[str] | None = None) -> int:
         from claf.runtime.backends import device
 
         model_batch = args.model_batch or (args.max_batch if device().type == "cuda" else 4)
+        if args.workers > 1:
+            from claf.runtime.backends import check_backend
+            from claf.serve.server import serve_workers
+
+            check_backend(args.backend)
+            if args.backend.startswith("onnx"):  # export once here, not in every worker at once
+                from claf.runtime.backends import onnx_file
+
+                onnx_file(checkpoint, args.backend)
+            print(
+                f"serving {checkpoint} ({args.backend}, {args.workers} workers) on http://{args.host}:{args.port}",
+                file=sys.stderr,
+                flush=True,
+            )
+            serve_workers(
+                args.workers,
+                args.host,
+                args.port,
+                checkpoint=checkpoint,
+                backend=args.backend,
+                threads=args.threads,
+                model_batch=model_batch,
+                max_batch=args.max_batch,
+                max_wait_ms=args.max_wait_ms,
+            )
+            return 0
         predictor = Predictor(checkpoint, batch_size=model_batch, backend=args.backend, threads=args.threads)
         print(f"serving {checkpoint} ({args.backend}) on http://{args.host}:{args.port}", file=sys.stderr, flush=True)
         serve(predictor, args.host, args.port, args.max_batch, args.max_wait_ms)

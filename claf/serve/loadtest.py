@@ -60,7 +60,7 @@ def server_thread(app):
 
 @contextlib.contextmanager
 def server_process(
-    checkpoint, backend="torch", max_batch=16, max_wait_ms=5.0, threads=None, env=None, model_batch=None
+    checkpoint, backend="torch", max_batch=16, max_wait_ms=5.0, threads=None, env=None, model_batch=None, workers=1
 ):
     """``python -m claf serve`` in a subprocess on a free port; yields its base URL, then stops it."""
     port = free_port()
@@ -83,6 +83,8 @@ def server_process(
         command += ["--threads", str(threads)]
     if model_batch:
         command += ["--model_batch", str(model_batch)]
+    if workers > 1:
+        command += ["--workers", str(workers)]
     process = subprocess.Popen(
         command, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
     )
@@ -111,6 +113,7 @@ async def _level(url, records, concurrency, total, timeout):
     counter = itertools.count()
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(base_url=url, limits=limits, timeout=timeout) as client:
+        before = await _batching(client)
 
         async def client_loop():
             while (i := next(counter)) < total:
@@ -120,10 +123,19 @@ async def _level(url, records, concurrency, total, timeout):
                 if response.status_code != 200:
                     errors.append(response.status_code)
 
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         await asyncio.gather(*(client_loop() for _ in range(concurrency)))
-        wall = time.perf_counter() - start
+        wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+        after = await _batching(client)
     t = np.asarray(latencies)
+    where = {}
+    if before and after and before.get("process") == after.get("process"):  # one worker's view
+        batches = after["batches"] - before["batches"]
+        where = {
+            "mean_batch": (after["requests"] - before["requests"]) / batches if batches else 0.0,
+            "model_busy": (after["model_seconds"] - before["model_seconds"]) / wall,
+            "gather_share": (after["gather_seconds"] - before["gather_seconds"]) / wall,
+        }
     return {
         "concurrency": concurrency,
         "requests": total,
@@ -133,7 +145,18 @@ async def _level(url, records, concurrency, total, timeout):
         "p99_ms": float(np.percentile(t, 99)),
         "avg_ms": float(t.mean()),
         "throughput": total / wall,
+        "client_cpu_share": cpu / wall,  # the load generator's own CPU (it shares the machine)
+        **where,
     }
+
+
+async def _batching(client):
+    """The server's batching counters (``/metadata``), with the answering process id; None if absent."""
+    try:
+        meta = (await client.get("/metadata")).json()
+        return {**meta["batching"], "process": meta.get("process")}
+    except Exception:
+        return None
 
 
 def load_test(url, records, concurrencies=(1, 4, 16, 64), requests=200, warmup=20, timeout=120.0) -> list[dict]:
@@ -145,10 +168,14 @@ def load_test(url, records, concurrencies=(1, 4, 16, 64), requests=200, warmup=2
 
 
 def format_load(rows) -> str:
-    lines = [f"{'concurrency':>11}{'requests':>10}{'errors':>8}{'p50 ms':>9}{'p99 ms':>9}{'req/s':>9}"]
+    lines = [
+        f"{'concurrency':>11}{'requests':>10}{'errors':>8}{'p50 ms':>9}{'p99 ms':>9}{'req/s':>9}"
+        f"{'batch':>7}{'model busy':>12}{'client cpu':>12}"
+    ]
     lines += [
         f"{r['concurrency']:>11}{r['requests']:>10}{r['errors']:>8}{r['p50_ms']:>9.1f}{r['p99_ms']:>9.1f}"
-        f"{r['throughput']:>9.1f}"
+        f"{r['throughput']:>9.1f}{r.get('mean_batch', float('nan')):>7.1f}{r.get('model_busy', float('nan')):>12.0%}"
+        f"{r['client_cpu_share']:>12.0%}"
         for r in rows
     ]
     return "\n".join(lines)
