@@ -104,6 +104,7 @@ def accuracy(args):
 def latency(checkpoint, batches, lengths, args, key):
     from claf.serve.latency import format_table, run_latency
 
+    load_before = list(os.getloadavg())
     report = run_latency(
         checkpoint,
         available(BACKENDS),
@@ -118,6 +119,7 @@ def latency(checkpoint, batches, lengths, args, key):
         budget_ms=args.budget_ms,
         progress=lambda b, n, p: print(f"  batch {b} length {n}: {p}", flush=True),
     )
+    report["environment"]["loadavg_before"] = load_before  # "loadavg" is read when the timing ends
     report["environment"]["loadavg_after"] = list(os.getloadavg())
     print(format_table(report))
     base = {(r["batch"], r["length"]): r["p50_ms"] for r in report["rows"] if r["backend"] == "torch"}
@@ -138,14 +140,14 @@ def server(args):
     checkpoint = find_checkpoint(args.run)
     records = validation_records(checkpoint)
     result = {
-        "environment": environment(args.threads),
+        "environment": {**environment(args.threads), "loadavg_before": list(os.getloadavg())},
         "backend": args.server_backend,
         "max_batch": args.max_batch,
-        "max_wait_ms": args.max_wait_ms,
+        "max_wait_ms": args.max_wait_ms if args.max_wait_ms is not None else 0.0,
         "workers": args.workers,
         "threads_per_worker": args.threads,
         "baseline": "the same checkpoint, a plain loop of Predictor.predict([record]) in one process, "
-        "one request at a time, with the same threads per model call as one server worker",
+        "one request at a time, with the threads of one server worker (and, with several workers, their total)",
     }
     threads = {"OMP_NUM_THREADS": str(args.threads)} if args.threads else None
     with server_process(
@@ -162,18 +164,18 @@ def server(args):
     print(format_load(result["server"]))
     n = min(args.requests, len(records))
     sequential = {}
-    for backend in ("torch", args.server_backend):  # the model called one request at a time, in-process
-        predictor = Predictor(checkpoint, backend=backend, threads=args.threads)
-        predictor.predict(records[:10])
-        start = time.perf_counter()
-        for record in records[:n]:
-            predictor.predict([record])
-        sequential[backend] = n / (time.perf_counter() - start)
+    for threads in sorted({args.threads or 1, args.workers * (args.threads or 1)}):
+        for backend in ("torch", args.server_backend):  # the model called one request at a time, in-process
+            predictor = Predictor(checkpoint, backend=backend, threads=threads)
+            predictor.predict(records[:10])
+            start = time.perf_counter()
+            for record in records[:n]:
+                predictor.predict([record])
+            sequential[f"{backend} {threads} thread{'s' if threads > 1 else ''}"] = n / (time.perf_counter() - start)
     result["one_at_a_time_per_s"] = sequential
     result["pipeline_per_s"] = pipeline_speed(checkpoint, [r["text"] for r in records[:n]], args.threads)
     best = max(r["throughput"] for r in result["server"] if r["concurrency"] == 16)
-    result["server_c16_vs_one_at_a_time_torch"] = best / sequential["torch"]
-    result["server_c16_vs_one_at_a_time_same_backend"] = best / sequential[args.server_backend]
+    result["server_c16_vs_one_at_a_time"] = {k: best / v for k, v in sequential.items()}
     result["server_c16_vs_pipeline"] = {k: best / v for k, v in result["pipeline_per_s"].items()}
     result["environment"]["loadavg_after"] = list(os.getloadavg())
     print(json.dumps({k: v for k, v in result.items() if k not in ("server", "environment")}, indent=2))
@@ -215,7 +217,7 @@ def main():
     parser.add_argument("--budget_ms", type=float, default=100.0)
     parser.add_argument("--server_backend", default="onnx-int8")
     parser.add_argument("--max_batch", type=int, default=16)
-    parser.add_argument("--max_wait_ms", type=float, default=5.0)
+    parser.add_argument("--max_wait_ms", type=float, default=None, help="claf serve's (default: 0 on a CPU)")
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--workers", type=int, default=1, help="server processes (claf serve --workers)")
     parser.add_argument("--model_batch", type=int, default=None, help="claf serve --model_batch")

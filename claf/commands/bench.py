@@ -118,7 +118,8 @@ def load(argv) -> int:
     parser.add_argument("--concurrency", type=int_list, default=[1, 4, 16, 64])
     parser.add_argument("--requests", type=int, default=200, help="requests per level (at least 4 x concurrency)")
     parser.add_argument("--max_batch", type=int, default=16)
-    parser.add_argument("--max_wait_ms", type=float, default=5.0)
+    parser.add_argument("--max_wait_ms", type=float, default=None, help="see claf serve (default: 0 on a CPU)")
+    parser.add_argument("--workers", type=int, default=1, help="server processes (see claf serve)")
     parser.add_argument("--model_batch", type=int, default=None, help="inputs per model call (see claf serve)")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--input", help="JSON lines of inputs (default: the run's validation rows)")
@@ -142,7 +143,13 @@ def load(argv) -> int:
         else:
             records = validation_records(checkpoint, limit=1000)
         with server_process(
-            checkpoint, args.backend, args.max_batch, args.max_wait_ms, args.threads, model_batch=args.model_batch
+            checkpoint,
+            args.backend,
+            args.max_batch,
+            args.max_wait_ms,
+            args.threads,
+            model_batch=args.model_batch,
+            workers=args.workers,
         ) as url:
             rows = load_test(url, records, args.concurrency, args.requests)
         print(format_load(rows))
@@ -154,6 +161,7 @@ def load(argv) -> int:
                 "backend": args.backend,
                 "max_batch": args.max_batch,
                 "max_wait_ms": args.max_wait_ms,
+                "workers": args.workers,
                 "environment": environment(args.threads),
                 "rows": rows,
             }

@@ -17,7 +17,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8766)
     parser.add_argument("--max_batch", type=int, default=16, help="most inputs in one model call")
-    parser.add_argument("--max_wait_ms", type=float, default=5.0, help="longest wait for a batch to fill")
+    parser.add_argument(
+        "--max_wait_ms",
+        type=float,
+        default=None,
+        help="longest wait for a batch to fill (default: 0 on a CPU, where requests that arrive while the "
+        "model runs form the next batch anyway and waiting only adds latency; 5 on a GPU)",
+    )
     parser.add_argument(
         "--model_batch",
         type=int,
@@ -36,6 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging()
 
     def run() -> int:
+        import os
+
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")  # the cores are the model's, not a tokenizer pool
         from claf.experiment import find_checkpoint
         from claf.predictor import Predictor
         from claf.serve.server import serve
@@ -43,7 +52,9 @@ def main(argv: list[str] | None = None) -> int:
         checkpoint = find_checkpoint(args.checkpoint)  # a MissingFileError: one line, exit 1 (guarded)
         from claf.runtime.backends import device
 
-        model_batch = args.model_batch or (args.max_batch if device().type == "cuda" else 4)
+        gpu = device().type == "cuda"
+        model_batch = args.model_batch or (args.max_batch if gpu else 4)
+        max_wait_ms = args.max_wait_ms if args.max_wait_ms is not None else (5.0 if gpu else 0.0)
         if args.workers > 1:
             from claf.runtime.backends import check_backend
             from claf.serve.server import serve_workers
@@ -67,12 +78,12 @@ def main(argv: list[str] | None = None) -> int:
                 threads=args.threads,
                 model_batch=model_batch,
                 max_batch=args.max_batch,
-                max_wait_ms=args.max_wait_ms,
+                max_wait_ms=max_wait_ms,
             )
             return 0
         predictor = Predictor(checkpoint, batch_size=model_batch, backend=args.backend, threads=args.threads)
         print(f"serving {checkpoint} ({args.backend}) on http://{args.host}:{args.port}", file=sys.stderr, flush=True)
-        serve(predictor, args.host, args.port, args.max_batch, args.max_wait_ms)
+        serve(predictor, args.host, args.port, args.max_batch, max_wait_ms)
         return 0
 
     return guarded(run)

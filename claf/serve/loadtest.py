@@ -60,7 +60,7 @@ def server_thread(app):
 
 @contextlib.contextmanager
 def server_process(
-    checkpoint, backend="torch", max_batch=16, max_wait_ms=5.0, threads=None, env=None, model_batch=None, workers=1
+    checkpoint, backend="torch", max_batch=16, max_wait_ms=None, threads=None, env=None, model_batch=None, workers=1
 ):
     """``python -m claf serve`` in a subprocess on a free port; yields its base URL, then stops it."""
     port = free_port()
@@ -76,9 +76,9 @@ def server_process(
         str(port),
         "--max_batch",
         str(max_batch),
-        "--max_wait_ms",
-        str(max_wait_ms),
     ]
+    if max_wait_ms is not None:
+        command += ["--max_wait_ms", str(max_wait_ms)]
     if threads:
         command += ["--threads", str(threads)]
     if model_batch:
@@ -163,6 +163,9 @@ def load_test(url, records, concurrencies=(1, 4, 16, 64), requests=200, warmup=2
     """One row per concurrency level: p50/p99 latency (ms) and throughput (requests/s)."""
     if not records:
         raise ValueError("the load test needs at least one input record")
+    import logging
+
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # a log line per request would load the client
     asyncio.run(_level(url, records, 4, warmup, timeout))
     return [asyncio.run(_level(url, records, c, max(requests, 4 * c), timeout)) for c in concurrencies]
 
