@@ -5,7 +5,8 @@
 
 Prints the table (avg, p50, p90, p95, p99, throughput per batch x length x backend, the environment,
 the longest input within ``--budget_ms``), writes ``<output>.json`` / ``<output>.csv``, and posts the
-JSON to ``$CLAF_SERVER_URL/api/v1/latency`` when a benchmark server is configured (best effort).
+JSON to ``$CLAF_SERVER_URL/api/v1/latency`` when a benchmark server is configured (best effort; the token
+is ``$CLAF_SERVER_TOKEN`` or the local server's), where the dashboard's speed tab shows it.
 """
 
 import argparse
