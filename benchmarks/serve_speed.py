@@ -10,6 +10,8 @@ Phases (each writes its part of ``benchmarks/serve_speed.json``; run the timing 
 - ``minilm``: latency of the fine-tuned MiniLM at batch 1, length 128, every backend (targets: ONNX
   p50 <= 0.80x and int8 <= 0.75x PyTorch eager fp32).
 - ``grid``: the latency grid on a random BERT-base-shaped model (``--batches`` x ``--lengths``).
+- ``options``: ONNX Runtime session options (optimization level, intra-op spinning) against PyTorch
+  eager fp32 at batch 1 x 128 on the MiniLM run, interleaved.
 - ``server``: ``claf serve`` (onnx-int8) on loopback at concurrency 1/4/16/64, against calling the
   model one request at a time in-process and ``transformers.pipeline("text-classification")``.
 """
@@ -128,6 +130,65 @@ def latency(checkpoint, batches, lengths, args, key):
         for r in report["rows"]
     }
     store(key, report)
+
+
+def session_options(args):
+    """ONNX Runtime session options against PyTorch eager at batch 1 x 128 on the MiniLM run, interleaved."""
+    import numpy as np
+    import onnxruntime as ort
+    import torch
+
+    from claf.serve.latency import load_nets, make_inputs
+
+    threads = args.threads or 1
+    checkpoint = args.run / "checkpoints" / "best"
+    torch.set_num_threads(threads)
+    net = load_nets(checkpoint, ["torch"], threads)["torch"]
+    path = str(checkpoint.parent / "best-onnx" / "model.onnx")
+
+    def session(level, spinning="1"):
+        options = ort.SessionOptions()
+        options.graph_optimization_level = level
+        options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.add_session_config_entry("session.intra_op.allow_spinning", spinning)
+        return ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+
+    level = ort.GraphOptimizationLevel
+    sessions = {
+        "ORT_ENABLE_ALL": session(level.ORT_ENABLE_ALL),
+        "ORT_ENABLE_ALL, no spinning": session(level.ORT_ENABLE_ALL, "0"),
+        "ORT_ENABLE_EXTENDED": session(level.ORT_ENABLE_EXTENDED),
+    }
+    inputs = make_inputs(
+        1, 128, net.config.vocab_size, [i.name for i in sessions["ORT_ENABLE_ALL"].get_inputs()], "cpu"
+    )
+    feed = {k: v.numpy() for k, v in inputs.items()}
+    calls = {"torch fp32": lambda: net(**inputs)}
+    calls.update({name: (lambda s=s: s.run(None, feed)) for name, s in sessions.items()})
+    times = {name: [] for name in calls}
+    load_before = list(os.getloadavg())
+    with torch.inference_mode():
+        for call in calls.values():
+            for _ in range(5):
+                call()
+        names = list(calls)
+        for r in range(30):
+            for name in names[r % len(names) :] + names[: r % len(names)]:
+                for _ in range(5):
+                    start = time.perf_counter()
+                    calls[name]()
+                    times[name].append((time.perf_counter() - start) * 1000)
+    p50 = {name: float(np.percentile(t, 50)) for name, t in times.items()}
+    result = {
+        "threads": threads,
+        "loadavg_before": load_before,
+        "loadavg_after": list(os.getloadavg()),
+        "p50_ms": p50,
+        "p50_vs_torch": {name: v / p50["torch fp32"] for name, v in p50.items() if name != "torch fp32"},
+    }
+    print(json.dumps(result, indent=2))
+    store(f"ort_session_options_threads{threads}", result)
 
 
 def server(args):
@@ -250,6 +311,8 @@ def main():
             args,
             f"latency_bert_base_threads{args.threads or 'all'}",
         )
+    if "options" in phases:
+        session_options(args)
     if "server" in phases:
         server(args)
     print(f"load average after: {os.getloadavg()}", flush=True)
