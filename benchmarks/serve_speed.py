@@ -10,6 +10,8 @@ Phases (each writes its part of ``benchmarks/serve_speed.json``; run the timing 
 - ``minilm``: latency of the fine-tuned MiniLM at batch 1, length 128, every backend (targets: ONNX
   p50 <= 0.80x and int8 <= 0.75x PyTorch eager fp32).
 - ``grid``: the latency grid on a random BERT-base-shaped model (``--batches`` x ``--lengths``).
+- ``options``: ONNX Runtime session options (optimization level, intra-op spinning) against PyTorch
+  eager fp32 at batch 1 x 128 on the MiniLM run, interleaved.
 - ``server``: ``claf serve`` (onnx-int8) on loopback at concurrency 1/4/16/64, against calling the
   model one request at a time in-process and ``transformers.pipeline("text-classification")``.
 """
@@ -104,6 +106,7 @@ def accuracy(args):
 def latency(checkpoint, batches, lengths, args, key):
     from claf.serve.latency import format_table, run_latency
 
+    load_before = list(os.getloadavg())
     report = run_latency(
         checkpoint,
         available(BACKENDS),
@@ -118,6 +121,8 @@ def latency(checkpoint, batches, lengths, args, key):
         budget_ms=args.budget_ms,
         progress=lambda b, n, p: print(f"  batch {b} length {n}: {p}", flush=True),
     )
+    report["environment"]["loadavg_before"] = load_before  # "loadavg" is read when the timing ends
+    report["environment"]["loadavg_after"] = list(os.getloadavg())
     print(format_table(report))
     base = {(r["batch"], r["length"]): r["p50_ms"] for r in report["rows"] if r["backend"] == "torch"}
     report["p50_vs_torch"] = {
@@ -125,6 +130,65 @@ def latency(checkpoint, batches, lengths, args, key):
         for r in report["rows"]
     }
     store(key, report)
+
+
+def session_options(args):
+    """ONNX Runtime session options against PyTorch eager at batch 1 x 128 on the MiniLM run, interleaved."""
+    import numpy as np
+    import onnxruntime as ort
+    import torch
+
+    from claf.serve.latency import load_nets, make_inputs
+
+    threads = args.threads or 1
+    checkpoint = args.run / "checkpoints" / "best"
+    torch.set_num_threads(threads)
+    net = load_nets(checkpoint, ["torch"], threads)["torch"]
+    path = str(checkpoint.parent / "best-onnx" / "model.onnx")
+
+    def session(level, spinning="1"):
+        options = ort.SessionOptions()
+        options.graph_optimization_level = level
+        options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.add_session_config_entry("session.intra_op.allow_spinning", spinning)
+        return ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+
+    level = ort.GraphOptimizationLevel
+    sessions = {
+        "ORT_ENABLE_ALL": session(level.ORT_ENABLE_ALL),
+        "ORT_ENABLE_ALL, no spinning": session(level.ORT_ENABLE_ALL, "0"),
+        "ORT_ENABLE_EXTENDED": session(level.ORT_ENABLE_EXTENDED),
+    }
+    inputs = make_inputs(
+        1, 128, net.config.vocab_size, [i.name for i in sessions["ORT_ENABLE_ALL"].get_inputs()], "cpu"
+    )
+    feed = {k: v.numpy() for k, v in inputs.items()}
+    calls = {"torch fp32": lambda: net(**inputs)}
+    calls.update({name: (lambda s=s: s.run(None, feed)) for name, s in sessions.items()})
+    times = {name: [] for name in calls}
+    load_before = list(os.getloadavg())
+    with torch.inference_mode():
+        for call in calls.values():
+            for _ in range(5):
+                call()
+        names = list(calls)
+        for r in range(30):
+            for name in names[r % len(names) :] + names[: r % len(names)]:
+                for _ in range(5):
+                    start = time.perf_counter()
+                    calls[name]()
+                    times[name].append((time.perf_counter() - start) * 1000)
+    p50 = {name: float(np.percentile(t, 50)) for name, t in times.items()}
+    result = {
+        "threads": threads,
+        "loadavg_before": load_before,
+        "loadavg_after": list(os.getloadavg()),
+        "p50_ms": p50,
+        "p50_vs_torch": {name: v / p50["torch fp32"] for name, v in p50.items() if name != "torch fp32"},
+    }
+    print(json.dumps(result, indent=2))
+    store(f"ort_session_options_threads{threads}", result)
 
 
 def server(args):
@@ -137,34 +201,46 @@ def server(args):
     checkpoint = find_checkpoint(args.run)
     records = validation_records(checkpoint)
     result = {
-        "environment": environment(args.threads),
+        "environment": {**environment(args.threads), "loadavg_before": list(os.getloadavg())},
         "backend": args.server_backend,
         "max_batch": args.max_batch,
-        "max_wait_ms": args.max_wait_ms,
+        "max_wait_ms": args.max_wait_ms if args.max_wait_ms is not None else 0.0,
+        "workers": args.workers,
+        "threads_per_worker": args.threads,
+        "baseline": "the same checkpoint, a plain loop of Predictor.predict([record]) in one process, "
+        "one request at a time, with the threads of one server worker (and, with several workers, their total)",
     }
     threads = {"OMP_NUM_THREADS": str(args.threads)} if args.threads else None
     with server_process(
-        checkpoint, args.server_backend, args.max_batch, args.max_wait_ms, args.threads, threads
+        checkpoint,
+        args.server_backend,
+        args.max_batch,
+        args.max_wait_ms,
+        args.threads,
+        threads,
+        model_batch=args.model_batch,
+        workers=args.workers,
     ) as url:
         result["server"] = load_test(url, records, (1, 4, 16, 64), requests=args.requests)
     print(format_load(result["server"]))
     n = min(args.requests, len(records))
     sequential = {}
-    for backend in ("torch", args.server_backend):  # the model called one request at a time, in-process
-        predictor = Predictor(checkpoint, backend=backend, threads=args.threads)
-        predictor.predict(records[:10])
-        start = time.perf_counter()
-        for record in records[:n]:
-            predictor.predict([record])
-        sequential[backend] = n / (time.perf_counter() - start)
+    for threads in sorted({args.threads or 1, args.workers * (args.threads or 1)}):
+        for backend in ("torch", args.server_backend):  # the model called one request at a time, in-process
+            predictor = Predictor(checkpoint, backend=backend, threads=threads)
+            predictor.predict(records[:10])
+            start = time.perf_counter()
+            for record in records[:n]:
+                predictor.predict([record])
+            sequential[f"{backend} {threads} thread{'s' if threads > 1 else ''}"] = n / (time.perf_counter() - start)
     result["one_at_a_time_per_s"] = sequential
     result["pipeline_per_s"] = pipeline_speed(checkpoint, [r["text"] for r in records[:n]], args.threads)
     best = max(r["throughput"] for r in result["server"] if r["concurrency"] == 16)
-    result["server_c16_vs_one_at_a_time_torch"] = best / sequential["torch"]
-    result["server_c16_vs_one_at_a_time_same_backend"] = best / sequential[args.server_backend]
+    result["server_c16_vs_one_at_a_time"] = {k: best / v for k, v in sequential.items()}
     result["server_c16_vs_pipeline"] = {k: best / v for k, v in result["pipeline_per_s"].items()}
+    result["environment"]["loadavg_after"] = list(os.getloadavg())
     print(json.dumps({k: v for k, v in result.items() if k not in ("server", "environment")}, indent=2))
-    store(f"server_threads{args.threads or 'all'}", result)
+    store(f"server_{args.server_backend}_threads{args.threads or 'all'}_workers{args.workers}", result)
 
 
 def pipeline_speed(checkpoint, texts, threads):
@@ -202,8 +278,10 @@ def main():
     parser.add_argument("--budget_ms", type=float, default=100.0)
     parser.add_argument("--server_backend", default="onnx-int8")
     parser.add_argument("--max_batch", type=int, default=16)
-    parser.add_argument("--max_wait_ms", type=float, default=5.0)
+    parser.add_argument("--max_wait_ms", type=float, default=None, help="claf serve's (default: 0 on a CPU)")
     parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--workers", type=int, default=1, help="server processes (claf serve --workers)")
+    parser.add_argument("--model_batch", type=int, default=None, help="claf serve --model_batch")
     args = parser.parse_args()
     from claf.commands.common import setup_logging
 
@@ -233,6 +311,8 @@ def main():
             args,
             f"latency_bert_base_threads{args.threads or 'all'}",
         )
+    if "options" in phases:
+        session_options(args)
     if "server" in phases:
         server(args)
     print(f"load average after: {os.getloadavg()}", flush=True)

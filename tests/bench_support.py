@@ -239,3 +239,53 @@ def count_results(db_url: str) -> int:
         n = conn.execute(select(func.count()).select_from(Result)).scalar_one()
     engine.dispose()
     return n
+
+
+# a small claf.latency/v1 report (what `claf bench latency` posts)
+LATENCY_ENV = {
+    "cpu": "Test CPU",
+    "machine": "x86_64",
+    "cores": 2,
+    "threads": 1,
+    "cpu_flags": ["avx2", "avx512_vnni"],
+    "vnni": True,
+    "native_bf16": False,
+    "amx": False,
+    "torch": "2.x",
+    "python": "3.11",
+    "loadavg": [1.5, 1.0, 0.5],
+}
+
+
+def latency_row(backend, batch, length, p50):
+    return {
+        "backend": backend,
+        "batch": batch,
+        "length": length,
+        "iterations": 20,
+        "avg_ms": p50 * 1.1,
+        "p50_ms": p50,
+        "p90_ms": p50 * 1.2,
+        "p95_ms": p50 * 1.3,
+        "p99_ms": p50 * 1.5,
+        "throughput": batch * 1000 / (p50 * 1.1),
+    }
+
+
+def latency_report(created="2026-01-02T03:04:05+00:00", scale=1.0):
+    """A small claf.latency/v1 report: torch and onnx at batch 1/8 x length 128/512."""
+    p50 = {("torch", 1, 128): 40.0, ("onnx", 1, 128): 30.0, ("torch", 1, 512): 160.0, ("onnx", 1, 512): 120.0}
+    p50.update({(b, 8, n): 6 * v for (b, _one, n), v in list(p50.items())})
+    rows = [latency_row(b, batch, n, scale * v) for (b, batch, n), v in sorted(p50.items())]
+    return {
+        "schema": "claf.latency/v1",
+        "created": created,
+        "model": {"checkpoint": "runs/sst2/checkpoints/best", "type": "bert", "layers": 6, "hidden": 384, "heads": 12},
+        "environment": LATENCY_ENV,
+        "settings": {"backends": ["torch", "onnx"], "batches": [1, 8], "lengths": [128, 512], "threads": 1},
+        "rows": rows,
+        "budget": [
+            {"backend": "torch", "batch": 1, "budget_ms": 100.0, "longest_length": 128, "p95_ms": 52.0},
+            {"backend": "onnx", "batch": 1, "budget_ms": 100.0, "longest_length": 128, "p95_ms": 39.0},
+        ],
+    }

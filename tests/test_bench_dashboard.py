@@ -190,3 +190,70 @@ def test_static_report_is_self_contained(browser, site, tmp_path):
         if json.loads(e["message"])["message"]["method"] == "Network.requestWillBeSent"
     ]
     assert [u for u in urls if not u.startswith(("file:", "data:", "blob:"))] == []
+
+
+def test_speed_tab(browser, site, tmp_path):
+    import subprocess
+    import sys
+
+    from bench_support import auth, latency_report
+
+    body = latency_report(created="2026-05-01T00:00:00+00:00")
+    r = requests.post(f"{site.url}/api/v1/latency", json=body, headers=auth())
+    assert r.status_code in (200, 201), r.text
+    browser.get_log("performance")
+    open_page(browser, f"{site.url}/benchmarks/demo")
+    browser.find_element("css selector", "nav.tabs a[href='/speed']").click()
+    deadline = time.monotonic() + 30
+    while not browser.current_url.endswith("/speed"):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    open_page(browser, browser.current_url)
+
+    def table_text(b):
+        return b.execute_script(
+            "const t = document.getElementById('speed');"
+            "return {heads: [...t.querySelectorAll('thead th.backend')].map(h => h.dataset.backend),"
+            " figures: [...t.querySelectorAll('thead tr:nth-child(2) th')].map(h => h.textContent.trim()),"
+            " lines: [...t.querySelectorAll('tbody tr')].map(r => [+r.dataset.batch, +r.dataset.length]),"
+            ' cell: t.querySelector(\'tbody tr[data-batch="8"][data-length="512"]'
+            ' td[data-backend="onnx"][data-figure="p50_ms"]\').textContent.trim(),'
+            " budget: [...t.querySelectorAll('tfoot tr.budget td')].map(c => c.textContent.trim()),"
+            " budgetTitle: t.querySelector('tfoot tr.budget th').textContent.trim(),"
+            " env: document.getElementById('environment').innerText};"
+        )
+
+    shown = table_text(browser)
+    assert shown["heads"] == ["torch", "onnx"]  # columns = backends, the reference first
+    assert shown["figures"] == ["p50", "p90", "p95", "p99", "avg", "seq/s"] * 2
+    assert shown["lines"] == [[1, 128], [1, 512], [8, 128], [8, 512]]  # rows = batch x length
+    assert shown["cell"] == "720.00"  # 6 x 120 ms
+    assert shown["budget"] == ["128 tokens (p95 52.0 ms)", "128 tokens (p95 39.0 ms)"]
+    assert shown["budgetTitle"] == "longest input within 100 ms (p95, batch 1)"
+    for text in ("avx512_vnni", "VNNI yes, native bf16 no, AMX no", "torch 2.x", "1.5, 1.0, 0.5"):
+        assert text in shown["env"], text
+    assert re.search(r"threads\s+1", shown["env"])
+    assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
+    urls = [
+        json.loads(e["message"])["message"]["params"]["request"]["url"]
+        for e in browser.get_log("performance")
+        if json.loads(e["message"])["message"]["method"] == "Network.requestWillBeSent"
+    ]
+    assert [u for u in urls if not u.startswith((f"{site.url}/", "data:", "blob:"))] == []
+    shot = tmp_path / "speed.png"
+    browser.save_screenshot(str(shot))
+    if os.environ.get("CLAF_SPEED_SCREENSHOT"):
+        shutil.copy(shot, os.environ["CLAF_SPEED_SCREENSHOT"])
+
+    # the static export of the same page: self-contained, the same table
+    out = tmp_path / "speed.html"
+    subprocess.run(
+        [sys.executable, "-m", "claf", "report", "--speed", "--server", site.url, "--out", str(out)],
+        env=site.env(),
+        check=True,
+        capture_output=True,
+    )
+    html = out.read_text(encoding="utf-8")
+    assert re.findall(r"<(?:script|link)\b[^>]*\b(?:src|href)=\"(?!data:)[^>]*>", html) == []
+    open_page(browser, out.as_uri())
+    assert table_text(browser) == shown

@@ -1,15 +1,14 @@
 """The latency command on a tiny model: a complete table, its files, and the post to a benchmark server."""
 
 import csv
-import http.server
 import json
 import os
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
+import requests
 from serve_kinds import keep_threads
 
 from claf.serve.latency import COLUMNS, SCHEMA, format_table, longest_within, run_latency, save
@@ -63,25 +62,17 @@ def test_budget_row_picks_the_longest_length_within_budget():
     assert longest_within(rows, 1)[0]["longest_length"] is None
 
 
-def test_cli_prints_saves_and_posts(tiny_sst2_run, tmp_path):
-    received = []
+@pytest.mark.slow  # a real benchmark server process
+def test_cli_prints_saves_and_posts_into_the_servers_table(tiny_sst2_run, tmp_path):
+    from bench_support import TOKEN, ServerProcess
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self):
-            received.append((self.path, json.loads(self.rfile.read(int(self.headers["Content-Length"])))))
-            self.send_response(201)
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
+    server = ServerProcess(f"sqlite:///{tmp_path / 'bench.sqlite'}", tmp_path).start()
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT),
-        "CLAF_SERVER_URL": f"http://127.0.0.1:{httpd.server_address[1]}",
+        "CLAF_SERVER_URL": server.url,
+        "CLAF_SERVER_TOKEN": TOKEN,
+        "CLAF_HOME": str(tmp_path),
         "NO_PROXY": "127.0.0.1",
         "no_proxy": "127.0.0.1",
     }
@@ -116,14 +107,21 @@ def test_cli_prints_saves_and_posts(tiny_sst2_run, tmp_path):
             env=env,
             timeout=600,
         )
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert "p95" in result.stdout and "longest input within 100 ms" in result.stdout
+        assert f"posted to {server.url}/speed" in result.stdout
+        saved = json.loads((tmp_path / "lat.json").read_text())
+        assert (tmp_path / "lat.csv").is_file()
+        runs = requests.get(f"{server.url}/api/v1/latency").json()
+        assert len(runs) == 1 and runs[0]["rows"] == 4 and runs[0]["backends"] == ["torch", "onnx"]
+        stored = requests.get(f"{server.url}/api/v1/latency/{runs[0]['id']}").json()
+        assert stored["rows"] == saved["rows"] and stored["budget"] == saved["budget"]
+        assert stored["environment"] == saved["environment"]
+        page = requests.get(f"{server.url}/speed").text
+        onnx_p50 = next(r["p50_ms"] for r in saved["rows"] if (r["backend"], r["length"]) == ("onnx", 32))
+        assert f"{onnx_p50:.2f}" in page
     finally:
-        httpd.shutdown()
-        httpd.server_close()
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert "p95" in result.stdout and "longest input within 100 ms" in result.stdout
-    assert (tmp_path / "lat.json").is_file() and (tmp_path / "lat.csv").is_file()
-    assert len(received) == 1 and received[0][0] == "/api/v1/latency"
-    assert received[0][1]["schema"] == SCHEMA and len(received[0][1]["rows"]) == 4
+        server.stop()
 
 
 def test_cli_rejects_an_unknown_backend(tiny_sst2_run):

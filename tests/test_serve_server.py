@@ -154,3 +154,22 @@ def test_every_task_kind_is_served(kind, tmp_path_factory, minilm_path):
     else:
         assert out["windows"] > 1 and out["truncated"] is False
         assert out["answer"] == "" or out["answer"] in request["context"]
+
+
+def test_cli_serves_with_two_workers(tiny_sst2_run, mirror):
+    """``claf serve --workers 2``: two processes on one port, each answering with its own model."""
+    from claf.serve.loadtest import server_process
+
+    lines = (mirror / "glue" / "SST-2" / "dev.tsv").read_text().splitlines()[1:25]
+    texts = [line.split("\t")[0] for line in lines]
+    checkpoint = tiny_sst2_run / "checkpoints" / "best"
+    with server_process(checkpoint, "onnx", max_batch=4, max_wait_ms=2, threads=1, workers=2) as url:
+
+        async def ask():
+            async with httpx.AsyncClient(base_url=url, timeout=60) as client:
+                return await asyncio.gather(*(client.post("/predict", json={"text": t, "id": t}) for t in texts))
+
+        answers = asyncio.run(ask())
+    assert all(a.status_code == 200 for a in answers)
+    assert [a.json()["id"] for a in answers] == texts  # each caller its own answer
+    assert {a.json()["label"] for a in answers} <= {"0", "1"}

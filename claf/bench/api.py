@@ -3,6 +3,8 @@
     app = create_app("sqlite:///bench.sqlite", token="s3cret")   # migrates the database first
 
 Writes (POST/PUT) need ``Authorization: Bearer <token>``; reads are open unless ``private=True``.
+Latency tables (``claf bench latency``): ``POST /api/v1/latency`` (a ``claf.latency/v1`` report),
+``GET /api/v1/latency`` (runs), ``/api/v1/latency/{id}`` (one run's rows), ``.../table`` and ``.../table.csv``.
 Status codes: 201 stored, 200 the same body was already stored, 401 no/wrong token, 404 unknown
 benchmark/task/result (the message lists the known ones), 409 same key with a different body,
 413 body over ``max_body`` bytes, 422 bad payload (the message names the field).
@@ -17,9 +19,9 @@ from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 
-from claf.bench import queries
+from claf.bench import queries, speed
 from claf.bench.db import migrate, open_engine, session_factory
-from claf.bench.payloads import BenchmarkSpec, CheckpointIn, ResultIn, VocabRow
+from claf.bench.payloads import BenchmarkSpec, CheckpointIn, LatencyIn, ResultIn, VocabRow
 from claf.bench.store import Conflict, NotFound, put_benchmark, put_checkpoint, put_result, put_vocab_rows
 
 MAX_BODY = 4 * 1024 * 1024
@@ -214,6 +216,33 @@ def create_app(
     def vocab():
         with factory() as s:
             return queries.vocab_table(s)
+
+    @app.post("/api/v1/latency", dependencies=writes)
+    def post_latency(report: LatencyIn):
+        return stored(*speed.put_latency(factory, report))
+
+    @app.get("/api/v1/latency", dependencies=reads)
+    def latency_runs():
+        with factory() as s:
+            return speed.list_runs(s)
+
+    @app.get("/api/v1/latency/{run_id}", dependencies=reads)
+    def latency_run(run_id: int):
+        with factory() as s:
+            return JSONResponse(speed.get_run(s, run_id))
+
+    @app.get("/api/v1/latency/{run_id}/table", dependencies=reads)
+    def latency_table(run_id: int):
+        with factory() as s:
+            return JSONResponse(speed.appendix(speed.get_run(s, run_id)))
+
+    @app.get("/api/v1/latency/{run_id}/table.csv", dependencies=reads, response_class=PlainTextResponse)
+    def latency_csv(run_id: int):
+        with factory() as s:
+            text = speed.to_csv(speed.get_run(s, run_id))
+        return PlainTextResponse(
+            text, media_type="text/csv", headers={"Content-Disposition": f'attachment; filename="latency-{run_id}.csv"'}
+        )
 
     from claf.bench.jobs_api import add_job_routes
 

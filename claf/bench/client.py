@@ -59,6 +59,9 @@ class BenchClient:
     def post_vocab(self, rows: list[dict]) -> tuple[int, object]:
         return self._call("POST", "/vocab", rows)
 
+    def post_latency(self, report: dict) -> tuple[int, object]:
+        return self._call("POST", "/latency", report)
+
     def put_benchmark(self, spec: dict) -> tuple[int, object]:
         return self._call("PUT", f"/benchmarks/{spec['name']}", spec)
 

@@ -4,10 +4,13 @@
     /benchmarks/{name}        models x tasks table (bold best, sortable, searchable, model picker)
                               and one score-vs-step chart per task with the pre-training curve
     /vocab                    the vocab-benchmark table
+    /speed?run=ID             a latency run (the newest by default): batch x length rows, per backend
+                              p50/p90/p95/p99/avg/throughput, the budget row, the environment beside it
     /vendor/plotly.min.js     plotly's own bundle (from the plotly package)
     /vendor/dt_bundle.js|css  DataTables (from the itables package, which ships it)
 
-``render_report`` writes the same benchmark page as one self-contained HTML file.
+``render_report`` writes the same benchmark page as one self-contained HTML file; ``render_speed``
+with ``inline=True`` does the same for the speed page.
 """
 
 import base64
@@ -19,7 +22,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import select
 
-from claf.bench import queries
+from claf.bench import queries, speed
 from claf.bench.schema import Benchmark, Task
 
 HERE = Path(__file__).parent
@@ -94,6 +97,44 @@ def render_report(session, name: str, step="best", seeds="median", group_by=None
     return render_benchmark(page_data(session, name, step, seeds, group_by), inline=True)
 
 
+SPEED_LABELS = {
+    "p50_ms": "p50",
+    "p90_ms": "p90",
+    "p95_ms": "p95",
+    "p99_ms": "p99",
+    "avg_ms": "avg",
+    "throughput": "seq/s",
+}
+
+
+def speed_data(session, run_id: int | None = None) -> dict:
+    """Everything the speed page shows: the runs, the chosen run's appendix table (None without runs)."""
+    runs = speed.list_runs(session)
+    table = speed.appendix(speed.get_run(session, run_id)) if runs or run_id is not None else None
+    benchmarks = list(session.scalars(select(Benchmark.name).order_by(Benchmark.name)))
+    return {"runs": runs, "table": table, "benchmarks": benchmarks}
+
+
+def render_speed(data: dict, inline: bool = False) -> str:
+    """The speed page; ``inline`` embeds the stylesheet (the static report)."""
+    t = data["table"]
+    budget = {(b["budget_ms"], b["batch"], b["backend"]): b for b in (t["budget"] if t else [])}
+    keys = list(dict.fromkeys((b["budget_ms"], b["batch"]) for b in (t["budget"] if t else [])))
+    return (
+        _env()
+        .get_template("speed.html")
+        .render(
+            t=t,
+            runs=data["runs"],
+            benchmarks=data["benchmarks"],
+            budget=budget,
+            budget_keys=keys,
+            labels=SPEED_LABELS,
+            inline_css=(STATIC / "dashboard.css").read_text(encoding="utf-8") if inline else None,
+        )
+    )
+
+
 def add_pages(app, factory, check_read) -> None:
     from fastapi import Depends
     from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -126,6 +167,11 @@ def add_pages(app, factory, check_read) -> None:
             "paragraphs",
         ]
         return HTMLResponse(_env().get_template("vocab.html").render(rows=rows, columns=columns, benchmarks=names))
+
+    @app.get("/speed", include_in_schema=False, dependencies=reads, response_class=HTMLResponse)
+    def speed_page(run: int | None = None):
+        with factory() as s:
+            return HTMLResponse(render_speed(speed_data(s, run)))
 
     @app.get("/vendor/{file}", include_in_schema=False)
     def vendor(file: str):

@@ -4,9 +4,9 @@ Non-finite numbers (NaN, inf) are refused anywhere in a payload, so every stored
 """
 
 import math
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from claf.bench.util import canonical, sha256_of  # noqa: F401  (re-exported)
 
@@ -104,6 +104,75 @@ class VocabRow(Strict):
     unk_ratio: float | None = None
     chars_per_token: float | None = None
     paragraphs: int | None = None
+
+
+class LatencyModelIn(Strict):
+    """What was timed: a checkpoint path (or random-model shape) and its size."""
+
+    checkpoint: str = Field(min_length=1, max_length=2000)
+    type: str = Field(default="", max_length=64)
+    layers: int | None = Field(default=None, ge=0)
+    hidden: int | None = Field(default=None, ge=0)
+    heads: int | None = Field(default=None, ge=0)
+    parameters: int | None = Field(default=None, ge=0)
+
+
+class LatencyRowIn(Strict):
+    """One cell: ``backend`` at ``batch`` x ``length``; times in milliseconds, throughput in sequences/s."""
+
+    backend: str = Field(min_length=1, max_length=32, pattern=NAME)
+    batch: int = Field(ge=1)
+    length: int = Field(ge=1)
+    iterations: int = Field(ge=1)
+    avg_ms: float = Field(gt=0)
+    p50_ms: float = Field(gt=0)
+    p90_ms: float = Field(gt=0)
+    p95_ms: float = Field(gt=0)
+    p99_ms: float = Field(gt=0)
+    throughput: float = Field(gt=0)
+
+
+class LatencyBudgetIn(Strict):
+    """CLaF's row: the longest input ``backend`` answered at ``batch`` with p95 within ``budget_ms``."""
+
+    backend: str = Field(min_length=1, max_length=32, pattern=NAME)
+    batch: int = Field(ge=1)
+    budget_ms: float = Field(gt=0)
+    longest_length: int | None = Field(default=None, ge=1)
+    p95_ms: float | None = Field(default=None, gt=0)
+
+
+class LatencyIn(Strict):
+    """A ``claf bench latency`` report (``claf.serve.latency``, schema ``claf.latency/v1``)."""
+
+    schema_: Literal["claf.latency/v1"] = Field(alias="schema")
+    created: str = Field(min_length=10, max_length=40)
+    model: LatencyModelIn
+    environment: dict[str, Any] = Field(default_factory=dict)
+    settings: dict[str, Any] = Field(default_factory=dict)
+    rows: list[LatencyRowIn] = Field(min_length=1, max_length=10_000)
+    budget: list[LatencyBudgetIn] = Field(default_factory=list)
+
+    @field_validator("environment", "settings")
+    @classmethod
+    def _plain(cls, v, info):
+        return _finite(v, info.field_name)
+
+    @model_validator(mode="after")
+    def _one_row_per_cell(self):
+        seen = set()
+        for i, r in enumerate(self.rows):
+            cell = (r.backend, r.batch, r.length)
+            if cell in seen:
+                raise ValueError(f"rows[{i}]: a second row for backend {r.backend} batch {r.batch} length {r.length}")
+            seen.add(cell)
+        return self
+
+    def run_key(self) -> str:
+        """What makes two reports the same run: the model, when it ran, the machine and the settings."""
+        return sha256_of(
+            {"model": self.model.model_dump(), "created": self.created, "env": self.environment, "set": self.settings}
+        )
 
 
 def config_hash(config: dict) -> str:

@@ -111,3 +111,42 @@ class VocabReport(Base):
     tokenizer: Mapped[str] = mapped_column(String(200), unique=True)
     figures: Mapped[dict] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class LatencyRun(Base):
+    """One ``claf bench latency`` report (schema ``claf.latency/v1``): a model timed on one machine.
+
+    ``run_key`` tells runs apart (the model, when it ran, the environment and the settings); the
+    same run posted again with other figures is a conflict. Its rows are ``LatencyRow``.
+    """
+
+    __tablename__ = "latency_runs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_key: Mapped[str] = mapped_column(String(64), unique=True)
+    model: Mapped[str] = mapped_column(Text)  # the checkpoint path or random-model shape that was timed
+    created: Mapped[str] = mapped_column(String(40))  # when the benchmark ran (the report's own time)
+    model_info: Mapped[dict] = mapped_column(default=dict)  # type, layers, hidden, heads, parameters
+    environment: Mapped[dict] = mapped_column(default=dict)  # cpu, flags, threads, versions, load
+    settings: Mapped[dict] = mapped_column(default=dict)  # backends, grid, warmup, rounds, iterations
+    budget: Mapped[list] = mapped_column(default=list)  # the "longest input within a time budget" rows
+    body_sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class LatencyRow(Base):
+    """One cell of a latency table: a backend at one batch size and sequence length."""
+
+    __tablename__ = "latency_rows"
+    __table_args__ = (UniqueConstraint("run_id", "backend", "batch", "length"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("latency_runs.id"), index=True)
+    backend: Mapped[str] = mapped_column(String(32))
+    batch: Mapped[int] = mapped_column(Integer)
+    length: Mapped[int] = mapped_column(Integer)
+    iterations: Mapped[int] = mapped_column(Integer)
+    avg_ms: Mapped[float] = mapped_column(Float)
+    p50_ms: Mapped[float] = mapped_column(Float)
+    p90_ms: Mapped[float] = mapped_column(Float)
+    p95_ms: Mapped[float] = mapped_column(Float)
+    p99_ms: Mapped[float] = mapped_column(Float)
+    throughput: Mapped[float] = mapped_column(Float)  # sequences per second

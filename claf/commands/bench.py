@@ -5,7 +5,8 @@
 
 Prints the table (avg, p50, p90, p95, p99, throughput per batch x length x backend, the environment,
 the longest input within ``--budget_ms``), writes ``<output>.json`` / ``<output>.csv``, and posts the
-JSON to ``$CLAF_SERVER_URL/api/v1/latency`` when a benchmark server is configured (best effort).
+JSON to ``$CLAF_SERVER_URL/api/v1/latency`` when a benchmark server is configured (best effort; the token
+is ``$CLAF_SERVER_TOKEN`` or the local server's), where the dashboard's speed tab shows it.
 """
 
 import argparse
@@ -101,8 +102,8 @@ def latency(argv) -> int:
         json_path, csv_path = save(report, args.output or default_output)
         print(f"saved {json_path} and {csv_path}")
         server = os.environ.get("CLAF_SERVER_URL")
-        if server:
-            post(report, server)
+        if server and post(report, server):
+            print(f"posted to {server.rstrip('/')}/speed")
         return 0
 
     return guarded(run)
@@ -118,7 +119,8 @@ def load(argv) -> int:
     parser.add_argument("--concurrency", type=int_list, default=[1, 4, 16, 64])
     parser.add_argument("--requests", type=int, default=200, help="requests per level (at least 4 x concurrency)")
     parser.add_argument("--max_batch", type=int, default=16)
-    parser.add_argument("--max_wait_ms", type=float, default=5.0)
+    parser.add_argument("--max_wait_ms", type=float, default=None, help="see claf serve (default: 0 on a CPU)")
+    parser.add_argument("--workers", type=int, default=1, help="server processes (see claf serve)")
     parser.add_argument("--model_batch", type=int, default=None, help="inputs per model call (see claf serve)")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--input", help="JSON lines of inputs (default: the run's validation rows)")
@@ -142,7 +144,13 @@ def load(argv) -> int:
         else:
             records = validation_records(checkpoint, limit=1000)
         with server_process(
-            checkpoint, args.backend, args.max_batch, args.max_wait_ms, args.threads, model_batch=args.model_batch
+            checkpoint,
+            args.backend,
+            args.max_batch,
+            args.max_wait_ms,
+            args.threads,
+            model_batch=args.model_batch,
+            workers=args.workers,
         ) as url:
             rows = load_test(url, records, args.concurrency, args.requests)
         print(format_load(rows))
@@ -154,6 +162,7 @@ def load(argv) -> int:
                 "backend": args.backend,
                 "max_batch": args.max_batch,
                 "max_wait_ms": args.max_wait_ms,
+                "workers": args.workers,
                 "environment": environment(args.threads),
                 "rows": rows,
             }

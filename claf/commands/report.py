@@ -1,5 +1,7 @@
 """``python -m claf report --benchmark klue --out report.html``: the benchmark page as one self-contained file.
 
+``--speed [--run ID]`` writes the speed page instead (a latency run, the newest by default).
+
 Reads the database (``--db``, default the local SQLite file) or a running server (``--server URL``).
 """
 
@@ -12,7 +14,10 @@ from claf.commands.common import fail, guarded
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m claf report", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--benchmark", required=True)
+    what = parser.add_mutually_exclusive_group(required=True)
+    what.add_argument("--benchmark")
+    what.add_argument("--speed", action="store_true", help="the speed page (latency tables) instead")
+    parser.add_argument("--run", type=int, default=None, help="with --speed: the latency run's id (default newest)")
     parser.add_argument("--out", required=True)
     parser.add_argument("--db", default=None, help="database URL (default: sqlite:///$CLAF_HOME/bench.sqlite)")
     parser.add_argument("--server", default=None, help="read from this server's REST API instead")
@@ -23,12 +28,16 @@ def main(argv: list[str] | None = None) -> int:
 
     def run() -> int:
         from claf.atomic import atomic_write_text
-        from claf.bench.dashboard import render_benchmark
+        from claf.bench.dashboard import render_benchmark, render_speed
 
-        data = _from_server(args) if args.server else _from_db(args)
+        if args.speed:
+            data = _speed_from_server(args) if args.server else _speed_from_db(args)
+        else:
+            data = _from_server(args) if args.server else _from_db(args)
         if isinstance(data, int):
             return data
-        atomic_write_text(args.out, render_benchmark(data, inline=True))
+        render = render_speed if args.speed else render_benchmark
+        atomic_write_text(args.out, render(data, inline=True))
         os.chmod(args.out, 0o644)
         print(f"wrote {args.out}", file=sys.stderr)
         return 0
@@ -44,6 +53,37 @@ def _from_db(args):
     migrate(engine)
     with session_factory(engine)() as session:
         return page_data(session, args.benchmark, args.step, args.seeds, args.group_by)
+
+
+def _speed_from_db(args):
+    from claf.bench.dashboard import speed_data
+    from claf.bench.db import migrate, open_engine, session_factory
+
+    engine = open_engine(args.db)
+    migrate(engine)
+    with session_factory(engine)() as session:
+        return speed_data(session, args.run)
+
+
+def _speed_from_server(args):
+    from claf.bench.client import BenchClient, ServerUnreachable
+    from claf.bench.speed import appendix
+
+    client = BenchClient(args.server)
+    try:
+        status, runs = client.get("/latency")
+        if status != 200:
+            return fail(f"{args.server}: HTTP {status}: {runs}", 1)
+        run_id = args.run if args.run is not None else (runs[0]["id"] if runs else None)
+        table = None
+        if run_id is not None:
+            status, run = client.get(f"/latency/{run_id}")
+            if status != 200:
+                return fail(f"{args.server}: HTTP {status}: {run}", 1)
+            table = appendix(run)
+    except ServerUnreachable as e:
+        return fail(str(e), 1)
+    return {"runs": runs, "table": table, "benchmarks": []}
 
 
 def _from_server(args):

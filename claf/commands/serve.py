@@ -17,7 +17,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8766)
     parser.add_argument("--max_batch", type=int, default=16, help="most inputs in one model call")
-    parser.add_argument("--max_wait_ms", type=float, default=5.0, help="longest wait for a batch to fill")
+    parser.add_argument(
+        "--max_wait_ms",
+        type=float,
+        default=None,
+        help="longest wait for a batch to fill (default: 0 on a CPU, where requests that arrive while the "
+        "model runs form the next batch anyway and waiting only adds latency; 5 on a GPU)",
+    )
     parser.add_argument(
         "--model_batch",
         type=int,
@@ -25,11 +31,20 @@ def main(argv: list[str] | None = None) -> int:
         help="inputs per model call inside a micro-batch, sorted by length so padding stays small "
         "(default: 4 on CPU, where compute grows with padded tokens; max_batch on a GPU)",
     )
-    parser.add_argument("--threads", type=int, default=None, help="compute threads (default: all cores)")
+    parser.add_argument("--threads", type=int, default=None, help="compute threads per worker (default: all cores)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="server processes, each with its own model and batcher (on a CPU: workers x threads <= cores)",
+    )
     args = parser.parse_args(argv)
     setup_logging()
 
     def run() -> int:
+        import os
+
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")  # the cores are the model's, not a tokenizer pool
         from claf.experiment import find_checkpoint
         from claf.predictor import Predictor
         from claf.serve.server import serve
@@ -37,10 +52,38 @@ def main(argv: list[str] | None = None) -> int:
         checkpoint = find_checkpoint(args.checkpoint)  # a MissingFileError: one line, exit 1 (guarded)
         from claf.runtime.backends import device
 
-        model_batch = args.model_batch or (args.max_batch if device().type == "cuda" else 4)
+        gpu = device().type == "cuda"
+        model_batch = args.model_batch or (args.max_batch if gpu else 4)
+        max_wait_ms = args.max_wait_ms if args.max_wait_ms is not None else (5.0 if gpu else 0.0)
+        if args.workers > 1:
+            from claf.runtime.backends import check_backend
+            from claf.serve.server import serve_workers
+
+            check_backend(args.backend)
+            if args.backend.startswith("onnx"):  # export once here, not in every worker at once
+                from claf.runtime.backends import onnx_file
+
+                onnx_file(checkpoint, args.backend)
+            print(
+                f"serving {checkpoint} ({args.backend}, {args.workers} workers) on http://{args.host}:{args.port}",
+                file=sys.stderr,
+                flush=True,
+            )
+            serve_workers(
+                args.workers,
+                args.host,
+                args.port,
+                checkpoint=checkpoint,
+                backend=args.backend,
+                threads=args.threads,
+                model_batch=model_batch,
+                max_batch=args.max_batch,
+                max_wait_ms=max_wait_ms,
+            )
+            return 0
         predictor = Predictor(checkpoint, batch_size=model_batch, backend=args.backend, threads=args.threads)
         print(f"serving {checkpoint} ({args.backend}) on http://{args.host}:{args.port}", file=sys.stderr, flush=True)
-        serve(predictor, args.host, args.port, args.max_batch, args.max_wait_ms)
+        serve(predictor, args.host, args.port, args.max_batch, max_wait_ms)
         return 0
 
     return guarded(run)

@@ -11,6 +11,7 @@ length costs more than four calls over sorted groups of four.)
 
 import asyncio
 import concurrent.futures
+import time
 from collections import Counter
 
 
@@ -23,6 +24,8 @@ class MicroBatcher:
         self.max_batch = max_batch
         self.max_wait = max_wait_ms / 1000.0
         self.sizes = Counter()  # batch size -> how many batches had it
+        self.model_seconds = 0.0  # time spent in run_batch (where server time goes: see stats())
+        self.gather_seconds = 0.0  # time from a batch's first request to closing it
         self._queue = None
         self._task = None
         self._executor = None
@@ -51,7 +54,8 @@ class MicroBatcher:
     async def _gather(self):
         batch = [await self._queue.get()]
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.max_wait
+        opened = loop.time()
+        deadline = opened + self.max_wait
         while len(batch) < self.max_batch:
             if not self._queue.empty():
                 batch.append(self._queue.get_nowait())
@@ -63,6 +67,7 @@ class MicroBatcher:
                 batch.append(await asyncio.wait_for(self._queue.get(), left))
             except TimeoutError:
                 break
+        self.gather_seconds += loop.time() - opened
         return batch
 
     async def _loop(self):
@@ -74,7 +79,7 @@ class MicroBatcher:
                 continue
             self.sizes[len(live)] += 1
             try:
-                results = await loop.run_in_executor(self._executor, self.run_batch, [item for item, _ in live])
+                results = await loop.run_in_executor(self._executor, self._timed, [item for item, _ in live])
                 if len(results) != len(live):
                     raise RuntimeError(f"run_batch returned {len(results)} results for {len(live)} inputs")
             except Exception as e:
@@ -86,6 +91,13 @@ class MicroBatcher:
                 if not future.done():
                     future.set_result(result)
 
+    def _timed(self, items):
+        start = time.perf_counter()
+        try:
+            return self.run_batch(items)
+        finally:
+            self.model_seconds += time.perf_counter() - start
+
     def stats(self):
         batches = sum(self.sizes.values())
         requests = sum(size * n for size, n in self.sizes.items())
@@ -94,4 +106,6 @@ class MicroBatcher:
             "requests": requests,
             "mean_batch": requests / batches if batches else 0.0,
             "sizes": {str(k): v for k, v in sorted(self.sizes.items())},
+            "model_seconds": self.model_seconds,
+            "gather_seconds": self.gather_seconds,
         }

@@ -237,16 +237,19 @@ def save(report, output) -> tuple[Path, Path]:
     return json_path, csv_path
 
 
-def post(report, server_url, timeout=10.0) -> bool:
-    """POST the report to ``<server>/api/v1/latency``; best effort: a failure is logged, never raised."""
-    import requests
+def post(report, server_url, token=None, timeout=10.0) -> bool:
+    """POST the report to ``<server>/api/v1/latency`` (token: ``CLAF_SERVER_TOKEN`` or the local
+    server's); best effort: a failure or refusal is logged, never raised."""
+    from claf.bench.client import BenchClient, ServerUnreachable
 
-    url = server_url.rstrip("/") + "/api/v1/latency"
+    client = BenchClient(server_url, token=token, timeout=timeout)
     try:
-        response = requests.post(url, json=report, timeout=timeout)
-        response.raise_for_status()
-        logger.info("latency table posted to %s", url)
-        return True
-    except Exception as e:  # the benchmark's result is on disk; the dashboard is optional
-        logger.warning("could not post the latency table to %s: %s", url, e)
+        status, body = client.post_latency(report)
+    except ServerUnreachable as e:  # the benchmark's result is on disk; the dashboard is optional
+        logger.warning("could not post the latency table: %s", e)
         return False
+    if status not in (200, 201):
+        logger.warning("the benchmark server refused the latency table (HTTP %s): %s", status, body)
+        return False
+    logger.info("latency table posted to %s (run %s)", client.url, body.get("id") if isinstance(body, dict) else "?")
+    return True

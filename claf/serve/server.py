@@ -11,6 +11,7 @@ plus how the reader cut the input (``truncated``, token counts, QA ``windows``).
 """
 
 import itertools
+import os
 import platform
 from contextlib import asynccontextmanager
 
@@ -93,6 +94,7 @@ def create_app(predictor, max_batch=16, max_wait_ms=5.0):
             "max_seq_length": getattr(reader, "max_seq_length", None),
             "backend": predictor.backend,
             "batching": {"max_batch": max_batch, "max_wait_ms": max_wait_ms, **batcher.stats()},
+            "process": os.getpid(),
             "versions": {"python": platform.python_version(), "torch": torch.__version__},
         }
 
@@ -105,3 +107,42 @@ def serve(predictor, host="127.0.0.1", port=8766, max_batch=16, max_wait_ms=5.0)
     uvicorn.run(
         create_app(predictor, max_batch, max_wait_ms), host=host, port=port, log_level="warning", access_log=False
     )
+
+
+WORKER_SETTINGS = "CLAF_SERVE_WORKER"  # JSON of the Predictor and batching settings, for each worker
+
+
+def serve_workers(workers, host="127.0.0.1", port=8766, **settings):
+    """``workers`` processes on one port (uvicorn's), each with its own model, batcher and event loop.
+
+    ``settings``: checkpoint, backend, threads (per worker), model_batch, max_batch, max_wait_ms.
+    On a CPU one process's model runs one batch at a time; N workers of T threads each keep N batches
+    in flight (N x T should not pass the cores).
+    """
+    import json
+    import os
+
+    import uvicorn
+
+    os.environ[WORKER_SETTINGS] = json.dumps({k: str(v) if k == "checkpoint" else v for k, v in settings.items()})
+    uvicorn.run(
+        "claf.serve.server:worker_app",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+    )
+
+
+def worker_app():
+    """The app of one worker process (uvicorn calls this factory in each)."""
+    import json
+    import os
+
+    from claf.predictor import Predictor
+
+    s = json.loads(os.environ[WORKER_SETTINGS])
+    predictor = Predictor(s["checkpoint"], batch_size=s["model_batch"], backend=s["backend"], threads=s["threads"])
+    return create_app(predictor, s["max_batch"], s["max_wait_ms"])
