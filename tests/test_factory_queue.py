@@ -139,8 +139,8 @@ def test_recipe_expansion_from_the_index(tmp_path, monkeypatch):
     assert checkpoints[-1].source == "random:larva-kor-tiny-4k" and checkpoints[-1].step == 0
     specs = expand(recipe, checkpoints)
     assert (
-        len(specs) == 5 * 4
-        and len({(s["checkpoint_sha256"], s["task"], s["seed"], s["config_hash"]) for s in specs}) == 20
+        len(specs) == 5 * 4 * 3
+        and len({(s["checkpoint_sha256"], s["task"], s["seed"], s["config_hash"]) for s in specs}) == 60
     )
     nsmc = next(s for s in specs if s["task"] == "nsmc")
     assert nsmc["spec"]["pretrained_key"] == "model.bert_for_seq_cls.pretrained_model_name"
@@ -152,10 +152,11 @@ def test_recipe_expansion_from_the_index(tmp_path, monkeypatch):
     seeds = expand(
         load_recipe(
             "factory/larva_kor_tiny_klue",
-            {"suite.tasks": json.dumps([dict(recipe.to_dict()["suite"]["tasks"][0], seeds=3)])},
+            {"suite.tasks": json.dumps([dict(recipe.to_dict()["suite"]["tasks"][0], seeds=[7, 8])])},
         ),
         [checkpoints[0]],
     )
-    assert [s["seed"] for s in seeds] == [42, 43, 44]
+    assert [s["seed"] for s in seeds] == [7, 8]
+    assert sorted({s["seed"] for s in specs}) == [42, 43, 44]
     assert random_baseline(checkpoints[0]).sha256 != checkpoints[0].sha256
     assert random_baseline(checkpoints[0]).sha256 == random_baseline(checkpoints[1]).sha256  # one baseline row
