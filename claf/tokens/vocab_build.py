@@ -165,20 +165,29 @@ def build_vocab(config, recipe_name, log=print):
 
 
 def built_vocab(name: str, build: bool = True, log=print) -> Path:
-    """The folder of the vocab recipe ``name`` (``vocab/kor_8k_cased``): built once, then reused while its
-    ``claf_vocab.json`` records the same recipe; built (or rebuilt) here when ``build``, else a one-line error."""
+    """The folder of the vocab recipe ``name`` (``vocab/kor_8k_cased``).
+
+    ``build``: reused while its ``claf_vocab.json`` records this recipe, else built (or rebuilt, e.g. after a
+    ``vocab build`` with overrides) here. Not ``build``: whatever was built there, or a one-line error."""
     from claf.config import resolve_config
 
     config = resolve_config(name, kind="vocab").to_dict()
     out = output_dir(name, config["vocab"])
     meta = out / "claf_vocab.json"
+    if not build:
+        if not meta.is_file():
+            raise ConfigError(
+                f"{name}: not built yet ({out} missing); run python -m claf vocab build --base_config {name}"
+            )
+        return out
     if meta.is_file():
         try:
-            if json.loads(meta.read_text(encoding="utf-8")).get("recipe") == config:
-                return out
+            recorded = json.loads(meta.read_text(encoding="utf-8")).get("recipe")
         except (OSError, ValueError):
-            pass
-    if not build:
-        raise ConfigError(f"{name}: not built yet ({out} missing); run python -m claf vocab build --base_config {name}")
-    log(f"{name}: building the vocab into {out} (once; later runs reuse it)")
+            recorded = None
+        if recorded == config:
+            return out
+        log(f"{name}: {out} holds a vocab built from another recipe; rebuilding it from {name}")
+    else:
+        log(f"{name}: building the vocab into {out} (once; later runs reuse it)")
     return build_vocab(config, name, log=log)
