@@ -17,12 +17,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def table(jobs: list[dict]) -> dict:
+    from claf.bench.runfolder import split_checkpoint_name
+
     cells: dict = {}
-    meta: dict = {}
+    steps: dict = {}
     for j in jobs:
         if j["state"] == "done" and j["score"] is not None:
             cells.setdefault(j["checkpoint"], {}).setdefault(j["task"], []).append(float(j["score"]))
-            meta[j["checkpoint"]] = {"step": j["step"], "model": j.get("model") or j["checkpoint"]}
+            steps[j["checkpoint"]] = j["step"]
     tasks = sorted({t for row in cells.values() for t in row})
     rows = {}
     for ck, row in cells.items():
@@ -32,9 +34,8 @@ def table(jobs: list[dict]) -> dict:
         }
     out = {"tasks": tasks, "rows": {}}
     for ck in sorted(rows, key=lambda c: (c.endswith("random-init"), c)):
-        family = ck.rsplit("-", 1)[0] if not ck.endswith("random-init") else None
-        base = rows.get(f"{family}-random-init") if family else None
-        entry = {"cells": rows[ck], "step": meta[ck]["step"]}
+        base = None if ck.endswith("random-init") else rows.get(f"{split_checkpoint_name(ck)[0]}-random-init")
+        entry = {"cells": rows[ck], "step": steps[ck]}
         if base:
             gains = {t: rows[ck][t]["median"] - base[t]["median"] for t in tasks if t in rows[ck] and t in base}
             entry["gain"] = gains

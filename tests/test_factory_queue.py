@@ -160,3 +160,11 @@ def test_recipe_expansion_from_the_index(tmp_path, monkeypatch):
     assert sorted({s["seed"] for s in specs}) == [42, 43, 44]
     assert random_baseline(checkpoints[0]).sha256 != checkpoints[0].sha256
     assert random_baseline(checkpoints[0]).sha256 == random_baseline(checkpoints[1]).sha256  # one baseline row
+
+
+def test_status_cell_is_the_median_over_seeds_with_its_range():
+    from claf.factory.factory import seed_cell
+
+    assert seed_cell([80.0]) == "80.00"
+    assert seed_cell([78.6, 77.5, 90.0]) == "78.60 [77.5-90.0] n=3"  # the median, not the mean (82.03)
+    assert seed_cell([1.0, 2.0, 4.0, 10.0]) == "3.00 [1.0-10.0] n=4"

@@ -9,6 +9,7 @@ print(status_text(store.jobs(name)))          # the checkpoint x task matrix
 """
 
 import logging
+import statistics
 import threading
 import time
 
@@ -132,11 +133,10 @@ def publish_hook(factory: str, server: str | None = None, db: str | None = None)
 
 def seed_cell(scores: list[float]) -> str:
     """One cell over seeds: the median, and with several seeds its range and n (``78.10 [77.5-78.6] n=3``)."""
-    ordered, n = sorted(scores), len(scores)
-    median = ordered[n // 2] if n % 2 else (ordered[n // 2 - 1] + ordered[n // 2]) / 2
-    if n == 1:
+    median = statistics.median(scores)
+    if len(scores) == 1:
         return f"{median:.2f}"
-    return f"{median:.2f} [{ordered[0]:.1f}-{ordered[-1]:.1f}] n={n}"
+    return f"{median:.2f} [{min(scores):.1f}-{max(scores):.1f}] n={len(scores)}"
 
 
 def status_rows(jobs: list[dict]) -> tuple[list[str], list[tuple[str, dict]]]:
