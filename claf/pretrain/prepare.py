@@ -17,7 +17,7 @@ import numpy as np
 
 from claf.config.errors import ConfigError
 from claf.errors import MissingFileError, UserError
-from claf.pretrain.corpus import iter_documents
+from claf.pretrain.corpus import corpus_sources, source_documents
 from claf.pretrain.shards import Shard, write_shard
 from claf.progress import bar
 
@@ -81,16 +81,20 @@ def prepare_corpus(
         raise ConfigError("corpus.files is empty; list at least one text file")
     if not shard_size_mb or shard_size_mb <= 0:
         raise ConfigError(f"corpus.shard_size_mb must be positive, got {shard_size_mb!r}")
-    paths = [resolve_data_file(f) for f in files]
-    sources = [(str(f), sha256_cached(p), p.stat().st_size) for f, p in zip(files, paths)]
-    options = {
+    defaults = {
         "document_separator": document_separator,
         "text_column": text_column,
         "header": bool(header),
         "line_limit": line_limit,
         "sentence_split": bool(sentence_split),
-        "shard_size_mb": float(shard_size_mb),
     }
+    specs = corpus_sources(files, **defaults)
+    names = [spec["path"] for spec in specs]
+    paths = [resolve_data_file(n) for n in names]
+    sources = [(n, sha256_cached(p), p.stat().st_size) for n, p in zip(names, paths)]
+    options = {**defaults, "shard_size_mb": float(shard_size_mb)}
+    if any(not isinstance(f, str) for f in files):  # per-file options (plain paths keep their old fingerprint)
+        options["files"] = [{k: v for k, v in spec.items() if k != "path"} for spec in specs]
     tokenizer_sha256 = tokenizer_hash(tokenizer_folder)
     key = fingerprint(tokenizer_sha256, sources, options)
     folder = Path(output_dir) / key[:16]
@@ -105,8 +109,8 @@ def prepare_corpus(
     target_tokens = max(1, int(shard_size_mb * 2**20 / (2 if vocab_size <= 65536 else 4)))
     with atomic_dir(folder) as tmp:
         writer = _ShardBuffer(Path(tmp), target_tokens, vocab_size)
-        for (name, _sha, _size), path in zip(sources, paths):
-            docs = iter_documents(path, document_separator, text_column, header, line_limit, sentence_split, name)
+        for spec, (name, sha, _size), path in zip(specs, sources, paths):
+            docs = source_documents(dict(spec, path=path), name, seed=sha)
             with bar(desc=f"preparing {Path(name).name}", unit=" docs") as progress:
                 while True:
                     chunk = list(itertools.islice(docs, CHUNK_DOCS))
@@ -117,9 +121,9 @@ def prepare_corpus(
         writer.flush()
         if not writer.shards:
             raise UserError(
-                f"corpus {', '.join(files)}: no text after tokenization; check corpus.files and corpus.text_column"
+                f"corpus {', '.join(names)}: no text after tokenization; check corpus.files and corpus.text_column"
             )
-        raw = sum(_raw_bytes(p, size, line_limit) for (_n, _s, size), p in zip(sources, paths))
+        raw = sum(_raw_bytes(p, size, spec["line_limit"]) for spec, (_n, _s, size), p in zip(specs, sources, paths))
         stored = sum(s["bytes"] for s in writer.shards)
         report = {
             "raw_bytes": raw,

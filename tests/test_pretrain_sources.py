@@ -1,0 +1,108 @@
+"""Per-file corpus options: a task's unlabeled sentence pairs next to a plain text corpus."""
+
+import pytest
+
+from claf.pretrain.corpus import CorpusError, corpus_sources
+from claf.pretrain.prepare import prepare_corpus
+from claf.pretrain.tokenizer import load_tokenizer
+
+PAIRS = 60
+
+
+@pytest.fixture(scope="module")
+def files(mirror, tmp_path_factory):
+    root = tmp_path_factory.mktemp("sources")
+    with open(mirror / "kor-nlu" / "KorSTS" / "sts-train.tsv", encoding="utf-8") as f:
+        rows = [next(f) for _ in range(PAIRS + 1)]  # header + PAIRS rows
+    pairs = root / "sts.tsv"
+    pairs.write_text("".join(rows), encoding="utf-8")
+    with open(mirror / "corpus" / "ko" / "nsmc_raw_reviews.txt", encoding="utf-8") as f:
+        reviews = [next(f) for _ in range(200)]
+    text = root / "reviews.txt"
+    text.write_text("".join(reviews), encoding="utf-8")
+    tokenizer, folder = load_tokenizer(mirror / "vocab" / "koelectra")
+    rows = [r.rstrip("\n").split("\t") for r in rows[1:]]
+    return {"root": root, "pairs": pairs, "text": text, "rows": rows, "tokenizer": tokenizer, "folder": folder}
+
+
+def _documents(corpus, tokenizer):
+    docs = []
+    for shard in corpus.shards:
+        for d in range(shard.num_documents):
+            sentences = range(int(shard.documents[d]), int(shard.documents[d + 1]))
+            docs.append(
+                tuple(
+                    tokenizer.decode(shard.tokens[int(shard.sentences[s]) : int(shard.sentences[s + 1])].tolist())
+                    for s in sentences
+                )
+            )
+    return docs
+
+
+def _prepare(files, entries, out="prepared"):
+    return prepare_corpus(entries, files["tokenizer"], files["folder"], files["root"] / out, shard_size_mb=0.01)
+
+
+def test_pair_columns_repeated_in_shuffled_passes(files):
+    pair_entry = {"path": str(files["pairs"]), "text_columns": [5, 6], "header": True, "repeat": 3}
+    corpus = _prepare(files, [pair_entry, str(files["text"])])
+    docs = _documents(corpus, files["tokenizer"])
+    tok = files["tokenizer"]
+    expected = [(tok.decode(tok(r[5], add_special_tokens=False)["input_ids"]),) for r in files["rows"]]
+    pairs = docs[: 3 * PAIRS]
+    assert all(len(d) == 2 for d in pairs)  # one document per row, its two columns as two sentences
+    assert sorted(d[:1] for d in pairs) == sorted(expected * 3)  # each row three times, the header never
+    passes = [[d[0] for d in pairs[i * PAIRS : (i + 1) * PAIRS]] for i in range(3)]
+    assert sorted(passes[0]) == sorted(passes[1]) == sorted(passes[2])
+    assert passes[0] != passes[1] != passes[2]  # each pass in its own order
+    assert all(a != b for a, b in zip(pairs, pairs[1:]))  # no copy sits next to itself
+    assert len(docs) - 3 * PAIRS == 200 - sum(1 for line in files["text"].read_text().splitlines() if not line.strip())
+    again = _prepare(files, [pair_entry, str(files["text"])])
+    assert again.reused and again.folder == corpus.folder
+    assert _documents(again, tok) == docs
+    fewer = _prepare(files, [dict(pair_entry, repeat=2), str(files["text"])])
+    assert fewer.folder != corpus.folder and len(_documents(fewer, tok)) == len(docs) - PAIRS
+
+
+def test_a_single_column_and_corpus_defaults(files):
+    corpus = _prepare(files, [{"path": str(files["pairs"]), "text_column": 6, "header": True}], out="single")
+    docs = _documents(corpus, files["tokenizer"])
+    tok = files["tokenizer"]
+    assert docs == [(tok.decode(tok(r[6], add_special_tokens=False)["input_ids"]),) for r in files["rows"]]
+    plain = corpus_sources(["a.txt"], text_column=2, header=True)
+    assert plain == [
+        {
+            "path": "a.txt",
+            "document_separator": "line",
+            "text_column": 2,
+            "text_columns": None,
+            "header": True,
+            "line_limit": None,
+            "sentence_split": True,
+            "repeat": 1,
+        }
+    ]
+
+
+@pytest.mark.parametrize(
+    "entry, message",
+    [
+        ({"path": "a.tsv", "colums": [1]}, "corpus.files[1]: unknown key 'colums'"),
+        ({"path": "a.tsv", "repeat": 0}, "corpus.files[1].repeat must be a whole number >= 1"),
+        ({"path": "a.tsv", "text_columns": "5,6"}, "corpus.files[1].text_columns must be a list"),
+        ({"path": "a.tsv", "text_column": 1, "text_columns": [1]}, "give text_column or text_columns, not both"),
+        ({"text_columns": [1]}, 'corpus.files[1]: give a file path, or an object with "path"'),
+        (7, 'corpus.files[1]: give a file path, or an object with "path"'),
+    ],
+)
+def test_bad_entries_name_the_entry(entry, message):
+    with pytest.raises(CorpusError) as err:
+        corpus_sources(["ok.txt", entry])
+    assert message in str(err.value)
+
+
+def test_a_missing_column_names_the_file_and_line(files):
+    with pytest.raises(CorpusError) as err:
+        _prepare(files, [{"path": str(files["pairs"]), "text_columns": [5, 9], "header": True}], out="bad")
+    assert f"{files['pairs']}:2: no column 9 (the row has 7)" in str(err.value)
+    assert not list((files["root"] / "bad").glob("*/manifest.json"))  # nothing half-prepared is left to reuse
