@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -147,6 +149,22 @@ def test_train_logs_and_refuses_to_replace_a_run(tiny_korean_bert, tmp_path):
     code, _, err = run("train.py", "--base_config", log_dir, "--trainer.overwrite", "true")
     assert code == 0, err
     assert json.loads((log_dir / "config.json").read_text())["trainer"]["overwrite"] is False  # a re-run refuses again
+
+
+def test_a_run_that_failed_before_its_first_evaluation_does_not_block_a_rerun(tmp_path):
+    from claf.learn.run_folder import RunFolderError, check_run_folder
+
+    (tmp_path / "config.json").write_text("{}")  # what a run that stopped on a bad corpus entry leaves
+    (tmp_path / "checkpoints").mkdir()
+    check_run_folder(tmp_path)
+    (tmp_path / "checkpoints" / "best").mkdir()
+    with pytest.raises(RunFolderError):
+        check_run_folder(tmp_path)
+    check_run_folder(tmp_path, overwrite=True)
+    (tmp_path / "checkpoints" / "best").rmdir()
+    (tmp_path / "metrics.json").write_text("{}")
+    with pytest.raises(RunFolderError):
+        check_run_folder(tmp_path)
 
 
 # ---- 3. sequence length vs the checkpoint's positions --------------------------------------------------

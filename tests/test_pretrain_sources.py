@@ -106,3 +106,12 @@ def test_a_missing_column_names_the_file_and_line(files):
         _prepare(files, [{"path": str(files["pairs"]), "text_columns": [5, 9], "header": True}], out="bad")
     assert f"{files['pairs']}:2: no column 9 (the row has 7)" in str(err.value)
     assert not list((files["root"] / "bad").glob("*/manifest.json"))  # nothing half-prepared is left to reuse
+
+
+def test_entries_from_a_frozen_recipe():
+    from claf.config.frozen import FrozenConfig
+
+    recipe = FrozenConfig({"files": ["a.txt", {"path": "b.tsv", "text_columns": [0, 1], "repeat": 2}]})
+    sources = corpus_sources(list(recipe["files"]))
+    assert [s["path"] for s in sources] == ["a.txt", "b.tsv"]
+    assert sources[1]["text_columns"] == [0, 1] and sources[1]["repeat"] == 2

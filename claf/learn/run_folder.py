@@ -9,16 +9,20 @@ from pathlib import Path
 
 from claf.errors import UserError
 
-RUN_MARKERS = ("config.json", "metrics.json", "checkpoints")
-
 
 class RunFolderError(UserError):
     exit_code = 2
 
 
 def holds_run(log_dir):
+    """True when ``log_dir`` holds results worth keeping: Metric Logs or a checkpoint. A folder with only
+    ``config.json`` (a run that failed before its first evaluation, e.g. on a bad corpus entry) is not
+    one: fixing the recipe and running again must not ask for ``--trainer.overwrite``."""
     log_dir = Path(log_dir)
-    return any((log_dir / marker).exists() for marker in RUN_MARKERS)
+    if (log_dir / "metrics.json").exists():
+        return True
+    checkpoints = log_dir / "checkpoints"
+    return checkpoints.is_dir() and any(checkpoints.iterdir())
 
 
 def check_run_folder(log_dir, resume=None, overwrite=False):

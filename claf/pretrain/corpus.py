@@ -46,7 +46,7 @@ def corpus_sources(files, **defaults):
     sources = []
     for i, entry in enumerate(files):
         where = f"corpus.files[{i}]"
-        spec = {"path": entry} if isinstance(entry, str) else dict(entry) if isinstance(entry, dict) else None
+        spec = {"path": entry} if isinstance(entry, str) else dict(entry.items()) if hasattr(entry, "items") else None
         if spec is None or not isinstance(spec.get("path"), str) or not spec["path"]:
             raise CorpusError(f'{where}: give a file path, or an object with "path" (got {entry!r})')
         unknown = sorted(set(spec) - set(SOURCE_KEYS))
@@ -60,6 +60,8 @@ def corpus_sources(files, **defaults):
         merged.update(spec)
         merged["repeat"] = spec.get("repeat", 1)
         _check_source(merged, where)
+        if merged["text_columns"] is not None:
+            merged["text_columns"] = list(merged["text_columns"])
         sources.append(merged)
     return sources
 
@@ -70,7 +72,9 @@ def _check_source(spec, where):
         raise CorpusError(f"{where}.repeat must be a whole number >= 1, got {repeat!r}")
     columns = spec.get("text_columns")
     if columns is not None and (
-        not isinstance(columns, list) or not columns or not all(isinstance(c, int) and c >= 0 for c in columns)
+        not isinstance(columns, (list, tuple))
+        or not columns
+        or not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in columns)
     ):
         raise CorpusError(f"{where}.text_columns must be a list of column numbers (0 = first), got {columns!r}")
 
