@@ -30,6 +30,8 @@ def pretrain_args(corpus_file, root, log_dir, *extra):
         json.dumps([str(corpus_file)]),
         "--corpus.shard_size_mb",
         0.02,
+        "--tokenizer.name_or_path",
+        "vocab/koelectra",
         "--corpus.prepared_dir",
         root / "prepared",
         "--trainer.log_dir",
@@ -198,5 +200,5 @@ def test_default_checkpoint_before_pretraining_names_the_recipe(tmp_path, monkey
     monkeypatch.delenv("CLAF_MODEL_INDEX", raising=False)
     code, _, err = run("train.py", "--base_config", "klue/nsmc_larva_tiny", "--trainer.log_dir", tmp_path / "run")
     line = one_error_line(err)
-    assert code == 1 and "'larva-kor-tiny-4k' not found" in line
+    assert code == 1 and "'larva-kor-tiny-8k' not found" in line
     assert "python pretrain.py --base_config pretrain/larva_kor_tiny" in line and "OSError" not in err

@@ -28,6 +28,7 @@ def recipe(corpus_file, tmp_path, **overrides):
         "name": "larva-test",
         "corpus.files": [str(corpus_file)],
         "corpus.shard_size_mb": 0.02,
+        "tokenizer.name_or_path": "vocab/koelectra",  # the mirror's vocab: no vocab build in a test
         "corpus.prepared_dir": str(tmp_path.parent / "prepared"),
         "trainer.log_dir": str(tmp_path / "run"),
         "transformers_config.hidden_size": 32,

@@ -39,8 +39,10 @@ def _documents(corpus, tokenizer):
     return docs
 
 
-def _prepare(files, entries, out="prepared"):
-    return prepare_corpus(entries, files["tokenizer"], files["folder"], files["root"] / out, shard_size_mb=0.01)
+def _prepare(files, entries, out="prepared", shard_size_mb=0.01):
+    return prepare_corpus(
+        entries, files["tokenizer"], files["folder"], files["root"] / out, shard_size_mb=shard_size_mb
+    )
 
 
 def test_pair_columns_repeated_in_shuffled_passes(files):
@@ -115,3 +117,26 @@ def test_entries_from_a_frozen_recipe():
     sources = corpus_sources(list(recipe["files"]))
     assert [s["path"] for s in sources] == ["a.txt", "b.tsv"]
     assert sources[1]["text_columns"] == [0, 1] and sources[1]["repeat"] == 2
+
+
+def test_global_order_mixes_sources_in_every_batch(files):
+    import numpy as np
+
+    from claf.pretrain.plans import Plan
+
+    pair_entry = {"path": str(files["pairs"]), "text_columns": [5, 6], "header": True, "repeat": 3}
+    corpus = _prepare(files, [pair_entry, str(files["text"])], shard_size_mb=0.002)
+    assert len(corpus.shards) >= 6
+    by_shards = Plan(corpus, "sentence_pair", 64)
+    mixed = Plan(corpus, "sentence_pair", 64, order="global")
+    order = mixed.epoch_order(42, 1)
+    assert sorted(order.tolist()) == list(range(len(mixed)))  # every instance once
+    assert np.array_equal(order, Plan(corpus, "sentence_pair", 64, order="global").epoch_order(42, 1))
+    assert not np.array_equal(order, mixed.epoch_order(42, 2))  # a new order each epoch
+    batch = 16
+    shards_per_batch = [len(set(mixed.shard[order[i : i + batch]])) for i in range(0, len(order) - batch, batch)]
+    local = by_shards.epoch_order(42, 1)
+    local_per_batch = [len(set(by_shards.shard[local[i : i + batch]])) for i in range(0, len(local) - batch, batch)]
+    assert np.mean(shards_per_batch) > 2 * np.mean(local_per_batch)  # shard order: a batch reads ~1 shard
+    with pytest.raises(Exception, match="instances.order 'random' is not one of shards, global"):
+        Plan(corpus, "sentence_pair", 64, order="random")

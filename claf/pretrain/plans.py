@@ -17,6 +17,7 @@ from claf.config.errors import ConfigError
 from claf.errors import UserError
 
 FORMATS = ("full_sentence", "sentence_pair")
+ORDERS = ("shards", "global")  # instances.order: shard by shard (memory-local), or one permutation of all
 
 
 class Plan:
@@ -27,9 +28,12 @@ class Plan:
     boundary belongs to neither).
     """
 
-    def __init__(self, corpus, instance_format, max_seq_length, holdout_documents=0, part="train"):
+    def __init__(self, corpus, instance_format, max_seq_length, holdout_documents=0, part="train", order="shards"):
         if instance_format not in FORMATS:
             raise ConfigError(f"instances.format '{instance_format}' is not one of {', '.join(FORMATS)}")
+        if order not in ORDERS:
+            raise ConfigError(f"instances.order '{order}' is not one of {', '.join(ORDERS)}")
+        self.order = order
         reserved = 2 if instance_format == "full_sentence" else 3
         if max_seq_length < reserved + 2:
             raise ConfigError(f"max_seq_length {max_seq_length} is too small for {instance_format} instances")
@@ -52,14 +56,19 @@ class Plan:
         return len(self.first)
 
     def epoch_order(self, seed, epoch):
-        """The epoch's instance order: shards shuffled, then instances within each shard (memory-local)."""
+        """The epoch's instance order. ``shards``: shards shuffled, then instances within each shard
+        (memory-local: a batch reads one shard). ``global``: one permutation of every instance, so sources
+        prepared into separate shards (a task's repeated pairs, the main corpus) mix in every batch."""
         if self._order_cache[0] == (seed, epoch):
             return self._order_cache[1]
         rng = np.random.default_rng([seed, epoch, self.max_seq_length, 0 if self.format == "full_sentence" else 1])
-        pieces = []
-        for s in rng.permutation(len(self.shard_sizes)):
-            pieces.append(self.shard_offsets[s] + rng.permutation(self.shard_sizes[s]))
-        order = np.concatenate(pieces)
+        if self.order == "global":
+            order = rng.permutation(len(self.first))
+        else:
+            pieces = []
+            for s in rng.permutation(len(self.shard_sizes)):
+                pieces.append(self.shard_offsets[s] + rng.permutation(self.shard_sizes[s]))
+            order = np.concatenate(pieces)
         self._order_cache = ((seed, epoch), order)
         return order
 

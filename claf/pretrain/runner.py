@@ -110,6 +110,7 @@ def run_pretraining(cfg, on_publish=None):
         dist.world_size,
         cfg.seed_num,
         holdout_documents=holdout,
+        order=cfg.instances.order,
     )
 
     model_cfg = cfg.model

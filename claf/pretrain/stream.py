@@ -39,8 +39,9 @@ class PretrainBatches:
         seed=42,
         as_tensors=True,
         holdout_documents=0,
+        order="shards",
     ):
-        self.corpus, self.specials, self.format = corpus, specials, instance_format
+        self.corpus, self.specials, self.format, self.order = corpus, specials, instance_format, order
         self.lengths, self.masker, self.mask_schedule = lengths, masker, mask_schedule
         self.steps_per_epoch = int(steps_per_epoch)
         self.accumulation, self.rank, self.world_size = max(1, int(accumulation)), int(rank), int(world_size)
@@ -57,7 +58,7 @@ class PretrainBatches:
 
     def plan(self, length):
         if length not in self._plans:
-            self._plans[length] = Plan(self.corpus, self.format, length, self.holdout_documents)
+            self._plans[length] = Plan(self.corpus, self.format, length, self.holdout_documents, order=self.order)
         return self._plans[length]
 
     def __len__(self):
