@@ -76,8 +76,7 @@ def test_a_single_column_and_corpus_defaults(files):
         {
             "path": "a.txt",
             "document_separator": "line",
-            "text_column": 2,
-            "text_columns": None,
+            "text_columns": [2],
             "header": True,
             "line_limit": None,
             "sentence_split": True,
@@ -91,7 +90,8 @@ def test_a_single_column_and_corpus_defaults(files):
     [
         ({"path": "a.tsv", "colums": [1]}, "corpus.files[1]: unknown key 'colums'"),
         ({"path": "a.tsv", "repeat": 0}, "corpus.files[1].repeat must be a whole number >= 1"),
-        ({"path": "a.tsv", "text_columns": "5,6"}, "corpus.files[1].text_columns must be a list"),
+        ({"path": "a.tsv", "text_columns": "5,6"}, "corpus.files[1].text_column(s) must be column numbers"),
+        ({"path": "a.tsv", "text_column": "document"}, "corpus.files[1].text_column(s) must be column numbers"),
         ({"path": "a.tsv", "text_column": 1, "text_columns": [1]}, "give text_column or text_columns, not both"),
         ({"text_columns": [1]}, 'corpus.files[1]: give a file path, or an object with "path"'),
         (7, 'corpus.files[1]: give a file path, or an object with "path"'),

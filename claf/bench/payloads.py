@@ -132,6 +132,9 @@ class LatencyRowIn(Strict):
     throughput: float = Field(gt=0)
 
 
+LATENCY_COLUMNS = tuple(LatencyRowIn.model_fields)  # a latency row's fields, in CSV column order
+
+
 class LatencyBudgetIn(Strict):
     """CLaF's row: the longest input ``backend`` answered at ``batch`` with p95 within ``budget_ms``."""
 

@@ -3,7 +3,7 @@
     put_latency(factory, LatencyIn)     -> ({"id", "model", "created", "rows"}, created)
     list_runs(session)                  -> newest first: id, model, created, threads, cpu, backends
     get_run(session, run_id)            -> the report as posted (model, environment, settings, rows, budget)
-    appendix(session, run_id)           -> the table shaped like the talk's appendix: one row per
+    appendix(get_run(...))              -> the table shaped like the talk's appendix: one row per
                                            batch x length, per backend p50/p90/p95/p99/avg/throughput
 
 A run is keyed by ``LatencyIn.run_key()`` (model, time, environment, settings): posting the same
@@ -19,23 +19,11 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from claf.bench.db import write_session
-from claf.bench.payloads import LatencyIn, sha256_of
+from claf.bench.payloads import LATENCY_COLUMNS, LatencyIn, sha256_of
 from claf.bench.schema import LatencyRow, LatencyRun
 from claf.bench.store import Conflict, NotFound
 
 FIGURES = ("p50_ms", "p90_ms", "p95_ms", "p99_ms", "avg_ms", "throughput")
-ROW_FIELDS = (
-    "backend",
-    "batch",
-    "length",
-    "iterations",
-    "avg_ms",
-    "p50_ms",
-    "p90_ms",
-    "p95_ms",
-    "p99_ms",
-    "throughput",
-)
 
 
 def put_latency(factory: sessionmaker, report: LatencyIn) -> tuple[dict, bool]:
@@ -119,7 +107,7 @@ def _run(session: Session, run_id: int | None) -> LatencyRun:
 
 def _rows(session: Session, run_id: int) -> list[dict]:
     rows = session.scalars(select(LatencyRow).where(LatencyRow.run_id == run_id).order_by(LatencyRow.id))
-    return [{k: getattr(r, k) for k in ROW_FIELDS} for r in rows]
+    return [{k: getattr(r, k) for k in LATENCY_COLUMNS} for r in rows]
 
 
 def get_run(session: Session, run_id: int | None = None) -> dict:
@@ -173,7 +161,7 @@ def appendix(report: dict) -> dict:
 def to_csv(report: dict) -> str:
     """The run's rows as CSV (the same columns as the CSV ``claf bench latency`` writes)."""
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=ROW_FIELDS, extrasaction="ignore", lineterminator="\n")
+    writer = csv.DictWriter(out, fieldnames=LATENCY_COLUMNS, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     writer.writerows(report["rows"])
     return out.getvalue()

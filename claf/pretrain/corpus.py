@@ -34,12 +34,20 @@ def split_sentences(text, enabled=True):
     return [s for s in _SENTENCE_END.split(text) if s]
 
 
-SOURCE_OPTIONS = ("document_separator", "text_column", "text_columns", "header", "line_limit", "sentence_split")
-SOURCE_KEYS = ("path", *SOURCE_OPTIONS, "repeat")
+SOURCE_DEFAULTS = {
+    "document_separator": "line",
+    "text_column": None,
+    "text_columns": None,
+    "header": False,
+    "line_limit": None,
+    "sentence_split": True,
+}
+SOURCE_KEYS = ("path", *SOURCE_DEFAULTS, "repeat")
 
 
 def corpus_sources(files, **defaults):
-    """``corpus.files`` entries -> one dict per file: ``path``, every option of SOURCE_OPTIONS, ``repeat``.
+    """``corpus.files`` entries -> one dict per file: ``path``, ``repeat`` and ``iter_documents``' options
+    (``text_column`` folded into ``text_columns``).
 
     A string entry takes the corpus block's options (``defaults``); an object entry overrides them.
     """
@@ -54,11 +62,10 @@ def corpus_sources(files, **defaults):
             raise CorpusError(f"{where}: unknown key '{unknown[0]}'; the keys are {', '.join(SOURCE_KEYS)}")
         if "text_column" in spec and "text_columns" in spec:
             raise CorpusError(f"{where}: give text_column or text_columns, not both")
-        merged = {k: defaults.get(k) for k in SOURCE_OPTIONS}
-        merged["sentence_split"] = defaults.get("sentence_split", True)
-        merged["document_separator"] = defaults.get("document_separator") or "line"
-        merged.update(spec)
-        merged["repeat"] = spec.get("repeat", 1)
+        merged = {**SOURCE_DEFAULTS, **defaults, "repeat": 1, **spec}
+        column = merged.pop("text_column")
+        if merged["text_columns"] is None and column is not None:
+            merged["text_columns"] = [column]
         _check_source(merged, where)
         if merged["text_columns"] is not None:
             merged["text_columns"] = list(merged["text_columns"])
@@ -70,23 +77,21 @@ def _check_source(spec, where):
     repeat = spec["repeat"]
     if not isinstance(repeat, int) or isinstance(repeat, bool) or repeat < 1:
         raise CorpusError(f"{where}.repeat must be a whole number >= 1, got {repeat!r}")
-    columns = spec.get("text_columns")
+    columns = spec["text_columns"]
     if columns is not None and (
         not isinstance(columns, (list, tuple))
         or not columns
         or not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in columns)
     ):
-        raise CorpusError(f"{where}.text_columns must be a list of column numbers (0 = first), got {columns!r}")
+        raise CorpusError(
+            f"{where}.text_column(s) must be column numbers (0 = first; text_columns a list), got {columns!r}"
+        )
 
 
 def source_documents(spec, name, seed=0):
     """The documents of one ``corpus_sources`` entry, ``repeat`` passes (shuffled when more than one)."""
-    options = {k: spec.get(k) for k in SOURCE_OPTIONS if k != "text_columns"}
-    columns = spec.get("text_columns")
-    if columns is None and spec.get("text_column") is not None:
-        columns = [spec["text_column"]]
-    options.pop("text_column")
-    docs = iter_documents(spec["path"], text_columns=columns, name=name, **options)
+    options = {k: v for k, v in spec.items() if k not in ("path", "repeat")}
+    docs = iter_documents(spec["path"], name=name, **options)
     if spec["repeat"] == 1:
         yield from docs
         return
@@ -102,21 +107,12 @@ def source_documents(spec, name, seed=0):
 
 
 def iter_documents(
-    path,
-    document_separator="line",
-    text_column=None,
-    header=False,
-    line_limit=None,
-    sentence_split=True,
-    name=None,
-    text_columns=None,
+    path, document_separator="line", text_columns=None, header=False, line_limit=None, sentence_split=True, name=None
 ):
     """Yield each document of a text file as a list of sentence strings."""
     if document_separator not in SEPARATORS:
         raise CorpusError(f"corpus.document_separator '{document_separator}' is not one of {', '.join(SEPARATORS)}")
     name = name or str(path)
-    if text_columns is None and text_column is not None:
-        text_columns = [text_column]
     current = []
     with open(path, encoding="utf-8") as f:
         for line_no, line in enumerate(f, 1):

@@ -23,12 +23,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from claf.bench.payloads import LATENCY_COLUMNS
+
 logger = logging.getLogger(__name__)
 
 SCHEMA = "claf.latency/v1"
 BATCHES = (1, 2, 4, 8, 16)
 LENGTHS = (32, 64, 128, 256, 512)
-COLUMNS = ("backend", "batch", "length", "iterations", "avg_ms", "p50_ms", "p90_ms", "p95_ms", "p99_ms", "throughput")
+COLUMNS = LATENCY_COLUMNS  # the benchmark server's latency row, so the CSV and the server agree
 
 
 def load_nets(checkpoint, backends, threads):

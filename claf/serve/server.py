@@ -120,7 +120,6 @@ def serve_workers(workers, host="127.0.0.1", port=8766, **settings):
     in flight (N x T should not pass the cores).
     """
     import json
-    import os
 
     import uvicorn
 
@@ -139,7 +138,6 @@ def serve_workers(workers, host="127.0.0.1", port=8766, **settings):
 def worker_app():
     """The app of one worker process (uvicorn calls this factory in each)."""
     import json
-    import os
 
     from claf.predictor import Predictor
 
