@@ -5,12 +5,12 @@ import pytest
 
 from claf.pretrain import rng
 from claf.pretrain.corpus import split_sentences
-from claf.pretrain.instances import Specials, build_instances
+from claf.pretrain.instances import Specials, build_instances, instance_lengths
 from claf.pretrain.masking import IGNORE_INDEX, Masker
 from claf.pretrain.plans import Plan
 from claf.pretrain.prepare import prepare_corpus
 from claf.pretrain.schedules import LengthSchedule, MaskSchedule
-from claf.pretrain.stream import PretrainBatches
+from claf.pretrain.stream import PretrainBatches, group_order
 from claf.pretrain.tokenizer import load_tokenizer
 
 LINES = 3000
@@ -314,3 +314,67 @@ def test_stream_follows_schedules_and_global_batch(ko):
     )
     assert np.array_equal(plain.micro_batch(0)["labels"], one.micro_batch(0)["labels"])
     assert not np.array_equal(plain.micro_batch(4)["labels"], one.micro_batch(4)["labels"])
+
+
+@pytest.mark.parametrize("instance_format", ["sentence_pair", "full_sentence"])
+def test_instance_lengths_match_built_instances(ko, instance_format):
+    plan = Plan(ko["corpus"], instance_format, 64)
+    indices = np.random.default_rng(0).permutation(len(plan))[:500]
+    keys = rng.instance_keys(3, 1, indices, 64)
+    built = build_instances(plan, indices, keys, ko["specials"])
+    assert np.array_equal(instance_lengths(plan, indices, keys), built["attention_mask"].sum(axis=1))
+
+
+def test_group_order_sorts_windows_into_whole_batches():
+    order = np.random.default_rng(1).permutation(100)
+    sizes = np.random.default_rng(2).integers(5, 60, 100)
+    size_of = dict(zip(order.tolist(), sizes.tolist()))
+    out = group_order(order, sizes, 10, 3, 4, np.random.default_rng(0))
+    assert sorted(out.tolist()) == list(range(100))
+    assert [size_of[i] for i in out[:4]] == sorted(sizes[:4].tolist())  # the ragged head: sorted in place
+    for begin, end in ((4, 34), (34, 64), (64, 94)):
+        assert set(out[begin:end].tolist()) == set(order[begin:end].tolist())  # a window keeps its instances
+        ranked = sorted(sizes[begin:end].tolist())
+        blocks = [ranked[k : k + 10] for k in range(0, 30, 10)]
+        got = [sorted(size_of[i] for i in out[b : b + 10]) for b in range(begin, end, 10)]
+        assert sorted(got) == blocks  # each batch is one block of the window's sorted order
+    assert [size_of[i] for i in out[94:]] == sorted(sizes[94:].tolist())
+    assert np.array_equal(out, group_order(order, sizes, 10, 3, 4, np.random.default_rng(0)))
+
+
+def test_group_by_length_narrows_batches_and_keeps_each_epoch(ko):
+    def stream(group):
+        return PretrainBatches(
+            ko["corpus"],
+            ko["specials"],
+            "sentence_pair",
+            LengthSchedule([[None, 64, 16]]),
+            Masker(ko["specials"], "subword"),
+            MaskSchedule(),
+            steps_per_epoch=10,
+            seed=3,
+            as_tensors=False,
+            group_by_length=group,
+        )
+
+    plain, grouped = stream(0), stream(8)
+    n = len(plain.plan(64))
+    for epoch in (0, 1):
+        assert sorted(grouped.epoch_order(64, epoch).tolist()) == list(range(n))
+    assert not np.array_equal(grouped.epoch_order(64, 0), plain.epoch_order(64, 0))
+
+    def fill(source, first, count):
+        real = width = 0
+        for k in range(first, first + count):
+            mask = source.micro_batch(k)["attention_mask"]
+            real, width = real + mask.sum(), width + mask.size
+        return real / width
+
+    steps = n // 16
+    assert fill(plain, 0, steps) < 0.75
+    # Epoch 0, and epoch 1 whose batches start mid-way into a block of 16: padding all but gone.
+    assert fill(grouped, 0, steps - 1) > 0.9 and fill(grouped, steps + 1, steps - 2) > 0.9
+    # A fresh stream (a resumed run) builds the very same batch.
+    assert np.array_equal(stream(8).micro_batch(steps + 5)["labels"], grouped.micro_batch(steps + 5)["labels"])
+    with pytest.raises(ValueError, match="group_by_length"):
+        stream(-1)

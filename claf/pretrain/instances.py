@@ -68,6 +68,22 @@ def build_instances(plan, indices, keys, specials):
     return batch
 
 
+def instance_lengths(plan, indices, keys):
+    """The length (special tokens included) of each instance ``build_instances`` would build, without
+    assembling any tokens: what length-grouped batching sorts by."""
+    indices = np.asarray(indices, dtype=np.int64)
+    keys = np.asarray(keys, dtype=np.uint64)
+    lengths = np.zeros(len(indices), dtype=np.int64)
+    for shard_id in np.unique(plan.shard[indices]):
+        rows = np.flatnonzero(plan.shard[indices] == shard_id)
+        if plan.format == "sentence_pair":
+            _a0, la, _b0, lb, _ = _pair_segments(plan, shard_id, indices[rows], keys[rows])
+            lengths[rows] = la + lb + 3
+        else:
+            lengths[rows] = _full_sentence_length(plan, shard_id, indices[rows])
+    return lengths
+
+
 def _ragged(starts, counts):
     """Flattened ranges [start, start + count): (positions, owner row, offset within the range)."""
     owner = np.repeat(np.arange(len(counts)), counts)
@@ -90,7 +106,7 @@ def _full_sentence_layout(plan, shard_id, indices, keys):
     at_or_before = np.searchsorted(doc_starts, positions, "right")
     columns = 1 + offset + at_or_before - before_first[owner]
     opens = (offset > 0) & (doc_starts[at_or_before - 1] == positions)  # a document starts inside the span
-    length = count + np.searchsorted(doc_starts, last - 1, "right") - before_first + 2
+    length = _full_sentence_length(plan, shard_id, indices)
     separators = (
         np.concatenate([owner[opens], np.arange(len(indices))]),
         np.concatenate([columns[opens] - 1, length - 1]),
@@ -98,8 +114,16 @@ def _full_sentence_layout(plan, shard_id, indices, keys):
     return {"length": length, "tokens": (owner, columns, positions), "separators": separators}
 
 
-def _pair_layout(plan, shard_id, indices, keys):
-    """[CLS] A [SEP] B [SEP]: B continues A (50%) or is a chunk of another document."""
+def _full_sentence_length(plan, shard_id, indices):
+    """Tokens of a full-sentence instance: its span, a [SEP] per document change inside it, [CLS] and [SEP]."""
+    doc_starts = plan.corpus.shards[shard_id].doc_token_starts
+    first, last = plan.first[indices], plan.last[indices]
+    changes = np.searchsorted(doc_starts, last - 1, "right") - np.searchsorted(doc_starts, first, "right")
+    return last - first + changes + 2
+
+
+def _pair_segments(plan, shard_id, indices, keys):
+    """Where segments A and B of each pair instance lie in the shard: (a0, la, b0, lb, is_random)."""
     shard = plan.corpus.shards[shard_id]
     first, last = plan.first[indices], plan.last[indices]
     n = last - first
@@ -118,6 +142,12 @@ def _pair_layout(plan, shard_id, indices, keys):
     b0 = np.where(is_random, sentences[plan.first[other]], sentences[split])
     b1 = np.where(is_random, sentences[plan.last[other]], sentences[last])
     la, lb = _truncate(a1 - a0, b1 - b0, plan.max_seq_length - 3)
+    return a0, la, b0, lb, is_random
+
+
+def _pair_layout(plan, shard_id, indices, keys):
+    """[CLS] A [SEP] B [SEP]: B continues A (50%) or is a chunk of another document."""
+    a0, la, b0, lb, is_random = _pair_segments(plan, shard_id, indices, keys)
     a_pos, a_owner, a_off = _ragged(a0, la)
     b_pos, b_owner, b_off = _ragged(b0, lb)
     rows = np.arange(len(indices))

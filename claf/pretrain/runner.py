@@ -111,6 +111,7 @@ def run_pretraining(cfg, on_publish=None):
         cfg.seed_num,
         holdout_documents=holdout,
         order=cfg.instances.order,
+        group_by_length=cfg.instances.group_by_length,
     )
 
     model_cfg = cfg.model

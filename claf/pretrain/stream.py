@@ -8,6 +8,12 @@ at stream position p is (epoch p // N, index order_epoch[p % N]) and is masked w
 (seed, epoch, index, L). So the data depend on the global batch only (1 rank x 2 accumulation
 sees what 2 ranks see), and an exact resume only needs the step.
 
+``group_by_length`` G > 0 (``instances.group_by_length``) batches instances of similar length: each
+epoch's order is cut into windows of G global batches, a window is sorted by instance length and its
+batches are shuffled. A batch is padded to its longest instance only, so short instances stop paying
+for long ones' padding; which instances an epoch holds is unchanged, and the order is still a pure
+function of (seed, epoch).
+
 It follows the trainer's batch-source protocol: ``len(source)`` micro-batches per trainer epoch
 (``steps_per_epoch`` optimizer steps: the runner uses one checkpoint interval) and
 ``source.epoch(epoch, start)``; trainer epochs simply continue the stream.
@@ -17,10 +23,11 @@ import numpy as np
 
 from claf.config.errors import ConfigError
 from claf.pretrain import rng
-from claf.pretrain.instances import build_instances
+from claf.pretrain.instances import build_instances, instance_lengths
 from claf.pretrain.plans import Plan
 
 MODEL_KEYS = ("input_ids", "token_type_ids", "attention_mask", "labels", "next_sentence_label")
+GROUP_SALT = 0x6C656E  # the block shuffle's own random stream
 
 
 class PretrainBatches:
@@ -40,6 +47,7 @@ class PretrainBatches:
         as_tensors=True,
         holdout_documents=0,
         order="shards",
+        group_by_length=0,
     ):
         self.corpus, self.specials, self.format, self.order = corpus, specials, instance_format, order
         self.lengths, self.masker, self.mask_schedule = lengths, masker, mask_schedule
@@ -47,7 +55,10 @@ class PretrainBatches:
         self.accumulation, self.rank, self.world_size = max(1, int(accumulation)), int(rank), int(world_size)
         self.seed, self.as_tensors = int(seed), as_tensors
         self.holdout_documents = int(holdout_documents or 0)
-        self._plans = {}
+        self.group_by_length = int(group_by_length or 0)
+        if self.group_by_length < 0:
+            raise ConfigError(f"instances.group_by_length must be >= 0 (0: off), not {group_by_length}")
+        self._plans, self._grouped = {}, (None, None)
         for until, _length, batch in lengths.phases:
             if batch % (self.accumulation * self.world_size):
                 raise ConfigError(
@@ -90,8 +101,24 @@ class PretrainBatches:
         indices = np.empty_like(positions)
         for e in np.unique(epochs):
             chosen = epochs == e
-            indices[chosen] = plan.epoch_order(self.seed, int(e))[within[chosen]]
+            indices[chosen] = self.epoch_order(length, int(e))[within[chosen]]
         return indices, epochs
+
+    def epoch_order(self, length, epoch):
+        """The plan's instance order for an epoch, length-grouped when ``group_by_length`` is set."""
+        plan = self.plan(length)
+        order = plan.epoch_order(self.seed, epoch)
+        if not self.group_by_length:
+            return order
+        if self._grouped[0] != (length, epoch):
+            keys = rng.instance_keys(self.seed, epoch, order, length)
+            batch = next(b for _u, phase_length, b in self.lengths.phases if phase_length == length)
+            # Where this length's batches start inside the epoch, so every shuffled block is one batch.
+            shift = (-epoch * len(plan)) % batch
+            seed = np.random.default_rng([self.seed, epoch, length, GROUP_SALT])
+            grouped = group_order(order, instance_lengths(plan, order, keys), batch, self.group_by_length, shift, seed)
+            self._grouped = ((length, epoch), grouped)
+        return self._grouped[1]
 
     def micro_batch(self, micro_index):
         step, length, positions = self.locate(micro_index)
@@ -106,3 +133,25 @@ class PretrainBatches:
 
             out = {k: torch.from_numpy(v) for k, v in out.items()}
         return out
+
+
+def group_order(order, sizes, batch, window_batches, shift, generator):
+    """``order`` (``sizes[k]``: the length of instance ``order[k]``) with each window of ``window_batches``
+    whole batches after the first ``shift`` positions sorted by length and its batches shuffled; the
+    ragged ends (before ``shift``, after the last whole batch) are only sorted."""
+    n = len(order)
+    shift = min(int(shift), n)
+    segments = [(0, shift, False)]
+    begin = shift
+    while begin + batch <= n:
+        end = begin + min(batch * window_batches, (n - begin) // batch * batch)
+        segments.append((begin, end, True))
+        begin = end
+    segments.append((begin, n, False))
+    perm = np.arange(n)
+    for begin, end, shuffle in segments:
+        piece = perm[begin:end][np.argsort(sizes[begin:end], kind="stable")]
+        if shuffle:
+            piece = piece.reshape(-1, batch)[generator.permutation((end - begin) // batch)].reshape(-1)
+        perm[begin:end] = piece
+    return np.asarray(order)[perm]
