@@ -67,6 +67,16 @@ def test_keys_order_and_no_repeats(sessions):
     assert text.splitlines()[0].split() == ["checkpoint", "qp", "nsmc"] and "m-2k" in text.splitlines()[1]
 
 
+def test_unknown_task_is_refused_before_any_job_is_queued(sessions):
+    from claf.bench.store import NotFound
+
+    with pytest.raises(NotFound, match="unknown task 'nsmc@1e-3' in benchmark 'klue'; known tasks: .*nsmc"):
+        jobs.enqueue(sessions, [spec("nsmc", 1000), spec("nsmc@1e-3", 1000)])
+    with sessions() as s:
+        assert jobs.list_jobs(s) == []  # the good spec was not queued either
+    assert jobs.enqueue(sessions, [spec("nsmc", 1000)]) == 1
+
+
 def test_expired_lease_is_taken_again_and_attempts_end_in_failure(sessions):
     jobs.enqueue(sessions, [spec(attempts=2)])
     first = jobs.claim(sessions, "dead-worker", lease_s=0.2)

@@ -93,9 +93,14 @@ FIELDS = (
 
 
 def enqueue(sessions: sessionmaker, specs: list[dict]) -> int:
-    """Add the jobs whose key is new -> how many were added (existing keys are left as they are)."""
+    """Add the jobs whose key is new -> how many were added (existing keys are left as they are). A job
+    whose benchmark task is unknown fails the whole call before anything is added (NotFound names the
+    known tasks): otherwise it would train and then fail at storing its result, once per attempt."""
+    from claf.bench.store import find_task
 
     def work(session: Session) -> int:
+        for benchmark, task in sorted({(spec.get("benchmark"), spec["task"]) for spec in specs}, key=str):
+            find_task(session, benchmark, task)
         added = 0
         for spec in specs:
             key = job_key(spec["checkpoint_sha256"], spec["task"], spec["seed"], spec["config_hash"])
