@@ -45,7 +45,9 @@ def test_kill_9_during_load_loses_no_acknowledged_write(tmp_path):
     with ProcessPoolExecutor(WORKERS, mp_context=multiprocessing.get_context("spawn")) as pool:
         futures = [pool.submit(load_worker, server.url, w, POSTS, 3) for w in range(WORKERS)]
         deadline = time.monotonic() + 60
-        while count_results(db_url) < WORKERS * POSTS // 3 and time.monotonic() < deadline:
+        # Each client may have one write stored but not yet answered when the kill lands: wait for WORKERS
+        # rows more than the acknowledged writes the test asks for.
+        while count_results(db_url) < WORKERS * POSTS // 3 + WORKERS and time.monotonic() < deadline:
             time.sleep(0.05)
         server.kill9()
         outcomes = [f.result() for f in futures]
