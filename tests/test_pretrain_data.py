@@ -37,6 +37,7 @@ def ko(mirror, tmp_path_factory):
         "corpus": corpus,
         "root": root,
         "specials": Specials(tokenizer),
+        "mirror": mirror,
     }
 
 
@@ -155,6 +156,43 @@ def test_sentence_pair_instances_and_nsp(ko):
             assert not _contains(doc, a + b)
     again = build_instances(plan, multi, keys, specials)
     assert np.array_equal(again["input_ids"], batch["input_ids"])  # random next: same key, same pick
+
+
+def test_random_next_is_a_same_position_slice_of_another_pair(ko, tmp_path):
+    """Premise/hypothesis documents: a random next must be another document's hypothesis, not its
+    premise + hypothesis, or the NSP head learns the length of B instead of whether B belongs."""
+    spec = {
+        "path": str(tmp_path / "nli.tsv"),
+        "text_columns": [0, 1],
+        "header": True,
+        "sentence_split": False,
+    }
+    with open(ko["mirror"] / "kor-nlu" / "KorNLI" / "xnli.test.ko.tsv", encoding="utf-8") as f:
+        lines = [next(f) for _ in range(1201)]
+    with open(spec["path"], "w", encoding="utf-8") as f:
+        f.writelines(lines)
+    corpus = prepare_corpus([spec], ko["tokenizer"], ko["folder"], tmp_path / "prepared", shard_size_mb=0.05)
+    plan = Plan(corpus, "sentence_pair", 128)
+    assert len(plan) == 1200 and (plan.last - plan.first == 2).all()
+    indices = np.arange(len(plan))
+    batch = build_instances(plan, indices, rng.instance_keys(5, 0, indices), ko["specials"])
+    labels = batch["next_sentence_label"]
+    assert 0.4 < labels.mean() < 0.6
+    b_length = (batch["token_type_ids"] * batch["attention_mask"]).sum(axis=1) - 1  # without its [SEP]
+    for row in np.flatnonzero(labels == 1):
+        i = indices[row]
+        shard = corpus.shards[plan.shard[i]]
+        hypotheses = {
+            tuple(shard.tokens[int(shard.sentences[s + 1]) : int(shard.sentences[s + 2])].tolist())
+            for s in plan.first[plan.shard == plan.shard[i]]
+        }
+        ids = batch["input_ids"][row]
+        sep = int(np.flatnonzero(ids == ko["specials"].sep)[0])
+        own = shard.tokens[int(shard.sentences[plan.first[i] + 1]) : int(shard.sentences[plan.last[i]])]
+        b = tuple(ids[sep + 1 : sep + 1 + b_length[row]].tolist())
+        assert b in hypotheses and b != tuple(own.tolist())
+    # so B's length no longer tells a random next from a true one
+    assert abs(b_length[labels == 1].mean() / b_length[labels == 0].mean() - 1) < 0.15
 
 
 def _contains(seq, sub):

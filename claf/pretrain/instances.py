@@ -3,7 +3,8 @@
 ``build_instances(plan, indices, keys, specials)`` returns a padded numpy batch:
 input_ids, token_type_ids, attention_mask, word_starts (token starts a whitespace unit),
 special (never masked: [CLS]/[SEP]/[PAD]/[UNK]...), and for sentence pairs
-next_sentence_label (0: B follows A in the document, 1: B is from another document).
+next_sentence_label (0: B follows A in the document, 1: B is from another document: the same
+sentence slice of another chunk, so that only its content tells it apart).
 The random choices of a sentence pair (split point, random next) come from the instance's
 key, so they are the same every time that (seed, epoch, index) is built.
 Everything is vectorised per shard: a batch is a few numpy gathers, not a loop over instances.
@@ -137,16 +138,23 @@ def _pair_segments(plan, shard_id, indices, keys):
     # No other document within the tries: a true next when the chunk can be split, else itself.
     is_random = want_random & (found | (n < 2))
     other = np.where(found, other, indices)
+    # The random next is the same slice of the other chunk as the true next would be (same position,
+    # same sentence count, where the other chunk has room): a whole chunk would give itself away by its
+    # length (a premise + hypothesis against a lone hypothesis), not by what it says.
+    count = np.maximum(last - split, 1)
+    o_first, o_last = plan.first[other], plan.last[other]
+    o_start = o_first + np.minimum(split - first, np.maximum(o_last - o_first - count, 0))
+    o_end = np.minimum(o_start + count, o_last)
     sentences = np.asarray(shard.sentences, dtype=np.int64)
     a0, a1 = sentences[first], sentences[split]
-    b0 = np.where(is_random, sentences[plan.first[other]], sentences[split])
-    b1 = np.where(is_random, sentences[plan.last[other]], sentences[last])
+    b0 = np.where(is_random, sentences[o_start], sentences[split])
+    b1 = np.where(is_random, sentences[o_end], sentences[last])
     la, lb = _truncate(a1 - a0, b1 - b0, plan.max_seq_length - 3)
     return a0, la, b0, lb, is_random
 
 
 def _pair_layout(plan, shard_id, indices, keys):
-    """[CLS] A [SEP] B [SEP]: B continues A (50%) or is a chunk of another document."""
+    """[CLS] A [SEP] B [SEP]: B continues A (50%) or is the same slice of another chunk."""
     a0, la, b0, lb, is_random = _pair_segments(plan, shard_id, indices, keys)
     a_pos, a_owner, a_off = _ragged(a0, la)
     b_pos, b_owner, b_off = _ragged(b0, lb)
