@@ -12,8 +12,16 @@ PAIRS = 60
 @pytest.fixture(scope="module")
 def files(mirror, tmp_path_factory):
     root = tmp_path_factory.mktemp("sources")
+    rows, seen = [], set()
     with open(mirror / "kor-nlu" / "KorSTS" / "sts-train.tsv", encoding="utf-8") as f:
-        rows = [next(f) for _ in range(PAIRS + 1)]  # header + PAIRS rows
+        rows.append(next(f))  # the header
+        for line in f:  # PAIRS rows with distinct sentence pairs (KorSTS repeats some), so a copy is a repeat's
+            pair = tuple(line.rstrip("\n").split("\t")[5:7])
+            if pair not in seen:
+                seen.add(pair)
+                rows.append(line)
+            if len(rows) == PAIRS + 1:
+                break
     pairs = root / "sts.tsv"
     pairs.write_text("".join(rows), encoding="utf-8")
     with open(mirror / "corpus" / "ko" / "nsmc_raw_reviews.txt", encoding="utf-8") as f:
