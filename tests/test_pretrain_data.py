@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from claf.config.errors import ConfigError
 from claf.pretrain import rng
 from claf.pretrain.corpus import split_sentences
 from claf.pretrain.instances import Specials, build_instances, instance_lengths
@@ -193,6 +194,32 @@ def test_random_next_is_a_same_position_slice_of_another_pair(ko, tmp_path):
         assert b in hypotheses and b != tuple(own.tolist())
     # so B's length no longer tells a random next from a true one
     assert abs(b_length[labels == 1].mean() / b_length[labels == 0].mean() - 1) < 0.15
+
+
+def test_copy_share_makes_rotated_copies_labelled_as_a_true_next(ko):
+    plan = Plan(ko["corpus"], "sentence_pair", 64, copy_share=0.3)
+    indices = np.random.default_rng(1).permutation(len(plan))[:600]
+    keys = rng.instance_keys(3, 0, indices)
+    batch = build_instances(plan, indices, keys, ko["specials"])
+    assert np.array_equal(instance_lengths(plan, indices, keys), batch["attention_mask"].sum(axis=1))
+    copies, shifted = [], 0
+    for row in range(len(indices)):
+        ids = batch["input_ids"][row][: batch["attention_mask"][row].sum()].tolist()
+        sep = ids.index(ko["specials"].sep)
+        a, b = ids[1:sep], ids[sep + 1 : -1]
+        rotation = next((r for r in range(len(b)) if b and a[: len(b)][r:] + a[: len(b)][:r] == b), None)
+        if rotation is not None and len(b) > 3:
+            copies.append(row)
+            shifted += rotation > 0
+    assert 0.2 < len(copies) / len(indices) < 0.4  # about copy_share of the instances
+    assert shifted > 0.7 * len(copies)  # rotated by a random offset, not left in place
+    assert (batch["next_sentence_label"][copies] == 0).all()  # labelled as B belonging to A
+    plain = build_instances(Plan(ko["corpus"], "sentence_pair", 64), indices, keys, ko["specials"])
+    assert (
+        plain["next_sentence_label"].mean() - batch["next_sentence_label"].mean() > 0.15
+    )  # copies replace negatives too
+    with pytest.raises(ConfigError, match="instances.copy_share"):
+        Plan(ko["corpus"], "full_sentence", 64, copy_share=0.3)
 
 
 def _contains(seq, sub):

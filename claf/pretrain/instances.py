@@ -5,6 +5,9 @@ input_ids, token_type_ids, attention_mask, word_starts (token starts a whitespac
 special (never masked: [CLS]/[SEP]/[PAD]/[UNK]...), and for sentence pairs
 next_sentence_label (0: B follows A in the document, 1: B is from another document: the same
 sentence slice of another chunk, so that only its content tells it apart).
+With ``plan.copy_share`` s > 0, a share s of the pair instances are copies: B is A again, rotated by a
+random offset and labelled 0 like a true next, so the model must find each token's partner by content,
+not by position: the cross-segment matching that similarity and paraphrase tasks score.
 The random choices of a sentence pair (split point, random next) come from the instance's
 key, so they are the same every time that (seed, epoch, index) is built.
 Everything is vectorised per shard: a batch is a few numpy gathers, not a loop over instances.
@@ -14,7 +17,7 @@ import numpy as np
 
 from claf.pretrain import rng
 
-NSP_STREAM, SPLIT_STREAM, PICK_STREAM = 11, 12, 13
+NSP_STREAM, SPLIT_STREAM, PICK_STREAM, COPY_STREAM, ROTATE_STREAM = 11, 12, 13, 14, 15
 RANDOM_NEXT_TRIES = 10
 
 
@@ -78,7 +81,7 @@ def instance_lengths(plan, indices, keys):
     for shard_id in np.unique(plan.shard[indices]):
         rows = np.flatnonzero(plan.shard[indices] == shard_id)
         if plan.format == "sentence_pair":
-            _a0, la, _b0, lb, _ = _pair_segments(plan, shard_id, indices[rows], keys[rows])
+            _a0, la, _b0, lb, _, _ = _pair_segments(plan, shard_id, indices[rows], keys[rows])
             lengths[rows] = la + lb + 3
         else:
             lengths[rows] = _full_sentence_length(plan, shard_id, indices[rows])
@@ -124,7 +127,7 @@ def _full_sentence_length(plan, shard_id, indices):
 
 
 def _pair_segments(plan, shard_id, indices, keys):
-    """Where segments A and B of each pair instance lie in the shard: (a0, la, b0, lb, is_random)."""
+    """Where segments A and B of each pair instance lie in the shard: (a0, la, b0, lb, is_random, is_copy)."""
     shard = plan.corpus.shards[shard_id]
     first, last = plan.first[indices], plan.last[indices]
     n = last - first
@@ -149,15 +152,21 @@ def _pair_segments(plan, shard_id, indices, keys):
     a0, a1 = sentences[first], sentences[split]
     b0 = np.where(is_random, sentences[o_start], sentences[split])
     b1 = np.where(is_random, sentences[o_end], sentences[last])
-    la, lb = _truncate(a1 - a0, b1 - b0, plan.max_seq_length - 3)
-    return a0, la, b0, lb, is_random
+    is_copy = rng.uniform(keys, 0, COPY_STREAM) < plan.copy_share
+    b0, b1, is_random = np.where(is_copy, a0, b0), np.where(is_copy, a1, b1), is_random & ~is_copy
+    la, lb = _truncate(a1 - a0, b1 - b0, plan.max_seq_length - 3)  # a copy: both the same first tokens of A
+    return a0, la, b0, lb, is_random, is_copy
 
 
 def _pair_layout(plan, shard_id, indices, keys):
-    """[CLS] A [SEP] B [SEP]: B continues A (50%) or is the same slice of another chunk."""
-    a0, la, b0, lb, is_random = _pair_segments(plan, shard_id, indices, keys)
+    """[CLS] A [SEP] B [SEP]: B continues A (50%) or is the same slice of another chunk (or a rotated copy)."""
+    a0, la, b0, lb, is_random, is_copy = _pair_segments(plan, shard_id, indices, keys)
     a_pos, a_owner, a_off = _ragged(a0, la)
     b_pos, b_owner, b_off = _ragged(b0, lb)
+    if is_copy.any():  # B[j] = A[(j + r) mod lb], r uniform in [0, lb)
+        shift = (rng.uniform(keys, 0, ROTATE_STREAM) * np.maximum(lb, 1)).astype(np.int64)
+        rotated = b0[b_owner] + (b_off + shift[b_owner]) % np.maximum(lb[b_owner], 1)
+        b_pos = np.where(is_copy[b_owner], rotated, b_pos)
     rows = np.arange(len(indices))
     tokens = (
         np.concatenate([a_owner, b_owner]),

@@ -28,12 +28,19 @@ class Plan:
     boundary belongs to neither).
     """
 
-    def __init__(self, corpus, instance_format, max_seq_length, holdout_documents=0, part="train", order="shards"):
+    def __init__(
+        self, corpus, instance_format, max_seq_length, holdout_documents=0, part="train", order="shards", copy_share=0.0
+    ):
         if instance_format not in FORMATS:
             raise ConfigError(f"instances.format '{instance_format}' is not one of {', '.join(FORMATS)}")
         if order not in ORDERS:
             raise ConfigError(f"instances.order '{order}' is not one of {', '.join(ORDERS)}")
         self.order = order
+        if not 0.0 <= float(copy_share) < 1.0 or (copy_share and instance_format != "sentence_pair"):
+            raise ConfigError(
+                f"instances.copy_share must be in [0, 1) and needs instances.format sentence_pair, got {copy_share!r}"
+            )
+        self.copy_share = float(copy_share)
         reserved = 2 if instance_format == "full_sentence" else 3
         if max_seq_length < reserved + 2:
             raise ConfigError(f"max_seq_length {max_seq_length} is too small for {instance_format} instances")

@@ -112,6 +112,7 @@ def run_pretraining(cfg, on_publish=None):
         holdout_documents=holdout,
         order=cfg.instances.order,
         group_by_length=cfg.instances.group_by_length,
+        copy_share=cfg.instances.copy_share,
     )
 
     model_cfg = cfg.model

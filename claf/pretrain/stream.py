@@ -48,6 +48,7 @@ class PretrainBatches:
         holdout_documents=0,
         order="shards",
         group_by_length=0,
+        copy_share=0.0,
     ):
         self.corpus, self.specials, self.format, self.order = corpus, specials, instance_format, order
         self.lengths, self.masker, self.mask_schedule = lengths, masker, mask_schedule
@@ -55,7 +56,7 @@ class PretrainBatches:
         self.accumulation, self.rank, self.world_size = max(1, int(accumulation)), int(rank), int(world_size)
         self.seed, self.as_tensors = int(seed), as_tensors
         self.holdout_documents = int(holdout_documents or 0)
-        self.group_by_length = int(group_by_length or 0)
+        self.group_by_length, self.copy_share = int(group_by_length or 0), float(copy_share or 0.0)
         if self.group_by_length < 0:
             raise ConfigError(f"instances.group_by_length must be >= 0 (0: off), not {group_by_length}")
         self._plans, self._grouped = {}, (None, None)
@@ -69,7 +70,9 @@ class PretrainBatches:
 
     def plan(self, length):
         if length not in self._plans:
-            self._plans[length] = Plan(self.corpus, self.format, length, self.holdout_documents, order=self.order)
+            self._plans[length] = Plan(
+                self.corpus, self.format, length, self.holdout_documents, order=self.order, copy_share=self.copy_share
+            )
         return self._plans[length]
 
     def __len__(self):
