@@ -5,8 +5,9 @@ input_ids, token_type_ids, attention_mask, word_starts (token starts a whitespac
 special (never masked: [CLS]/[SEP]/[PAD]/[UNK]...), and for sentence pairs
 next_sentence_label (0: B follows A in the document, 1: B is from another document: the same
 sentence slice of another chunk, so that only its content tells it apart).
-With ``plan.copy_share`` s > 0, a share s of the pair instances are copies: B is A again, rotated by a
-random offset and labelled 0 like a true next, so the model must find each token's partner by content,
+With ``plan.copy_share`` s > 0, a share s of the pair instances whose chunk has two or more sentences
+(one review of a single sentence stays as it is) are copies: B is A again, rotated by a random offset and
+labelled 0 like a true next, so the model must find each token's partner by content,
 not by position: the cross-segment matching that similarity and paraphrase tasks score.
 The random choices of a sentence pair (split point, random next) come from the instance's
 key, so they are the same every time that (seed, epoch, index) is built.
@@ -152,9 +153,10 @@ def _pair_segments(plan, shard_id, indices, keys):
     a0, a1 = sentences[first], sentences[split]
     b0 = np.where(is_random, sentences[o_start], sentences[split])
     b1 = np.where(is_random, sentences[o_end], sentences[last])
-    is_copy = rng.uniform(keys, 0, COPY_STREAM) < plan.copy_share
+    is_copy = (n >= 2) & (rng.uniform(keys, 0, COPY_STREAM) < plan.copy_share)  # chunks a true next could split
     b0, b1, is_random = np.where(is_copy, a0, b0), np.where(is_copy, a1, b1), is_random & ~is_copy
-    la, lb = _truncate(a1 - a0, b1 - b0, plan.max_seq_length - 3)  # a copy: both the same first tokens of A
+    la, lb = _truncate(a1 - a0, b1 - b0, plan.max_seq_length - 3)
+    lb = np.where(is_copy, np.minimum(la, lb), lb)  # a copy holds only tokens that A shows
     return a0, la, b0, lb, is_random, is_copy
 
 
