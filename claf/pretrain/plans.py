@@ -36,9 +36,12 @@ class Plan:
         if order not in ORDERS:
             raise ConfigError(f"instances.order '{order}' is not one of {', '.join(ORDERS)}")
         self.order = order
-        if not 0.0 <= float(copy_share) < 1.0 or (copy_share and instance_format != "sentence_pair"):
+        if not 0.0 <= float(copy_share) < 1.0:
+            raise ConfigError(f"instances.copy_share must be in [0, 1), got {copy_share!r}")
+        if copy_share and instance_format != "sentence_pair":
             raise ConfigError(
-                f"instances.copy_share must be in [0, 1) and needs instances.format sentence_pair, got {copy_share!r}"
+                f"instances.copy_share {copy_share} copies a pair's segment A into B, so it needs instances.format "
+                f"sentence_pair, not {instance_format}: add --instances.copy_share 0"
             )
         self.copy_share = float(copy_share)
         reserved = 2 if instance_format == "full_sentence" else 3
