@@ -11,13 +11,23 @@ from pathlib import Path
 
 
 @contextlib.contextmanager
-def atomic_dir(path):
-    """Yield a temporary directory next to ``path``; on success it replaces ``path``."""
+def atomic_dir(path, replace=True):
+    """Yield a temporary directory next to ``path``; on success it replaces ``path``.
+
+    ``replace=False``: a ``path`` that exists by then is kept and the new one dropped. For content that
+    any writer builds the same, so concurrent writers need no lock: the first to finish wins."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
     try:
         yield tmp
+        if not replace:
+            try:
+                os.rename(tmp, path)  # fails when another writer's complete directory is already there
+            except OSError:
+                if not path.is_dir():
+                    raise
+            return
         old = None
         if path.exists():
             old = path.with_name(f".{path.name}.old-{os.getpid()}")

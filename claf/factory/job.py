@@ -18,6 +18,8 @@ import sys
 import time
 from pathlib import Path
 
+from claf.atomic import atomic_dir
+
 STARTED = time.time()  # the process start, for the factory's overhead figures
 
 EXIT_OOM = 75
@@ -52,7 +54,6 @@ def memory_probe(batch_size: int) -> None:
 def random_init(source: str, folder: Path) -> str:
     """The checkpoint's architecture and tokenizer with random weights (seed 0), saved once in ``folder``."""
     import shutil
-    import tempfile
 
     import torch
     from transformers import AutoConfig, AutoModel
@@ -63,22 +64,13 @@ def random_init(source: str, folder: Path) -> str:
         return str(folder)
     model_dir = Path(resolve_pretrained(source))
     torch.manual_seed(0)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    # Each worker builds in its own temporary folder: two workers starting random-init jobs at once used to
-    # share one and delete each other's files. The first rename wins; the same seed makes the same weights.
-    tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.", suffix=".part"))
-    try:
+    # Workers starting random-init jobs at once each build their own copy; the same seed makes the same
+    # weights, so the first to finish wins and a folder another job reads is never replaced.
+    with atomic_dir(folder, replace=False) as tmp:
         AutoModel.from_config(AutoConfig.from_pretrained(model_dir)).save_pretrained(tmp)
         for f in model_dir.iterdir():  # the tokenizer travels with the weights
             if f.is_file() and not f.name.endswith((".safetensors", ".bin")) and f.name != "config.json":
                 shutil.copy2(f, tmp / f.name)
-        try:
-            tmp.rename(folder)
-        except OSError:
-            if not (folder / "config.json").is_file():  # not another worker's finished folder
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return str(folder)
 
 

@@ -153,7 +153,9 @@ def _pair_segments(plan, shard_id, indices, keys):
     a0, a1 = sentences[first], sentences[split]
     b0 = np.where(is_random, sentences[o_start], sentences[split])
     b1 = np.where(is_random, sentences[o_end], sentences[last])
-    is_copy = (n >= 2) & (rng.uniform(keys, 0, COPY_STREAM) < plan.copy_share)  # chunks a true next could split
+    is_copy = np.zeros(len(indices), dtype=bool)
+    if plan.copy_share:  # from chunks a true next could split
+        is_copy = (n >= 2) & (rng.uniform(keys, 0, COPY_STREAM) < plan.copy_share)
     b0, b1, is_random = np.where(is_copy, a0, b0), np.where(is_copy, a1, b1), is_random & ~is_copy
     la, lb = _truncate(a1 - a0, b1 - b0, plan.max_seq_length - 3)
     lb = np.where(is_copy, np.minimum(la, lb), lb)  # a copy holds only tokens that A shows

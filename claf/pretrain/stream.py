@@ -56,7 +56,7 @@ class PretrainBatches:
         self.accumulation, self.rank, self.world_size = max(1, int(accumulation)), int(rank), int(world_size)
         self.seed, self.as_tensors = int(seed), as_tensors
         self.holdout_documents = int(holdout_documents or 0)
-        self.group_by_length, self.copy_share = int(group_by_length or 0), float(copy_share or 0.0)
+        self.group_by_length, self.copy_share = int(group_by_length or 0), copy_share
         if self.group_by_length < 0:
             raise ConfigError(f"instances.group_by_length must be >= 0 (0: off), not {group_by_length}")
         self._plans, self._grouped = {}, (None, None)
