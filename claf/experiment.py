@@ -11,10 +11,13 @@ import logging
 import os
 from pathlib import Path
 
-from claf.config import ConfigError, FrozenConfig, resolve_config
+from dataclasses import dataclass
+from typing import Any
+
+from claf.config import ConfigError, resolve_config
 from claf.config.loader import find_base_config, load_json
+from claf.config.specs.base import Recipe
 from claf.errors import MissingFileError, UserError
-from claf.learn.run import check_names, check_values
 from claf.models.task_file import read_task_plugins
 from claf.registry import import_plugins
 
@@ -32,10 +35,11 @@ class Experiment:
         self.backend = backend  # eval / predict: torch, torch-bf16, torch-fp16, onnx, onnx-int8 (claf.serve)
         self.predictions = None  # eval: the main validation set's predictions, once run
         self.on_publish = on_publish  # pretrain: called with each published checkpoint's index entry
-        if mode in ("train", "pretrain"):
-            self.config = resolve_config(config, overrides, kind="finetune" if mode == "train" else "pretrain")
-            check_names(self.config)
-            check_values(self.config)
+        if mode in ("train", "pretrain"):  # the spec is built once (a given spec is taken as it is)
+            from claf.data.locate import file_problem
+
+            kind = "finetune" if mode == "train" else "pretrain"
+            self.config = resolve_config(config, overrides, kind=kind, files=file_problem)
         else:  # eval / predict start from a run folder or a checkpoint
             self.checkpoint = find_checkpoint(config)
             run_config = self.checkpoint.parent.parent / "config.json"
@@ -59,13 +63,13 @@ class Experiment:
         cfg = self.config
         reader = build_reader(cfg)
         check_metric_key(cfg.trainer.metric_key, reader.main_score_keys())
-        run = start_run(cfg, dict(cfg.trainer))  # refuses a folder holding a run, joins torchrun, seeds
+        run = start_run(cfg)  # refuses a folder holding a run, joins torchrun, seeds
         trainer, dist, log_dir = run.trainer, run.dist, run.log_dir
-        parts = build_task(cfg, reader)
-        run.write_config(parts["resolved"])
-        model, tokenizer = parts["model"], parts["tokenizer"]
-        train_features = reader.featurize(parts["train_examples"], tokenizer)
-        valid = _task_data(reader, parts["valid_examples"], tokenizer)
+        task = build_task(cfg, reader)
+        run.write_config(task.resolved)
+        model, tokenizer = task.model, task.tokenizer
+        train_features = reader.featurize(task.train_examples, tokenizer)
+        valid = _task_data(reader, task.valid_examples, tokenizer)
 
         model.to(dist.device)
         iterator = cfg.iterator
@@ -81,14 +85,7 @@ class Experiment:
         )
         optimizer, scheduler = run.optimizer_and_scheduler(model, trainer.total_steps(len(batches)))
         evaluator = build_evaluator(
-            reader,
-            model,
-            valid,
-            tokenizer,
-            cfg.data_reader,
-            iterator.eval_batch_size or iterator.batch_size,
-            trainer.precision,
-            dist,
+            reader, model, valid, tokenizer, cfg.data_reader, iterator.valid_batch_size, trainer.precision, dist
         )
 
         def save_best(predictions):
@@ -104,7 +101,7 @@ class Experiment:
 
         logger.info(
             "train %d examples (%d features), valid %d examples; %d optimizer steps of %d examples",
-            len(parts["train_examples"]),
+            len(task.train_examples),
             len(train_features),
             len(valid.examples),
             trainer.total_steps(len(batches)),
@@ -128,18 +125,12 @@ class Experiment:
         if self.config is None:
             raise ConfigError(f"{self.checkpoint}: eval needs the run's config.json next to checkpoints/")
         predictor = Predictor(self.checkpoint, backend=self.backend or "torch")
-        precision = self.config.trainer.precision if self.backend is None else "fp32"  # a backend sets its own dtype
+        precision = self.config.trainer.run_precision if self.backend is None else "fp32"  # a backend: its own dtype
         reader, dr, iterator = predictor.reader, self.config.data_reader, self.config.iterator
         _train, examples = reader.read_splits(dr, train=False)
         data = _task_data(reader, examples, predictor.tokenizer)
         evaluator = build_evaluator(
-            reader,
-            predictor.model,
-            data,
-            predictor.tokenizer,
-            dr,
-            iterator.eval_batch_size or iterator.batch_size,
-            precision,
+            reader, predictor.model, data, predictor.tokenizer, dr, iterator.valid_batch_size, precision
         )
         scores, self.predictions = evaluator()
         return {f"valid/{k}": v for k, v in scores.items()}
@@ -151,17 +142,28 @@ class Experiment:
 
 
 def build_reader(cfg):
-    """The data reader of a fine-tuning config (its block named after the dataset, plus the indexer)."""
+    """The data reader of a fine-tuning spec (its options block named after the dataset, plus the indexer)."""
     from claf.registry import READERS
 
-    dr = cfg.data_reader
-    options = dict(dr.get(dr.dataset, {}))
+    options = cfg.data_reader.options
     options.setdefault("indexer", cfg.token.indexer.name)
-    return READERS.get(dr.dataset)(**options)
+    return READERS.get(cfg.data_reader.dataset)(**options)
 
 
-def build_task(cfg, reader=None):
-    """Reader, examples, tokenizer and model of a config (shared by training and tests).
+@dataclass
+class TaskParts:
+    """What a fine-tuning run is built from (``build_task``)."""
+
+    reader: Any
+    tokenizer: Any
+    model: Any
+    resolved: dict | None  # the checkpoint record of claf.hub.resolve (name, sha256, ...)
+    train_examples: list
+    valid_examples: list
+
+
+def build_task(cfg, reader=None) -> TaskParts:
+    """Reader, examples, tokenizer and model of a spec (shared by training and tests).
 
     The checkpoint is resolved, its positions checked against the reader's lengths and its tokenizer
     against the config before any data is read.
@@ -173,29 +175,22 @@ def build_task(cfg, reader=None):
 
     dr = cfg.data_reader
     reader = reader or build_reader(cfg)
-    options = dict(cfg.model.get(cfg.model.name, {}))
+    options = cfg.model.options
     name = options.pop("pretrained_model_name")
     pinned = cfg.resolved_checkpoint or {}  # a re-run of a run folder loads the weights it recorded
     model_dir, resolved = resolve_checkpoint(name, pinned.get("sha256") if pinned.get("name") == name else None)
     check_max_length(dr, model_dir, f"model.{cfg.model.name}.pretrained_model_name", name)  # before data loads
-    tokenizer = build_tokenizer(cfg.token, model_dir)  # contradictions with the checkpoint: before data too
+    tokenizer = build_tokenizer(cfg.token.tokenizer, model_dir)  # contradictions with the checkpoint: before data too
     train_examples, valid_examples = reader.read_splits(dr)
     model = MODELS.get(cfg.model.name)(pretrained_model_name=model_dir, **options, **reader.helper(train_examples))
-    return {
-        "reader": reader,
-        "tokenizer": tokenizer,
-        "model": model,
-        "resolved": resolved,
-        "train_examples": train_examples,
-        "valid_examples": valid_examples,
-    }
+    return TaskParts(reader, tokenizer, model, resolved, train_examples, valid_examples)
 
 
 def find_checkpoint(path):
     """A run folder or a checkpoint directory -> the checkpoint directory."""
     from claf.models.task_file import TASK_FILE
 
-    if isinstance(path, (dict, FrozenConfig)):
+    if isinstance(path, (dict, Recipe)):
         raise UserError("eval/predict take a run folder or a checkpoint directory, not a config")
     path = Path(path)
     for candidate in (path, path / "checkpoints" / "best"):

@@ -5,8 +5,9 @@ import logging
 import os
 import sys
 from collections.abc import Callable
+from typing import Any
 
-from claf.config import ConfigError, FrozenConfig, describe, list_base_configs, load_base_config, resolve_config
+from claf.config import ConfigError, describe, list_base_configs, load_base_config, resolve_config
 from claf.config.kinds import names_of_kind
 from claf.errors import UserError
 
@@ -71,8 +72,8 @@ def guarded(call: Callable[[], int]) -> int:
         return fail(str(e), e.exit_code)
 
 
-def resolve_from_argv(argv: list[str], prog: str, kind: str) -> tuple[FrozenConfig | None, int | None]:
-    """``--base_config X [overrides] [--help]`` -> (FrozenConfig or None, exit status or None).
+def resolve_from_argv(argv: list[str], prog: str, kind: str) -> tuple[Any, int | None]:
+    """``--base_config X [overrides] [--help]`` -> (the typed spec or None, exit status or None).
 
     Prints the usage or the ``--help`` listing itself; a status is returned when the command is done.
     """
@@ -86,7 +87,7 @@ def resolve_from_argv(argv: list[str], prog: str, kind: str) -> tuple[FrozenConf
         return None, fail(f"--base_config is required; one of: {', '.join(names)}", 2)
     setup_basic_logging()
     try:
-        config = resolve_config(base, overrides, kind=kind)
+        config = resolve_config(base, overrides, kind=kind, files=_file_check(kind))
     except UserError as e:  # a bad key or value: exit 2 (ConfigError), or the error's own code
         return None, fail(str(e), e.exit_code if not isinstance(e, ConfigError) else 2)
     if want_help:
@@ -96,6 +97,15 @@ def resolve_from_argv(argv: list[str], prog: str, kind: str) -> tuple[FrozenConf
         print("\n".join(describe(config.to_dict())))
         return None, 0
     return config, None
+
+
+def _file_check(kind: str) -> Callable | None:
+    """The check of the paths a recipe names (train/pretrain/vocab: before anything loads)."""
+    if kind not in ("finetune", "pretrain", "vocab"):
+        return None
+    from claf.data.locate import file_problem
+
+    return file_problem
 
 
 def run_experiment(mode: str, argv: list[str] | None, prog: str, kind: str) -> int:
@@ -109,7 +119,7 @@ def run_experiment(mode: str, argv: list[str] | None, prog: str, kind: str) -> i
         setup_logging()
         from claf.experiment import Experiment
 
-        result = Experiment(mode, config.to_dict())()
+        result = Experiment(mode, config)()  # the spec built above: no second resolution
         if os.environ.get("RANK", "0") == "0":  # the Metric Logs, once (under torchrun: by rank 0 only)
             print(json.dumps({k: v for k, v in result.items() if k != "history"}, indent=2, ensure_ascii=False))
         return 0

@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
             from claf.factory.factory import publish_hook
 
             hook = publish_hook(str(config.factory))
-        result = Experiment("pretrain", config.to_dict(), on_publish=hook)()
+        result = Experiment("pretrain", config, on_publish=hook)()
         print(json.dumps({k: v for k, v in result.items() if k != "history"}, indent=2, ensure_ascii=False))
         return 0
 

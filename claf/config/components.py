@@ -47,12 +47,15 @@ def constructor_parameters(registry_name: str, component: str):
     import claf.registry as registries
 
     obj = getattr(registries, registry_name).get(component)
+    if registry_name == "TRAINERS":  # a trainer takes the trainer block whole: its options are the spec's fields
+        return _spec_parameters()
     params = {}
     targets = (
         [c.__init__ for c in obj.__mro__ if "__init__" in vars(c) and c is not object]
         if inspect.isclass(obj)
         else [obj]
     )
+    closed = False
     for function in targets:
         signature = inspect.signature(function)
         hints = _hints(function)
@@ -63,8 +66,16 @@ def constructor_parameters(registry_name: str, component: str):
             elif p.kind is not p.VAR_POSITIONAL and name != "self" and name not in params:
                 params[name] = (p, hints.get(name))
         if not open_ended:
-            return params
-    return None
+            closed = True
+            break
+    forwarded = getattr(obj, "option_functions", ()) if inspect.isclass(obj) else ()
+    for method in forwarded:  # **kwargs that reach these methods: their parameters are options too
+        function = getattr(obj, method)
+        hints = _hints(function)
+        for name, p in inspect.signature(function).parameters.items():
+            if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL) and name != "self":
+                params.setdefault(name, (p, hints.get(name)))
+    return params if closed or forwarded else None
 
 
 def _hints(function):
@@ -81,3 +92,14 @@ def expects_list(annotation, default) -> bool:
         origins.add(typing.get_origin(annotation) or annotation)
         return bool(origins & {list, tuple})
     return isinstance(default, (list, tuple))
+
+
+def _spec_parameters():
+    """{option: (Parameter, annotation)} of the trainer block (``claf.config.specs.run.TrainerSpec``)."""
+    from claf.config.specs.run import TrainerSpec
+
+    params = {}
+    for name, field in TrainerSpec.model_fields.items():
+        default = inspect.Parameter.empty if field.is_required() else field.default
+        params[name] = (inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default), field.annotation)
+    return params

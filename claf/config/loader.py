@@ -79,6 +79,7 @@ def load_base_config(config: str | Path | Mapping, kind: str = "finetune") -> tu
     else:
         path = find_base_config(config)
         data, source = load_json(path), str(path)
+    data.pop("$schema", None)  # the editor's schema reference (python -m claf schema) is not part of the recipe
     missing = [b for b in required if b not in data]
     if missing:
         raise ConfigError(

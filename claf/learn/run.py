@@ -1,11 +1,11 @@
 """Run scaffolding shared by fine-tuning and pre-training.
 
-    run = start_run(cfg, trainer_options)      # trainer from the registry, torchrun group, seed, config.json
+    run = start_run(spec)                      # trainer from the registry, torchrun group, seed, config.json
     optimizer, scheduler = run.optimizer_and_scheduler(model, total_steps)
     with run.tensorboard() as writer: run.trainer.train(...)
 
-Also the fail-fast checks of a frozen config (component names, values) and the RNG helpers
-(``set_seed``, ``rng_state``, ``set_rng_state``) that exact resume uses.
+Also the RNG helpers (``set_seed``, ``rng_state``, ``set_rng_state``) that exact resume uses. Config
+values were checked when the spec was built (``claf.config.specs``); nothing here checks them again.
 """
 
 import contextlib
@@ -51,60 +51,7 @@ def set_rng_state(state: dict) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-# ---- fail-fast checks ----------------------------------------------------------------
-def check_names(cfg: Any) -> None:
-    """A component name no registry knows fails before any data or model is loaded."""
-    from claf.registry import LR_SCHEDULERS, MODELS, OPTIMIZERS, READERS, TRAINERS, RegistryError, import_plugins
-
-    import_plugins(cfg.plugins)
-    checks = [("trainer.name", TRAINERS, cfg.trainer.name)]
-    if "data_reader" in cfg:
-        checks += [("data_reader.dataset", READERS, cfg.data_reader.dataset), ("model.name", MODELS, cfg.model.name)]
-    if "optimizer" in cfg:
-        checks += [
-            ("optimizer.op_type", OPTIMIZERS, cfg.optimizer.op_type),
-            ("optimizer.lr_scheduler_type", LR_SCHEDULERS, cfg.optimizer.lr_scheduler_type),
-        ]
-    for key, registry, name in checks:
-        try:
-            registry.get(name)
-        except RegistryError as e:
-            raise ConfigError(f"--{key}: {e}") from None
-
-
-def check_values(cfg: Any) -> None:
-    """Values that cannot work fail before any data loads, naming the key."""
-    t = cfg.trainer
-    from claf.learn.precision import check_precision  # the one list of precisions
-
-    if "precision" in t:  # omitted: the trainer's own default (auto)
-        check_precision(t.precision)
-    step = t.get("eval_and_save_step_count", "epoch")
-    if isinstance(step, str) and step.isdigit():
-        step = int(step)
-    if step != "epoch" and not (isinstance(step, int) and not isinstance(step, bool) and step > 0):
-        raise ConfigError(
-            f"--trainer.eval_and_save_step_count: expected 'epoch' or a positive number of steps, got {step!r}"
-        )
-    for key in ("num_epochs", "max_steps", "gradient_accumulation_steps"):
-        _positive(t.get(key), f"trainer.{key}")
-    _positive(t.get("verbose_step_count"), "trainer.verbose_step_count", minimum=0)  # 0: no step logs
-    for key in ("train_limit", "valid_limit"):
-        if "data_reader" in cfg:
-            _positive(cfg.data_reader.get(key), f"data_reader.{key}")
-    if "iterator" in cfg:
-        _positive(cfg.iterator.get("batch_size"), "iterator.batch_size")
-        _positive(cfg.iterator.get("eval_batch_size"), "iterator.eval_batch_size")
-
-
-def _positive(value: Any, key: str, minimum: int = 1) -> None:
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        what = "a positive whole number" if minimum == 1 else f"a whole number >= {minimum}"
-        raise ConfigError(f"--{key}: expected {what} (or null), got {value!r}")
-
-
+# ---- checks that need a component ------------------------------------------------------
 def check_metric_key(key: str, produced: list[str], where: str = "trainer.metric_key") -> None:
     """``key`` must be one of the scores evaluation reports (``produced``)."""
     if key not in produced:
@@ -114,7 +61,7 @@ def check_metric_key(key: str, produced: list[str], where: str = "trainer.metric
 # ---- the run -------------------------------------------------------------------------
 @dataclass
 class Run:
-    cfg: Any  # the FrozenConfig of the run
+    cfg: Any  # the run's spec (claf.config.specs)
     trainer: Any  # a registered trainer (claf.learn.trainers)
     dist: Any  # claf.learn.distributed.Distributed
     log_dir: Path
@@ -122,11 +69,9 @@ class Run:
     def optimizer_and_scheduler(self, model: Any, total_steps: int) -> tuple[Any, Any]:
         from claf.registry import LR_SCHEDULERS, OPTIMIZERS
 
-        op = self.cfg.optimizer
-        optimizer = OPTIMIZERS.get(op.op_type)(model, op.learning_rate, **dict(op.get(op.op_type, {})))
-        scheduler = LR_SCHEDULERS.get(op.lr_scheduler_type)(
-            optimizer, total_steps=total_steps, **dict(op.get(op.lr_scheduler_type, {}))
-        )
+        op = self.cfg.optimizer  # an OptimizerSpec: options checked against the components when the spec was built
+        optimizer = OPTIMIZERS.get(op.op_type)(model, op.learning_rate, **op.optimizer_options)
+        scheduler = LR_SCHEDULERS.get(op.lr_scheduler_type)(optimizer, total_steps=total_steps, **op.scheduler_options)
         return optimizer, scheduler
 
     def write_config(self, resolved: dict | None = None) -> None:
@@ -146,20 +91,21 @@ class Run:
         return SummaryWriter(str(self.log_dir / "tensorboard"))
 
 
-def start_run(cfg: Any, trainer_options: dict) -> Run:
+def start_run(cfg: Any, trainer_options: Any = None) -> Run:
     """Trainer from the registry, the run-folder check, the torchrun process group and the seed.
 
-    A folder that already holds a run is refused (every rank, before any writes) unless
-    ``trainer.resume`` or ``trainer.overwrite``; the caller then writes ``config.json`` (``write_config``).
+    ``cfg`` is the recipe's spec; ``trainer_options`` its trainer block (a ``TrainerSpec``; default
+    ``cfg.trainer``). A folder that already holds a run is refused (every rank, before any writes)
+    unless ``trainer.resume`` or ``trainer.overwrite``; the caller then writes ``config.json``.
     """
     from claf.learn.distributed import Distributed
     from claf.learn.run_folder import check_run_folder
     from claf.registry import TRAINERS
 
-    options = dict(trainer_options)
-    trainer = TRAINERS.get(options.pop("name", "default"))(**options)
-    log_dir = Path(cfg.trainer.log_dir)
-    check_run_folder(log_dir, trainer.resume, trainer.overwrite)
-    dist = Distributed.from_env(num_threads=trainer.num_threads)  # torchrun: join the process group
+    options = cfg.trainer if trainer_options is None else trainer_options
+    trainer = TRAINERS.get(options.name)(options)
+    log_dir = Path(options.log_dir)
+    check_run_folder(log_dir, options.resume, options.overwrite)
+    dist = Distributed.from_env(num_threads=options.num_threads)  # torchrun: join the process group
     set_seed(cfg.seed_num)
     return Run(cfg, trainer, dist, log_dir)

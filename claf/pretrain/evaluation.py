@@ -18,20 +18,11 @@ class PretrainEvaluator:
     """
 
     def __init__(
-        self,
-        model,
-        corpus,
-        specials,
-        instance_format,
-        max_seq_length,
-        masker,
-        holdout_documents,
-        num_instances=512,
-        batch_size=64,
-        precision="fp32",
-        seed=42,
-        device="cpu",
+        self, model, corpus, specials, masker, *, instance_format, max_seq_length, holdout_documents, evaluation,
+        precision="fp32", seed=42, device="cpu",
     ):
+        """``evaluation``: the recipe's evaluation block (num_instances, batch_size); ``precision`` concrete."""
+        num_instances, batch_size = evaluation.num_instances, evaluation.batch_size
         plan = Plan(corpus, instance_format, max_seq_length, holdout_documents, part="valid")
         indices = plan.epoch_order(seed, VALID_EPOCH)[:num_instances]
         self.model, self.precision, self.device = model, precision, torch.device(device)

@@ -31,18 +31,8 @@ class Plan:
     def __init__(
         self, corpus, instance_format, max_seq_length, holdout_documents=0, part="train", order="shards", copy_share=0.0
     ):
-        if instance_format not in FORMATS:
-            raise ConfigError(f"instances.format '{instance_format}' is not one of {', '.join(FORMATS)}")
-        if order not in ORDERS:
-            raise ConfigError(f"instances.order '{order}' is not one of {', '.join(ORDERS)}")
+        # format, order and copy_share were checked when the spec was built (claf.config.specs.pretrain)
         self.order = order
-        if not 0.0 <= float(copy_share) < 1.0:
-            raise ConfigError(f"instances.copy_share must be in [0, 1), got {copy_share!r}")
-        if copy_share and instance_format != "sentence_pair":
-            raise ConfigError(
-                f"instances.copy_share {copy_share} copies a pair's segment A into B, so it needs instances.format "
-                f"sentence_pair, not {instance_format}: add --instances.copy_share 0"
-            )
         self.copy_share = float(copy_share)
         reserved = 2 if instance_format == "full_sentence" else 3
         if max_seq_length < reserved + 2:

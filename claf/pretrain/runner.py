@@ -11,12 +11,7 @@
 import json
 import logging
 
-from claf.config.errors import ConfigError
-
 logger = logging.getLogger(__name__)
-
-TRAINER_FIXED = ("num_epochs", "eval_and_save_step_count", "metric_key", "metric_mode")
-
 
 def build_data(cfg, tokenizer, tokenizer_folder, dist=None):
     """The prepared corpus (rank 0 prepares, the others then reuse it)."""
@@ -24,7 +19,7 @@ def build_data(cfg, tokenizer, tokenizer_folder, dist=None):
 
     c = cfg.corpus
     options = dict(
-        files=list(c.files),
+        files=c.file_entries,
         tokenizer=tokenizer,
         tokenizer_folder=tokenizer_folder,
         output_dir=c.prepared_dir,
@@ -45,7 +40,8 @@ def build_data(cfg, tokenizer, tokenizer_folder, dist=None):
 
 
 def run_pretraining(cfg, on_publish=None):
-    """Pre-train; ``on_publish(entry)`` is called after each checkpoint is published (errors are logged)."""
+    """Pre-train the recipe ``cfg`` (a ``PretrainSpec``, validated once); ``on_publish(entry)`` is called
+    after each checkpoint is published (errors are logged)."""
     from claf.atomic import atomic_write_text
     from claf.hub.stores import open_store
     from claf.learn.checkpoint import find_last
@@ -56,31 +52,24 @@ def run_pretraining(cfg, on_publish=None):
     from claf.pretrain.masking import Masker
     from claf.pretrain.model import build_model
     from claf.pretrain.schedules import LengthSchedule, MaskSchedule
-    from claf.pretrain.stream import PretrainBatches
+    from claf.pretrain.stream import PretrainBatches, StepLayout
     from claf.pretrain.tokenizer import load_tokenizer
 
-    trainer_options = {k: v for k, v in dict(cfg.trainer).items() if k not in TRAINER_FIXED}
-    if not trainer_options.get("max_steps"):
-        raise ConfigError("trainer.max_steps must be a positive number of optimizer steps for pre-training")
     ckpt = cfg.checkpoint
-    save_every = int(ckpt.save_every_steps)
-    if save_every < 1:
-        raise ConfigError("checkpoint.save_every_steps must be >= 1")
+    save_every, total_steps = ckpt.save_every_steps, cfg.trainer.max_steps
     # One trainer "epoch" is one checkpoint interval of the endless stream: extending max_steps and
     # resuming simply adds epochs, and (epoch, batch) positions keep their meaning across runs.
-    total_steps = int(trainer_options["max_steps"])
-    run = start_run(
-        cfg,
-        dict(
-            trainer_options,
+    trainer_options = cfg.trainer.model_copy(
+        update=dict(
             num_epochs=-(-total_steps // save_every),
             eval_and_save_step_count=save_every,
             metric_key="loss",
             metric_mode="min",
-        ),
+        )
     )
+    run = start_run(cfg, trainer_options)
     trainer, dist, log_dir = run.trainer, run.dist, run.log_dir
-    store = open_store(ckpt.store, ckpt.local, ckpt.s3) if dist.is_main else None
+    store = open_store(ckpt.store, ckpt.local.to_dict(), ckpt.s3.to_dict()) if dist.is_main else None
     if dist.is_main and not find_last(trainer.resume, log_dir):  # a fresh run: the names it publishes must be free
         steps = sorted({*range(save_every, total_steps + 1, save_every), total_steps})
         check_unpublished(store, [checkpoint_name(cfg.name, s) for s in steps], trainer.overwrite)
@@ -92,48 +81,39 @@ def run_pretraining(cfg, on_publish=None):
         atomic_write_text(log_dir / "corpus.json", json.dumps(corpus.report(), indent=2) + "\n")
     specials = Specials(tokenizer)
     m = cfg.masking
-    masker = Masker(specials, m.strategy, m.mlm_probability, m.mask_replace_prob, m.random_replace_prob, m.max_ngram)
-    lengths = LengthSchedule(cfg.schedule.sequence_length)
+    masker = Masker(
+        specials,
+        strategy=m.strategy,
+        mlm_probability=m.mlm_probability,
+        mask_replace_prob=m.mask_replace_prob,
+        random_replace_prob=m.random_replace_prob,
+        max_ngram=m.max_ngram,
+    )
+    lengths = LengthSchedule(cfg.schedule.phases)
     share = cfg.schedule.ngram_share
     mask_schedule = MaskSchedule(share.start, share.end, share.start_step, share.end_step)
-    holdout = int(cfg.evaluation.holdout_documents or 0)
+    holdout = cfg.evaluation.holdout_documents
+    layout = StepLayout(save_every, trainer.accumulation, dist.rank, dist.world_size)
     batches = PretrainBatches(
-        corpus,
-        specials,
-        cfg.instances.format,
-        lengths,
-        masker,
-        mask_schedule,
-        save_every,
-        trainer.accumulation,
-        dist.rank,
-        dist.world_size,
-        cfg.seed_num,
-        holdout_documents=holdout,
-        order=cfg.instances.order,
-        group_by_length=cfg.instances.group_by_length,
-        copy_share=cfg.instances.copy_share,
+        corpus, specials, lengths, masker, mask_schedule, layout, cfg.instances, cfg.seed_num, holdout
     )
 
-    model_cfg = cfg.model
-    model = build_model(model_cfg, tokenizer, max(lengths.lengths)).to(dist.device)
+    model = build_model(cfg.model, tokenizer, max(lengths.lengths)).to(dist.device)
     optimizer, scheduler = run.optimizer_and_scheduler(model, total_steps)
     evaluator = None
     if holdout:
-        ev = cfg.evaluation
         evaluator = PretrainEvaluator(
             model,
             corpus,
             specials,
-            cfg.instances.format,
-            lengths.at(total_steps - 1)[0],
             masker,
-            holdout,
-            ev.num_instances,
-            ev.batch_size,
-            trainer.precision,
-            cfg.seed_num,
-            dist.device,
+            instance_format=cfg.instances.format,
+            max_seq_length=lengths.at(total_steps - 1)[0],
+            holdout_documents=holdout,
+            evaluation=cfg.evaluation,
+            precision=trainer.precision,
+            seed=cfg.seed_num,
+            device=dist.device,
         )
     published = []
 

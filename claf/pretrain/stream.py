@@ -19,6 +19,8 @@ It follows the trainer's batch-source protocol: ``len(source)`` micro-batches pe
 ``source.epoch(epoch, start)``; trainer epochs simply continue the stream.
 """
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from claf.config.errors import ConfigError
@@ -30,37 +32,34 @@ MODEL_KEYS = ("input_ids", "token_type_ids", "attention_mask", "labels", "next_s
 GROUP_SALT = 0x6C656E  # the block shuffle's own random stream
 
 
+@dataclass(frozen=True)
+class StepLayout:
+    """How optimizer steps map to micro-batches on this process: one trainer epoch is ``steps_per_epoch``
+    optimizer steps of ``accumulation`` micro-batches, each split over ``world_size`` ranks."""
+
+    steps_per_epoch: int
+    accumulation: int = 1
+    rank: int = 0
+    world_size: int = 1
+
+
 class PretrainBatches:
+    """``instances`` is the recipe's instances block (``claf.config.specs.pretrain.InstancesSpec``: format,
+    order, group_by_length, copy_share), already validated."""
+
     def __init__(
-        self,
-        corpus,
-        specials,
-        instance_format,
-        lengths,
-        masker,
-        mask_schedule,
-        steps_per_epoch,
-        accumulation=1,
-        rank=0,
-        world_size=1,
-        seed=42,
+        self, corpus, specials, lengths, masker, mask_schedule, layout, instances, seed=42, holdout_documents=0,
         as_tensors=True,
-        holdout_documents=0,
-        order="shards",
-        group_by_length=0,
-        copy_share=0.0,
     ):
-        self.corpus, self.specials, self.format, self.order = corpus, specials, instance_format, order
+        self.corpus, self.specials, self.instances_spec = corpus, specials, instances
+        self.format, self.order, self.group_by_length = instances.format, instances.order, instances.group_by_length
         self.lengths, self.masker, self.mask_schedule = lengths, masker, mask_schedule
-        self.steps_per_epoch = int(steps_per_epoch)
-        self.accumulation, self.rank, self.world_size = max(1, int(accumulation)), int(rank), int(world_size)
+        self.steps_per_epoch = layout.steps_per_epoch
+        self.accumulation, self.rank, self.world_size = layout.accumulation, layout.rank, layout.world_size
         self.seed, self.as_tensors = int(seed), as_tensors
         self.holdout_documents = int(holdout_documents or 0)
-        self.group_by_length, self.copy_share = int(group_by_length or 0), copy_share
-        if self.group_by_length < 0:
-            raise ConfigError(f"instances.group_by_length must be >= 0 (0: off), not {group_by_length}")
         self._plans, self._grouped = {}, (None, None)
-        for until, _length, batch in lengths.phases:
+        for until, _length, batch in lengths.phases:  # the world size is known only here, at run time
             if batch % (self.accumulation * self.world_size):
                 raise ConfigError(
                     f"schedule.sequence_length: batch_size {batch} (until step {until}) must be "
@@ -70,8 +69,9 @@ class PretrainBatches:
 
     def plan(self, length):
         if length not in self._plans:
+            spec = self.instances_spec
             self._plans[length] = Plan(
-                self.corpus, self.format, length, self.holdout_documents, order=self.order, copy_share=self.copy_share
+                self.corpus, spec.format, length, self.holdout_documents, order=spec.order, copy_share=spec.copy_share
             )
         return self._plans[length]
 

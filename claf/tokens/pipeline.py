@@ -19,9 +19,10 @@ MODEL_INPUTS = ("input_ids", "token_type_ids", "attention_mask")
 
 
 def component(block, level=None):
-    """A ``{"name": X, X: {...options}}`` block -> the registered tokenizer component."""
+    """A ``{"name": X, X: {...options}}`` block (or the spec's ``TokenizerPart``) -> the tokenizer component."""
     name = block["name"]
-    part = TOKENIZERS.get(name)(**dict(block.get(name) or {}))
+    options = block.options if hasattr(block, "options") else dict(block.get(name) or {})
+    part = TOKENIZERS.get(name)(**options)
     if level and part.level != level:
         raise ConfigError(
             f"token.tokenizer.{level}.name is {name}, a {part.level} tokenizer; "
@@ -84,11 +85,12 @@ def load_tokenizer(path):
     return ClafTokenizerFast.from_pretrained(str(path)).attach(word)
 
 
-def build_tokenizer(token_config, model_dir):
-    tokenizer_config = token_config["tokenizer"] if token_config else {}
-    parts = {
-        level: component(tokenizer_config[level], level) for level in ("word", "subword") if level in tokenizer_config
-    }
+def build_tokenizer(tokenizer_spec, model_dir):
+    """``token.tokenizer`` (the spec's ``TokenizerSpec``, or a dict with ``word``/``subword`` blocks) + checkpoint."""
+    if tokenizer_spec is not None and "tokenizer" in tokenizer_spec:  # the whole token block
+        tokenizer_spec = tokenizer_spec["tokenizer"]
+    given = {level: (tokenizer_spec or {}).get(level) for level in ("word", "subword")}
+    parts = {level: component(block, level) for level, block in given.items() if block}
     if has_tokenizer(model_dir) or not Path(str(model_dir)).exists():
         tokenizer = load_tokenizer(model_dir)
         for part in parts.values():

@@ -30,6 +30,7 @@ class RowFormat:
     """
 
     fallback_format = "tsv"
+    option_functions = ("_format_init",)  # the constructor's **format_options are this method's parameters
 
     def _format_init(self, format=None, header=True, delimiter=None, quotechar=None, escapechar=None):
         if format is not None and format not in FORMATS:

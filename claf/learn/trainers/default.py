@@ -12,8 +12,8 @@ produces the same parameters and metrics as an uninterrupted run.
 """
 
 import logging
-import math
 import time
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import torch
@@ -23,7 +23,7 @@ from claf.data.batches import as_batch_source, count_units
 from claf.learn.checkpoint import find_last, load_last, save_last
 from claf.learn.distributed import Distributed
 from claf.learn.metric_logs import MetricLogs
-from claf.learn.precision import autocast, check_precision, describe_cpu, grad_scaler, resolve_precision
+from claf.learn.precision import autocast, describe_cpu, grad_scaler
 from claf.learn.run import rng_state
 from claf.progress import bar as progress_bar
 from claf.progress import set_enabled as set_progress
@@ -32,69 +32,56 @@ from claf.registry import TRAINERS
 logger = logging.getLogger(__name__)
 
 
+@dataclass
+class Position:
+    """Where a run stands: the data position and the early-stopping count (saved in checkpoints/last)."""
+
+    epoch: int = 1
+    batch: int = 0
+    global_step: int = 0
+    stale: int = 0
+    finished: bool = False
+    world_size: int = 1
+    accumulation: int = 1
+
+    @classmethod
+    def from_saved(cls, saved: dict) -> "Position":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in saved.items() if k in known})
+
+
 @TRAINERS.register("default")
 class Trainer:
-    """Constructor defaults are the trainer defaults: a config lacking a key gets these."""
+    """The default trainer. ``options`` is the recipe's trainer block (``claf.config.specs.run.TrainerSpec``):
+    validated once, its precision already resolved for this machine (``options.run_precision``)."""
 
-    def __init__(
-        self,
-        log_dir,
-        num_epochs=3,
-        max_steps=None,
-        metric_key="loss",
-        metric_mode="auto",
-        early_stopping_threshold=None,
-        verbose_step_count=100,
-        eval_and_save_step_count="epoch",
-        gradient_accumulation_steps=1,
-        max_grad_norm=1.0,
-        precision="auto",
-        progress=True,
-        resume=None,
-        overwrite=False,
-        save_last=True,
-        num_threads=None,
-        find_unused_parameters=False,
-    ):
-        check_precision(precision)
-        if isinstance(eval_and_save_step_count, str) and eval_and_save_step_count.isdigit():
-            eval_and_save_step_count = int(eval_and_save_step_count)  # typed as the config's "epoch" on the CLI
-        if eval_and_save_step_count != "epoch" and not (
-            isinstance(eval_and_save_step_count, int) and eval_and_save_step_count > 0
-        ):
-            raise ConfigError(
-                f"trainer.eval_and_save_step_count must be 'epoch' or a positive int, got {eval_and_save_step_count!r}"
-            )
-        if not isinstance(gradient_accumulation_steps, int) or gradient_accumulation_steps < 1:
-            raise ConfigError(
-                f"trainer.gradient_accumulation_steps must be a positive int, got {gradient_accumulation_steps!r}"
-            )
-        self.log_dir = Path(log_dir)
-        self.num_epochs = num_epochs
-        self.max_steps = max_steps
-        self.metric_key = metric_key
-        self.metric_mode = metric_mode
-        self.early_stopping_threshold = early_stopping_threshold
-        self.verbose_step_count = verbose_step_count
-        self.eval_every = eval_and_save_step_count
-        self.accumulation = gradient_accumulation_steps
-        self.max_grad_norm = max_grad_norm
-        self.precision = precision
-        self.progress = progress
-        set_progress(progress)  # the reading, featurizing and evaluation bars too
-        self.resume = resume
-        self.overwrite = overwrite  # run into a folder holding an earlier run, replacing it (claf.learn.run_folder)
-        self.save_last = save_last
-        self.num_threads = num_threads
-        self.find_unused_parameters = find_unused_parameters
+    def __init__(self, options):
+        self.options = options
+        self.log_dir = Path(options.log_dir)
+        self.num_epochs = options.num_epochs
+        self.max_steps = options.max_steps
+        self.metric_key = options.metric_key
+        self.metric_mode = options.metric_mode
+        self.early_stopping_threshold = options.early_stopping_threshold
+        self.verbose_step_count = options.verbose_step_count
+        self.eval_every = options.eval_and_save_step_count
+        self.accumulation = options.gradient_accumulation_steps
+        self.max_grad_norm = options.max_grad_norm
+        self.precision = options.run_precision
+        self.progress = options.progress
+        set_progress(options.progress)  # the reading, featurizing and evaluation bars too
+        self.resume = options.resume
+        self.overwrite = options.overwrite  # run into a folder holding an earlier run, replacing it
+        self.save_last = options.save_last
+        self.num_threads = options.num_threads
+        self.find_unused_parameters = options.find_unused_parameters
 
     def steps_per_epoch(self, num_batches):
-        return math.ceil(num_batches / self.accumulation)
+        return self.options.steps_per_epoch(num_batches)
 
     def total_steps(self, num_batches):
         """Optimizer steps of the run, from the micro-batches per epoch (on one rank)."""
-        total = self.steps_per_epoch(num_batches) * self.num_epochs
-        return min(total, self.max_steps) if self.max_steps else total
+        return self.options.total_steps(num_batches)
 
     def train(
         self,
@@ -119,7 +106,7 @@ class Trainer:
         per_epoch = len(source)
         total = self.total_steps(per_epoch)
         main = dist.is_main
-        configured, self.precision = self.precision, resolve_precision(self.precision, dist.device.type)
+        configured = self.options.precision
         if main:
             params = sum(p.numel() for p in model.parameters())
             trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
@@ -137,69 +124,62 @@ class Trainer:
             )
         logs = MetricLogs(self.log_dir, self.metric_key, self.metric_mode, write=main)
         scaler = grad_scaler(self.precision)
-        position = {
-            "epoch": 1,
-            "batch": 0,
-            "global_step": 0,
-            "stale": 0,
-            "finished": False,
-            "world_size": dist.world_size,
-            "accumulation": self.accumulation,
-        }
+        position = Position(world_size=dist.world_size, accumulation=self.accumulation)
         last = find_last(self.resume, self.log_dir)
         if last is not None:
-            position, logs_state = load_last(last, model, optimizer, scheduler, scaler, dist.rank)
+            saved_position, logs_state = load_last(last, model, optimizer, scheduler, scaler, dist.rank)
             layout = {"world_size": dist.world_size, "accumulation": self.accumulation}
-            saved = {k: position.get(k, v) for k, v in layout.items()}
+            saved = {k: saved_position.get(k, v) for k, v in layout.items()}
+            position = Position.from_saved(saved_position)
             if saved != layout:
                 raise ConfigError(
                     f"--trainer.resume {last}: saved with {saved}, now {layout}; the data position "
                     "counts micro-batches per rank, so resume with the same processes and accumulation"
                 )
             if hasattr(source, "position_at"):  # a stream indexed by optimizer step (pre-training): the epoch
-                position["epoch"], position["batch"] = source.position_at(position["global_step"])  # size may change
+                position.epoch, position.batch = source.position_at(position.global_step)  # size may change
             logs.load_state(logs_state)
             logger.info(
                 "resumed from %s at epoch %d, batch %d, step %d",
                 last,
-                position["epoch"],
-                position["batch"],
-                position["global_step"],
+                position.epoch,
+                position.batch,
+                position.global_step,
             )
         elif self.resume:
             logger.warning("trainer.resume: no checkpoint in %s yet; starting from scratch", self.log_dir)
         net = dist.wrap(model, self.find_unused_parameters)
         model.train()
         # A finished run stays finished unless it is extended (e.g. a larger max_steps) and did not stop early.
-        early_stopped = bool(self.early_stopping_threshold) and position["stale"] >= self.early_stopping_threshold
-        stop = position["global_step"] >= total or (position["finished"] and early_stopped)
+        early_stopped = bool(self.early_stopping_threshold) and position.stale >= self.early_stopping_threshold
+        stop = position.global_step >= total or (position.finished and early_stopped)
         meter = _Meter()
-        while not stop and position["epoch"] <= self.num_epochs:
-            epoch = position["epoch"]
-            bar = _progress(per_epoch, position["batch"], f"epoch {epoch}", self.progress and main)
-            for window in _windows(source.epoch(epoch, start=position["batch"]), self.accumulation):
+        while not stop and position.epoch <= self.num_epochs:
+            epoch = position.epoch
+            bar = _progress(per_epoch, position.batch, f"epoch {epoch}", self.progress and main)
+            for window in _windows(source.epoch(epoch, start=position.batch), self.accumulation):
                 meter.add(*self._update(net, model, window, optimizer, scheduler, scaler, dist))
-                position["batch"] += len(window)
-                position["global_step"] = step = position["global_step"] + 1
+                position.batch += len(window)
+                position.global_step = step = position.global_step + 1
                 if bar is not None:
                     bar.update(len(window))
                 if self.verbose_step_count and step % self.verbose_step_count == 0:
                     self._log_train(meter, step, scheduler, dist, writer, bar)
-                end_of_epoch = position["batch"] >= per_epoch
+                end_of_epoch = position.batch >= per_epoch
                 due = end_of_epoch if self.eval_every == "epoch" else step % self.eval_every == 0
                 stop = step >= total
                 if end_of_epoch:
-                    position["epoch"], position["batch"] = epoch + 1, 0
+                    position.epoch, position.batch = epoch + 1, 0
                 if due or stop:
                     stop = self._evaluate(evaluate, save_best, logs, position, epoch, meter, dist, writer) or stop
-                    position["finished"] = stop
+                    position.finished = stop
                     self._save_last(model, optimizer, scheduler, scaler, position, logs, dist, on_save)
                 if stop:
                     break
             if bar is not None:
                 bar.close()
-            if position["epoch"] == epoch:  # the source ran out before len(source) batches
-                position["epoch"], position["batch"] = epoch + 1, 0
+            if position.epoch == epoch:  # the source ran out before len(source) batches
+                position.epoch, position.batch = epoch + 1, 0
         dist.barrier()
         return logs.finish()
 
@@ -251,7 +231,7 @@ class Trainer:
         train_rate, train_time = meter.since_eval(dist)
         if evaluate is None:
             return False
-        step = position["global_step"]
+        step = position.global_step
         scores, predictions = evaluate()
         scores["train_samples_per_second"] = train_rate
         improved = logs.add(epoch, step, scores, train_time=train_time)
@@ -261,13 +241,13 @@ class Trainer:
                 for key, value in scores.items():
                     writer.add_scalar(f"valid/{key}", value, step)
         if improved:
-            position["stale"] = 0
+            position.stale = 0
             if save_best is not None and dist.is_main:
                 save_best(predictions)
             return False
-        position["stale"] += 1
-        if self.early_stopping_threshold and position["stale"] >= self.early_stopping_threshold:
-            logger.info("early stopping: no improvement in %d evaluations", position["stale"])
+        position.stale += 1
+        if self.early_stopping_threshold and position.stale >= self.early_stopping_threshold:
+            logger.info("early stopping: no improvement in %d evaluations", position.stale)
             return True
         return False
 
@@ -277,9 +257,9 @@ class Trainer:
         rngs = dist.gather(rng_state())
         if dist.is_main:
             path = self.log_dir / "checkpoints" / "last"
-            save_last(path, model, optimizer, scheduler, scaler, position, logs.state(), rngs)
+            save_last(path, model, optimizer, scheduler, scaler, asdict(position), logs.state(), rngs)
             if on_save is not None:
-                on_save(position["global_step"], path)
+                on_save(position.global_step, path)
 
 
 class _Meter:

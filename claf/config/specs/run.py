@@ -1,0 +1,114 @@
+"""Blocks every training recipe shares: the trainer and the optimizer.
+
+``TrainerSpec`` is the trainer's one options object: the registered trainer takes it whole. Its
+``precision`` is what the recipe asks for (``auto`` stays ``auto`` in config.json, so the recipe
+runs anywhere); ``run_precision`` is the concrete value for this machine, resolved once.
+"""
+
+from functools import cached_property
+from typing import Annotated, Any, Literal
+
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+from claf.config.specs.base import Block, fail
+from claf.config.specs.options import check_component
+
+PositiveInt = Annotated[int, Field(ge=1)]
+Precision = Literal["auto", "fp32", "bf16", "fp16"]
+
+
+class TrainerSpec(Block):
+    """The trainer block (``trainer.*``); defaults are the trainer's defaults."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", ignored_types=(cached_property,))
+
+    name: str = "default"
+    log_dir: str
+    num_epochs: PositiveInt = 3
+    max_steps: PositiveInt | None = None
+    metric_key: str = "loss"
+    metric_mode: Literal["auto", "min", "max"] = "auto"
+    early_stopping_threshold: Annotated[int, Field(ge=0)] | None = None
+    verbose_step_count: Annotated[int, Field(ge=0)] = 100  # 0: no step logs
+    eval_and_save_step_count: Literal["epoch"] | PositiveInt = "epoch"
+    gradient_accumulation_steps: PositiveInt = 1
+    max_grad_norm: Annotated[float, Field(ge=0)] | None = 1.0
+    precision: Precision = "auto"
+    progress: bool = True
+    resume: bool | str | None = None  # true: <log_dir>/checkpoints/last; or a path to a ``last`` folder
+    overwrite: bool = False
+    save_last: bool = True
+    num_threads: PositiveInt | None = None
+    find_unused_parameters: bool = False
+
+    @field_validator("eval_and_save_step_count", mode="before")
+    @classmethod
+    def _steps_from_text(cls, value: Any) -> Any:
+        return int(value) if isinstance(value, str) and value.isdigit() else value
+
+    @field_validator("precision")
+    @classmethod
+    def _precision_on_this_machine(cls, value: str) -> str:
+        if value == "fp16":
+            from claf.hardware import cuda_available
+
+            if not cuda_available():
+                raise fail("", "fp16 needs a CUDA GPU; use auto (bf16 where the CPU computes it natively) or bf16")
+        return value
+
+    @field_validator("name")
+    @classmethod
+    def _known_trainer(cls, value: str) -> str:
+        from claf.registry import TRAINERS, RegistryError
+
+        try:
+            TRAINERS.get(value)
+        except RegistryError as e:
+            raise fail("", str(e)) from None
+        return value
+
+    @cached_property
+    def run_precision(self) -> str:
+        """``precision`` made concrete for this machine (auto -> bf16, fp16 or fp32), resolved once."""
+        from claf.hardware import resolve_precision
+
+        return resolve_precision(self.precision)
+
+    def steps_per_epoch(self, num_batches: int) -> int:
+        return -(-num_batches // self.gradient_accumulation_steps)
+
+    def total_steps(self, num_batches: int) -> int:
+        """Optimizer steps of the run, from the micro-batches per epoch (on one rank)."""
+        total = self.steps_per_epoch(num_batches) * self.num_epochs
+        return min(total, self.max_steps) if self.max_steps else total
+
+
+class OptimizerSpec(Block):
+    """``optimizer``: ``op_type`` and ``lr_scheduler_type`` name registered components whose options
+    are the blocks of the same name (``optimizer.adamw``, ``optimizer.warmup_linear``)."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+    op_type: str = "adamw"
+    learning_rate: Annotated[float, Field(gt=0)]
+    lr_scheduler_type: str = "warmup_linear"
+
+    @model_validator(mode="after")
+    def _components(self, info: ValidationInfo) -> "OptimizerSpec":
+        extra = self.__pydantic_extra__ or {}
+        chosen = {self.op_type: ("OPTIMIZERS", "op_type"), self.lr_scheduler_type: ("LR_SCHEDULERS", "lr_scheduler_type")}
+        for key in extra:
+            if key not in chosen:
+                raise fail(key, f"unknown key; the options blocks here are named after op_type ({self.op_type}) "
+                                f"and lr_scheduler_type ({self.lr_scheduler_type})")
+        for name, (registry, selector) in chosen.items():
+            check_component(registry, name, extra.get(name), name, selector, info)
+        return self
+
+    @property
+    def optimizer_options(self) -> dict:
+        return dict((self.__pydantic_extra__ or {}).get(self.op_type) or {})
+
+    @property
+    def scheduler_options(self) -> dict:
+        return dict((self.__pydantic_extra__ or {}).get(self.lr_scheduler_type) or {})
