@@ -15,20 +15,21 @@ from pretrain_common import prepared, save
 
 
 def ours(corpus, tokenizer, strategy, batch_size, length, batches):
+    from claf.config.specs.pretrain import InstancesSpec
     from claf.pretrain.instances import Specials
     from claf.pretrain.masking import Masker
     from claf.pretrain.schedules import LengthSchedule, MaskSchedule
-    from claf.pretrain.stream import PretrainBatches
+    from claf.pretrain.stream import PretrainBatches, StepLayout
 
     specials = Specials(tokenizer)
     stream = PretrainBatches(
         corpus,
         specials,
-        "full_sentence",
         LengthSchedule([[None, length, batch_size]]),
         Masker(specials, strategy),
         MaskSchedule(),
-        steps_per_epoch=batches,
+        StepLayout(steps_per_epoch=batches),
+        InstancesSpec(format="full_sentence"),
     )
     stream.plan(length)  # plan building is a once-per-length cost, not per batch
     start = time.perf_counter()

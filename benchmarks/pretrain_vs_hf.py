@@ -22,13 +22,14 @@ def main():
     import torch
     from transformers import DataCollatorForLanguageModeling
 
+    from claf.config.specs.pretrain import InstancesSpec
     from claf.learn.optimizers import adamw
     from claf.learn.precision import autocast
     from claf.pretrain.instances import Specials
     from claf.pretrain.masking import Masker
     from claf.pretrain.model import PretrainModel, build_net
     from claf.pretrain.schedules import LengthSchedule, MaskSchedule
-    from claf.pretrain.stream import PretrainBatches
+    from claf.pretrain.stream import PretrainBatches, StepLayout
 
     cfg = recipe()
     tokenizer, corpus = prepared()
@@ -36,18 +37,18 @@ def main():
     stream = PretrainBatches(
         corpus,
         specials,
-        "full_sentence",
         LengthSchedule([[None, args.length, args.batch_size]]),
         Masker(specials, "subword"),
         MaskSchedule(),
-        steps_per_epoch=args.steps,
+        StepLayout(steps_per_epoch=args.steps),
+        InstancesSpec(format="full_sentence"),
     )
     torch.manual_seed(0)
     net = build_net(dict(cfg.model.transformers_config), tokenizer, "mlm", None, args.length)
     ours, theirs = PretrainModel(net), copy.deepcopy(net)
     opt_ours, opt_theirs = adamw(ours, 1e-3), adamw(theirs, 1e-3)
     collator = DataCollatorForLanguageModeling(tokenizer, mlm_probability=0.15)
-    precision = cfg.trainer.precision
+    precision = cfg.trainer.run_precision
     seconds = {"larva": 0.0, "hf": 0.0}
     losses = {"larva": [], "hf": []}
     batches = stream.epoch(1)

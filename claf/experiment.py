@@ -9,9 +9,8 @@ Experiment("pretrain", "pretrain/larva_kor_tiny")()                            #
 import json
 import logging
 import os
-from pathlib import Path
-
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from claf.config import ConfigError, resolve_config

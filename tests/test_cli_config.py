@@ -86,10 +86,12 @@ def test_dict_branches_can_be_replaced_or_removed():
 
 
 def test_strings_can_be_set_to_null_and_to_the_word_null():
-    config = resolve_config("klue/nsmc_bert", ["--bert_for_seq_cls.pretrained_model_name", "null"])
-    assert config.model.bert_for_seq_cls.pretrained_model_name is None
+    config = resolve_config("klue/nsmc_bert", ["--seq_cls.lang_code", "null"])
+    assert config.data_reader.seq_cls.lang_code is None
     config = resolve_config("klue/nsmc_bert", ["--bert_for_seq_cls.pretrained_model_name", '"null"'])
     assert config.model.bert_for_seq_cls.pretrained_model_name == "null"
+    with pytest.raises(ConfigError, match="--model.bert_for_seq_cls.pretrained_model_name: required"):
+        resolve_config("klue/nsmc_bert", ["--bert_for_seq_cls.pretrained_model_name", "null"])
 
 
 def test_constructor_options_the_base_config_omits():

@@ -3,7 +3,9 @@
 import numpy as np
 import pytest
 
+from claf.config import resolve_config
 from claf.config.errors import ConfigError
+from claf.config.specs.pretrain import InstancesSpec
 from claf.pretrain import rng
 from claf.pretrain.corpus import split_sentences
 from claf.pretrain.instances import Specials, build_instances, instance_lengths
@@ -11,7 +13,7 @@ from claf.pretrain.masking import IGNORE_INDEX, Masker
 from claf.pretrain.plans import Plan
 from claf.pretrain.prepare import prepare_corpus
 from claf.pretrain.schedules import LengthSchedule, MaskSchedule
-from claf.pretrain.stream import PretrainBatches, group_order
+from claf.pretrain.stream import PretrainBatches, StepLayout, group_order
 from claf.pretrain.tokenizer import load_tokenizer
 
 LINES = 3000
@@ -221,8 +223,11 @@ def test_copy_share_makes_rotated_copies_labelled_as_a_true_next(ko):
         shifted += 0 not in rotations
     assert shifted > 0.7 * len(changed)  # by a random offset, not left in place
     assert plain["next_sentence_label"][changed].mean() > 0.3  # copies stand in for random nexts too
-    with pytest.raises(ConfigError, match="instances.copy_share"):
-        Plan(ko["corpus"], "full_sentence", 64, copy_share=0.3)
+    with pytest.raises(ConfigError, match="instances.copy_share.*sentence_pair"):  # refused once, in the spec
+        resolve_config("pretrain/larva_kor_tiny", {"instances.format": "full_sentence"}, kind="pretrain")
+    for bad in (1.0, 1.7, -0.1):
+        with pytest.raises(ConfigError, match="--instances.copy_share"):
+            resolve_config("pretrain/larva_kor_tiny", {"instances.copy_share": bad}, kind="pretrain")
 
 
 def _contains(seq, sub):
@@ -346,12 +351,11 @@ def test_stream_follows_schedules_and_global_batch(ko):
         return PretrainBatches(
             ko["corpus"],
             ko["specials"],
-            "full_sentence",
             lengths,
             Masker(ko["specials"], "subword"),
             share,
-            steps_per_epoch=5,
-            accumulation=accumulation,
+            StepLayout(steps_per_epoch=5, accumulation=accumulation),
+            InstancesSpec(format="full_sentence"),
             seed=5,
             as_tensors=False,
         )
@@ -372,11 +376,11 @@ def test_stream_follows_schedules_and_global_batch(ko):
     plain = PretrainBatches(
         ko["corpus"],
         ko["specials"],
-        "full_sentence",
         lengths,
         Masker(ko["specials"], "subword"),
         MaskSchedule(),
-        steps_per_epoch=5,
+        StepLayout(steps_per_epoch=5),
+        InstancesSpec(format="full_sentence"),
         seed=5,
         as_tensors=False,
     )
@@ -415,14 +419,13 @@ def test_group_by_length_narrows_batches_and_keeps_each_epoch(ko):
         return PretrainBatches(
             ko["corpus"],
             ko["specials"],
-            "sentence_pair",
             LengthSchedule([[None, 64, 16]]),
             Masker(ko["specials"], "subword"),
             MaskSchedule(),
-            steps_per_epoch=10,
+            StepLayout(steps_per_epoch=10),
+            InstancesSpec(format="sentence_pair", group_by_length=group),
             seed=3,
             as_tensors=False,
-            group_by_length=group,
         )
 
     plain, grouped = stream(0), stream(8)

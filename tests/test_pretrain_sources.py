@@ -2,6 +2,8 @@
 
 import pytest
 
+from claf.config import resolve_config
+from claf.config.errors import ConfigError
 from claf.pretrain.corpus import CorpusError, corpus_sources
 from claf.pretrain.prepare import prepare_corpus
 from claf.pretrain.tokenizer import load_tokenizer
@@ -146,5 +148,5 @@ def test_global_order_mixes_sources_in_every_batch(files):
     local = by_shards.epoch_order(42, 1)
     local_per_batch = [len(set(by_shards.shard[local[i : i + batch]])) for i in range(0, len(local) - batch, batch)]
     assert np.mean(shards_per_batch) > 2 * np.mean(local_per_batch)  # shard order: a batch reads ~1 shard
-    with pytest.raises(Exception, match="instances.order 'random' is not one of shards, global"):
-        Plan(corpus, "sentence_pair", 64, order="random")
+    with pytest.raises(ConfigError, match='--instances.order "random": expected one of shards or global'):
+        resolve_config("pretrain/larva_kor_tiny", {"instances.order": "random"}, kind="pretrain")

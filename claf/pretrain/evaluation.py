@@ -18,8 +18,19 @@ class PretrainEvaluator:
     """
 
     def __init__(
-        self, model, corpus, specials, masker, *, instance_format, max_seq_length, holdout_documents, evaluation,
-        precision="fp32", seed=42, device="cpu",
+        self,
+        model,
+        corpus,
+        specials,
+        masker,
+        *,
+        instance_format,
+        max_seq_length,
+        holdout_documents,
+        evaluation,
+        precision="fp32",
+        seed=42,
+        device="cpu",
     ):
         """``evaluation``: the recipe's evaluation block (num_instances, batch_size); ``precision`` concrete."""
         num_instances, batch_size = evaluation.num_instances, evaluation.batch_size

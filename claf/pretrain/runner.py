@@ -13,6 +13,7 @@ import logging
 
 logger = logging.getLogger(__name__)
 
+
 def build_data(cfg, tokenizer, tokenizer_folder, dist=None):
     """The prepared corpus (rank 0 prepares, the others then reuse it)."""
     from claf.pretrain.prepare import prepare_corpus

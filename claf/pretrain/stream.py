@@ -48,7 +48,16 @@ class PretrainBatches:
     order, group_by_length, copy_share), already validated."""
 
     def __init__(
-        self, corpus, specials, lengths, masker, mask_schedule, layout, instances, seed=42, holdout_documents=0,
+        self,
+        corpus,
+        specials,
+        lengths,
+        masker,
+        mask_schedule,
+        layout,
+        instances,
+        seed=42,
+        holdout_documents=0,
         as_tensors=True,
     ):
         self.corpus, self.specials, self.instances_spec = corpus, specials, instances

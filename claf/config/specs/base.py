@@ -30,6 +30,11 @@ class Block(BaseModel):
             return default if value is None else value
         return (self.__pydantic_extra__ or {}).get(key, default)
 
+    def __setattr__(self, key: str, value: Any) -> None:
+        if key.startswith("_"):
+            return super().__setattr__(key, value)
+        raise TypeError(f"config is frozen: cannot set '{key}'; give an override instead (--section.{key} VALUE)")
+
     def __getitem__(self, key: str) -> Any:
         if key in type(self).model_fields:
             return getattr(self, key)

@@ -30,7 +30,9 @@ class SuiteSpec(Block):
     @classmethod
     def _some(cls, tasks: list) -> list:
         if not tasks:
-            raise fail("", 'empty: list the task BaseConfigs to run, e.g. [{"task": "nsmc", "base_config": "klue/nsmc_bert"}]')
+            raise fail(
+                "", 'empty: list the task BaseConfigs to run, e.g. [{"task": "nsmc", "base_config": "klue/nsmc_bert"}]'
+            )
         return tasks
 
 

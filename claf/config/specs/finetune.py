@@ -17,17 +17,33 @@ class Chosen(Block):
     _selector = "name"
 
     def _check_chosen(self, info: ValidationInfo) -> None:
+        import claf.registry as registries
+        from claf.config.frozen import FrozenConfig
+        from claf.registry import RegistryError
+
         name = getattr(self, self._selector)
+        try:
+            getattr(registries, self._registry).get(name)
+        except RegistryError as e:
+            raise fail(self._selector, str(e)) from None
         extra = self.__pydantic_extra__ or {}
-        for key in extra:
-            if key != name:
+        for key in extra:  # a block of another registered component stays (inactive) after a --name switch
+            if key != name and key not in getattr(registries, self._registry):
                 raise fail(key, f"unknown key; the options block here is named after {self._selector} ({name})")
-        check_component(self._registry, name, extra.get(name), name, self._selector, info)
+        options = check_component(self._registry, name, extra.get(name), name, self._selector, info)
+        if name in extra:  # read-only, with attribute access: spec.model.bert_for_qa.answer_maxlen
+            extra[name] = FrozenConfig(options, name)
 
     @property
     def options(self) -> dict:
-        """The chosen component's options (a copy)."""
-        return dict((self.__pydantic_extra__ or {}).get(getattr(self, self._selector)) or {})
+        """The chosen component's options (a plain, mutable copy)."""
+        block = (self.__pydantic_extra__ or {}).get(getattr(self, self._selector))
+        return block.to_dict() if block is not None else {}
+
+    def to_dict(self) -> dict:
+        data = {name: getattr(self, name) for name in type(self).model_fields}
+        data = {k: v.to_dict() if hasattr(v, "to_dict") else v for k, v in data.items()}
+        return {**data, **{k: v.to_dict() for k, v in (self.__pydantic_extra__ or {}).items()}}
 
 
 class DataReaderSpec(Chosen):
@@ -87,7 +103,9 @@ class TokenizerSpec(Block):
                 raise fail(f"{level}.name", str(e)) from None
             if getattr(component, "level", level) != level:
                 others = [n for n in TOKENIZERS.names() if getattr(TOKENIZERS.get(n), "level", None) == level]
-                raise fail(f"{level}.name", f"{part.name} is a {component.level} tokenizer; pick one of {', '.join(others)}")
+                raise fail(
+                    f"{level}.name", f"{part.name} is a {component.level} tokenizer; pick one of {', '.join(others)}"
+                )
             part._check_chosen(info)
         return self
 

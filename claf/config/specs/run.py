@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from claf.config.frozen import FrozenConfig
 from claf.config.specs.base import Block, fail
 from claf.config.specs.options import check_component
 
@@ -96,19 +97,35 @@ class OptimizerSpec(Block):
     @model_validator(mode="after")
     def _components(self, info: ValidationInfo) -> "OptimizerSpec":
         extra = self.__pydantic_extra__ or {}
-        chosen = {self.op_type: ("OPTIMIZERS", "op_type"), self.lr_scheduler_type: ("LR_SCHEDULERS", "lr_scheduler_type")}
-        for key in extra:
-            if key not in chosen:
-                raise fail(key, f"unknown key; the options blocks here are named after op_type ({self.op_type}) "
-                                f"and lr_scheduler_type ({self.lr_scheduler_type})")
+        chosen = {
+            self.op_type: ("OPTIMIZERS", "op_type"),
+            self.lr_scheduler_type: ("LR_SCHEDULERS", "lr_scheduler_type"),
+        }
+        import claf.registry as registries
+
+        for key in extra:  # a block of another optimizer or scheduler stays (inactive) after a switch
+            if key not in chosen and key not in registries.OPTIMIZERS and key not in registries.LR_SCHEDULERS:
+                raise fail(
+                    key,
+                    f"unknown key; the options blocks here are named after op_type ({self.op_type}) "
+                    f"and lr_scheduler_type ({self.lr_scheduler_type})",
+                )
         for name, (registry, selector) in chosen.items():
-            check_component(registry, name, extra.get(name), name, selector, info)
+            options = check_component(registry, name, extra.get(name), name, selector, info)
+            if name in extra:  # read-only, with attribute access: spec.optimizer.adamw.weight_decay
+                extra[name] = FrozenConfig(options, name)
         return self
 
     @property
     def optimizer_options(self) -> dict:
-        return dict((self.__pydantic_extra__ or {}).get(self.op_type) or {})
+        block = (self.__pydantic_extra__ or {}).get(self.op_type)
+        return block.to_dict() if block is not None else {}
 
     @property
     def scheduler_options(self) -> dict:
-        return dict((self.__pydantic_extra__ or {}).get(self.lr_scheduler_type) or {})
+        block = (self.__pydantic_extra__ or {}).get(self.lr_scheduler_type)
+        return block.to_dict() if block is not None else {}
+
+    def to_dict(self) -> dict:
+        data = {name: getattr(self, name) for name in type(self).model_fields}
+        return {**data, **{k: v.to_dict() for k, v in (self.__pydantic_extra__ or {}).items()}}

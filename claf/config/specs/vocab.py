@@ -4,7 +4,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, ValidationInfo, model_validator
 
-from claf.config.specs.base import Block, Recipe, check_file, fail
+from claf.config.specs.base import Block, Recipe, check_file
 from claf.config.specs.run import PositiveInt
 
 ALGORITHMS = ("wordpiece", "bpe", "byte_bpe", "unigram", "sentencepiece_bpe")  # claf.tokens.vocab_build
@@ -13,7 +13,7 @@ ALGORITHMS = ("wordpiece", "bpe", "byte_bpe", "unigram", "sentencepiece_bpe")  #
 class VocabSource(Block):
     name: str | None = None
     files: Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)]
-    share: Annotated[float, Field(gt=0, le=1)]
+    share: Annotated[float, Field(gt=0)] = 1.0  # relative: a source gets share / (sum of shares) of the sample
 
 
 class VocabCorpusSpec(Block):
@@ -24,9 +24,6 @@ class VocabCorpusSpec(Block):
 
     @model_validator(mode="after")
     def _shares_and_files(self, info: ValidationInfo) -> "VocabCorpusSpec":
-        total = sum(s.share for s in self.sources)
-        if abs(total - 1.0) > 1e-6:
-            raise fail("sources", f"the shares add up to {total:g}; make them add up to 1")
         for i, source in enumerate(self.sources):
             for j, path in enumerate(source.files):
                 check_file(info, "data", f"sources[{i}].files[{j}]", path)
