@@ -14,7 +14,7 @@ the seed and the epoch, so every DDP rank runs the same task at each step and re
 import math
 import random
 
-from claf.data.batches import FeatureBatches
+from claf.data.batch_source import FeatureBatches
 
 PASSES = 1000  # pass p of a task in epoch e uses the shuffle of FeatureBatches epoch (e - 1) * PASSES + p + 1
 

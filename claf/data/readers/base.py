@@ -119,8 +119,8 @@ class Reader:
         seed: int = 42,
         group_by_length: bool = True,
     ) -> Any:
-        """The training batch source of this task (``claf.data.batches``)."""
-        from claf.data.batches import FeatureBatches
+        """The training batch source of this task (``claf.data.batch_source``)."""
+        from claf.data.batch_source import FeatureBatches
 
         return FeatureBatches(features, batch_size, pad_token_id, accumulation, rank, world_size, seed, group_by_length)
 

@@ -16,7 +16,7 @@ import itertools
 
 import torch
 
-from claf.data.batching import batch_order, collate
+from claf.data.padding import batch_order, collate
 from claf.errors import UserError
 
 UNITS_KEY = "loss_units"  # optional batch entry: how many loss units (examples/tokens) the batch weighs

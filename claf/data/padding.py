@@ -1,4 +1,4 @@
-"""Batches: length-grouped order and dynamic padding, so padding does not waste compute."""
+"""Little padding: a length-grouped batch order, and dynamic padding (``collate``) to each batch's longest."""
 
 import random
 
