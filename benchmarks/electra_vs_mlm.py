@@ -46,7 +46,7 @@ def random_init(recipe, folder):
     import torch
 
     from claf.config import resolve_config
-    from claf.pretrain.model import build_model
+    from claf.pretrain.build import build_model
     from claf.pretrain.tokenizer import load_tokenizer
 
     cfg = resolve_config(recipe, kind="pretrain")

@@ -72,7 +72,7 @@ def main() -> int:
     parser.add_argument("--recipe", required=True)
     parser.add_argument("--json")
     args = parser.parse_args()
-    from claf.factory.stores import DbStore
+    from claf.factory.job_store import DbStore
 
     result = table(DbStore(args.db).jobs(args.recipe))
     print(markdown(result))

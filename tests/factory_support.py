@@ -20,8 +20,8 @@ TINY = {
 
 def publish_tiny(root: Path, name: str, step: int, seed: int) -> dict:
     """Build a tiny random BERT as checkpoint ``name`` (pre-training step ``step``) and publish it."""
-    from claf.hub.stores import LocalStore
-    from claf.pretrain.export import PRETRAIN_FILE, publish_checkpoint
+    from claf.hub.store import LocalStore
+    from claf.pretrain.publish import PRETRAIN_FILE, publish_checkpoint
 
     folder = build_tiny_bert(root / "exports" / name, VOCAB, hidden=32, seed=seed)
     (folder / PRETRAIN_FILE).write_text(json.dumps({"recipe": "tiny", "step": step}), encoding="utf-8")

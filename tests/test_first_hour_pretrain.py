@@ -124,8 +124,8 @@ def test_resume_raises_length_and_changes_save_interval(store):
 
 def test_a_published_name_is_not_replaced_silently(store, corpus_file):
     from claf.hub.cache import HubError
-    from claf.hub.stores import LocalStore
-    from claf.pretrain.export import publish_checkpoint
+    from claf.hub.store import LocalStore
+    from claf.pretrain.publish import publish_checkpoint
 
     root = store["root"]
     code, _, err = run(
@@ -146,8 +146,8 @@ def test_a_published_name_is_not_replaced_silently(store, corpus_file):
 
 
 def test_finetuning_records_the_checksum_and_reruns_the_same_weights(store):
-    from claf.hub.stores import LocalStore
-    from claf.pretrain.export import publish_checkpoint
+    from claf.hub.store import LocalStore
+    from claf.pretrain.publish import publish_checkpoint
 
     root = store["root"]
     log_dir = root / "nsmc"

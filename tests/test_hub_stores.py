@@ -16,8 +16,8 @@ import pytest
 
 from claf.hub.cache import HubError, sha256_file
 from claf.hub.resolve import resolve_pretrained
-from claf.hub.stores import LocalStore, S3Store
-from claf.pretrain.export import export_checkpoint, publish_checkpoint
+from claf.hub.store import LocalStore, S3Store
+from claf.pretrain.publish import export_checkpoint, publish_checkpoint
 
 pytestmark = pytest.mark.slow  # end-to-end: real training runs, subprocesses or servers
 

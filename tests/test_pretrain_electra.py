@@ -149,7 +149,7 @@ def test_exported_discriminator_loads_and_fine_tunes_through_train_py(electra_ru
 
 
 def build(tokenizer, **overrides):
-    from claf.pretrain.model import build_model
+    from claf.pretrain.build import build_model
 
     cfg = resolve_config(RECIPE, overrides, kind="pretrain")
     return build_model(cfg.model, tokenizer, 64)

@@ -8,8 +8,8 @@ import torch
 from serve_kinds import keep_threads
 
 from claf.runtime.backends import BackendError, check_backend, native_bf16_cpu
-from claf.runtime.export import export_dir, export_onnx, export_raw, find_export, load_encoder, sample_inputs
 from claf.runtime.fusion import FusionError, check_fusion, fused_counts
+from claf.runtime.onnx_export import export_dir, export_onnx, export_raw, find_export, load_encoder, sample_inputs
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -77,7 +77,7 @@ def test_predictor_backends_give_the_same_labels(exported, tiny_sst2_run, mirror
 
 
 def test_onnx_logits_match_torch_on_dev_rows(exported, mirror):
-    from claf.data.batching import collate
+    from claf.data.padding import collate
     from claf.predictor import Predictor
 
     checkpoint, _ = exported
@@ -126,7 +126,7 @@ def test_backend_errors_say_why():
 
 
 def test_multi_task_models_are_not_exported(tmp_path, tiny_sst2_run):
-    from claf.runtime.export import ExportError
+    from claf.runtime.onnx_export import ExportError
 
     checkpoint = tmp_path / "mt"
     checkpoint.mkdir()

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from claf.data.batches import FeatureBatches
+from claf.data.batch_source import FeatureBatches
 from claf.experiment import Experiment
 from claf.learn.checkpoint import STATE_FILE, find_last
 

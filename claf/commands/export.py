@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def run() -> int:
         from claf.experiment import find_checkpoint
-        from claf.runtime.export import export_onnx
+        from claf.runtime.onnx_export import export_onnx
 
         checkpoint = find_checkpoint(args.checkpoint)  # a MissingFileError: one line, exit 1 (guarded)
         report = export_onnx(checkpoint, quantize=args.quantize)

@@ -105,7 +105,7 @@ def _watch(config, flags) -> int:
 
 def _status(config, flags) -> int:
     from claf.factory.factory import open_store_for, status_text
-    from claf.factory.stores import open_jobs_store
+    from claf.factory.job_store import open_jobs_store
 
     if config is None:
         store = open_jobs_store(flags.get("server"), flags.get("db"))
@@ -123,7 +123,7 @@ def _status(config, flags) -> int:
 
 def _worker(flags) -> int:
     setup_logging()
-    from claf.factory.stores import RestStore
+    from claf.factory.job_store import RestStore
     from claf.factory.worker import Worker
 
     if not flags.get("server"):
@@ -144,7 +144,7 @@ def _worker(flags) -> int:
 def _notify(flags) -> int:
     setup_basic_logging()
     from claf.bench import notify
-    from claf.factory.stores import DbStore
+    from claf.factory.job_store import DbStore
 
     store = DbStore(flags.get("db"))
     sent = notify.Notifier(store.sessions).deliver()

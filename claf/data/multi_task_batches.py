@@ -14,20 +14,34 @@ the seed and the epoch, so every DDP rank runs the same task at each step and re
 import math
 import random
 
-from claf.data.batches import FeatureBatches
+from claf.data.batch_source import FeatureBatches
 
 PASSES = 1000  # pass p of a task in epoch e uses the shuffle of FeatureBatches epoch (e - 1) * PASSES + p + 1
 
 
 class MultiTaskBatches:
-    def __init__(self, features, batch_size, pad_token_id, accumulation=1, rank=0, world_size=1, seed=42,
-                 group_by_length=True, sampling="temperature", temperature=2.0, num_tasks=None):
+    def __init__(
+        self,
+        features,
+        batch_size,
+        pad_token_id,
+        accumulation=1,
+        rank=0,
+        world_size=1,
+        seed=42,
+        group_by_length=True,
+        sampling="temperature",
+        temperature=2.0,
+        num_tasks=None,
+    ):
         groups = {}
         for feature in features:
             groups.setdefault(feature["task_id"], []).append(feature)
         self.task_ids = sorted(groups)
-        self.sources = [FeatureBatches(groups[t], batch_size, pad_token_id, 1, rank, world_size, seed,
-                                       group_by_length) for t in self.task_ids]
+        self.sources = [
+            FeatureBatches(groups[t], batch_size, pad_token_id, 1, rank, world_size, seed, group_by_length)
+            for t in self.task_ids
+        ]
         self.accumulation = max(1, int(accumulation))
         self.sampling, self.temperature, self.seed = sampling, float(temperature), seed
         self.steps = [math.ceil(len(s) / self.accumulation) for s in self.sources]

@@ -20,8 +20,7 @@ from pathlib import Path, PurePosixPath
 
 from claf.atomic import atomic_file
 from claf.errors import UserError
-from claf.hub.cache import (HubError, cache_root, download, one_line, read_checksum, sha256_cached,
-                            write_checksum)
+from claf.hub.cache import HubError, cache_root, download, one_line, read_checksum, sha256_cached, write_checksum
 
 MANIFEST_PATH = Path(__file__).with_name("manifest.json")
 REPO_DATA_DIR = Path(__file__).resolve().parents[2] / "data"
@@ -42,8 +41,9 @@ def load_manifest(path=None) -> dict:
             with open(path, encoding="utf-8") as f:
                 _manifest_cache[key] = json.load(f)
         except (OSError, ValueError) as exc:
-            raise DataFileError(f"{path}: cannot read the data manifest ({one_line(exc)}); "
-                                f"restore it from the repository") from exc
+            raise DataFileError(
+                f"{path}: cannot read the data manifest ({one_line(exc)}); restore it from the repository"
+            ) from exc
     return _manifest_cache[key]
 
 
@@ -80,8 +80,11 @@ def resolve_data_file(path, manifest=None) -> Path:
         candidate = mirror / entry.get("mirror_name", name)
         looked.append(str(candidate))
         if candidate.is_file():
-            return _verified(candidate, entry.get("mirror_sha256", expected),
-                             "the mirror copy is corrupt: restore it or unset CLAF_DATA_MIRROR to download")
+            return _verified(
+                candidate,
+                entry.get("mirror_sha256", expected),
+                "the mirror copy is corrupt: restore it or unset CLAF_DATA_MIRROR to download",
+            )
         problems.append(f"the mirror CLAF_DATA_MIRROR={mirror} has no {entry.get('mirror_name', name)}")
 
     root = data_root()
@@ -90,8 +93,9 @@ def resolve_data_file(path, manifest=None) -> Path:
     if candidate.is_file():
         if _matches(candidate, expected):
             return candidate
-        problems.insert(0, f"the local copy {candidate} is corrupt (sha256 {_hash(candidate)[:12]}..., expected "
-                           f"{expected[:12]}...)")
+        problems.insert(
+            0, f"the local copy {candidate} is corrupt (sha256 {_hash(candidate)[:12]}..., expected {expected[:12]}...)"
+        )
     if url:
         try:
             if entry.get("archive_member"):  # the file is one member of a zip (e.g. GLUE's QQP-clean.zip)
@@ -99,14 +103,19 @@ def resolve_data_file(path, manifest=None) -> Path:
             return download(url, candidate, expected)
         except HubError as exc:
             problems.append(f"downloading {url} to {candidate} failed ({one_line(exc)})")
-            raise DataFileError(f"data file '{name}': {'; '.join(problems)}; set CLAF_DATA_MIRROR to a folder "
-                                f"holding {name}, or put a good copy at {candidate}") from exc
+            raise DataFileError(
+                f"data file '{name}': {'; '.join(problems)}; set CLAF_DATA_MIRROR to a folder "
+                f"holding {name}, or put a good copy at {candidate}"
+            ) from exc
     if candidate.is_file():  # corrupt, and no URL to fetch a good copy from
-        return _verified(candidate, expected, "the local copy is corrupt: replace it, "
-                                              "or set CLAF_DATA_MIRROR to a mirror folder")
+        return _verified(
+            candidate, expected, "the local copy is corrupt: replace it, or set CLAF_DATA_MIRROR to a mirror folder"
+        )
     where = "; ".join([f"looked in: {', '.join(looked)}"] + problems)
-    raise DataFileError(f"data file '{path}' not found ({where}); set CLAF_DATA_MIRROR to a mirror folder, "
-                        f"put the file at {candidate}, or give an existing path")
+    raise DataFileError(
+        f"data file '{path}' not found ({where}); set CLAF_DATA_MIRROR to a mirror folder, "
+        f"put the file at {candidate}, or give an existing path"
+    )
 
 
 def _from_archive(url, member, candidate: Path, expected, archive_sha256=None) -> Path:
@@ -119,13 +128,17 @@ def _from_archive(url, member, candidate: Path, expected, archive_sha256=None) -
         with zipfile.ZipFile(archive) as z:
             data = z.read(member)
     except KeyError:
-        raise DataFileError(f"{url}: the archive has no member '{member}'; fix archive_member in the manifest") from None
+        raise DataFileError(
+            f"{url}: the archive has no member '{member}'; fix archive_member in the manifest"
+        ) from None
     except (OSError, zipfile.BadZipFile) as exc:
         raise DataFileError(f"{archive}: not a readable zip ({one_line(exc)}); delete it to download again") from exc
     actual = hashlib.sha256(data).hexdigest()
     if expected and actual != expected:
-        raise DataFileError(f"{url}!{member}: checksum mismatch (expected {expected}, got {actual}); "
-                            "the archive changed upstream: fix the manifest's sha256")
+        raise DataFileError(
+            f"{url}!{member}: checksum mismatch (expected {expected}, got {actual}); "
+            "the archive changed upstream: fix the manifest's sha256"
+        )
     with atomic_file(candidate) as out:
         out.write(data)
     write_checksum(candidate, actual)
@@ -145,8 +158,7 @@ def _existing_file(path: Path) -> Path:
     if path.is_dir():
         raise DataFileError(f"data file '{path}' is a directory; give the path of a file inside it")
     if not path.exists():
-        raise DataFileError(f"data file '{path}' not found; give an existing path "
-                            f"or a name relative to the data root")
+        raise DataFileError(f"data file '{path}' not found; give an existing path or a name relative to the data root")
     return path
 
 
@@ -162,8 +174,7 @@ def _hash(path: Path) -> str:
     try:
         return sha256_cached(path)
     except OSError as exc:
-        raise DataFileError(f"{path}: cannot read the data file ({one_line(exc)}); "
-                            f"check its permissions") from exc
+        raise DataFileError(f"{path}: cannot read the data file ({one_line(exc)}); check its permissions") from exc
 
 
 def _matches(path: Path, expected) -> bool:

@@ -14,8 +14,8 @@ import threading
 import time
 
 from claf.bench import notify
+from claf.factory.job_store import DbStore, open_jobs_store
 from claf.factory.recipe import RANDOM, Checkpoint, discover, expand, load_recipe, recipe_name
-from claf.factory.stores import DbStore, open_jobs_store
 
 logger = logging.getLogger(__name__)
 

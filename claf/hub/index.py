@@ -48,7 +48,7 @@ def dump(models):
 
 def register(store, name, entry):
     """Add ``name`` to the store's index (and to the local index when the store is elsewhere)."""
-    from claf.hub.stores import LocalStore
+    from claf.hub.store import LocalStore
 
     check_name(name)
     targets = [store]
@@ -64,7 +64,7 @@ def register(store, name, entry):
 
 def index_locations():
     """Where names are looked up, in order: $CLAF_MODEL_INDEX entries, then the local index."""
-    from claf.hub.stores import default_local_root
+    from claf.hub.store import default_local_root
 
     extra = [x.strip() for x in os.environ.get("CLAF_MODEL_INDEX", "").split(",") if x.strip()]
     return extra + [str(default_local_root() / INDEX_KEY)]

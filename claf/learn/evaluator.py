@@ -8,7 +8,7 @@ import time
 
 import torch
 
-from claf.data.batching import batch_order, collate
+from claf.data.padding import batch_order, collate
 from claf.learn.precision import autocast
 from claf.metrics.spec import metric_function
 from claf.progress import bar

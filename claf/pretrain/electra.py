@@ -26,7 +26,8 @@ import torch.nn.functional as F
 
 from claf.config.errors import ConfigError
 from claf.pretrain.masking import IGNORE_INDEX
-from claf.pretrain.model import PretrainOutput, model_config
+from claf.pretrain.net_config import model_config
+from claf.pretrain.output import PretrainOutput
 
 SAMPLING = ("multinomial", "gumbel")
 EVAL_SEED = 1234  # held-out replacements are drawn from a fixed generator: the same ones at every checkpoint
@@ -107,6 +108,11 @@ def build_electra(transformers_config, options, tokenizer, pretrained_model_name
         generator.electra.embeddings = discriminator.electra.embeddings
         generator.tie_weights()  # the generator's output layer is the shared word embeddings
     return discriminator, generator
+
+
+def loss_options(options):
+    """The ``model.electra`` keys that ElectraPretrainModel takes."""
+    return {k: options[k] for k in ("discriminator_weight", "sampling", "temperature") if k in options}
 
 
 def sample_tokens(log_probs, method="multinomial", generator=None):

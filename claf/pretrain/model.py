@@ -10,75 +10,19 @@ model's (``self.net``), so ``save_pretrained`` writes a checkpoint that
     objective "mlm_nsp"  masked LM + next-sentence prediction (BERT), saved as *ForPreTraining
     objective "electra"  generator MLM + replaced-token detection (claf.pretrain.electra), saved as the
                          discriminator (ElectraForPreTraining)
-"""
 
-from dataclasses import dataclass
+``claf.pretrain.build.build_model`` picks the module for a recipe's objective.
+"""
 
 import torch
 import torch.nn.functional as F
 
 from claf.config.errors import ConfigError
 from claf.pretrain.masking import IGNORE_INDEX
+from claf.pretrain.net_config import check_positions, model_config
+from claf.pretrain.output import PretrainOutput
 
 OBJECTIVES = ("mlm", "mlm_nsp", "electra")
-DEFAULT_POSITIONS = 512
-
-
-@dataclass
-class PretrainOutput:
-    loss: torch.Tensor
-    mlm_loss: torch.Tensor
-    nsp_loss: torch.Tensor = None
-    mlm_correct: torch.Tensor = None
-    mlm_count: int = 0
-    rtd_loss: torch.Tensor = None  # electra: replaced-token detection over every real position
-    rtd_correct: torch.Tensor = None
-    rtd_count: int = 0
-
-
-def build_model(model_cfg, tokenizer, max_seq_length=512):
-    """The recipe's ``model`` block -> the module the trainer runs (``.net`` is what checkpoints export)."""
-    objective = model_cfg.objective
-    if objective == "electra":
-        from claf.pretrain.electra import ElectraPretrainModel, build_electra
-
-        options = dict(model_cfg.get("electra") or {})
-        discriminator, generator = build_electra(
-            dict(model_cfg.transformers_config), options, tokenizer, model_cfg.pretrained_model_name, max_seq_length
-        )
-        return ElectraPretrainModel(discriminator, generator, **electra_loss_options(options))
-    net = build_net(
-        dict(model_cfg.transformers_config), tokenizer, objective, model_cfg.pretrained_model_name, max_seq_length
-    )
-    return PretrainModel(net)
-
-
-def electra_loss_options(options):
-    return {k: options[k] for k in ("discriminator_weight", "sampling", "temperature") if k in options}
-
-
-def model_config(transformers_config, tokenizer, max_seq_length=512):
-    """A transformers config from the recipe's ``transformers_config`` (vocab and special ids from the tokenizer)."""
-    import transformers
-
-    options = dict(transformers_config)
-    model_type = options.pop("model_type", "bert")
-    options.setdefault("vocab_size", len(tokenizer))
-    options.setdefault("pad_token_id", tokenizer.pad_token_id)
-    # Positions for every shipped task (512), not just this recipe's longest length: a checkpoint pre-trained
-    # at 128 tokens still fine-tunes KorQuAD at 512, and a resumed run may raise its sequence length.
-    offset = position_offset(model_type, tokenizer.pad_token_id)
-    options.setdefault("max_position_embeddings", max(max_seq_length, DEFAULT_POSITIONS) + offset)
-    if offset:
-        options.setdefault("type_vocab_size", 1)
-    config = transformers.AutoConfig.for_model(model_type, **options)
-    check_positions(config, max_seq_length, "model.transformers_config.max_position_embeddings")
-    if config.vocab_size < len(tokenizer):
-        raise ConfigError(
-            f"model.transformers_config.vocab_size {config.vocab_size} is smaller than the "
-            f"tokenizer's {len(tokenizer)} entries; remove it to take the tokenizer's"
-        )
-    return config
 
 
 def build_net(transformers_config, tokenizer, objective="mlm", pretrained_model_name=None, max_seq_length=512):
@@ -104,26 +48,6 @@ def build_net(transformers_config, tokenizer, objective="mlm", pretrained_model_
             f"{config.model_type} has none: use objective mlm"
         )
     return net
-
-
-def position_offset(model_type, pad_token_id):
-    """RoBERTa-style models number positions from pad_token_id + 1: their table is that much longer."""
-    return pad_token_id + 1 if model_type in ("roberta", "xlm-roberta", "camembert") else 0
-
-
-def usable_positions(config):
-    return config.max_position_embeddings - position_offset(config.model_type, config.pad_token_id or 0)
-
-
-def check_positions(config, max_seq_length, key):
-    from claf.config import ConfigError
-
-    usable = usable_positions(config)
-    if max_seq_length > usable:
-        raise ConfigError(
-            f"schedule.sequence_length reaches {max_seq_length} tokens but {key} allows {usable}: "
-            f"raise {key} or shorten schedule.sequence_length"
-        )
 
 
 def lm_head(net):

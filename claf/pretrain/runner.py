@@ -44,14 +44,14 @@ def run_pretraining(cfg, on_publish=None):
     """Pre-train the recipe ``cfg`` (a ``PretrainSpec``, validated once); ``on_publish(entry)`` is called
     after each checkpoint is published (errors are logged)."""
     from claf.atomic import atomic_write_text
-    from claf.hub.stores import open_store
+    from claf.hub.store import open_store
     from claf.learn.checkpoint import find_last
     from claf.learn.run import start_run
+    from claf.pretrain.build import build_model
     from claf.pretrain.evaluation import PretrainEvaluator
-    from claf.pretrain.export import check_unpublished, checkpoint_name, export_checkpoint, publish_checkpoint
     from claf.pretrain.instances import Specials
     from claf.pretrain.masking import Masker
-    from claf.pretrain.model import build_model
+    from claf.pretrain.publish import check_unpublished, checkpoint_name, export_checkpoint, publish_checkpoint
     from claf.pretrain.schedules import LengthSchedule, MaskSchedule
     from claf.pretrain.stream import PretrainBatches, StepLayout
     from claf.pretrain.tokenizer import load_tokenizer

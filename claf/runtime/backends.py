@@ -7,7 +7,7 @@ head's decoding, the readers and the evaluator stay the same for every backend:
 - ``torch-bf16``: bf16 weights, only where the hardware computes bf16 natively (a CUDA GPU with
   bf16, or a CPU with AVX512-BF16 / AMX); elsewhere a ``BackendError`` says why;
 - ``torch-fp16``: fp16 weights on a CUDA GPU;
-- ``onnx`` / ``onnx-int8``: the exported graph (``claf.runtime.export``, made on first use).
+- ``onnx`` / ``onnx-int8``: the exported graph (``claf.runtime.onnx_export``, made on first use).
 """
 
 import logging
@@ -78,7 +78,7 @@ class OnnxNet(torch.nn.Module):
 
     def __init__(self, path, threads=None):
         super().__init__()
-        from claf.runtime.export import session
+        from claf.runtime.onnx_export import session
 
         self.path = Path(path)
         self.session = session(self.path, threads)
@@ -95,7 +95,7 @@ class OnnxNet(torch.nn.Module):
 
 def onnx_file(checkpoint, name) -> Path:
     """The exported model for ``onnx`` / ``onnx-int8``; exported (and checked) now when missing or stale."""
-    from claf.runtime.export import export_onnx, find_export
+    from claf.runtime.onnx_export import export_onnx, find_export
 
     path = find_export(checkpoint, name)
     if path is None:

@@ -1,12 +1,13 @@
 """What every reader shares: limits, invalid-row handling, the reader's output."""
 
-from claf.config.errors import ConfigError
-from claf.errors import UserError
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from claf.config.errors import ConfigError
+from claf.errors import UserError
 
 logger = logging.getLogger(__name__)
 
@@ -74,8 +75,13 @@ class Reader:
                 break
         self.skipped += skipped
         if skipped:
-            logger.warning("%s: skipped %d invalid row(s) (%s is true); %d examples read",
-                           path, skipped, self.key("skip_invalid"), len(examples))
+            logger.warning(
+                "%s: skipped %d invalid row(s) (%s is true); %d examples read",
+                path,
+                skipped,
+                self.key("skip_invalid"),
+                len(examples),
+            )
         if not examples:
             raise InvalidRow(f"{path}: no examples read; check the file and the reader's column settings")
         return examples
@@ -87,7 +93,9 @@ class Reader:
 
         train_examples = None
         if train:
-            train_examples = self.read(resolve_data_file(data_reader["train_file_path"]), data_reader.get("train_limit"))
+            train_examples = self.read(
+                resolve_data_file(data_reader["train_file_path"]), data_reader.get("train_limit")
+            )
         valid = self.read(resolve_data_file(data_reader["valid_file_path"]), data_reader.get("valid_limit"))
         return train_examples, valid
 
@@ -96,15 +104,25 @@ class Reader:
         from claf.data.sources import resolve_data_file
 
         extra = dict(data_reader.get("extra_valid_file_paths") or {})
-        return {name: self.read(resolve_data_file(path), data_reader.get("valid_limit")) for name, path in extra.items()}
+        return {
+            name: self.read(resolve_data_file(path), data_reader.get("valid_limit")) for name, path in extra.items()
+        }
 
-    def batch_source(self, features: list[dict], batch_size: int, pad_token_id: int, accumulation: int = 1,
-                     rank: int = 0, world_size: int = 1, seed: int = 42, group_by_length: bool = True) -> Any:
-        """The training batch source of this task (``claf.data.batches``)."""
-        from claf.data.batches import FeatureBatches
+    def batch_source(
+        self,
+        features: list[dict],
+        batch_size: int,
+        pad_token_id: int,
+        accumulation: int = 1,
+        rank: int = 0,
+        world_size: int = 1,
+        seed: int = 42,
+        group_by_length: bool = True,
+    ) -> Any:
+        """The training batch source of this task (``claf.data.batch_source``)."""
+        from claf.data.batch_source import FeatureBatches
 
-        return FeatureBatches(features, batch_size, pad_token_id, accumulation, rank, world_size, seed,
-                              group_by_length)
+        return FeatureBatches(features, batch_size, pad_token_id, accumulation, rank, world_size, seed, group_by_length)
 
     def main_score_keys(self) -> list:
         """Every score evaluation reports for this task (``trainer.metric_key`` must be one)."""

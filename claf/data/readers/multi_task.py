@@ -22,8 +22,9 @@ SAMPLING = ("proportional", "temperature", "uniform")
 class MultiTaskReader(Reader):
     task = "multi_task"
 
-    def __init__(self, tasks, sampling="temperature", temperature=2.0, indexer="bert", lang_code=None,
-                 skip_invalid=None):
+    def __init__(
+        self, tasks, sampling="temperature", temperature=2.0, indexer="bert", lang_code=None, skip_invalid=None
+    ):
         super().__init__(skip_invalid=bool(skip_invalid), lang_code=lang_code)
         if not tasks:
             raise ConfigError("data_reader.multi_task.tasks is empty; give at least one task block")
@@ -37,7 +38,9 @@ class MultiTaskReader(Reader):
         for name, block in self.blocks.items():
             dataset = block.get("dataset")
             if dataset not in block:
-                raise ConfigError(f"data_reader.multi_task.tasks.{name}: needs 'dataset' and a '{dataset}' options block")
+                raise ConfigError(
+                    f"data_reader.multi_task.tasks.{name}: needs 'dataset' and a '{dataset}' options block"
+                )
             options = dict(block[dataset])
             options.setdefault("indexer", indexer)
             if skip_invalid is not None and "skip_invalid" in options:
@@ -48,8 +51,10 @@ class MultiTaskReader(Reader):
         for name, block in self.blocks.items():
             key = block.get("metric_key")
             if key and key not in self.readers[name].main_score_keys():
-                raise ConfigError(f"--data_reader.multi_task.tasks.{name}.metric_key: '{key}' is not a score of this "
-                                  f"task; one of {', '.join(self.readers[name].main_score_keys())}")
+                raise ConfigError(
+                    f"--data_reader.multi_task.tasks.{name}.metric_key: '{key}' is not a score of this "
+                    f"task; one of {', '.join(self.readers[name].main_score_keys())}"
+                )
 
     @property
     def metrics(self):
@@ -64,10 +69,14 @@ class MultiTaskReader(Reader):
         """The task blocks (files included, so eval mode finds them) with each reader's resolved options."""
         tasks = {}
         for name, block in self.blocks.items():
-            tasks[name] = {**block, "metric_key": self.metric_key(name),
-                           block["dataset"]: self.readers[name].options()}
-        return {"tasks": tasks, "sampling": self.sampling, "temperature": self.temperature,
-                "indexer": self.indexer_name, "lang_code": self.lang_code}
+            tasks[name] = {**block, "metric_key": self.metric_key(name), block["dataset"]: self.readers[name].options()}
+        return {
+            "tasks": tasks,
+            "sampling": self.sampling,
+            "temperature": self.temperature,
+            "indexer": self.indexer_name,
+            "lang_code": self.lang_code,
+        }
 
     def read_splits(self, data_reader, train=True):
         """(train examples, valid examples) of every task, in task order, each tagged with its task."""
@@ -88,8 +97,12 @@ class MultiTaskReader(Reader):
         return splits["train"], splits["valid"]
 
     def helper(self, train_examples):
-        return {"helpers": {name: reader.helper([e for e in train_examples if e["task"] == name])
-                            for name, reader in self.readers.items()}}
+        return {
+            "helpers": {
+                name: reader.helper([e for e in train_examples if e["task"] == name])
+                for name, reader in self.readers.items()
+            }
+        }
 
     def by_task(self, items, key):
         groups = {name: [] for name in self.names}
@@ -110,12 +123,23 @@ class MultiTaskReader(Reader):
     def extra_valid_sets(self, data_reader) -> dict:
         return {}  # each task's own extra sets are scored with the task (claf.learn.multi_task)
 
-    def batch_source(self, features, batch_size, pad_token_id, accumulation=1, rank=0, world_size=1, seed=42,
-                     group_by_length=True):
+    def batch_source(
+        self, features, batch_size, pad_token_id, accumulation=1, rank=0, world_size=1, seed=42, group_by_length=True
+    ):
         from claf.data.multi_task_batches import MultiTaskBatches
 
-        return MultiTaskBatches(features, batch_size, pad_token_id, accumulation, rank, world_size, seed,
-                                group_by_length, self.sampling, self.temperature)
+        return MultiTaskBatches(
+            features,
+            batch_size,
+            pad_token_id,
+            accumulation,
+            rank,
+            world_size,
+            seed,
+            group_by_length,
+            self.sampling,
+            self.temperature,
+        )
 
     def main_score_keys(self) -> list:
         keys = ["average", "loss"]

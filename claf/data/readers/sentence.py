@@ -6,12 +6,22 @@ A reader here is a label kind (a class, a number) reading rows of any ``RowForma
 ``InvalidRow`` with ``file:line``.
 """
 
-from claf.errors import InputError
 import logging
 
 from claf.data.readers.base import InvalidRow, Reader, ReaderOptionError
-from claf.data.readers.rows import (DELIMITED, FORMATS, column_index, delimited_rows, dialect, file_format,
-                                    json_records, lookup, open_delimited, spelled)
+from claf.data.readers.rows import (
+    DELIMITED,
+    FORMATS,
+    column_index,
+    delimited_rows,
+    dialect,
+    file_format,
+    json_records,
+    lookup,
+    open_delimited,
+    spelled,
+)
+from claf.errors import InputError
 from claf.metrics.spec import plain
 from claf.registry import INDEXERS
 
@@ -34,22 +44,34 @@ class RowFormat:
 
     def _format_init(self, format=None, header=True, delimiter=None, quotechar=None, escapechar=None):
         if format is not None and format not in FORMATS:
-            raise ReaderOptionError(f"{self.key('format')} must be one of {', '.join(FORMATS)} or null (from the "
-                                    f"file's extension), got {format!r}")
+            raise ReaderOptionError(
+                f"{self.key('format')} must be one of {', '.join(FORMATS)} or null (from the "
+                f"file's extension), got {format!r}"
+            )
         delimiter, quotechar, escapechar = spelled(delimiter), spelled(quotechar), spelled(escapechar)
-        for name, value, empty_ok in (("delimiter", delimiter, False), ("quotechar", quotechar, True),
-                                      ("escapechar", escapechar, False)):
+        for name, value, empty_ok in (
+            ("delimiter", delimiter, False),
+            ("quotechar", quotechar, True),
+            ("escapechar", escapechar, False),
+        ):
             if value is not None and not (isinstance(value, str) and (len(value) == 1 or (empty_ok and not value))):
-                raise ReaderOptionError(f"{self.key(name)} must be one character{' or empty' if empty_ok else ''} "
-                                        f"or null (the format's default), got {value!r}")
+                raise ReaderOptionError(
+                    f"{self.key(name)} must be one character{' or empty' if empty_ok else ''} "
+                    f"or null (the format's default), got {value!r}"
+                )
         if not isinstance(header, bool):
             raise ReaderOptionError(f"{self.key('header')} must be true or false, got {header!r}")
         self.format, self.header = format, header
         self.delimiter, self.quotechar, self.escapechar = delimiter, quotechar, escapechar
 
     def _format_options(self):
-        return {"format": self.format, "header": self.header, "delimiter": self.delimiter,
-                "quotechar": self.quotechar, "escapechar": self.escapechar}
+        return {
+            "format": self.format,
+            "header": self.header,
+            "delimiter": self.delimiter,
+            "quotechar": self.quotechar,
+            "escapechar": self.escapechar,
+        }
 
     def file_format(self, path):
         return self.format or file_format(path, self.fallback_format)
@@ -62,8 +84,10 @@ class RowFormat:
         options = dialect(fmt, self.delimiter, self.quotechar, self.escapechar, key=self.key)
         with open_delimited(path) as f:
             names, rows = delimited_rows(f, path, self.header, **options)
-            index = {role: column_index(spec, names, path, self.key(f"{role}_column"))
-                     for role, spec in self._columns().items()}
+            index = {
+                role: column_index(spec, names, path, self.key(f"{role}_column"))
+                for role, spec in self._columns().items()
+            }
             needed = max(i for i in index.values() if i is not None)
             for item in rows:
                 if isinstance(item, InvalidRow):
@@ -71,10 +95,15 @@ class RowFormat:
                     continue
                 line_no, fields = item
                 if len(fields) <= needed:
-                    hint = (f" (is the file {fmt}? set {self.key('format')} or {self.key('delimiter')})"
-                            if len(fields) == 1 else "")
-                    yield InvalidRow(f"{path}:{line_no}: expected at least {needed + 1} columns separated by "
-                                     f"{options['delimiter']!r} ({fmt}), got {len(fields)}{hint}")
+                    hint = (
+                        f" (is the file {fmt}? set {self.key('format')} or {self.key('delimiter')})"
+                        if len(fields) == 1
+                        else ""
+                    )
+                    yield InvalidRow(
+                        f"{path}:{line_no}: expected at least {needed + 1} columns separated by "
+                        f"{options['delimiter']!r} ({fmt}), got {len(fields)}{hint}"
+                    )
                     continue
                 yield line_no, {role: fields[i] if i is not None else None for role, i in index.items()}
 
@@ -82,8 +111,10 @@ class RowFormat:
         by_index = [role for role, spec in self._columns().items() if isinstance(spec, int)]
         if by_index:
             role = by_index[0]
-            raise ReaderOptionError(f"{path}: {self.key(role + '_column')} is the index {self._columns()[role]}, "
-                                    f"but {fmt} records are named by key; set it to a key of the records")
+            raise ReaderOptionError(
+                f"{path}: {self.key(role + '_column')} is the index {self._columns()[role]}, "
+                f"but {fmt} records are named by key; set it to a key of the records"
+            )
         for item in json_records(path, fmt):
             if isinstance(item, InvalidRow):
                 yield item
@@ -101,8 +132,9 @@ class RowFormat:
                     if role != "id":
                         missing.append(key)
             if missing:
-                yield InvalidRow(f"{path}:{line_no}: missing key(s) {', '.join(map(repr, missing))} "
-                                 f"(record has {sorted(record)})")
+                yield InvalidRow(
+                    f"{path}:{line_no}: missing key(s) {', '.join(map(repr, missing))} (record has {sorted(record)})"
+                )
                 continue
             yield line_no, values
 
@@ -113,9 +145,20 @@ class SentenceReader(Reader):
     task = "seq_cls"
     default_metrics = ("accuracy",)
 
-    def __init__(self, text_column=1, label_column=2, text_pair_column=None, id_column=None, max_seq_length=128,
-                 metrics=None, indexer="bert", lang_code=None, skip_invalid=False, skip_empty=False,
-                 **format_options):
+    def __init__(
+        self,
+        text_column=1,
+        label_column=2,
+        text_pair_column=None,
+        id_column=None,
+        max_seq_length=128,
+        metrics=None,
+        indexer="bert",
+        lang_code=None,
+        skip_invalid=False,
+        skip_empty=False,
+        **format_options,
+    ):
         super().__init__(skip_invalid=skip_invalid, lang_code=lang_code)
         self._format_init(**format_options)
         self.skip_empty = bool(skip_empty)
@@ -130,14 +173,26 @@ class SentenceReader(Reader):
         self.indexer = INDEXERS.get(indexer)()
 
     def _columns(self):
-        return {"text": self.text_column, "text_pair": self.text_pair_column, "label": self.label_column,
-                "id": self.id_column}
+        return {
+            "text": self.text_column,
+            "text_pair": self.text_pair_column,
+            "label": self.label_column,
+            "id": self.id_column,
+        }
 
     def options(self):
-        return {"text_column": self.text_column, "text_pair_column": self.text_pair_column,
-                "label_column": self.label_column, "id_column": self.id_column,
-                "max_seq_length": self.max_seq_length, "metrics": self.metrics, "indexer": self.indexer_name,
-                "lang_code": self.lang_code, "skip_empty": self.skip_empty, **self._format_options()}
+        return {
+            "text_column": self.text_column,
+            "text_pair_column": self.text_pair_column,
+            "label_column": self.label_column,
+            "id_column": self.id_column,
+            "max_seq_length": self.max_seq_length,
+            "metrics": self.metrics,
+            "indexer": self.indexer_name,
+            "lang_code": self.lang_code,
+            "skip_empty": self.skip_empty,
+            **self._format_options(),
+        }
 
     def _read_rows(self, path):
         empty = 0
@@ -150,8 +205,9 @@ class SentenceReader(Reader):
             texts = [role for role in ("text", "text_pair") if self._columns()[role] is not None]
             non_text = [role for role in texts if not isinstance(values[role], str)]
             if non_text:
-                yield InvalidRow(f"{where}: {' and '.join(non_text)} is not text "
-                                 f"(got {type(values[non_text[0]]).__name__})")
+                yield InvalidRow(
+                    f"{where}: {' and '.join(non_text)} is not text (got {type(values[non_text[0]]).__name__})"
+                )
                 continue
             blank = [role for role in texts if not values[role].strip()]
             if blank and self.skip_empty:
@@ -159,8 +215,10 @@ class SentenceReader(Reader):
                 logger.debug("%s: skipped, empty %s", where, " and ".join(blank))
                 continue
             if blank:
-                yield InvalidRow(f"{where}: empty {' and '.join(blank)} (set {self.key('skip_empty')} true to drop "
-                                 "rows with empty text)")
+                yield InvalidRow(
+                    f"{where}: empty {' and '.join(blank)} (set {self.key('skip_empty')} true to drop "
+                    "rows with empty text)"
+                )
                 continue
             label = None
             if self.label_column is not None:
@@ -169,8 +227,13 @@ class SentenceReader(Reader):
                     yield label
                     continue
             row_id = values.get("id")
-            yield {"id": str(row_id) if row_id not in (None, "") else str(line_no), "line": line_no,
-                   "text": values["text"], "text_pair": values["text_pair"], "label": label}
+            yield {
+                "id": str(row_id) if row_id not in (None, "") else str(line_no),
+                "line": line_no,
+                "text": values["text"],
+                "text_pair": values["text_pair"],
+                "label": label,
+            }
         self.skipped_empty += empty
         if empty:
             logger.warning("%s: dropped %d row(s) with empty text (%s is true)", path, empty, self.key("skip_empty"))
@@ -192,10 +255,16 @@ class SentenceReader(Reader):
         missing = [k for k in needed if not isinstance(record.get(k), str) or not record[k]]
         if missing:
             kind = "sentence pairs" if len(needed) == 2 else "single texts"
-            raise InputError(f"input {index}: missing {' and '.join(map(repr, missing))} (this model reads {kind}; "
-                             f"got keys {sorted(record)})")
-        return {"id": str(record.get("id", index)), "text": record["text"], "text_pair": record.get("text_pair"),
-                "label": None}
+            raise InputError(
+                f"input {index}: missing {' and '.join(map(repr, missing))} (this model reads {kind}; "
+                f"got keys {sorted(record)})"
+            )
+        return {
+            "id": str(record.get("id", index)),
+            "text": record["text"],
+            "text_pair": record.get("text_pair"),
+            "label": None,
+        }
 
     # label kinds implement these
     def _parse_label(self, raw, where):

@@ -44,8 +44,13 @@ class Classification(SentenceReader):
                 if feature["labels"] == -100:
                     unseen[example["label"]] = unseen.get(example["label"], 0) + 1
         if unseen:
-            logger.warning("%d examples have labels not seen in training %s (known: %s); they are not trained on "
-                           "and count as errors", sum(unseen.values()), dict(list(unseen.items())[:10]), self.labels)
+            logger.warning(
+                "%d examples have labels not seen in training %s (known: %s); they are not trained on "
+                "and count as errors",
+                sum(unseen.values()),
+                dict(list(unseen.items())[:10]),
+                self.labels,
+            )
         self.unseen_labels = unseen
 
 
@@ -61,8 +66,9 @@ class JsonClsReader(RowFormat, Classification):
     fallback_format = "json"
 
     def __init__(self, text_column="sentence1", label_column="label", text_pair_column=None, **options):
-        super().__init__(text_column=text_column, label_column=label_column, text_pair_column=text_pair_column,
-                         **options)
+        super().__init__(
+            text_column=text_column, label_column=label_column, text_pair_column=text_pair_column, **options
+        )
 
 
 def _label_sort_key(label):

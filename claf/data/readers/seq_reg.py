@@ -42,5 +42,6 @@ class JsonRegReader(RowFormat, Regression):
     fallback_format = "json"
 
     def __init__(self, text_column="sentence1", label_column="label", text_pair_column="sentence2", **options):
-        super().__init__(text_column=text_column, label_column=label_column, text_pair_column=text_pair_column,
-                         **options)
+        super().__init__(
+            text_column=text_column, label_column=label_column, text_pair_column=text_pair_column, **options
+        )

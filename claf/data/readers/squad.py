@@ -5,11 +5,11 @@ Long contexts are split into overlapping windows of ``max_seq_length`` tokens th
 keeps the character offsets of its context tokens so answers map back to exact text.
 """
 
-from claf.errors import InputError
 import json
 
 from claf.data.readers.base import InvalidRow, Reader
 from claf.data.sources import open_text
+from claf.errors import InputError
 from claf.registry import INDEXERS, READERS
 
 
@@ -17,16 +17,25 @@ from claf.registry import INDEXERS, READERS
 class SquadReader(Reader):
     task = "qa"
 
-    def __init__(self, lang_code="en", max_seq_length=384, context_stride=128, max_question_length=64,
-                 indexer="bert", skip_invalid=False):
+    def __init__(
+        self,
+        lang_code="en",
+        max_seq_length=384,
+        context_stride=128,
+        max_question_length=64,
+        indexer="bert",
+        skip_invalid=False,
+    ):
         super().__init__(skip_invalid=skip_invalid, lang_code=lang_code)
         if context_stride >= max_seq_length - 4:  # a window: [CLS] question (1+ tokens) [SEP] context [SEP]
             from claf.config import ConfigError
 
-            raise ConfigError(f"--squad_bert.context_stride {context_stride} must be smaller than the context "
-                              f"tokens of a window (--squad_bert.max_seq_length {max_seq_length} minus the question "
-                              f"and 3 special tokens, at most {max_seq_length - 5}): lower context_stride or raise "
-                              "max_seq_length")
+            raise ConfigError(
+                f"--squad_bert.context_stride {context_stride} must be smaller than the context "
+                f"tokens of a window (--squad_bert.max_seq_length {max_seq_length} minus the question "
+                f"and 3 special tokens, at most {max_seq_length - 5}): lower context_stride or raise "
+                "max_seq_length"
+            )
         self.max_seq_length = max_seq_length
         self.context_stride = context_stride
         self.max_question_length = max_question_length
@@ -34,9 +43,13 @@ class SquadReader(Reader):
         self.indexer = INDEXERS.get(indexer)()
 
     def options(self):
-        return {"lang_code": self.lang_code, "max_seq_length": self.max_seq_length,
-                "context_stride": self.context_stride, "max_question_length": self.max_question_length,
-                "indexer": self.indexer_name}
+        return {
+            "lang_code": self.lang_code,
+            "max_seq_length": self.max_seq_length,
+            "context_stride": self.context_stride,
+            "max_question_length": self.max_question_length,
+            "indexer": self.indexer_name,
+        }
 
     @property
     def metrics(self):
@@ -60,7 +73,8 @@ class SquadReader(Reader):
     def featurize(self, examples, tokenizer, with_labels=True):
         questions = self._cut_questions(tokenizer, [e["question"] for e in examples])
         encoded = self.indexer.index_with_stride(
-            tokenizer, questions, [e["context"] for e in examples], self.max_seq_length, self.context_stride)
+            tokenizer, questions, [e["context"] for e in examples], self.max_seq_length, self.context_stride
+        )
         features = []
         for i in range(len(encoded["input_ids"])):
             example_index = encoded["overflow_to_sample_mapping"][i]
@@ -71,7 +85,8 @@ class SquadReader(Reader):
             example = examples[example_index]
             if with_labels and example.get("answer_start") is not None:
                 feature["start_positions"], feature["end_positions"] = _token_span(
-                    offsets, example["answer_start"], example["answer_start"] + len(example["answers"][0]))
+                    offsets, example["answer_start"], example["answer_start"] + len(example["answers"][0])
+                )
             features.append(feature)
         return features
 
@@ -93,8 +108,14 @@ class SquadReader(Reader):
         missing = [k for k in ("question", "context") if not record.get(k)]
         if missing:
             raise InputError(f"input {index}: missing {', '.join(missing)} (got keys {sorted(record)})")
-        return {"id": str(record.get("id", index)), "question": record["question"], "context": record["context"],
-                "answers": [], "answer_start": None, "title": record.get("title", "")}
+        return {
+            "id": str(record.get("id", index)),
+            "question": record["question"],
+            "context": record["context"],
+            "answers": [],
+            "answer_start": None,
+            "title": record.get("title", ""),
+        }
 
 
 def _example(qa, context, title, where):
@@ -105,13 +126,19 @@ def _example(qa, context, title, where):
     if answers:
         first = qa["answers"][0]
         text, start = first.get("text", ""), first.get("answer_start")
-        if not isinstance(start, int) or context[start:start + len(text)] != text:
+        if not isinstance(start, int) or context[start : start + len(text)] != text:
             found = context.find(text) if text else -1
             if found < 0:
                 return InvalidRow(f"{where}: answer '{text[:30]}' not found in its context")
             start = found
-    return {"id": qa["id"], "question": qa["question"], "context": context, "answers": answers,
-            "answer_start": start, "title": title}
+    return {
+        "id": qa["id"],
+        "question": qa["question"],
+        "context": context,
+        "answers": answers,
+        "answer_start": start,
+        "title": title,
+    }
 
 
 def _token_span(offsets, char_start, char_end):

@@ -34,15 +34,32 @@ TAG = re.compile(r"^(O|[BI]-\S+)$")
 class TokClsReader(Reader):
     task = "tok_cls"
 
-    def __init__(self, unit="char", token_column=0, label_column=1, delimiter=None, comment_prefix="##",
-                 max_seq_length=128, labels=None, metrics=None, indexer="bert", lang_code=None, skip_invalid=False,
-                 format=None, quotechar=None, escapechar=None, id_column=None):
+    def __init__(
+        self,
+        unit="char",
+        token_column=0,
+        label_column=1,
+        delimiter=None,
+        comment_prefix="##",
+        max_seq_length=128,
+        labels=None,
+        metrics=None,
+        indexer="bert",
+        lang_code=None,
+        skip_invalid=False,
+        format=None,
+        quotechar=None,
+        escapechar=None,
+        id_column=None,
+    ):
         super().__init__(skip_invalid=skip_invalid, lang_code=lang_code)
         if unit not in ("char", "word"):
             raise ReaderOptionError(f"{self.key('unit')} must be 'char' or 'word', got {unit!r}")
         if format is not None and format not in FORMATS:
-            raise ReaderOptionError(f"{self.key('format')} must be one of {', '.join(FORMATS)} or null (from the "
-                                    f"file's extension), got {format!r}")
+            raise ReaderOptionError(
+                f"{self.key('format')} must be one of {', '.join(FORMATS)} or null (from the "
+                f"file's extension), got {format!r}"
+            )
         self.unit = unit
         self.token_column = token_column
         self.label_column = label_column
@@ -55,11 +72,22 @@ class TokClsReader(Reader):
         self.indexer_name = indexer  # sub-word offsets come from the tokenizer itself
 
     def options(self):
-        return {"unit": self.unit, "token_column": self.token_column, "label_column": self.label_column,
-                "delimiter": self.delimiter, "comment_prefix": self.comment_prefix, "format": self.format,
-                "quotechar": self.quotechar, "escapechar": self.escapechar, "id_column": self.id_column,
-                "max_seq_length": self.max_seq_length, "labels": self.labels, "metrics": self.metrics,
-                "indexer": self.indexer_name, "lang_code": self.lang_code}
+        return {
+            "unit": self.unit,
+            "token_column": self.token_column,
+            "label_column": self.label_column,
+            "delimiter": self.delimiter,
+            "comment_prefix": self.comment_prefix,
+            "format": self.format,
+            "quotechar": self.quotechar,
+            "escapechar": self.escapechar,
+            "id_column": self.id_column,
+            "max_seq_length": self.max_seq_length,
+            "labels": self.labels,
+            "metrics": self.metrics,
+            "indexer": self.indexer_name,
+            "lang_code": self.lang_code,
+        }
 
     # ---- reading -----------------------------------------------------------------------
     def _read_rows(self, path):
@@ -68,8 +96,11 @@ class TokClsReader(Reader):
             yield from self._json_rows(path, fmt)
             return
         options = dialect(fmt, self.delimiter, self.quotechar, self.escapechar, key=self.key)
-        split = (lambda line: line.split(options["delimiter"])) if options["quoting"] == csv.QUOTE_NONE \
-            and not options["escapechar"] else (lambda line: next(csv.reader([line], **options)))
+        split = (
+            (lambda line: line.split(options["delimiter"]))
+            if options["quoting"] == csv.QUOTE_NONE and not options["escapechar"]
+            else (lambda line: next(csv.reader([line], **options)))
+        )
         units, tags, error, start, name, count = [], [], None, None, None, 0
         with open_text(path, encoding="utf-8-sig") as f:
             for line_no, line in enumerate(f, start=1):
@@ -82,7 +113,7 @@ class TokClsReader(Reader):
                     continue
                 if self.comment_prefix and line.startswith(self.comment_prefix):
                     if not units:
-                        name = _comment_id(line[len(self.comment_prefix):]) or name
+                        name = _comment_id(line[len(self.comment_prefix) :]) or name
                     continue
                 start = start or line_no
                 if error is None:
@@ -101,9 +132,11 @@ class TokClsReader(Reader):
         try:
             unit, tag = fields[self.token_column], fields[self.label_column].strip()
         except (IndexError, TypeError):
-            return InvalidRow(f"{path}:{line_no}: expected a unit and a tag in columns {self.token_column} and "
-                              f"{self.label_column} ({self.key('token_column')}, {self.key('label_column')}), "
-                              f"got {line!r}")
+            return InvalidRow(
+                f"{path}:{line_no}: expected a unit and a tag in columns {self.token_column} and "
+                f"{self.label_column} ({self.key('token_column')}, {self.key('label_column')}), "
+                f"got {line!r}"
+            )
         return self._add_unit(unit, tag, path, line_no, units, tags)
 
     def _add_unit(self, unit, tag, path, line_no, units, tags):
@@ -121,8 +154,10 @@ class TokClsReader(Reader):
         columns = {"token_column": self.token_column, "label_column": self.label_column, "id_column": self.id_column}
         for option, spec in columns.items():
             if isinstance(spec, int):
-                raise ReaderOptionError(f"{path}: {self.key(option)} is the index {spec}, but {fmt} records are "
-                                        f"named by key; set it to a key (e.g. \"tokens\" and \"tags\")")
+                raise ReaderOptionError(
+                    f"{path}: {self.key(option)} is the index {spec}, but {fmt} records are "
+                    f'named by key; set it to a key (e.g. "tokens" and "tags")'
+                )
         for count, item in enumerate(json_records(path, fmt), start=1):
             if isinstance(item, InvalidRow):
                 yield item
@@ -133,20 +168,25 @@ class TokClsReader(Reader):
                 units, raw_tags = lookup(record, self.token_column), lookup(record, self.label_column)
                 name = lookup(record, self.id_column) if self.id_column is not None else count
             except KeyError as e:
-                yield InvalidRow(f"{where}: missing key {e.args[0]!r}"
-                                 + (f" (record has {sorted(record)})" if isinstance(record, dict) else ""))
+                yield InvalidRow(
+                    f"{where}: missing key {e.args[0]!r}"
+                    + (f" (record has {sorted(record)})" if isinstance(record, dict) else "")
+                )
                 continue
             if not (isinstance(units, list) and isinstance(raw_tags, list) and len(units) == len(raw_tags)):
-                yield InvalidRow(f"{where}: {self.token_column!r} and {self.label_column!r} must be lists of the same "
-                                 f"length")
+                yield InvalidRow(
+                    f"{where}: {self.token_column!r} and {self.label_column!r} must be lists of the same length"
+                )
                 continue
             kept, tags, error = [], [], None
             for unit, tag in zip(units, raw_tags):
                 if isinstance(tag, int) and self.labels and 0 <= tag < len(self.labels):
                     tag = self.labels[tag]
                 if not isinstance(unit, str) or not isinstance(tag, str):
-                    error = InvalidRow(f"{where}: units must be strings and tags BIO strings (or indices of "
-                                       f"{self.key('labels')}), got {unit!r} / {tag!r}")
+                    error = InvalidRow(
+                        f"{where}: units must be strings and tags BIO strings (or indices of "
+                        f"{self.key('labels')}), got {unit!r} / {tag!r}"
+                    )
                     break
                 error = self._add_unit(unit, tag.strip(), path, line_no, kept, tags)
                 if error is not None:
@@ -184,8 +224,13 @@ class TokClsReader(Reader):
     # ---- features ------------------------------------------------------------------------
     def featurize(self, examples, tokenizer):
         label_ids = {label: i for i, label in enumerate(self.labels or [])}
-        encoded = tokenizer([e["text"] for e in examples], return_offsets_mapping=True, truncation=True,
-                            max_length=self.max_seq_length, padding=False)
+        encoded = tokenizer(
+            [e["text"] for e in examples],
+            return_offsets_mapping=True,
+            truncation=True,
+            max_length=self.max_seq_length,
+            padding=False,
+        )
         features, unseen = [], {}
         for i, example in enumerate(examples):
             feature = {k: encoded[k][i] for k in ("input_ids", "token_type_ids", "attention_mask") if k in encoded}
@@ -201,8 +246,11 @@ class TokClsReader(Reader):
                 feature["labels"] = labels
             features.append(feature)
         if unseen:
-            logger.warning("tags not seen in training %s (known: %s); they are not trained on and count as errors",
-                           unseen, self.labels)
+            logger.warning(
+                "tags not seen in training %s (known: %s); they are not trained on and count as errors",
+                unseen,
+                self.labels,
+            )
         return features
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 from claf.config.errors import ConfigError
-from claf.data.batches import as_batch_source, count_units
+from claf.data.batch_source import as_batch_source, count_units
 from claf.learn.checkpoint import find_last, load_last, save_last
 from claf.learn.distributed import Distributed
 from claf.learn.metric_logs import MetricLogs
@@ -95,7 +95,7 @@ class Trainer:
         dist=None,
         on_save=None,
     ):
-        """Train ``model`` on ``batches`` (a batch source, see claf.data.batches, or a list of batch dicts).
+        """Train ``model`` on ``batches`` (a batch source, see claf.data.batch_source, or a list of batch dicts).
 
         ``evaluate()`` -> (scores, predictions) runs on every rank; ``save_best(predictions)``,
         ``on_save(step, last_dir)`` and ``writer`` (tensorboardX) are used on the main rank only.

@@ -12,19 +12,29 @@ each global batch is split into ``accumulation`` micro-steps and each micro-step
 2 ranks x 16, 1 rank x 16 x 2 accumulation and 1 rank x 32 see the same updates.
 """
 
-from claf.errors import UserError
 import itertools
 
 import torch
 
-from claf.data.batching import batch_order, collate
+from claf.data.padding import batch_order, collate
+from claf.errors import UserError
 
 UNITS_KEY = "loss_units"  # optional batch entry: how many loss units (examples/tokens) the batch weighs
 
 
 class FeatureBatches:
-    def __init__(self, features, batch_size, pad_token_id, accumulation=1, rank=0, world_size=1, seed=42,
-                 group_by_length=True, collate_fn=None):
+    def __init__(
+        self,
+        features,
+        batch_size,
+        pad_token_id,
+        accumulation=1,
+        rank=0,
+        world_size=1,
+        seed=42,
+        group_by_length=True,
+        collate_fn=None,
+    ):
         if not features:
             raise UserError("no training features: the training file produced no examples")
         self.features = features
@@ -44,15 +54,20 @@ class FeatureBatches:
     def _plan(self, epoch):
         """This rank's micro-batches of an epoch: (indices, weighted) pairs."""
         plan = []
-        batches = batch_order(self.lengths, self.global_batch_size, shuffle=True, seed=self.seed + epoch,
-                              group_by_length=self.group_by_length)
+        batches = batch_order(
+            self.lengths,
+            self.global_batch_size,
+            shuffle=True,
+            seed=self.seed + epoch,
+            group_by_length=self.group_by_length,
+        )
         # The one short global batch goes last, so every optimizer step but the epoch's last takes a
         # full window of ``accumulation`` micro-batches (the trainer cuts windows by count).
         batches.sort(key=lambda b: len(b) < self.global_batch_size)
         for batch in batches:
             step_size = self.batch_size * self.world_size
             for start in range(0, len(batch), step_size):
-                shard = _split(batch[start:start + step_size], self.world_size)[self.rank]
+                shard = _split(batch[start : start + step_size], self.world_size)[self.rank]
                 # A rank left without examples (a tiny last batch) runs one real example at weight 0,
                 # so every rank does the same number of forward/backward passes.
                 plan.append((shard, True) if shard else ([batch[start]], False))

@@ -1,4 +1,4 @@
-"""Batches: length-grouped order and dynamic padding, so padding does not waste compute."""
+"""Little padding: a length-grouped batch order, and dynamic padding (``collate``) to each batch's longest."""
 
 import random
 
@@ -22,9 +22,12 @@ def batch_order(lengths, batch_size, shuffle=True, seed=0, group_by_length=True,
         rng.shuffle(indices)
     if group_by_length:
         size = batch_size * group_size if shuffle else len(indices)
-        indices = [i for start in range(0, len(indices), size)
-                   for i in sorted(indices[start:start + size], key=lambda j: -lengths[j])]
-    batches = [indices[i:i + batch_size] for i in range(0, len(indices), batch_size)]
+        indices = [
+            i
+            for start in range(0, len(indices), size)
+            for i in sorted(indices[start : start + size], key=lambda j: -lengths[j])
+        ]
+    batches = [indices[i : i + batch_size] for i in range(0, len(indices), batch_size)]
     if shuffle and group_by_length:
         rng.shuffle(batches)
     return batches

@@ -1,0 +1,17 @@
+"""What a pre-training model's ``forward`` returns, for every objective (the trainer and evaluator read it)."""
+
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass
+class PretrainOutput:
+    loss: torch.Tensor
+    mlm_loss: torch.Tensor
+    nsp_loss: torch.Tensor = None
+    mlm_correct: torch.Tensor = None
+    mlm_count: int = 0
+    rtd_loss: torch.Tensor = None  # electra: replaced-token detection over every real position
+    rtd_correct: torch.Tensor = None
+    rtd_count: int = 0
