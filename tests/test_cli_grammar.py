@@ -1,6 +1,11 @@
 """One CLI grammar: every verb and sub-verb answers --help, takes kebab aliases, names the closest flag."""
 
 import importlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +22,7 @@ def specs():
 
 
 ALL = list(specs())
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_every_verb_declares_a_table():
@@ -126,3 +132,48 @@ def test_a_table_spells_its_own_mistakes():
     with pytest.raises(SystemExit) as exit_:
         parse(spec, ["stray"])
     assert exit_.value.code == 2
+
+
+def test_pretrain_runs_through_run_experiment_with_its_publish_hook(monkeypatch, capsys):
+    """One copy of the run path: the factory's hook is passed in, and only rank 0 prints the Metric Logs."""
+    calls = []
+
+    class Experiment:
+        def __init__(self, mode, config, on_publish=None):
+            calls.append((mode, on_publish))
+
+        def __call__(self):
+            return {"score": 1.0, "history": [1]}
+
+    monkeypatch.setattr("claf.experiment.Experiment", Experiment)
+    monkeypatch.setattr("claf.factory.factory.publish_hook", lambda name: ("hook", name))
+    monkeypatch.setattr("claf.commands.common.setup_logging", lambda: None)
+    argv = ["pretrain", "--base-config", "pretrain/larva_kor_tiny", "--factory", "factory/larva_kor_tiny_klue"]
+    monkeypatch.setenv("RANK", "1")
+    assert main(argv) == 0
+    assert capsys.readouterr().out == ""
+    monkeypatch.setenv("RANK", "0")
+    assert main(argv) == 0
+    assert json.loads(capsys.readouterr().out) == {"score": 1.0}
+    assert calls == [("pretrain", ("hook", "factory/larva_kor_tiny_klue"))] * 2
+    assert main(argv[:3]) == 0 and calls[-1] == ("pretrain", None)  # no --factory: no hook
+
+
+def test_help_of_every_verb_imports_no_torch(tmp_path):
+    code = (
+        "import contextlib, io, sys\n"
+        "from claf.commands import main\n"
+        f"for argv in {[[*prefix, '--help'] for prefix, _ in ALL]!r}:\n"
+        "    with contextlib.redirect_stdout(io.StringIO()):\n"
+        "        assert main(argv) == 0, argv\n"
+        "print(sorted(m for m in ('torch', 'transformers', 'fastapi', 'sqlalchemy') if m in sys.modules))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "[]"
