@@ -76,6 +76,9 @@ def test_a_kebab_alias_parses_like_the_snake_spelling():
 
 
 def test_config_overrides_take_kebab_aliases():
+    from claf.config import resolve_config
+
+    assert resolve_config("klue/nsmc_bert", ["--trainer.num-epochs", "2"]).trainer.num_epochs == 2
     assert split_argv(["--trainer.num-epochs", "3", "--optimizer.learning-rate=1e-4"]) == [
         ("trainer.num_epochs", "3"),
         ("optimizer.learning_rate", "1e-4"),
