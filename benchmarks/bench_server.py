@@ -151,7 +151,7 @@ def main():
     port = 18765
     env = dict(os.environ, CLAF_HOME=str(tmp), CLAF_SERVER_TOKEN=TOKEN, PYTHONPATH=str(REPO))
     server = subprocess.Popen(
-        [sys.executable, "-m", "claf", "server", "--db", db_url, "--port", str(port), "--log-level", "warning"], env=env
+        [sys.executable, "-m", "claf", "server", "--db", db_url, "--port", str(port), "--log_level", "warning"], env=env
     )
     url = f"http://127.0.0.1:{port}"
     try:

@@ -79,7 +79,7 @@ class ServerProcess:
                 self.db_url,
                 "--port",
                 str(self.port),
-                "--log-level",
+                "--log_level",
                 "warning",
             ],
             env=self.env(),

@@ -2,8 +2,9 @@
 
     python -m claf <verb> ...      (also the ``claf`` console script)
 
-Each verb module has ``main(argv) -> int``. Verbs are imported only when they run, so
-``python -m claf list`` never imports torch. Nothing below this package imports it.
+Each verb module has ``main(argv) -> int`` and ``SPECS`` (sub-verb, or ``""`` for the verb itself ->
+its flag table, parsed by ``claf.commands.args``: one grammar for every verb). Verbs are imported
+only when they run, so ``python -m claf list`` never imports torch. Nothing below this package imports it.
 """
 
 import importlib
@@ -34,16 +35,19 @@ def usage() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else list(argv)
+    argv = sys.argv[1:] if argv is None else [*argv]  # not list(): importing claf.commands.list shadows it here
     if not argv or argv[0] in ("-h", "--help"):
         print(usage(), file=sys.stdout if argv else sys.stderr)
         return 0 if argv else 2
     if argv[0] not in COMMANDS:
         import difflib
 
-        close = difflib.get_close_matches(argv[0], list(COMMANDS), n=1)
+        close = difflib.get_close_matches(argv[0], [*COMMANDS], n=1)
         hint = f"; did you mean '{close[0]}'?" if close else ""
         print(f"error: unknown command '{argv[0]}'{hint}\n{usage()}", file=sys.stderr)
         return 2
     module = importlib.import_module(f"claf.commands.{COMMANDS[argv[0]][0]}")
-    return module.main(argv[1:])
+    try:
+        return module.main(argv[1:])
+    except SystemExit as e:  # --help (0) or a usage mistake (2), already printed
+        return e.code if isinstance(e.code, int) else int(e.code is not None)

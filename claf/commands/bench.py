@@ -13,6 +13,7 @@ import argparse
 import os
 import sys
 
+from claf.commands.args import Arg, Flag, Spec, dispatch, parse
 from claf.commands.common import fail, guarded, setup_logging
 
 
@@ -26,37 +27,49 @@ def int_list(text):
     return values
 
 
-def latency_parser():
-    from claf.serve.latency import BATCHES, LENGTHS
-    from claf.serve.random_model import SHAPES
-
-    parser = argparse.ArgumentParser(
-        prog="python -m claf bench latency", description="Latency by batch x length x backend."
-    )
-    parser.add_argument(
-        "model", help=f"a run folder, a checkpoint directory, or a random model shape ({', '.join(SHAPES)})"
-    )
-    parser.add_argument(
-        "--backends",
-        default="torch,onnx,onnx-int8",
-        help="comma list of torch, torch-bf16, torch-fp16, onnx, onnx-int8 (the first is the reference)",
-    )
-    parser.add_argument("--batches", type=int_list, default=list(BATCHES))
-    parser.add_argument("--lengths", type=int_list, default=list(LENGTHS))
-    parser.add_argument("--threads", type=int, default=None, help="threads for every backend (default: all cores)")
-    parser.add_argument("--warmup", type=int, default=3)
-    parser.add_argument("--rounds", type=int, default=5, help="rounds in which the backends take turns")
-    parser.add_argument("--cell_seconds", type=float, default=2.0, help="time per backend per cell (sets iterations)")
-    parser.add_argument("--min_iterations", type=int, default=10)
-    parser.add_argument("--max_iterations", type=int, default=300)
-    parser.add_argument("--budget_ms", type=float, default=100.0, help="time budget of the 'longest input' row")
-    parser.add_argument("--output", default=None, help="path stem for .json/.csv (default: <run>/latency or ./latency)")
-    parser.add_argument("--cache", default=None, help="where random models are built (default: $CLAF_CACHE/serve)")
-    return parser
+BACKENDS = "torch, torch-bf16, torch-fp16, onnx, onnx-int8"
+SPECS = {
+    "latency": Spec(
+        "python -m claf bench latency",
+        "Latency by batch x length x backend.",
+        (
+            Arg("model", "a run folder, a checkpoint directory, or a random model shape (bert-tiny, bert-base, ...)"),
+            Flag("backends", f"comma list of {BACKENDS} (the first is the reference)", default="torch,onnx,onnx-int8"),
+            Flag("batches", "batch sizes (default: claf.serve.latency.BATCHES)", type=int_list, metavar="N,N"),
+            Flag("lengths", "input lengths (default: claf.serve.latency.LENGTHS)", type=int_list, metavar="N,N"),
+            Flag("threads", "threads for every backend (default: all cores)", type=int),
+            Flag("warmup", "warm-up calls per cell", type=int, default=3),
+            Flag("rounds", "rounds in which the backends take turns", type=int, default=5),
+            Flag("cell_seconds", "time per backend per cell (sets iterations)", type=float, default=2.0),
+            Flag("min_iterations", type=int, default=10),
+            Flag("max_iterations", type=int, default=300),
+            Flag("budget_ms", "time budget of the 'longest input' row", type=float, default=100.0),
+            Flag("output", "path stem for .json/.csv (default: <run>/latency or ./latency)"),
+            Flag("cache", "where random models are built (default: $CLAF_CACHE/serve)"),
+        ),
+    ),
+    "load": Spec(
+        "python -m claf bench load",
+        "Start the server on loopback and load it at several concurrencies.",
+        (
+            Arg("checkpoint", "a run folder or a checkpoint directory"),
+            Flag("backend", BACKENDS, default="onnx-int8"),
+            Flag("concurrency", "concurrency levels", type=int_list, default=[1, 4, 16, 64], metavar="N,N"),
+            Flag("requests", "requests per level (at least 4 x concurrency)", type=int, default=200),
+            Flag("max_batch", "see claf serve", type=int, default=16),
+            Flag("max_wait_ms", "see claf serve (default: 0 on a CPU)", type=float),
+            Flag("workers", "server processes (see claf serve)", type=int, default=1),
+            Flag("model_batch", "inputs per model call (see claf serve)", type=int),
+            Flag("threads", type=int),
+            Flag("input", "JSON lines of inputs (default: the run's validation rows)"),
+            Flag("output", "write the rows as JSON here"),
+        ),
+    ),
+}
 
 
 def latency(argv) -> int:
-    args = latency_parser().parse_args(argv)
+    args = parse(SPECS["latency"], argv)
     setup_logging()
 
     def run() -> int:
@@ -64,7 +77,7 @@ def latency(argv) -> int:
 
         from claf.experiment import find_checkpoint
         from claf.runtime.backends import check_backend
-        from claf.serve.latency import format_table, post, run_latency, save
+        from claf.serve.latency import BATCHES, LENGTHS, format_table, post, run_latency, save
         from claf.serve.random_model import SHAPES, random_checkpoint
 
         backends = [b.strip() for b in args.backends.split(",") if b.strip()]
@@ -87,8 +100,8 @@ def latency(argv) -> int:
         report = run_latency(
             checkpoint,
             backends,
-            args.batches,
-            args.lengths,
+            args.batches or list(BATCHES),
+            args.lengths or list(LENGTHS),
             args.threads,
             args.warmup,
             args.rounds,
@@ -110,22 +123,7 @@ def latency(argv) -> int:
 
 
 def load(argv) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m claf bench load",
-        description="Start the server on loopback and load it at several concurrencies.",
-    )
-    parser.add_argument("checkpoint", help="a run folder or a checkpoint directory")
-    parser.add_argument("--backend", default="onnx-int8")
-    parser.add_argument("--concurrency", type=int_list, default=[1, 4, 16, 64])
-    parser.add_argument("--requests", type=int, default=200, help="requests per level (at least 4 x concurrency)")
-    parser.add_argument("--max_batch", type=int, default=16)
-    parser.add_argument("--max_wait_ms", type=float, default=None, help="see claf serve (default: 0 on a CPU)")
-    parser.add_argument("--workers", type=int, default=1, help="server processes (see claf serve)")
-    parser.add_argument("--model_batch", type=int, default=None, help="inputs per model call (see claf serve)")
-    parser.add_argument("--threads", type=int, default=None)
-    parser.add_argument("--input", help="JSON lines of inputs (default: the run's validation rows)")
-    parser.add_argument("--output", help="write the rows as JSON here")
-    args = parser.parse_args(argv)
+    args = parse(SPECS["load"], argv)
     setup_logging()
 
     def run() -> int:
@@ -177,12 +175,5 @@ BENCHES = {"latency": latency, "load": load}
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] in ("-h", "--help"):
-        print(
-            "usage: python -m claf bench latency <run dir | checkpoint | bert-base> [options]\n"
-            "       python -m claf bench load <run dir | checkpoint> [--backend B] [--concurrency 1,4,16,64]"
-        )
-        return 0 if argv else 2
-    if argv[0] not in BENCHES:
-        return fail(f"unknown bench '{argv[0]}'; available: {', '.join(BENCHES)}", 2)
-    return BENCHES[argv[0]](argv[1:])
+    helps = {"latency": "latency table of a run, checkpoint or random model", "load": "load-test the HTTP server"}
+    return dispatch("python -m claf bench", {name: (helps[name], BENCHES[name]) for name in BENCHES}, argv)

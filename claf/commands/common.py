@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from claf.commands.args import config_spec, parse
 from claf.config import ConfigError, describe, list_base_configs, load_base_config, resolve_config
 from claf.config.kinds import names_of_kind
 from claf.errors import UserError
@@ -41,27 +42,10 @@ def split_base_config(argv: list[str]) -> tuple[str | None, list[str], bool]:
     ``--include_package`` (repeatable) imports a module of the user's own components before the
     run; it becomes the config's ``plugins`` list, so the run folder records it for predict/eval.
     """
-    base, rest, want_help, plugins, i = None, [], False, [], 0
-    while i < len(argv):
-        token = argv[i]
-        if token in ("-h", "--help"):
-            want_help = True
-        elif token in ("--base_config", "--include_package") and i + 1 < len(argv):
-            if token == "--base_config":
-                base = argv[i + 1]
-            else:
-                plugins.append(argv[i + 1])
-            i += 1
-        elif token.startswith("--base_config="):
-            base = token.split("=", 1)[1]
-        elif token.startswith("--include_package="):
-            plugins.append(token.split("=", 1)[1])
-        else:
-            rest.append(token)
-        i += 1
-    if plugins:
-        rest += ["--plugins", json.dumps(plugins)]
-    return base, rest, want_help
+    args, rest = parse(config_spec("claf"), argv, rest=True)
+    if args.include_package:
+        rest += ["--plugins", json.dumps(args.include_package)]
+    return args.base_config, rest, args.help
 
 
 def guarded(call: Callable[[], int]) -> int:
@@ -108,8 +92,11 @@ def _file_check(kind: str) -> Callable | None:
     return file_problem
 
 
-def run_experiment(mode: str, argv: list[str] | None, prog: str, kind: str) -> int:
-    """``--base_config X [overrides]`` -> Experiment(mode)(); prints the Metric Logs."""
+def run_experiment(mode: str, argv: list[str] | None, prog: str, kind: str, on_publish: Callable | None = None) -> int:
+    """``--base_config X [overrides]`` -> Experiment(mode)(); prints the Metric Logs.
+
+    ``on_publish``: ``config -> hook or None``, the pre-training's publish hook made from the config.
+    """
     argv = sys.argv[1:] if argv is None else list(argv)
     config, status = resolve_from_argv(argv, prog, kind)
     if status is not None or config is None:
@@ -119,7 +106,8 @@ def run_experiment(mode: str, argv: list[str] | None, prog: str, kind: str) -> i
         setup_logging()
         from claf.experiment import Experiment
 
-        result = Experiment(mode, config)()  # the spec built above: no second resolution
+        hook = on_publish(config) if on_publish is not None else None
+        result = Experiment(mode, config, on_publish=hook)()  # the spec built above: no second resolution
         if os.environ.get("RANK", "0") == "0":  # the Metric Logs, once (under torchrun: by rank 0 only)
             print(json.dumps({k: v for k, v in result.items() if k != "history"}, indent=2, ensure_ascii=False))
         return 0

@@ -4,24 +4,28 @@ With several backends (``--backend torch,onnx,onnx-int8``) each is scored and co
 first: the score's delta and the share of predictions that agree.
 """
 
-import argparse
 import json
 
+from claf.commands.args import Arg, Flag, Spec, parse
 from claf.commands.common import guarded, setup_logging
+
+SPECS = {
+    "": Spec(
+        "python -m claf eval",
+        "Score a trained run on its validation data (the rest of the command line: --key value overrides).",
+        (
+            Arg("checkpoint", "a run folder (its checkpoints/best is used) or a checkpoint directory"),
+            Flag(
+                "backend", "torch, torch-bf16, torch-fp16, onnx, onnx-int8; a comma list compares them with the first"
+            ),
+            Flag("output", "with several backends: write the comparison as JSON here"),
+        ),
+    )
+}
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m claf eval", description="Score a trained run on its validation data."
-    )
-    parser.add_argument("checkpoint", help="a run folder (its checkpoints/best is used) or a checkpoint directory")
-    parser.add_argument(
-        "--backend",
-        default=None,
-        help="torch, torch-bf16, torch-fp16, onnx, onnx-int8; a comma list compares them with the first",
-    )
-    parser.add_argument("--output", help="with several backends: write the comparison as JSON here")
-    args, overrides = parser.parse_known_args(argv)
+    args, overrides = parse(SPECS[""], argv, rest=True)
     setup_logging()
 
     def run() -> int:

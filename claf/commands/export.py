@@ -5,18 +5,26 @@ LayerNorm and GELU, checked against the layer count), its fp32 parity with PyTor
 and with ``--quantize int8`` the dynamically quantized model. Prints the checks' report as JSON.
 """
 
-import argparse
 import json
 
+from claf.commands.args import Arg, Flag, Spec, parse
 from claf.commands.common import guarded, setup_logging
+
+SPECS = {
+    "": Spec(
+        "python -m claf export",
+        "Export a trained model for serving.",
+        (
+            Arg("checkpoint", "a run folder (its checkpoints/best is used) or a checkpoint directory"),
+            Flag("format", "export format (onnx)", default="onnx", choices=("onnx",)),
+            Flag("quantize", "also write an int8 (dynamic quantization) model", choices=("int8",)),
+        ),
+    )
+}
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m claf export", description="Export a trained model for serving.")
-    parser.add_argument("checkpoint", help="a run folder (its checkpoints/best is used) or a checkpoint directory")
-    parser.add_argument("--format", default="onnx", choices=["onnx"], help="export format (onnx)")
-    parser.add_argument("--quantize", choices=["int8"], help="also write an int8 (dynamic quantization) model")
-    args = parser.parse_args(argv)
+    args = parse(SPECS[""], argv)
     setup_logging()
 
     def run() -> int:

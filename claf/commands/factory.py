@@ -1,69 +1,90 @@
 """``python -m claf factory <run|watch|status|worker|notify> ...``: the evaluation factory.
 
 factory run    --base_config factory/larva_kor_tiny_klue [--key value ...] [--db URL | --server URL]
-factory watch  --base_config factory/... [--interval S] [--max-polls N]   (also polls the model index)
+factory watch  --base_config factory/... [--interval S] [--max_polls N]   (also polls the model index)
 factory status --base_config factory/... | --recipe NAME [--db URL | --server URL]
-factory worker --server URL [--work-dir DIR] [--lease S] [--once]         (a pull worker)
+factory worker --server URL [--work_dir DIR] [--lease S] [--once]         (a pull worker)
 factory notify [--db URL]                                                 (deliver the Slack outbox)
 """
 
 import json
 import sys
 
-from claf.commands.common import fail, guarded, resolve_from_argv, setup_basic_logging, setup_logging
+from claf.commands.args import Flag, Spec, build, config_spec, dispatch, parse
+from claf.commands.common import guarded, resolve_from_argv, setup_basic_logging, setup_logging
 
-VERBS = ("run", "watch", "status", "worker", "notify")
-FLAGS = {
-    "--db": str,
-    "--server": str,
-    "--interval": float,
-    "--max-polls": int,
-    "--recipe": str,
-    "--work-dir": str,
-    "--lease": float,
-    "--heartbeat": float,
-    "--threads": int,
-    "--poll": float,
+PROG = "python -m claf factory"
+STORE = (
+    Flag("db", "the jobs database URL (default: sqlite:///$CLAF_HOME/bench.sqlite)", metavar="URL"),
+    Flag("server", "use this benchmark server's REST API instead of a database", metavar="URL"),
+)
+SPECS = {
+    "run": config_spec(f"{PROG} run", "Queue every checkpoint x task of a recipe and run the jobs.", *STORE),
+    "watch": config_spec(
+        f"{PROG} watch",
+        "Run, then poll for new checkpoints (also the model index) and run their jobs.",
+        *STORE,
+        Flag("interval", "seconds between polls", type=float, metavar="S"),
+        Flag("max_polls", "stop after this many polls", type=int, metavar="N"),
+    ),
+    "status": config_spec(
+        f"{PROG} status",
+        "The recipe's jobs as a table (--recipe NAME: without its BaseConfig).",
+        *STORE,
+        Flag("recipe", "the recipe's name, instead of --base_config", metavar="NAME"),
+        Flag("json", "print the jobs as JSON", switch=True),
+    ),
+    "worker": Spec(
+        f"{PROG} worker",
+        "Pull jobs from a benchmark server and run them.",
+        (
+            Flag("server", "the benchmark server it pulls jobs from", required=True, metavar="URL"),
+            Flag("work_dir", "where jobs run (default: a folder under $CLAF_HOME)", metavar="DIR"),
+            Flag("lease", "seconds a pulled job is held", type=float, default=120.0, metavar="S"),
+            Flag("heartbeat", "seconds between lease renewals", type=float, default=10.0, metavar="S"),
+            Flag("threads", "compute threads per job", type=int, metavar="N"),
+            Flag("recipe", "only this recipe's jobs", metavar="NAME"),
+            Flag("poll", "seconds between polls of an empty queue", type=float, default=10.0, metavar="S"),
+            Flag("once", "stop when the queue is empty", switch=True),
+        ),
+    ),
+    "notify": Spec(f"{PROG} notify", "Deliver the Slack outbox.", STORE[:1]),
 }
-SWITCHES = ("--once", "--json")
-
-
-def split_flags(argv: list[str]) -> tuple[dict, list[str]]:
-    """Pull the factory's own flags out of argv; the rest is ``--base_config`` and overrides."""
-    flags: dict = {}
-    rest, i = [], 0
-    while i < len(argv):
-        token = argv[i]
-        key, _, inline = token.partition("=")
-        if key in FLAGS and (inline or i + 1 < len(argv)):
-            raw = inline or argv[i + 1]
-            try:
-                flags[key[2:].replace("-", "_")] = FLAGS[key](raw)
-            except ValueError:
-                raise SystemExit(fail(f"{key}: '{raw}' is not a {FLAGS[key].__name__}", 2)) from None
-            i += 1 if inline else 2
-            continue
-        if token in SWITCHES:
-            flags[token[2:]] = True
-        else:
-            rest.append(token)
-        i += 1
-    return flags, rest
+HELP = {
+    "run": "queue and run a recipe's jobs",
+    "watch": "run, then poll for new checkpoints",
+    "status": "the recipe's jobs",
+    "worker": "a pull worker of a benchmark server",
+    "notify": "deliver the Slack outbox",
+}
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    if not argv or argv[0] not in VERBS:
-        print(__doc__, file=sys.stderr if not argv or argv[0] not in ("-h", "--help") else sys.stdout)
-        return 0 if argv and argv[0] in ("-h", "--help") else 2
-    verb, (flags, rest) = argv[0], split_flags(argv[1:])
-    if verb == "worker":
-        return guarded(lambda: _worker(flags))
-    if verb == "notify":
-        return guarded(lambda: _notify(flags))
-    if verb == "status" and flags.get("recipe"):
+    return dispatch(PROG, {verb: (HELP[verb], _verb(verb)) for verb in SPECS}, argv)
+
+
+def _verb(verb: str):
+    return lambda argv: _main(verb, argv)
+
+
+def _main(verb: str, argv: list[str]) -> int:
+    spec = SPECS[verb]
+    if not spec.config:
+        flags = vars(parse(spec, argv))
+        return guarded(lambda: (_worker if verb == "worker" else _notify)(flags))
+    args, rest = parse(spec, argv, rest=True)
+    flags = vars(args)
+    if args.help:  # the verb's flags, then the recipes or (with --base_config) every key
+        print(build(spec).format_help())
+        rest.append("--help")
+    if args.base_config:
+        rest = ["--base_config", args.base_config, *rest]
+    for module in args.include_package or ():
+        rest += ["--include_package", module]
+    if verb == "status" and flags.get("recipe") and not args.help:
         return guarded(lambda: _status(None, flags))
-    config, status = resolve_from_argv(rest, f"python -m claf factory {verb}", kind="factory")
+    config, status = resolve_from_argv(rest, f"{PROG} {verb}", kind="factory")
     if status is not None or config is None:
         return status or 0
     return guarded(lambda: {"run": _run, "watch": _watch, "status": _status}[verb](config, flags))
@@ -126,17 +147,15 @@ def _worker(flags) -> int:
     from claf.factory.job_store import RestStore
     from claf.factory.worker import Worker
 
-    if not flags.get("server"):
-        return fail("factory worker needs --server URL (the benchmark server it pulls jobs from)", 2)
     worker = Worker(
         RestStore(flags["server"]),
         work_dir=flags.get("work_dir"),
-        lease_s=flags.get("lease", 120.0),
-        heartbeat_s=flags.get("heartbeat", 10.0),
+        lease_s=flags["lease"],
+        heartbeat_s=flags["heartbeat"],
         threads=flags.get("threads"),
         recipe=flags.get("recipe"),
     )
-    worker.loop(until_empty=bool(flags.get("once")), poll_s=flags.get("poll", 10.0))
+    worker.loop(until_empty=bool(flags.get("once")), poll_s=flags["poll"])
     print(json.dumps({"done": worker.done, "failed": worker.failed}))
     return 0
 

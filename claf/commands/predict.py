@@ -6,36 +6,39 @@ python predict.py logs/klue/nsmc_bert --input in.jsonl --output out.jsonl
 python predict.py logs/klue/nsmc_bert -i
 """
 
-import argparse
 import json
 import sys
 
+from claf.commands.args import Arg, Flag, Spec, UsageError, parse
 from claf.commands.common import guarded, setup_logging
 from claf.errors import UserError
 
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="predict.py", description="Predict with a trained run or checkpoint.")
-    parser.add_argument("checkpoint", help="a run folder (its checkpoints/best is used) or a checkpoint directory")
-    parser.add_argument("--text", help="classification input")
-    parser.add_argument("--text_pair", help="second text for sentence-pair tasks")
-    parser.add_argument("--task", help="the task of a multi-task model to predict with")
-    parser.add_argument("--question", help="QA question (with --context)")
-    parser.add_argument("--context", help="QA context (with --question)")
-    parser.add_argument("--input", help="JSON lines file of inputs")
-    parser.add_argument("--output", help="JSON lines file for the predictions (default: stdout)")
-    parser.add_argument("-i", "--interactive", action="store_true", help="read inputs at a prompt")
-    parser.add_argument(
-        "--backend",
-        default="torch",
-        help="torch (fp32), torch-bf16, torch-fp16 (GPU), onnx, onnx-int8 (exported on first use)",
+SPECS = {
+    "": Spec(
+        "predict.py",
+        "Predict with a trained run or checkpoint.",
+        (
+            Arg("checkpoint", "a run folder (its checkpoints/best is used) or a checkpoint directory"),
+            Flag("text", "classification input"),
+            Flag("text_pair", "second text for sentence-pair tasks"),
+            Flag("task", "the task of a multi-task model to predict with"),
+            Flag("question", "QA question (with --context)"),
+            Flag("context", "QA context (with --question)"),
+            Flag("input", "JSON lines file of inputs"),
+            Flag("output", "JSON lines file for the predictions (default: stdout)"),
+            Flag("interactive", "read inputs at a prompt", switch=True, short="-i"),
+            Flag(
+                "backend",
+                "torch (fp32), torch-bf16, torch-fp16 (GPU), onnx, onnx-int8 (exported on first use)",
+                default="torch",
+            ),
+        ),
     )
-    return parser
+}
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse(SPECS[""], argv)
     setup_logging()
 
     def run() -> int:
@@ -45,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         predictor = Predictor(find_checkpoint(args.checkpoint), backend=args.backend)  # a missing one: one line, exit 1
         if args.interactive:
             return interactive(predictor, args.task)
-        records = read_records(args, parser, predictor)
+        records = read_records(args, predictor)
         results = predictor.predict(records)
         lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in results)
         if args.output:
@@ -59,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     return guarded(run)
 
 
-def read_records(args, parser, predictor) -> list[dict]:
+def read_records(args, predictor) -> list[dict]:
     if args.input:
         records = []
         with open(args.input, encoding="utf-8-sig") as f:  # a BOM (Windows editors) is not JSON
@@ -72,12 +75,12 @@ def read_records(args, parser, predictor) -> list[dict]:
         return records
     given = {f: getattr(args, f) for f in ("text", "text_pair", "question", "context") if getattr(args, f) is not None}
     if not given:
-        parser.error("give the input fields (e.g. --text, or --question with --context), --input, or -i")
+        raise UsageError("give the input fields (e.g. --text, or --question with --context), --input, or -i")
     record = dict(given, **({"task": args.task} if args.task else {}))
     fields = predictor.input_fields(args.task)
     missing = [f for f in fields if f not in record]
     if missing:
-        parser.error(
+        raise UsageError(
             f"this model predicts from {', '.join('--' + f for f in fields)}; missing "
             f"{', '.join('--' + f for f in missing)}"
         )

@@ -5,29 +5,21 @@ python pretrain.py --base_config pretrain/larva_kor_tiny --factory factory/larva
     # every published checkpoint queues its fine-tuning jobs (run them with `claf factory run/watch`)
 """
 
-import json
-import sys
+from claf.commands.args import config_spec
+from claf.commands.common import run_experiment
 
-from claf.commands.common import guarded, resolve_from_argv, setup_logging
+PROG = "pretrain.py"
+SPECS = {"": config_spec(PROG, "Run a LaRva pre-training recipe.")}
+
+
+def publish_hook(config):
+    """The factory's hook when the recipe names one (``--factory factory/...``), else None."""
+    if not config.get("factory"):
+        return None
+    from claf.factory.factory import publish_hook as factory_hook
+
+    return factory_hook(str(config.factory))
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else list(argv)
-    config, status = resolve_from_argv(argv, "pretrain.py", kind="pretrain")
-    if status is not None or config is None:
-        return status or 0
-
-    def run() -> int:
-        setup_logging()
-        from claf.experiment import Experiment
-
-        hook = None
-        if config.get("factory"):
-            from claf.factory.factory import publish_hook
-
-            hook = publish_hook(str(config.factory))
-        result = Experiment("pretrain", config, on_publish=hook)()
-        print(json.dumps({k: v for k, v in result.items() if k != "history"}, indent=2, ensure_ascii=False))
-        return 0
-
-    return guarded(run)
+    return run_experiment("pretrain", argv, PROG, kind="pretrain", on_publish=publish_hook)

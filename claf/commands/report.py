@@ -5,26 +5,34 @@
 Reads the database (``--db``, default the local SQLite file) or a running server (``--server URL``).
 """
 
-import argparse
 import os
 import sys
 
+from claf.commands.args import Flag, Spec, parse
 from claf.commands.common import fail, guarded
+
+SPECS = {
+    "": Spec(
+        "python -m claf report",
+        __doc__.split("\n\n")[0],
+        (
+            Flag("benchmark", "the benchmark's page", metavar="NAME"),
+            Flag("speed", "the speed page (latency tables) instead", switch=True),
+            Flag("run", "with --speed: the latency run's id (default newest)", type=int),
+            Flag("out", "the HTML file to write", required=True, metavar="FILE"),
+            Flag("db", "database URL (default: sqlite:///$CLAF_HOME/bench.sqlite)", metavar="URL"),
+            Flag("server", "read from this server's REST API instead", metavar="URL"),
+            Flag("step", "best, last or a step number", default="best"),
+            Flag("seeds", "how seeds combine", default="median", choices=("median", "mean")),
+            Flag("group_by", "model option that colours the chart lines", metavar="OPTION"),
+        ),
+        one_of=("benchmark", "speed"),
+    )
+}
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m claf report", description=__doc__.split("\n\n")[0])
-    what = parser.add_mutually_exclusive_group(required=True)
-    what.add_argument("--benchmark")
-    what.add_argument("--speed", action="store_true", help="the speed page (latency tables) instead")
-    parser.add_argument("--run", type=int, default=None, help="with --speed: the latency run's id (default newest)")
-    parser.add_argument("--out", required=True)
-    parser.add_argument("--db", default=None, help="database URL (default: sqlite:///$CLAF_HOME/bench.sqlite)")
-    parser.add_argument("--server", default=None, help="read from this server's REST API instead")
-    parser.add_argument("--step", default="best", help="best, last or a step number")
-    parser.add_argument("--seeds", default="median", choices=["median", "mean"])
-    parser.add_argument("--group-by", default=None, help="model option that colours the chart lines")
-    args = parser.parse_args(argv)
+    args = parse(SPECS[""], argv)
 
     def run() -> int:
         from claf.atomic import atomic_write_text

@@ -9,25 +9,42 @@ The server is ``--server``, the run's ``benchmark.server``, or ``CLAF_SERVER_URL
 ``CLAF_SERVER_TOKEN``. What the server does not take waits in the outbox.
 """
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
+from claf.commands.args import Arg, Flag, Spec, dispatch, parse
 from claf.commands.common import fail, guarded
+
+PROG = "python -m claf results"
+SPECS = {
+    "push": Spec(
+        f"{PROG} push",
+        "Post run folders (or a vocab-benchmark JSON) to the benchmark server.",
+        (
+            Arg("run_dirs", "fine-tuning or pre-training run folders", nargs="*"),
+            Flag("vocab", "a vocab_bench.json written by 'claf vocab bench'", metavar="FILE"),
+            Flag("server", "server URL (default: the run's benchmark.server or CLAF_SERVER_URL)", metavar="URL"),
+        ),
+    ),
+    "flush": Spec(
+        f"{PROG} flush",
+        "Retry what waits in the outbox.",
+        (Flag("server", "send everything to this server instead", metavar="URL"),),
+    ),
+}
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m claf results", description=__doc__.split("\n\n")[0])
-    sub = parser.add_subparsers(dest="action", required=True)
-    push = sub.add_parser("push", help="post run folders (or a vocab-benchmark JSON)")
-    push.add_argument("run_dirs", nargs="*")
-    push.add_argument("--vocab", help="a vocab_bench.json written by 'claf vocab bench'")
-    push.add_argument("--server", help="server URL (default: the run's benchmark.server or CLAF_SERVER_URL)")
-    flush = sub.add_parser("flush", help="retry the outbox")
-    flush.add_argument("--server", help="send everything to this server instead")
-    args = parser.parse_args(argv)
-    return guarded(lambda: _flush(args) if args.action == "flush" else _push(args))
+    argv = sys.argv[1:] if argv is None else list(argv)
+    verbs = {
+        "push": (
+            "post run folders (or a vocab-benchmark JSON)",
+            lambda rest: guarded(lambda: _push(parse(SPECS["push"], rest))),
+        ),
+        "flush": ("retry the outbox", lambda rest: guarded(lambda: _flush(parse(SPECS["flush"], rest)))),
+    }
+    return dispatch(PROG, verbs, argv)
 
 
 def _flush(args) -> int:

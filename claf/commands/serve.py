@@ -4,41 +4,47 @@ Requests are micro-batched (``--max_batch`` inputs or ``--max_wait_ms`` after th
 ``claf.serve.server`` for the endpoints.
 """
 
-import argparse
 import sys
 
+from claf.commands.args import Arg, Flag, Spec, parse
 from claf.commands.common import guarded, setup_logging
+
+SPECS = {
+    "": Spec(
+        "python -m claf serve",
+        "Serve a trained model over HTTP.",
+        (
+            Arg("checkpoint", "a run folder (its checkpoints/best is used) or a checkpoint directory"),
+            Flag("backend", "torch, torch-bf16, torch-fp16, onnx, onnx-int8", default="torch"),
+            Flag("host", default="127.0.0.1"),
+            Flag("port", type=int, default=8766),
+            Flag("max_batch", "most inputs in one model call", type=int, default=16),
+            Flag(
+                "max_wait_ms",
+                "longest wait for a batch to fill (default: 0 on a CPU, where requests that arrive while the "
+                "model runs form the next batch anyway and waiting only adds latency; 5 on a GPU)",
+                type=float,
+            ),
+            Flag(
+                "model_batch",
+                "inputs per model call inside a micro-batch, sorted by length so padding stays small "
+                "(default: 4 on CPU, where compute grows with padded tokens; max_batch on a GPU)",
+                type=int,
+            ),
+            Flag("threads", "compute threads per worker (default: all cores)", type=int),
+            Flag(
+                "workers",
+                "server processes, each with its own model and batcher (on a CPU: workers x threads <= cores)",
+                type=int,
+                default=1,
+            ),
+        ),
+    )
+}
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m claf serve", description="Serve a trained model over HTTP.")
-    parser.add_argument("checkpoint", help="a run folder (its checkpoints/best is used) or a checkpoint directory")
-    parser.add_argument("--backend", default="torch", help="torch, torch-bf16, torch-fp16, onnx, onnx-int8")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8766)
-    parser.add_argument("--max_batch", type=int, default=16, help="most inputs in one model call")
-    parser.add_argument(
-        "--max_wait_ms",
-        type=float,
-        default=None,
-        help="longest wait for a batch to fill (default: 0 on a CPU, where requests that arrive while the "
-        "model runs form the next batch anyway and waiting only adds latency; 5 on a GPU)",
-    )
-    parser.add_argument(
-        "--model_batch",
-        type=int,
-        default=None,
-        help="inputs per model call inside a micro-batch, sorted by length so padding stays small "
-        "(default: 4 on CPU, where compute grows with padded tokens; max_batch on a GPU)",
-    )
-    parser.add_argument("--threads", type=int, default=None, help="compute threads per worker (default: all cores)")
-    parser.add_argument(
-        "--workers",
-        type=int,
-        default=1,
-        help="server processes, each with its own model and batcher (on a CPU: workers x threads <= cores)",
-    )
-    args = parser.parse_args(argv)
+    args = parse(SPECS[""], argv)
     setup_logging()
 
     def run() -> int:

@@ -5,12 +5,31 @@ in ``CLAF_SERVER_TOKEN``; without one, a random token is made and kept in ``$CLA
 (clients on the same machine read it from there).
 """
 
-import argparse
 import os
 import secrets
 import sys
 
+from claf.commands.args import Flag, Spec, parse
 from claf.commands.common import guarded
+
+SPECS = {
+    "": Spec(
+        "python -m claf server",
+        __doc__.split("\n\n")[0],
+        (
+            Flag(
+                "db",
+                "database URL (default: sqlite:///$CLAF_HOME/bench.sqlite; "
+                "PostgreSQL: postgresql+psycopg://user:pass@host/db)",
+                metavar="URL",
+            ),
+            Flag("host", default="127.0.0.1"),
+            Flag("port", type=int, default=8765),
+            Flag("private", "reads need the token too", switch=True),
+            Flag("log_level", "uvicorn's log level", default="info"),
+        ),
+    )
+}
 
 
 def server_token() -> str:
@@ -32,18 +51,7 @@ def server_token() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m claf server", description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--db",
-        default=None,
-        help="database URL (default: sqlite:///$CLAF_HOME/bench.sqlite; "
-        "PostgreSQL: postgresql+psycopg://user:pass@host/db)",
-    )
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument("--private", action="store_true", help="reads need the token too")
-    parser.add_argument("--log-level", default="info")
-    args = parser.parse_args(argv)
+    args = parse(SPECS[""], argv)
 
     def run() -> int:
         import uvicorn

@@ -4,28 +4,38 @@ python -m claf vocab build --base_config vocab/kor_32k_cased [--vocab.vocab_size
 python -m claf vocab bench minilm koelectra vocab/kor_32k_cased [--output DIR]
 """
 
-import argparse
 import os
 import sys
 
+from claf.commands.args import Arg, Flag, Spec, config_spec, dispatch, parse
 from claf.commands.common import guarded, resolve_from_argv, split_base_config
 
-USAGE = (
-    "usage: python -m claf vocab {build --base_config vocab/<recipe> [--key value ...] | bench NAME... [--output DIR]}"
-)
+PROG = "python -m claf vocab"
+SPECS = {
+    "build": config_spec(f"{PROG} build", "Build a vocab from a vocab/<recipe> BaseConfig."),
+    "bench": Spec(
+        f"{PROG} bench",
+        "Vocab benchmark on KorQuAD dev paragraphs.",
+        (
+            Arg("names", "tokenizer dirs, vocab/<recipe>, minilm, koelectra or hub names", nargs="+"),
+            Flag("output", "folder for vocab_bench.json/.csv", default="benchmarks/vocab_bench", metavar="DIR"),
+        ),
+    ),
+}
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = list(argv or [])
+    argv = list(sys.argv[1:] if argv is None else argv)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "true")
-    if not argv or argv[0] not in ("build", "bench"):
-        print(USAGE, file=sys.stderr)
-        return 2
-    return guarded(lambda: (build if argv[0] == "build" else bench)(argv[1:]))
+    verbs = {
+        "build": ("build a vocab from a recipe", lambda rest: guarded(lambda: build(rest))),
+        "bench": ("benchmark tokenizers", lambda rest: guarded(lambda: bench(rest))),
+    }
+    return dispatch(PROG, verbs, argv)
 
 
 def build(argv: list[str]) -> int:
-    config, status = resolve_from_argv(argv, "python -m claf vocab build", kind="vocab")
+    config, status = resolve_from_argv(argv, f"{PROG} build", kind="vocab")
     if status is not None:
         return status
     from claf.tokens.vocab_build import build_vocab
@@ -36,15 +46,10 @@ def build(argv: list[str]) -> int:
 
 
 def bench(argv: list[str]) -> int:
+    args = parse(SPECS["bench"], argv)
     from claf.tokens.vocab_bench import bench as run_bench
     from claf.tokens.vocab_bench import table, write
 
-    parser = argparse.ArgumentParser(
-        prog="python -m claf vocab bench", description="Vocab benchmark on KorQuAD dev paragraphs."
-    )
-    parser.add_argument("names", nargs="+", help="tokenizer dirs, vocab/<recipe>, minilm, koelectra or hub names")
-    parser.add_argument("--output", default="benchmarks/vocab_bench", help="folder for vocab_bench.json/.csv")
-    args = parser.parse_args(argv)
     rows = run_bench(args.names)
     print(table(rows))
     out = write(rows, args.output)

@@ -113,7 +113,10 @@ def _as_list(key, raw):
 
 
 def split_argv(argv):
-    """``['--a.b', '1', '--c.d=x']`` -> [('a.b', '1'), ('c.d', 'x')]; a bare flag means 'true'."""
+    """``['--a.b', '1', '--c.d=x']`` -> [('a.b', '1'), ('c.d', 'x')]; a bare flag means 'true'.
+
+    Keys are snake_case; a kebab spelling is an alias (``--trainer.num-epochs`` -> ``trainer.num_epochs``).
+    """
     pairs, i = [], 0
     while i < len(argv):
         token = argv[i]
@@ -129,7 +132,7 @@ def split_argv(argv):
         else:
             value = "true"
             i += 1
-        pairs.append((key, value))
+        pairs.append((key.replace("-", "_"), value))
     return pairs
 
 
