@@ -18,6 +18,7 @@ COMMANDS = {
     "pretrain": ("pretrain", "run a LaRva pre-training recipe"),
     "vocab": ("vocab", "build a vocab from a recipe, or benchmark tokenizers"),
     "list": ("list", "every registered component and BaseConfig"),
+    "schema": ("schema", "write the JSON Schema of every recipe kind (editors complete and check keys)"),
     "server": ("server", "the benchmark server: REST API + dashboard (--db URL --host --port)"),
     "results": ("results", "post run folders to the benchmark server (push), retry the outbox (flush)"),
     "report": ("report", "a benchmark's dashboard page as one self-contained HTML file"),

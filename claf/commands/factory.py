@@ -93,7 +93,7 @@ def _main(verb: str, argv: list[str]) -> int:
 def _recipe(config, rest_name: str | None = None):
     from claf.factory.recipe import load_recipe
 
-    return load_recipe(config.to_dict())
+    return load_recipe(config)  # the spec built from argv: not resolved again
 
 
 def _name(config, flags) -> str:

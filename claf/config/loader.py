@@ -32,8 +32,15 @@ def base_config_dirs() -> list[Path]:
 def list_base_configs() -> list[str]:
     names: set[str] = set()
     for root in base_config_dirs():
-        names.update(p.relative_to(root).with_suffix("").as_posix() for p in root.rglob("*.json"))
+        names.update(
+            p.relative_to(root).with_suffix("").as_posix() for p in root.rglob("*.json") if not _is_schema(p, root)
+        )
     return sorted(names)
+
+
+def _is_schema(path: Path, root: Path) -> bool:
+    """``base_config/schema/*.schema.json``: the editors' JSON Schemas (claf.config.schema), not recipes."""
+    return path.name.endswith(".schema.json") or path.relative_to(root).parts[0] == "schema"
 
 
 def find_base_config(name_or_path: str | Path) -> Path:

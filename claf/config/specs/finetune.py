@@ -16,7 +16,8 @@ class Chosen(Block):
     _registry = ""
     _selector = "name"
 
-    def _check_chosen(self, info: ValidationInfo) -> None:
+    def _check_chosen(self, info: ValidationInfo, prefix: str = "") -> None:
+        """``prefix``: this block's key relative to the validator that asks (e.g. ``subword.``)."""
         import claf.registry as registries
         from claf.config.frozen import FrozenConfig
         from claf.registry import RegistryError
@@ -25,12 +26,14 @@ class Chosen(Block):
         try:
             getattr(registries, self._registry).get(name)
         except RegistryError as e:
-            raise fail(self._selector, str(e)) from None
+            raise fail(prefix + self._selector, str(e)) from None
         extra = self.__pydantic_extra__ or {}
         for key in extra:  # a block of another registered component stays (inactive) after a --name switch
             if key != name and key not in getattr(registries, self._registry):
-                raise fail(key, f"unknown key; the options block here is named after {self._selector} ({name})")
-        options = check_component(self._registry, name, extra.get(name), name, self._selector, info)
+                raise fail(
+                    prefix + key, f"unknown key; the options block here is named after {self._selector} ({name})"
+                )
+        options = check_component(self._registry, name, extra.get(name), prefix + name, prefix + self._selector, info)
         if name in extra:  # read-only, with attribute access: spec.model.bert_for_qa.answer_maxlen
             extra[name] = FrozenConfig(options, name)
 
@@ -106,7 +109,7 @@ class TokenizerSpec(Block):
                 raise fail(
                     f"{level}.name", f"{part.name} is a {component.level} tokenizer; pick one of {', '.join(others)}"
                 )
-            part._check_chosen(info)
+            part._check_chosen(info, f"{level}.")
         return self
 
     def as_dict(self) -> dict:

@@ -6,7 +6,7 @@ batches divide by gradient accumulation, ``copy_share`` needs sentence-pair inst
 
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import ConfigDict, Field, ValidationInfo, WithJsonSchema, field_validator, model_validator
 
 from claf.config.specs.base import Block, Recipe, check_file, fail
 from claf.config.specs.run import OptimizerSpec, PositiveInt, TrainerSpec
@@ -112,10 +112,27 @@ class NgramShare(Block):
         return self
 
 
+PHASES_SCHEMA = {
+    "type": "array",
+    "minItems": 1,
+    "description": "phases [until_step (null: the last one runs on), max_seq_length, batch_size]",
+    "items": {
+        "type": "array",
+        "prefixItems": [
+            {"type": ["integer", "null"], "minimum": 1},
+            {"type": "integer", "minimum": 8},
+            {"type": "integer", "minimum": 1},
+        ],
+        "minItems": 3,
+        "maxItems": 3,
+    },
+}
+
+
 class ScheduleSpec(Block):
     """``sequence_length``: phases ``[until_step, max_seq_length, batch_size]``; the last may run on (null)."""
 
-    sequence_length: Annotated[list[Phase], Field(min_length=1)]
+    sequence_length: Annotated[list[Phase], Field(min_length=1), WithJsonSchema(PHASES_SCHEMA)]
     ngram_share: NgramShare = NgramShare()
 
     @field_validator("sequence_length", mode="before")
