@@ -95,7 +95,7 @@ def build_overrides(job: dict, log_dir: Path, threads: int | None) -> tuple[str,
     halvings = int(job.get("oom_retries") or 0)
     if halvings:
         cfg = resolve_config(spec["base_config"], overrides, kind="finetune")
-        batch, accumulation = int(cfg.iterator.batch_size), int(cfg.trainer.get("gradient_accumulation_steps", 1))
+        batch, accumulation = cfg.iterator.batch_size, cfg.trainer.gradient_accumulation_steps
         factor = 2**halvings
         if batch < factor:
             raise MemoryError(f"out of memory at iterator.batch_size {batch}: cannot halve it further")
@@ -147,10 +147,12 @@ def main(argv: list[str] | None = None) -> int:
         hf_logging.disable_progress_bar()
         from claf.atomic import atomic_write_text
         from claf.config import resolve_config
+        from claf.data.locate import file_problem
         from claf.experiment import Experiment
 
         base, overrides = build_overrides(job, log_dir, threads)
-        memory_probe(int(resolve_config(base, overrides, kind="finetune").iterator.batch_size))
+        spec = resolve_config(base, overrides, kind="finetune", files=file_problem)  # once, for the probe and the run
+        memory_probe(spec.iterator.batch_size)
         logger.info(
             "job %s: %s on %s (seed %s), attempt %s",
             job["key"][:12],
@@ -160,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
             job.get("attempts"),
         )
         began = time.time()
-        Experiment("train", base, overrides=overrides)()
+        Experiment("train", spec)()
         payload = result_for(job, log_dir)
         payload["provenance"].update(
             experiment_s=round(time.time() - began, 3), process_start_s=round(began - STARTED, 3)
