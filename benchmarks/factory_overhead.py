@@ -24,9 +24,9 @@ def main() -> None:
     parser.add_argument("--output", default=None)
     args = parser.parse_args()
 
-    from claf.bench.db import open_engine, session_factory
-    from claf.bench.jobs import Job
-    from claf.bench.schema import Result
+    from claf.db.engine import open_engine, session_factory
+    from claf.db.tables import Result
+    from claf.queue.jobs import Job
 
     sessions = session_factory(open_engine(args.db))
     with sessions() as s:

@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def table(jobs: list[dict]) -> dict:
-    from claf.bench.runfolder import split_checkpoint_name
+    from claf.results.run_payloads import split_checkpoint_name
 
     cells: dict = {}
     steps: dict = {}
@@ -72,7 +72,7 @@ def main() -> int:
     parser.add_argument("--recipe", required=True)
     parser.add_argument("--json")
     args = parser.parse_args()
-    from claf.factory.stores import DbStore
+    from claf.factory.job_stores import DbStore
 
     result = table(DbStore(args.db).jobs(args.recipe))
     print(markdown(result))

@@ -43,7 +43,7 @@ def cli(*args, env=None, **kw):
 
 
 def database(url):
-    from claf.factory.stores import DbStore
+    from claf.factory.job_stores import DbStore
 
     return DbStore(url)
 
@@ -51,7 +51,7 @@ def database(url):
 def results(store):
     from sqlalchemy import select
 
-    from claf.bench.schema import Result
+    from claf.db.tables import Result
 
     with store.sessions() as s:
         return [(r.seed, r.config_hash, r.metrics, r.config) for r in s.scalars(select(Result))]
@@ -166,8 +166,8 @@ def test_ray_executor_runs_the_suite(factory_env):
 
 def test_pull_worker_through_the_server(factory_env):
     from claf.factory.factory import queue
+    from claf.factory.job_stores import RestStore
     from claf.factory.recipe import load_recipe
-    from claf.factory.stores import RestStore
 
     publish_tiny(factory_env, "tiny-1k", 1000, seed=1)
     server = ServerProcess(f"sqlite:///{factory_env / 'server.sqlite'}", factory_env).start()

@@ -14,6 +14,7 @@ import os
 import sys
 
 from claf.commands.common import fail, guarded, setup_logging
+from claf.extras import require
 
 
 def int_list(text):
@@ -60,6 +61,7 @@ def latency(argv) -> int:
     setup_logging()
 
     def run() -> int:
+        require("serve", "claf bench latency")
         from pathlib import Path
 
         from claf.experiment import find_checkpoint
@@ -71,7 +73,9 @@ def latency(argv) -> int:
         for backend in backends:
             check_backend(backend)
         if args.model in SHAPES and not Path(args.model).exists():
-            cache = Path(args.cache or Path(os.environ.get("CLAF_CACHE", Path.home() / ".cache" / "claf")) / "serve")
+            from claf.paths import cache_dir
+
+            cache = Path(args.cache) if args.cache else cache_dir() / "serve"
             checkpoint, default_output = random_checkpoint(args.model, cache), Path(f"latency-{args.model}")
         else:
             try:
@@ -129,6 +133,7 @@ def load(argv) -> int:
     setup_logging()
 
     def run() -> int:
+        require("serve", "claf bench load")
         import json
 
         from claf.experiment import find_checkpoint

@@ -9,6 +9,7 @@ import argparse
 import json
 
 from claf.commands.common import guarded, setup_logging
+from claf.extras import require
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,6 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging()
 
     def run() -> int:
+        require("serve", "claf export")
         from claf.experiment import find_checkpoint
         from claf.runtime.export import export_onnx
 

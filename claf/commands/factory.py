@@ -11,6 +11,7 @@ import json
 import sys
 
 from claf.commands.common import fail, guarded, resolve_from_argv, setup_basic_logging, setup_logging
+from claf.extras import require
 
 VERBS = ("run", "watch", "status", "worker", "notify")
 FLAGS = {
@@ -57,6 +58,9 @@ def main(argv: list[str] | None = None) -> int:
         print(__doc__, file=sys.stderr if not argv or argv[0] not in ("-h", "--help") else sys.stdout)
         return 0 if argv and argv[0] in ("-h", "--help") else 2
     verb, (flags, rest) = argv[0], split_flags(argv[1:])
+    missing = guarded(lambda: require("factory", f"claf factory {verb}"))
+    if missing:
+        return missing
     if verb == "worker":
         return guarded(lambda: _worker(flags))
     if verb == "notify":
@@ -105,7 +109,7 @@ def _watch(config, flags) -> int:
 
 def _status(config, flags) -> int:
     from claf.factory.factory import open_store_for, status_text
-    from claf.factory.stores import open_jobs_store
+    from claf.factory.job_stores import open_jobs_store
 
     if config is None:
         store = open_jobs_store(flags.get("server"), flags.get("db"))
@@ -123,7 +127,7 @@ def _status(config, flags) -> int:
 
 def _worker(flags) -> int:
     setup_logging()
-    from claf.factory.stores import RestStore
+    from claf.factory.job_stores import RestStore
     from claf.factory.worker import Worker
 
     if not flags.get("server"):
@@ -143,12 +147,12 @@ def _worker(flags) -> int:
 
 def _notify(flags) -> int:
     setup_basic_logging()
-    from claf.bench import notify
-    from claf.factory.stores import DbStore
+    from claf.factory.job_stores import DbStore
+    from claf.notify import slack
 
     store = DbStore(flags.get("db"))
-    sent = notify.Notifier(store.sessions).deliver()
+    sent = slack.Notifier(store.sessions).deliver()
     with store.sessions() as session:
-        left = sum(n["state"] == "pending" for n in notify.pending(session))
+        left = sum(n["state"] == "pending" for n in slack.pending(session))
     print(json.dumps({"sent": sent, "pending": left}))
     return 0

@@ -8,6 +8,7 @@ import argparse
 import sys
 
 from claf.commands.common import guarded, setup_logging
+from claf.extras import require
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging()
 
     def run() -> int:
+        require("serve", "claf serve")
         import os
 
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")  # the cores are the model's, not a tokenizer pool

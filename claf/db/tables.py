@@ -1,8 +1,8 @@
-"""The benchmark database tables (SQLAlchemy 2 declarative).
+"""The results database tables (SQLAlchemy 2 declarative).
 
-Benchmarks and tasks are rows, not code (see ``claf.bench.catalog``). To add a table: declare it
+Benchmarks and tasks are rows, not code (see ``claf.results.catalog``). To add a table: declare it
 here (or in your own module on ``Base``), then add an Alembic revision under
-``claf/bench/migrations/versions/`` whose ``down_revision`` is the current head; servers apply it at start.
+``claf/db/migrations/versions/`` whose ``down_revision`` is the current head; servers apply it at start.
 """
 
 from datetime import datetime, timezone

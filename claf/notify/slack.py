@@ -19,7 +19,7 @@ import time
 from sqlalchemy import Float, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
-from claf.bench.schema import Base
+from claf.db.tables import Base
 
 logger = logging.getLogger(__name__)
 DEFAULT_CHANNEL = "CLAF_SLACK_WEBHOOK_URL"
@@ -225,7 +225,7 @@ class Notifier:
         return 0
 
     def _update(self, notice_id: int, sent=False, error="", delay=0.0, drop=False, count=True, at=None) -> None:
-        from claf.bench.db import write_session
+        from claf.db.engine import write_session
 
         with write_session(self.sessions) as session:
             n = session.get(Notice, notice_id)
@@ -253,7 +253,7 @@ def post_webhook(url: str, message: dict, timeout: float) -> tuple[int | None, f
         from slack_sdk.webhook import WebhookClient
     except ImportError:
         return None, None, "slack_sdk is not installed: pip install 'claf[factory]'"
-    quiet = logging.getLogger("claf.bench.notify.slack")
+    quiet = logging.getLogger("claf.notify.slack.sdk")
     quiet.setLevel(logging.WARNING)  # slack_sdk logs the URL at DEBUG
     client = WebhookClient(url, timeout=int(max(1, timeout)), logger=quiet, retry_handlers=[])
     try:
