@@ -37,7 +37,7 @@ def parse_s3_url(url):
 
 
 def client(endpoint_url=None, region=None):
-    require("s3", "an s3:// store")
+    require("s3", "s3://")  # a store or file on S3
     import boto3
     from botocore.config import Config
 
