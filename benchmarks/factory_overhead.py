@@ -25,8 +25,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from claf.db.engine import open_engine, session_factory
-    from claf.db.tables import Result
-    from claf.queue.jobs import Job
+    from claf.db.tables import Job, Result
 
     sessions = session_factory(open_engine(args.db))
     with sessions() as s:

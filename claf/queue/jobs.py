@@ -17,10 +17,10 @@ in the same transaction as the state change, so each is queued exactly once.
 
 import time
 
-from sqlalchemy import Float, Integer, String, Text, UniqueConstraint, and_, or_, select
-from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session, sessionmaker
 
-from claf.db.tables import Base
+from claf.db.tables import Job
 from claf.results.digest import sha256_of
 
 STATES = ("queued", "running", "done", "failed")
@@ -28,38 +28,6 @@ STATES = ("queued", "running", "done", "failed")
 
 class LeaseLost(Exception):
     """The worker no longer holds the job's lease (it expired and another worker took the job)."""
-
-
-class Job(Base):
-    __tablename__ = "factory_jobs"
-    __table_args__ = (UniqueConstraint("checkpoint_sha256", "task", "seed", "config_hash"),)
-    id: Mapped[int] = mapped_column(primary_key=True)
-    key: Mapped[str] = mapped_column(String(64), unique=True)
-    recipe: Mapped[str] = mapped_column(String(200), index=True)
-    benchmark: Mapped[str] = mapped_column(String(64))
-    task: Mapped[str] = mapped_column(String(64))
-    seed: Mapped[int] = mapped_column(Integer)
-    config_hash: Mapped[str] = mapped_column(String(64))
-    checkpoint: Mapped[str] = mapped_column(String(200))
-    checkpoint_sha256: Mapped[str] = mapped_column(String(64))
-    model: Mapped[str] = mapped_column(String(200))
-    step: Mapped[int] = mapped_column(Integer)  # ordering: newest checkpoint first (random init: -1)
-    cost: Mapped[float] = mapped_column(Float, default=1.0)  # ordering: cheap tasks first
-    spec: Mapped[dict] = mapped_column(default=dict)  # what the runner needs: base_config, overrides, source...
-    state: Mapped[str] = mapped_column(String(16), default="queued", index=True)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    max_attempts: Mapped[int] = mapped_column(Integer, default=3)
-    oom_retries: Mapped[int] = mapped_column(Integer, default=0)
-    lease_owner: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    lease_expires: Mapped[float | None] = mapped_column(Float, nullable=True)  # epoch seconds
-    heartbeat_at: Mapped[float | None] = mapped_column(Float, nullable=True)
-    result_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    score: Mapped[float | None] = mapped_column(Float, nullable=True)
-    error: Mapped[str] = mapped_column(Text, default="")
-    log_tail: Mapped[str] = mapped_column(Text, default="")
-    wall_time: Mapped[float | None] = mapped_column(Float, nullable=True)
-    created_at: Mapped[float] = mapped_column(Float, default=time.time)
-    finished_at: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
 def job_key(checkpoint_sha256: str, task: str, seed: int, config_hash: str) -> str:
