@@ -64,9 +64,9 @@ def writer(url, worker, count):
 def fill(db_url, models=100, steps=10, seeds=3):
     from sqlalchemy import select
 
-    from claf.bench.db import open_engine, session_factory, write_session
-    from claf.bench.payloads import config_hash, sha256_of
-    from claf.bench.schema import Benchmark, Checkpoint, Model, Result, Task
+    from claf.db.engine import open_engine, session_factory, write_session
+    from claf.db.tables import Benchmark, Checkpoint, Model, Result, Task
+    from claf.results.payloads import config_hash, sha256_of
 
     engine = open_engine(db_url)
     factory = session_factory(engine)

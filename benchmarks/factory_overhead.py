@@ -24,9 +24,8 @@ def main() -> None:
     parser.add_argument("--output", default=None)
     args = parser.parse_args()
 
-    from claf.bench.db import open_engine, session_factory
-    from claf.bench.jobs import Job
-    from claf.bench.schema import Result
+    from claf.db.engine import open_engine, session_factory
+    from claf.db.tables import Job, Result
 
     sessions = session_factory(open_engine(args.db))
     with sessions() as s:

@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def table(jobs: list[dict]) -> dict:
-    from claf.bench.runfolder import split_checkpoint_name
+    from claf.results.run_payloads import split_checkpoint_name
 
     cells: dict = {}
     steps: dict = {}

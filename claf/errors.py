@@ -1,4 +1,4 @@
-"""The one base class of user errors.
+"""The one base class of user errors, and the errors several layers share.
 
 A ``UserError`` is a mistake the user can fix (a bad key, value, file or name). Its message is
 one line that names the key, file or line and the fix. The command layer prints exactly these
@@ -18,3 +18,11 @@ class InputError(UserError, ValueError):
 
 class MissingFileError(UserError, FileNotFoundError):
     """A file or folder the user named is missing or is not what it should be."""
+
+
+class RunFolderError(UserError):
+    """A run folder is taken (a new run would replace its results), or is not a finished run (its
+    config.json / metrics.json is missing or unreadable). Raised by ``claf.learn.run_folder`` and
+    ``claf.results.run_payloads``."""
+
+    exit_code = 2

@@ -111,7 +111,7 @@ class Experiment:
                 model, batches, optimizer, scheduler, evaluator, save_best, writer=writer, dist=dist
             )
         if dist.is_main and (cfg.get("benchmark") or os.environ.get("CLAF_SERVER_URL")):  # post to the server
-            from claf.bench.client import post_run_folder  # never raises; queues to the outbox
+            from claf.results.client import post_run_folder  # never raises; queues to the outbox
 
             post_run_folder(log_dir, config=cfg.to_dict())
         return summary  # the command prints its Metric Logs (once, rank 0)

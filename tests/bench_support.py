@@ -232,7 +232,7 @@ def load_worker(url: str, worker: int, posts: int, stop_after_errors: int = 0) -
 def count_results(db_url: str) -> int:
     from sqlalchemy import create_engine, func, select
 
-    from claf.bench.schema import Result
+    from claf.db.tables import Result
 
     engine = create_engine(db_url)
     with engine.connect() as conn:

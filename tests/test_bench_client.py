@@ -71,7 +71,7 @@ def klue_rows(url):
 
 
 def test_down_server_queues_to_the_outbox_and_flush_delivers(home, tmp_path):
-    from claf.bench.client import flush_outbox, outbox_dir, post_run_folder
+    from claf.results.client import flush_outbox, outbox_dir, post_run_folder
 
     run = finetune_folder(tmp_path / "run")
     port = free_port()
@@ -91,7 +91,7 @@ def test_down_server_queues_to_the_outbox_and_flush_delivers(home, tmp_path):
 
 
 def test_a_refusing_server_never_fails_the_run(home, tmp_path, monkeypatch):
-    from claf.bench.client import flush_outbox, outbox_dir, post_run_folder
+    from claf.results.client import flush_outbox, outbox_dir, post_run_folder
 
     server = ServerProcess(database_url("sqlite", tmp_path), tmp_path).start()
     try:

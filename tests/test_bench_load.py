@@ -84,7 +84,7 @@ def test_servers_starting_at_once_migrate_one_database(kind, tmp_path):
     from alembic.script import ScriptDirectory
     from sqlalchemy import create_engine, text
 
-    from claf.bench.db import MIGRATIONS
+    from claf.db.engine import MIGRATIONS
 
     head = ScriptDirectory(str(MIGRATIONS)).get_current_head()  # the newest revision shipped
     engine = create_engine(db_url)

@@ -5,9 +5,9 @@ import math
 import pytest
 from pydantic import ValidationError
 
-from claf.bench.payloads import ResultIn, config_hash
-from claf.bench.queries import choose, combine, parse_step
-from claf.bench.runfolder import split_checkpoint_name
+from claf.results.payloads import ResultIn, config_hash
+from claf.results.queries import choose, combine, parse_step
+from claf.results.run_payloads import split_checkpoint_name
 
 
 def test_seed_aggregation():
@@ -64,9 +64,10 @@ def test_payload_refuses_non_finite_numbers_and_unknown_fields():
 
 
 def test_data_layer_puts_are_idempotent(tmp_path):
-    from claf.bench.db import migrate, open_engine, session_factory
-    from claf.bench.queries import benchmark_table
-    from claf.bench.store import Conflict, NotFound, put_result
+    from claf.db.engine import open_engine, session_factory
+    from claf.results.catalog import migrate
+    from claf.results.queries import benchmark_table
+    from claf.results.store import Conflict, NotFound, put_result
 
     engine = open_engine(f"sqlite:///{tmp_path / 'b.sqlite'}")
     migrate(engine)

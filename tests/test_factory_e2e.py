@@ -51,7 +51,7 @@ def database(url):
 def results(store):
     from sqlalchemy import select
 
-    from claf.bench.schema import Result
+    from claf.db.tables import Result
 
     with store.sessions() as s:
         return [(r.seed, r.config_hash, r.metrics, r.config) for r in s.scalars(select(Result))]

@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from claf.bench import notify
-from claf.bench.db import migrate, open_engine, session_factory, write_session
+from claf.db.engine import migrate, open_engine, session_factory, write_session
+from claf.notify import slack as notify
 
 CHANNEL = "CLAF_TEST_SLACK_WEBHOOK"
 
@@ -61,7 +61,7 @@ def slack(monkeypatch):
 
 def outbox(path):
     engine = open_engine(f"sqlite:///{path}")
-    migrate(engine, catalog=False)
+    migrate(engine)  # the schema only: no catalog
     return session_factory(engine)
 
 

@@ -6,10 +6,12 @@ import time
 
 import pytest
 
-from claf.bench import jobs, notify
-from claf.bench.db import migrate, open_engine, session_factory
+from claf.db.engine import open_engine, session_factory
 from claf.factory.factory import status_text
 from claf.factory.recipe import Checkpoint, discover, expand, load_recipe, random_baseline
+from claf.notify import slack
+from claf.queue import jobs
+from claf.results.catalog import migrate
 
 
 @pytest.fixture
@@ -68,7 +70,7 @@ def test_keys_order_and_no_repeats(sessions):
 
 
 def test_unknown_task_is_refused_before_any_job_is_queued(sessions):
-    from claf.bench.store import NotFound
+    from claf.results.store import NotFound
 
     with pytest.raises(NotFound, match="unknown task 'nsmc@1e-3' in benchmark 'klue'; known tasks: .*nsmc"):
         jobs.enqueue(sessions, [spec("nsmc", 1000), spec("nsmc@1e-3", 1000)])
@@ -90,7 +92,7 @@ def test_expired_lease_is_taken_again_and_attempts_end_in_failure(sessions):
     ended = jobs.finish(sessions, second["id"], "w2", {"ok": False, "error": "boom", "log_tail": "Traceback ... boom"})
     assert ended["state"] == "failed" and "boom" in ended["error"] and "Traceback" in ended["log_tail"]
     with sessions() as s:
-        keys = [n["dedupe_key"] for n in notify.pending(s)]
+        keys = [n["dedupe_key"] for n in slack.pending(s)]
     assert any(k.startswith("failed:") for k in keys) and any(k.startswith("suite:") for k in keys)
 
 

@@ -15,6 +15,7 @@ import sys
 
 from claf.commands.args import Arg, Flag, Spec, dispatch, parse
 from claf.commands.common import fail, guarded, setup_logging
+from claf.extras import require
 
 
 def int_list(text):
@@ -73,6 +74,7 @@ def latency(argv) -> int:
     setup_logging()
 
     def run() -> int:
+        require("serve", "claf bench latency")
         from pathlib import Path
 
         from claf.experiment import find_checkpoint
@@ -84,7 +86,9 @@ def latency(argv) -> int:
         for backend in backends:
             check_backend(backend)
         if args.model in SHAPES and not Path(args.model).exists():
-            cache = Path(args.cache or Path(os.environ.get("CLAF_CACHE", Path.home() / ".cache" / "claf")) / "serve")
+            from claf.paths import cache_dir
+
+            cache = Path(args.cache) if args.cache else cache_dir() / "serve"
             checkpoint, default_output = random_checkpoint(args.model, cache), Path(f"latency-{args.model}")
         else:
             try:
@@ -127,6 +131,7 @@ def load(argv) -> int:
     setup_logging()
 
     def run() -> int:
+        require("serve", "claf bench load")
         import json
 
         from claf.experiment import find_checkpoint

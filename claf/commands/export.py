@@ -9,6 +9,7 @@ import json
 
 from claf.commands.args import Arg, Flag, Spec, parse
 from claf.commands.common import guarded, setup_logging
+from claf.extras import require
 
 SPECS = {
     "": Spec(
@@ -28,6 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging()
 
     def run() -> int:
+        require("serve", "claf export")
         from claf.experiment import find_checkpoint
         from claf.runtime.onnx_export import export_onnx
 

@@ -12,6 +12,7 @@ import sys
 
 from claf.commands.args import Flag, Spec, build, config_spec, dispatch, parse
 from claf.commands.common import guarded, resolve_from_argv, setup_basic_logging, setup_logging
+from claf.extras import require
 
 PROG = "python -m claf factory"
 STORE = (
@@ -70,6 +71,9 @@ def _verb(verb: str):
 
 def _main(verb: str, argv: list[str]) -> int:
     spec = SPECS[verb]
+    missing = guarded(lambda: require("factory", f"claf factory {verb}"))
+    if missing:
+        return missing
     if not spec.config:
         flags = vars(parse(spec, argv))
         return guarded(lambda: (_worker if verb == "worker" else _notify)(flags))
@@ -162,12 +166,12 @@ def _worker(flags) -> int:
 
 def _notify(flags) -> int:
     setup_basic_logging()
-    from claf.bench import notify
     from claf.factory.job_store import DbStore
+    from claf.notify import slack
 
     store = DbStore(flags.get("db"))
-    sent = notify.Notifier(store.sessions).deliver()
+    sent = slack.Notifier(store.sessions).deliver()
     with store.sessions() as session:
-        left = sum(n["state"] == "pending" for n in notify.pending(session))
+        left = sum(n["state"] == "pending" for n in slack.pending(session))
     print(json.dumps({"sent": sent, "pending": left}))
     return 0

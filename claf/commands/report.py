@@ -10,6 +10,7 @@ import sys
 
 from claf.commands.args import Flag, Spec, parse
 from claf.commands.common import fail, guarded
+from claf.extras import require
 
 SPECS = {
     "": Spec(
@@ -35,8 +36,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(SPECS[""], argv)
 
     def run() -> int:
+        require("server", "claf report")
         from claf.atomic import atomic_write_text
-        from claf.bench.dashboard import render_benchmark, render_speed
+        from claf.server.dashboard import render_benchmark, render_speed
 
         if args.speed:
             data = _speed_from_server(args) if args.server else _speed_from_db(args)
@@ -54,8 +56,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _from_db(args):
-    from claf.bench.dashboard import page_data
-    from claf.bench.db import migrate, open_engine, session_factory
+    from claf.db.engine import open_engine, session_factory
+    from claf.results.catalog import migrate
+    from claf.server.dashboard import page_data
 
     engine = open_engine(args.db)
     migrate(engine)
@@ -64,8 +67,9 @@ def _from_db(args):
 
 
 def _speed_from_db(args):
-    from claf.bench.dashboard import speed_data
-    from claf.bench.db import migrate, open_engine, session_factory
+    from claf.db.engine import open_engine, session_factory
+    from claf.results.catalog import migrate
+    from claf.server.dashboard import speed_data
 
     engine = open_engine(args.db)
     migrate(engine)
@@ -74,8 +78,8 @@ def _speed_from_db(args):
 
 
 def _speed_from_server(args):
-    from claf.bench.client import BenchClient, ServerUnreachable
-    from claf.bench.speed import appendix
+    from claf.latency.reports import appendix
+    from claf.results.client import BenchClient, ServerUnreachable
 
     client = BenchClient(args.server)
     try:
@@ -95,7 +99,7 @@ def _speed_from_server(args):
 
 
 def _from_server(args):
-    from claf.bench.client import BenchClient, ServerUnreachable
+    from claf.results.client import BenchClient, ServerUnreachable
 
     client = BenchClient(args.server)
     try:

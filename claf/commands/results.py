@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _flush(args) -> int:
-    from claf.bench.client import flush_outbox, outbox_dir
+    from claf.results.client import flush_outbox, outbox_dir
 
     delivered, left = flush_outbox(args.server)
     print(f"outbox: {delivered} delivered, {left} still queued in {outbox_dir()}")
@@ -56,8 +56,8 @@ def _flush(args) -> int:
 
 
 def _push(args) -> int:
-    from claf.bench.client import send, server_url
-    from claf.bench.runfolder import checkpoint_payloads, is_pretrain_folder, result_payload
+    from claf.results.client import send, server_url
+    from claf.results.run_payloads import checkpoint_payloads, is_pretrain_folder, result_payload
 
     if not args.run_dirs and not args.vocab:
         return fail("give one or more run folders, or --vocab FILE", 2)

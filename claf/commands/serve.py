@@ -8,6 +8,7 @@ import sys
 
 from claf.commands.args import Arg, Flag, Spec, parse
 from claf.commands.common import guarded, setup_logging
+from claf.extras import require
 
 SPECS = {
     "": Spec(
@@ -48,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging()
 
     def run() -> int:
+        require("serve", "claf serve")
         import os
 
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")  # the cores are the model's, not a tokenizer pool

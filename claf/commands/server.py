@@ -11,6 +11,7 @@ import sys
 
 from claf.commands.args import Flag, Spec, parse
 from claf.commands.common import guarded
+from claf.extras import require
 
 SPECS = {
     "": Spec(
@@ -37,9 +38,9 @@ def server_token() -> str:
     if token:
         return token
     from claf.atomic import atomic_write_text
-    from claf.bench.db import claf_home
+    from claf.paths import user_dir
 
-    path = claf_home() / "server_token"
+    path = user_dir() / "server_token"
     if path.is_file() and path.read_text().strip():
         token = path.read_text().strip()
     else:
@@ -54,10 +55,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(SPECS[""], argv)
 
     def run() -> int:
+        require("server", "claf server")
         import uvicorn
 
-        from claf.bench.api import create_app
-        from claf.bench.db import default_url
+        from claf.db.engine import default_url
+        from claf.server.app import create_app
 
         app = create_app(args.db, token=server_token(), private=args.private)
         print(

@@ -14,8 +14,8 @@ import os
 import threading
 import time
 
-from claf.bench.jobs import LeaseLost
 from claf.factory.worker import Worker, run_job_process
+from claf.queue.jobs import LeaseLost
 
 logger = logging.getLogger(__name__)
 

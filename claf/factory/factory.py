@@ -13,9 +13,9 @@ import statistics
 import threading
 import time
 
-from claf.bench import notify
 from claf.factory.job_store import DbStore, open_jobs_store
 from claf.factory.recipe import RANDOM, Checkpoint, discover, expand, load_recipe, recipe_name
+from claf.notify import slack
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ def queue(recipe, store, name: str | None = None, checkpoints: list[Checkpoint] 
             store.notice(
                 f"published:{name}:{ck.sha256}",
                 channel,
-                notify.published_message(ck.name, ck.step, ck.size, ck.url or ck.source, added[ck.name], name),
+                slack.published_message(ck.name, ck.step, ck.size, ck.url or ck.source, added[ck.name], name),
             )
         if added[ck.name]:
             logger.info("queued %d jobs for %s", added[ck.name], ck.name)
@@ -62,7 +62,7 @@ class _Notifications:
     is delivered by ``python -m claf factory notify --db ...`` next to it)."""
 
     def __init__(self, store):
-        self.notifier = notify.Notifier(store.sessions) if isinstance(store, DbStore) else None
+        self.notifier = slack.Notifier(store.sessions) if isinstance(store, DbStore) else None
         self.stop = threading.Event()
 
     def __enter__(self):
@@ -123,7 +123,7 @@ def publish_hook(factory: str, server: str | None = None, db: str | None = None)
                 checkpoints.append(random_baseline(ck))
             added = queue(recipe, store, None, checkpoints)
             if isinstance(store, DbStore):
-                notify.Notifier(store.sessions).deliver(deadline=time.time() + 5)
+                slack.Notifier(store.sessions).deliver(deadline=time.time() + 5)
             logger.info("factory %s: queued %d jobs for %s", factory, added.get(ck.name, 0), ck.name)
         except Exception as e:
             logger.warning("factory %s: could not queue %s: %s: %s", factory, entry.get("name"), type(e).__name__, e)

@@ -106,7 +106,7 @@ def build_overrides(job: dict, log_dir: Path, threads: int | None) -> tuple[str,
 
 
 def result_for(job: dict, log_dir: Path) -> dict:
-    from claf.bench.runfolder import result_payload
+    from claf.results.run_payloads import result_payload
 
     payload = result_payload(log_dir)
     spec = job["spec"]

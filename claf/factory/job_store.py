@@ -6,8 +6,8 @@ Both offer the same calls: ``enqueue(specs)``, ``claim(worker, lease_s)``, ``hea
 
 import os
 
-from claf.bench.jobs import LeaseLost
 from claf.errors import UserError
+from claf.queue.jobs import LeaseLost
 
 
 class ServerError(UserError):
@@ -15,10 +15,11 @@ class ServerError(UserError):
 
 
 class DbStore:
-    """Jobs in the benchmark database through ``claf.bench`` (SQLite file or PostgreSQL)."""
+    """Jobs in the benchmark database through ``claf.queue`` (SQLite file or PostgreSQL)."""
 
     def __init__(self, url: str | None = None):
-        from claf.bench.db import default_url, migrate, open_engine, session_factory
+        from claf.db.engine import default_url, open_engine, session_factory
+        from claf.results.catalog import migrate
 
         self.url = url or default_url()
         self.engine = open_engine(self.url)
@@ -29,44 +30,44 @@ class DbStore:
         return f"database {self.engine.url.render_as_string(hide_password=True)}"
 
     def enqueue(self, specs: list[dict]) -> int:
-        from claf.bench.jobs import enqueue
+        from claf.queue.jobs import enqueue
 
         return enqueue(self.sessions, specs)
 
     def claim(self, worker: str, lease_s: float, recipe: str | None = None) -> dict | None:
-        from claf.bench.jobs import claim
+        from claf.queue.jobs import claim
 
         return claim(self.sessions, worker, lease_s, recipe)
 
     def heartbeat(self, job_id: int, worker: str, lease_s: float) -> bool:
-        from claf.bench.jobs import heartbeat
+        from claf.queue.jobs import heartbeat
 
         return heartbeat(self.sessions, job_id, worker, lease_s)
 
     def finish(self, job_id: int, worker: str, outcome: dict) -> dict:
-        from claf.bench.jobs import finish
+        from claf.queue.jobs import finish
 
         return finish(self.sessions, job_id, worker, outcome)
 
     def jobs(self, recipe: str | None = None) -> list[dict]:
-        from claf.bench.jobs import list_jobs
+        from claf.queue.jobs import list_jobs
 
         with self.sessions() as session:
             return list_jobs(session, recipe)
 
     def notice(self, key: str, channel: str, message: dict) -> bool:
-        from claf.bench import notify
-        from claf.bench.db import write_session
+        from claf.db.engine import write_session
+        from claf.notify import slack
 
         with write_session(self.sessions) as session:
-            return notify.queue(session, key, channel, message)
+            return slack.queue(session, key, channel, message)
 
 
 class RestStore:
     """Jobs through a benchmark server (``/api/v1/jobs``): for machines that reach only the server."""
 
     def __init__(self, url: str, token: str | None = None, timeout: float = 30.0):
-        from claf.bench.client import BenchClient
+        from claf.results.client import BenchClient
 
         self.url = url.rstrip("/")
         self.client = BenchClient(self.url, token, timeout)

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from claf.bench.payloads import config_hash
-from claf.bench.runfolder import split_checkpoint_name
-from claf.bench.util import sha256_of
 from claf.config import ConfigError, resolve_config
+from claf.results.digest import sha256_of
+from claf.results.payloads import config_hash
+from claf.results.run_payloads import split_checkpoint_name
 
 RANDOM = "random:"
 
@@ -166,7 +166,7 @@ def estimate_cost(cfg: dict) -> float:
 
 
 def expand(recipe: Any, checkpoints: list[Checkpoint], name: str | None = None) -> list[dict]:
-    """One job spec per (checkpoint, task, seed); the spec is what ``claf.bench.jobs.enqueue`` takes."""
+    """One job spec per (checkpoint, task, seed); the spec is what ``claf.queue.jobs.enqueue`` takes."""
     name = name or recipe_name(recipe)
     notify = _notify(recipe)
     specs = []

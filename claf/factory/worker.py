@@ -19,17 +19,17 @@ import time
 from pathlib import Path
 
 from claf.atomic import atomic_write_text
-from claf.bench.jobs import LeaseLost
 from claf.factory.job import EXIT_OOM, RESULT_FILE
+from claf.queue.jobs import LeaseLost
 
 logger = logging.getLogger(__name__)
 TAIL = 4000
 
 
 def default_work_dir() -> Path:
-    from claf.bench.util import claf_home
+    from claf.paths import user_dir
 
-    return claf_home() / "factory"
+    return user_dir() / "factory"
 
 
 def job_dir(job: dict, work_dir) -> Path:

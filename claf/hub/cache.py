@@ -12,6 +12,7 @@ from urllib.request import url2pathname
 
 from claf.atomic import atomic_file, atomic_write_text
 from claf.errors import UserError
+from claf.paths import cache_dir
 
 CHUNK_SIZE = 1 << 20
 CONNECT_TIMEOUT = 15
@@ -30,11 +31,8 @@ def one_line(text) -> str:
 
 
 def cache_root() -> Path:
-    """`$CLAF_CACHE` if set, else `~/.cache/claf`."""
-    env = os.environ.get("CLAF_CACHE")
-    if env:
-        return Path(env).expanduser()
-    return Path.home() / ".cache" / "claf"
+    """`$CLAF_CACHE` if set, else `~/.cache/claf` (see ``claf.paths``)."""
+    return cache_dir()
 
 
 def sha256_file(path) -> str:

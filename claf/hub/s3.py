@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from claf.atomic import atomic_file
+from claf.extras import require
 from claf.hub.cache import CHUNK_SIZE, HubError, one_line, write_checksum
 
 CREDENTIAL_ERRORS = {
@@ -36,6 +37,7 @@ def parse_s3_url(url):
 
 
 def client(endpoint_url=None, region=None):
+    require("s3", "s3://")  # a store or file on S3
     import boto3
     from botocore.config import Config
 

@@ -7,11 +7,7 @@ Call ``check_run_folder`` on every rank before any rank writes into ``log_dir``.
 
 from pathlib import Path
 
-from claf.errors import UserError
-
-
-class RunFolderError(UserError):
-    exit_code = 2
+from claf.errors import RunFolderError
 
 
 def holds_run(log_dir):

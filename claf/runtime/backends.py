@@ -19,6 +19,7 @@ from types import SimpleNamespace
 import torch
 
 from claf.errors import UserError
+from claf.extras import require
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +53,8 @@ def check_backend(name: str) -> None:
     """Fail with the reason when ``name`` is unknown or cannot run on this machine."""
     if name not in BACKENDS:
         raise BackendError(f"--backend {name!r} is not one of {', '.join(BACKENDS)}")
+    if name.startswith("onnx"):
+        require("serve", f"--backend {name}")
     cuda = torch.cuda.is_available()
     if name == "torch-fp16" and not cuda:
         raise BackendError(

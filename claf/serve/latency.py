@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from claf.bench.payloads import LATENCY_COLUMNS
+from claf.results.payloads import LATENCY_COLUMNS
 
 logger = logging.getLogger(__name__)
 
@@ -242,7 +242,7 @@ def save(report, output) -> tuple[Path, Path]:
 def post(report, server_url, token=None, timeout=10.0) -> bool:
     """POST the report to ``<server>/api/v1/latency`` (token: ``CLAF_SERVER_TOKEN`` or the local
     server's); best effort: a failure or refusal is logged, never raised."""
-    from claf.bench.client import BenchClient, ServerUnreachable
+    from claf.results.client import BenchClient, ServerUnreachable
 
     client = BenchClient(server_url, token=token, timeout=timeout)
     try:

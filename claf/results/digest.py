@@ -1,15 +1,8 @@
-"""Small helpers shared by the server and the client (kept free of heavy imports)."""
+"""Canonical JSON and its SHA-256: equal data gives equal keys (shared by the server, the client and the queue)."""
 
 import hashlib
 import json
-import os
-from pathlib import Path
 from typing import Any
-
-
-def claf_home() -> Path:
-    """``$CLAF_HOME`` if set, else ``~/.cache/claf``."""
-    return Path(os.environ.get("CLAF_HOME") or Path.home() / ".cache" / "claf")
 
 
 def canonical(obj: Any) -> str:

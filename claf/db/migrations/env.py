@@ -1,8 +1,8 @@
-"""Alembic environment: ``claf.bench.db.migrate`` hands over an open connection in ``config.attributes``."""
+"""Alembic environment: ``claf.db.engine.migrate`` hands over an open connection in ``config.attributes``."""
 
 from alembic import context
 
-from claf.bench.schema import Base
+from claf.db.tables import Base
 
 connection = context.config.attributes["connection"]
 context.configure(

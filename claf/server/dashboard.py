@@ -22,8 +22,9 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import select
 
-from claf.bench import queries, speed
-from claf.bench.schema import Benchmark, Task
+from claf.db.tables import Benchmark, Task
+from claf.latency import reports
+from claf.results import queries
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
@@ -109,8 +110,8 @@ SPEED_LABELS = {
 
 def speed_data(session, run_id: int | None = None) -> dict:
     """Everything the speed page shows: the runs, the chosen run's appendix table (None without runs)."""
-    runs = speed.list_runs(session)
-    table = speed.appendix(speed.get_run(session, run_id)) if runs or run_id is not None else None
+    runs = reports.list_runs(session)
+    table = reports.appendix(reports.get_run(session, run_id)) if runs or run_id is not None else None
     benchmarks = list(session.scalars(select(Benchmark.name).order_by(Benchmark.name)))
     return {"runs": runs, "table": table, "benchmarks": benchmarks}
 

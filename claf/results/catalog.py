@@ -1,16 +1,19 @@
 """Benchmark definitions are data: ``catalog.json`` ships KLUE, GLUE and JGLUE with their tasks
 (primary metric, direction, display rule, part in the average, data prefix) and published reference
 rows. ``load_catalog`` adds what is missing at server start; ``define_benchmark`` adds or updates one
-benchmark (also through ``PUT /api/v1/benchmarks/{name}``)."""
+benchmark (also through ``PUT /api/v1/benchmarks/{name}``). ``migrate(engine)`` brings a results
+database up to date: the schema (``claf.db.engine.migrate``), then the catalog."""
 
 import json
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from claf.bench.payloads import BenchmarkSpec
-from claf.bench.schema import Benchmark, Reference, Task
+from claf.db import engine as db
+from claf.db.tables import Benchmark, Reference, Task
+from claf.results.payloads import BenchmarkSpec
 
 CATALOG = Path(__file__).with_name("catalog.json")
 
@@ -18,6 +21,12 @@ CATALOG = Path(__file__).with_name("catalog.json")
 def shipped_specs() -> list[BenchmarkSpec]:
     data = json.loads(CATALOG.read_text(encoding="utf-8"))
     return [BenchmarkSpec.model_validate(b) for b in data["benchmarks"]]
+
+
+def migrate(engine: Engine) -> None:
+    """Upgrade the schema to the newest revision, then add the shipped benchmarks that are missing
+    (under the migration lock: safe when several servers start at once)."""
+    db.migrate(engine, seed=load_catalog)
 
 
 def load_catalog(session: Session) -> None:

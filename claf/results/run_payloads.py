@@ -16,13 +16,9 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-from claf.errors import UserError
+from claf.errors import RunFolderError
 
 _STEP = re.compile(r"^(?P<model>.+)-(?:(?P<k>\d+(?:\.\d+)?)k|(?P<n>\d{1,3}))$")  # -4k, -1.25k; below 1k: -500
-
-
-class RunFolderError(UserError):
-    """The folder is not a finished run (missing or unreadable config.json / metrics.json)."""
 
 
 def _read(path: Path) -> dict:

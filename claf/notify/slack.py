@@ -16,29 +16,15 @@ import os
 import threading
 import time
 
-from sqlalchemy import Float, Integer, String, Text, select
-from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
-from claf.bench.schema import Base
+from claf.db.tables import Notice
 
 logger = logging.getLogger(__name__)
 DEFAULT_CHANNEL = "CLAF_SLACK_WEBHOOK_URL"
 MAX_BLOCKS, MAX_SECTION, MAX_HEADER, MAX_TEXT = 50, 3000, 150, 4000
 BACKOFF = (5, 15, 60, 300, 900)
-
-
-class Notice(Base):
-    __tablename__ = "notifications"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
-    channel: Mapped[str] = mapped_column(String(100))  # env var name holding the webhook URL
-    message: Mapped[dict] = mapped_column(default=dict)  # {"text", "blocks"}
-    state: Mapped[str] = mapped_column(String(16), default="pending", index=True)  # pending, sent, dropped
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[float] = mapped_column(Float, default=0.0)
-    last_error: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[float] = mapped_column(Float, default=time.time)
-    sent_at: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
 def queue(session: Session, dedupe_key: str, channel: str, message: dict) -> bool:
@@ -225,7 +211,7 @@ class Notifier:
         return 0
 
     def _update(self, notice_id: int, sent=False, error="", delay=0.0, drop=False, count=True, at=None) -> None:
-        from claf.bench.db import write_session
+        from claf.db.engine import write_session
 
         with write_session(self.sessions) as session:
             n = session.get(Notice, notice_id)
@@ -253,7 +239,7 @@ def post_webhook(url: str, message: dict, timeout: float) -> tuple[int | None, f
         from slack_sdk.webhook import WebhookClient
     except ImportError:
         return None, None, "slack_sdk is not installed: pip install 'claf[factory]'"
-    quiet = logging.getLogger("claf.bench.notify.slack")
+    quiet = logging.getLogger("claf.notify.slack.sdk")
     quiet.setLevel(logging.WARNING)  # slack_sdk logs the URL at DEBUG
     client = WebhookClient(url, timeout=int(max(1, timeout)), logger=quiet, retry_handlers=[])
     try:

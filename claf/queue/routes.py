@@ -17,8 +17,9 @@ from fastapi import Depends, FastAPI
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from claf.bench import jobs, notify
-from claf.bench.db import write_session
+from claf.db.engine import write_session
+from claf.notify import slack
+from claf.queue import jobs
 
 
 class Claim(BaseModel):
@@ -92,10 +93,10 @@ def add_job_routes(app: FastAPI, factory, check_token, check_read) -> None:
     @app.post("/api/v1/notifications", dependencies=writes)
     def queue_notice(body: NoticeIn):
         with write_session(factory) as s:
-            added = notify.queue(s, body.dedupe_key, body.channel, body.message)
+            added = slack.queue(s, body.dedupe_key, body.channel, body.message)
         return JSONResponse({"added": added}, status_code=201 if added else 200)
 
     @app.get("/api/v1/notifications", dependencies=reads)
     def outbox():
         with factory() as s:
-            return notify.pending(s)
+            return slack.pending(s)

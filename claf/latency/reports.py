@@ -18,10 +18,10 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from claf.bench.db import write_session
-from claf.bench.payloads import LATENCY_COLUMNS, LatencyIn, sha256_of
-from claf.bench.schema import LatencyRow, LatencyRun
-from claf.bench.store import Conflict, NotFound
+from claf.db.engine import write_session
+from claf.db.tables import LatencyRow, LatencyRun
+from claf.results.payloads import LATENCY_COLUMNS, LatencyIn, sha256_of
+from claf.results.store import Conflict, NotFound
 
 FIGURES = ("p50_ms", "p90_ms", "p95_ms", "p99_ms", "avg_ms", "throughput")
 

@@ -19,10 +19,12 @@ from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 
-from claf.bench import queries, speed
-from claf.bench.db import migrate, open_engine, session_factory
-from claf.bench.payloads import BenchmarkSpec, CheckpointIn, LatencyIn, ResultIn, VocabRow
-from claf.bench.store import Conflict, NotFound, put_benchmark, put_checkpoint, put_result, put_vocab_rows
+from claf.db.engine import open_engine, session_factory
+from claf.latency import reports
+from claf.results import queries
+from claf.results.catalog import migrate
+from claf.results.payloads import BenchmarkSpec, CheckpointIn, LatencyIn, ResultIn, VocabRow
+from claf.results.store import Conflict, NotFound, put_benchmark, put_checkpoint, put_result, put_vocab_rows
 
 MAX_BODY = 4 * 1024 * 1024
 
@@ -140,7 +142,7 @@ def create_app(
     def benchmarks():
         from sqlalchemy import select
 
-        from claf.bench.schema import Benchmark, Task
+        from claf.db.tables import Benchmark, Task
 
         with factory() as s:
             out = []
@@ -219,36 +221,36 @@ def create_app(
 
     @app.post("/api/v1/latency", dependencies=writes)
     def post_latency(report: LatencyIn):
-        return stored(*speed.put_latency(factory, report))
+        return stored(*reports.put_latency(factory, report))
 
     @app.get("/api/v1/latency", dependencies=reads)
     def latency_runs():
         with factory() as s:
-            return speed.list_runs(s)
+            return reports.list_runs(s)
 
     @app.get("/api/v1/latency/{run_id}", dependencies=reads)
     def latency_run(run_id: int):
         with factory() as s:
-            return JSONResponse(speed.get_run(s, run_id))
+            return JSONResponse(reports.get_run(s, run_id))
 
     @app.get("/api/v1/latency/{run_id}/table", dependencies=reads)
     def latency_table(run_id: int):
         with factory() as s:
-            return JSONResponse(speed.appendix(speed.get_run(s, run_id)))
+            return JSONResponse(reports.appendix(reports.get_run(s, run_id)))
 
     @app.get("/api/v1/latency/{run_id}/table.csv", dependencies=reads, response_class=PlainTextResponse)
     def latency_csv(run_id: int):
         with factory() as s:
-            text = speed.to_csv(speed.get_run(s, run_id))
+            text = reports.to_csv(reports.get_run(s, run_id))
         return PlainTextResponse(
             text, media_type="text/csv", headers={"Content-Disposition": f'attachment; filename="latency-{run_id}.csv"'}
         )
 
-    from claf.bench.jobs_api import add_job_routes
+    from claf.queue.routes import add_job_routes
 
     add_job_routes(app, factory, check_token, check_read)
     if dashboard:
-        from claf.bench.dashboard import add_pages
+        from claf.server.dashboard import add_pages
 
         add_pages(app, factory, check_read)
     app.add_middleware(BodyLimit, limit=max_body)

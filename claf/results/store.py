@@ -3,7 +3,7 @@
 A put is keyed (checkpoint: model + step; result: checkpoint, task, seed, config hash). The same key
 with the same body again returns the stored row (``created`` False); a different body for the same
 key raises ``Conflict``. Every put is one transaction and safe under concurrent writers (a unique-key
-race is retried). Reads live in ``claf.bench.queries``.
+race is retried). Reads live in ``claf.results.queries``.
 """
 
 import weakref
@@ -12,11 +12,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from claf.bench.catalog import define_benchmark
-from claf.bench.db import write_session
-from claf.bench.payloads import BenchmarkSpec, CheckpointIn, ResultIn, VocabRow, config_hash, sha256_of
-from claf.bench.schema import Benchmark, Checkpoint, Model, Result, Task, VocabReport
+from claf.db.engine import write_session
+from claf.db.tables import Benchmark, Checkpoint, Model, Result, Task, VocabReport
 from claf.errors import UserError
+from claf.results.catalog import define_benchmark
+from claf.results.payloads import BenchmarkSpec, CheckpointIn, ResultIn, VocabRow, config_hash, sha256_of
 
 
 class NotFound(UserError):

@@ -7,59 +7,27 @@ running a recipe again or re-publishing a checkpoint queues nothing new.
     enqueue(sessions, [spec, ...])            -> number of new jobs
     claim(sessions, worker, lease_s)          -> the next job (newest checkpoint first, cheap tasks first) or None
     heartbeat(sessions, job_id, worker, lease_s)  extends the lease; False when the lease was lost
-    finish(sessions, job_id, worker, outcome) stores the result (claf.bench.store) or the failure
+    finish(sessions, job_id, worker, outcome) stores the result (claf.results.store) or the failure
 
 A running job whose lease expires (its worker died) is claimed again; ``attempts`` counts claims.
 An out-of-memory failure is retried once with half the batch (the runner doubles the accumulation).
-Notifications (a finished suite, a job that failed for good) go to the outbox of ``claf.bench.notify``
+Notifications (a finished suite, a job that failed for good) go to the outbox of ``claf.notify.slack``
 in the same transaction as the state change, so each is queued exactly once.
 """
 
 import time
 
-from sqlalchemy import Float, Integer, String, Text, UniqueConstraint, and_, or_, select
-from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session, sessionmaker
 
-from claf.bench.schema import Base
-from claf.bench.util import sha256_of
+from claf.db.tables import Job
+from claf.results.digest import sha256_of
 
 STATES = ("queued", "running", "done", "failed")
 
 
 class LeaseLost(Exception):
     """The worker no longer holds the job's lease (it expired and another worker took the job)."""
-
-
-class Job(Base):
-    __tablename__ = "factory_jobs"
-    __table_args__ = (UniqueConstraint("checkpoint_sha256", "task", "seed", "config_hash"),)
-    id: Mapped[int] = mapped_column(primary_key=True)
-    key: Mapped[str] = mapped_column(String(64), unique=True)
-    recipe: Mapped[str] = mapped_column(String(200), index=True)
-    benchmark: Mapped[str] = mapped_column(String(64))
-    task: Mapped[str] = mapped_column(String(64))
-    seed: Mapped[int] = mapped_column(Integer)
-    config_hash: Mapped[str] = mapped_column(String(64))
-    checkpoint: Mapped[str] = mapped_column(String(200))
-    checkpoint_sha256: Mapped[str] = mapped_column(String(64))
-    model: Mapped[str] = mapped_column(String(200))
-    step: Mapped[int] = mapped_column(Integer)  # ordering: newest checkpoint first (random init: -1)
-    cost: Mapped[float] = mapped_column(Float, default=1.0)  # ordering: cheap tasks first
-    spec: Mapped[dict] = mapped_column(default=dict)  # what the runner needs: base_config, overrides, source...
-    state: Mapped[str] = mapped_column(String(16), default="queued", index=True)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    max_attempts: Mapped[int] = mapped_column(Integer, default=3)
-    oom_retries: Mapped[int] = mapped_column(Integer, default=0)
-    lease_owner: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    lease_expires: Mapped[float | None] = mapped_column(Float, nullable=True)  # epoch seconds
-    heartbeat_at: Mapped[float | None] = mapped_column(Float, nullable=True)
-    result_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    score: Mapped[float | None] = mapped_column(Float, nullable=True)
-    error: Mapped[str] = mapped_column(Text, default="")
-    log_tail: Mapped[str] = mapped_column(Text, default="")
-    wall_time: Mapped[float | None] = mapped_column(Float, nullable=True)
-    created_at: Mapped[float] = mapped_column(Float, default=time.time)
-    finished_at: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
 def job_key(checkpoint_sha256: str, task: str, seed: int, config_hash: str) -> str:
@@ -71,7 +39,7 @@ def as_dict(job: Job) -> dict:
 
 
 def _write(sessions: sessionmaker, work):
-    from claf.bench.store import _retrying
+    from claf.results.store import _retrying
 
     return _retrying(sessions, work)
 
@@ -96,7 +64,7 @@ def enqueue(sessions: sessionmaker, specs: list[dict]) -> int:
     """Add the jobs whose key is new -> how many were added (existing keys are left as they are). A job
     whose benchmark task is unknown fails the whole call before anything is added (NotFound names the
     known tasks): otherwise it would train and then fail at storing its result, once per attempt."""
-    from claf.bench.store import find_task
+    from claf.results.store import find_task
 
     def work(session: Session) -> int:
         for benchmark, task in sorted({(spec.get("benchmark"), spec["task"]) for spec in specs}, key=str):
@@ -166,8 +134,8 @@ def finish(sessions: sessionmaker, job_id: int, worker: str, outcome: dict) -> d
     an out-of-memory failure's one retry at half the batch) or failed. Raises LeaseLost if the job
     was taken by another worker meanwhile.
     """
-    from claf.bench.payloads import ResultIn
-    from claf.bench.store import Conflict, put_result
+    from claf.results.payloads import ResultIn
+    from claf.results.store import Conflict, put_result
 
     stored = None
     if outcome.get("ok"):
@@ -203,7 +171,7 @@ def finish(sessions: sessionmaker, job_id: int, worker: str, outcome: dict) -> d
 
 
 def _primary(session: Session, job: Job, metrics: dict) -> float | None:
-    from claf.bench.store import find_task
+    from claf.results.store import find_task
 
     task = find_task(session, job.benchmark, job.task)
     value = metrics.get(task.metric)
@@ -211,19 +179,19 @@ def _primary(session: Session, job: Job, metrics: dict) -> float | None:
 
 
 def _fail(session: Session, job: Job, reason: str) -> None:
-    from claf.bench import notify
+    from claf.notify import slack
 
     job.state, job.error, job.finished_at = "failed", reason[:2000], time.time()
     job.lease_owner = job.lease_expires = None
     channel = (job.spec.get("notify") or {}).get("channel")
     if channel:
-        notify.queue(session, f"failed:{job.key}", channel, notify.failure_message(as_dict(job)))
+        slack.queue(session, f"failed:{job.key}", channel, slack.failure_message(as_dict(job)))
     _suite_check(session, job)
 
 
 def _suite_check(session: Session, job: Job) -> None:
     """When every job of this checkpoint in this recipe has ended, queue the 'suite complete' message."""
-    from claf.bench import notify
+    from claf.notify import slack
 
     channel = (job.spec.get("notify") or {}).get("channel")
     if not channel:
@@ -233,7 +201,7 @@ def _suite_check(session: Session, job: Job) -> None:
         return
     summary = suite_summary(session, job.recipe, job.checkpoint_sha256)
     summary["dashboard_url"] = (job.spec.get("notify") or {}).get("dashboard_url")
-    notify.queue(session, f"suite:{job.recipe}:{job.checkpoint_sha256}", channel, notify.suite_message(summary))
+    slack.queue(session, f"suite:{job.recipe}:{job.checkpoint_sha256}", channel, slack.suite_message(summary))
 
 
 def _scores(session: Session, recipe: str) -> dict:
@@ -248,7 +216,7 @@ def _scores(session: Session, recipe: str) -> dict:
 
 def suite_summary(session: Session, recipe: str, checkpoint_sha256: str) -> dict:
     """Per task: score, delta against the previous checkpoint of the model, best so far; the average."""
-    from claf.bench.store import find_task
+    from claf.results.store import find_task
 
     scores = _scores(session, recipe)
     jobs = list(session.scalars(select(Job).where(Job.recipe == recipe, Job.checkpoint_sha256 == checkpoint_sha256)))

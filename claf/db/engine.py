@@ -1,24 +1,26 @@
-"""Open the benchmark database and bring its schema up to date.
+"""Open the database and bring its schema up to date.
 
     engine = open_engine(url or default_url())   # SQLite (WAL) file or PostgreSQL URL
-    migrate(engine)                               # Alembic upgrade to head + catalog sync, safe when
-                                                  # several servers start at once
+    migrate(engine, seed)                         # Alembic upgrade to head, then seed(session), safe
+                                                  # when several servers start at once
+                                                  # (claf.results.catalog.migrate seeds the catalog)
     Session = session_factory(engine)
     with write_session(Session) as s: ...         # one write transaction (SQLite: BEGIN IMMEDIATE)
 
-The default database is ``$CLAF_HOME/bench.sqlite`` (``CLAF_HOME`` defaults to ``~/.cache/claf``).
+The default database is ``bench.sqlite`` in ``claf.paths.user_dir()`` (``$CLAF_HOME``, else ``~/.cache/claf``).
 Teams pass a PostgreSQL URL (``postgresql+psycopg://user:pass@host/db``).
 """
 
 import contextlib
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from claf.bench.util import claf_home
 from claf.errors import UserError
+from claf.paths import user_dir
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 _LOCK_KEY = 741_852_963  # PostgreSQL advisory lock id for migrations
@@ -30,7 +32,7 @@ class DatabaseError(UserError):
 
 def default_url() -> str:
     """``sqlite:///$CLAF_HOME/bench.sqlite``."""
-    return f"sqlite:///{claf_home() / 'bench.sqlite'}"
+    return f"sqlite:///{user_dir() / 'bench.sqlite'}"
 
 
 def open_engine(url: str | None = None) -> Engine:
@@ -123,9 +125,10 @@ def _migration_lock(engine: Engine):
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def migrate(engine: Engine, catalog: bool = True) -> None:
-    """Upgrade the schema to the newest Alembic revision, then load the shipped catalog (benchmarks,
-    tasks, reference rows). Several processes may call it at once: one upgrades, the others wait."""
+def migrate(engine: Engine, seed: Callable[[Session], None] | None = None) -> None:
+    """Upgrade the schema to the newest Alembic revision, then run ``seed(session)`` in one write
+    transaction (e.g. the shipped catalog). Several processes may call it at once: one upgrades,
+    the others wait."""
     from alembic import command
     from alembic.config import Config
 
@@ -136,11 +139,9 @@ def migrate(engine: Engine, catalog: bool = True) -> None:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
             conn.commit()
-        if catalog:
-            from claf.bench.catalog import load_catalog
-
+        if seed is not None:
             with write_session(session_factory(engine)) as session:
-                load_catalog(session)
+                seed(session)
 
 
 def head_revision() -> str:
@@ -155,7 +156,6 @@ def head_revision() -> str:
 
 __all__ = [
     "Session",
-    "claf_home",
     "default_url",
     "open_engine",
     "migrate",

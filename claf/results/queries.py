@@ -15,8 +15,8 @@ from collections import defaultdict
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from claf.bench.schema import Checkpoint, Model, Reference, Result, Task, VocabReport
-from claf.bench.store import NotFound, find_benchmark, find_task
+from claf.db.tables import Checkpoint, Model, Reference, Result, Task, VocabReport
+from claf.results.store import NotFound, find_benchmark, find_task
 
 TIE = 1e-9
 
@@ -301,8 +301,8 @@ def get_result(session: Session, result_id: int) -> dict:
         raise NotFound(f"no result with id {result_id}")
     ck = session.get(Checkpoint, r.checkpoint_id)
     task = session.get(Task, r.task_id)
-    from claf.bench.schema import Benchmark
-    from claf.bench.schema import Model as M
+    from claf.db.tables import Benchmark
+    from claf.db.tables import Model as M
 
     return {
         "id": r.id,

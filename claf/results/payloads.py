@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from claf.bench.util import canonical, sha256_of  # noqa: F401  (re-exported)
+from claf.results.digest import canonical, sha256_of  # noqa: F401  (re-exported)
 
 NAME = r"^[A-Za-z0-9][A-Za-z0-9._:/+-]*$"
 

@@ -18,7 +18,8 @@ from pathlib import Path
 import requests
 
 from claf.atomic import atomic_write_text
-from claf.bench.util import claf_home, sha256_of
+from claf.paths import user_dir
+from claf.results.digest import sha256_of
 
 logger = logging.getLogger(__name__)
 API = "/api/v1"
@@ -74,7 +75,7 @@ def local_token() -> str | None:
     token = os.environ.get("CLAF_SERVER_TOKEN")
     if token:
         return token
-    path = claf_home() / "server_token"
+    path = user_dir() / "server_token"
     try:
         return path.read_text(encoding="utf-8").strip() or None
     except OSError:
@@ -88,7 +89,7 @@ def server_url(config: dict | None = None, url: str | None = None) -> str | None
 
 
 def outbox_dir() -> Path:
-    return claf_home() / "outbox"
+    return user_dir() / "outbox"
 
 
 def _queue(url: str, kind: str, payload, reason: str) -> Path:
@@ -148,7 +149,7 @@ def post_run_folder(log_dir, server_url_: str | None = None, config: dict | None
 
 
 def _post_run_folder(log_dir, server_url_, config) -> bool:
-    from claf.bench.runfolder import checkpoint_payloads, is_pretrain_folder, result_payload
+    from claf.results.run_payloads import checkpoint_payloads, is_pretrain_folder, result_payload
 
     if config is None:
         try:

@@ -1,10 +1,12 @@
-"""The benchmark database tables (SQLAlchemy 2 declarative).
+"""Every table of the database (SQLAlchemy 2 declarative): results, latency, the factory's jobs, the
+notification outbox. Alembic's environment imports this module alone and so sees them all.
 
-Benchmarks and tasks are rows, not code (see ``claf.bench.catalog``). To add a table: declare it
-here (or in your own module on ``Base``), then add an Alembic revision under
-``claf/bench/migrations/versions/`` whose ``down_revision`` is the current head; servers apply it at start.
+Benchmarks and tasks are rows, not code (see ``claf.results.catalog``). To add a table: declare it
+here, then add an Alembic revision under
+``claf/db/migrations/versions/`` whose ``down_revision`` is the current head; servers apply it at start.
 """
 
+import time
 from datetime import datetime, timezone
 
 from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
@@ -150,3 +152,53 @@ class LatencyRow(Base):
     p95_ms: Mapped[float] = mapped_column(Float)
     p99_ms: Mapped[float] = mapped_column(Float)
     throughput: Mapped[float] = mapped_column(Float)  # sequences per second
+
+
+class Job(Base):
+    """One factory job (``claf.queue.jobs``): a checkpoint x task x seed x config, with its lease."""
+
+    __tablename__ = "factory_jobs"
+    __table_args__ = (UniqueConstraint("checkpoint_sha256", "task", "seed", "config_hash"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    recipe: Mapped[str] = mapped_column(String(200), index=True)
+    benchmark: Mapped[str] = mapped_column(String(64))
+    task: Mapped[str] = mapped_column(String(64))
+    seed: Mapped[int] = mapped_column(Integer)
+    config_hash: Mapped[str] = mapped_column(String(64))
+    checkpoint: Mapped[str] = mapped_column(String(200))
+    checkpoint_sha256: Mapped[str] = mapped_column(String(64))
+    model: Mapped[str] = mapped_column(String(200))
+    step: Mapped[int] = mapped_column(Integer)  # ordering: newest checkpoint first (random init: -1)
+    cost: Mapped[float] = mapped_column(Float, default=1.0)  # ordering: cheap tasks first
+    spec: Mapped[dict] = mapped_column(default=dict)  # what the runner needs: base_config, overrides, source...
+    state: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=3)
+    oom_retries: Mapped[int] = mapped_column(Integer, default=0)
+    lease_owner: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    lease_expires: Mapped[float | None] = mapped_column(Float, nullable=True)  # epoch seconds
+    heartbeat_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    result_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    error: Mapped[str] = mapped_column(Text, default="")
+    log_tail: Mapped[str] = mapped_column(Text, default="")
+    wall_time: Mapped[float | None] = mapped_column(Float, nullable=True)
+    created_at: Mapped[float] = mapped_column(Float, default=time.time)
+    finished_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class Notice(Base):
+    """One Slack message in the outbox (``claf.notify.slack``)."""
+
+    __tablename__ = "notifications"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    channel: Mapped[str] = mapped_column(String(100))  # env var name holding the webhook URL
+    message: Mapped[dict] = mapped_column(default=dict)  # {"text", "blocks"}
+    state: Mapped[str] = mapped_column(String(16), default="pending", index=True)  # pending, sent, dropped
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[float] = mapped_column(Float, default=0.0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[float] = mapped_column(Float, default=time.time)
+    sent_at: Mapped[float | None] = mapped_column(Float, nullable=True)
