@@ -217,3 +217,14 @@ def test_the_original_claf_korquad_config_names_its_missing_vocab_in_one_line(tm
     assert len(errors) == 1 and "Traceback" not in result.stderr, result.stderr  # (and log notes on the old shape)
     assert "--token.tokenizer.subword.wordpiece.vocab_path: 'kor_32k_v1_vocab.txt' not found" in errors[0]
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize(
+    "argv, needle", [(["--port", "70000"], "--port 70000: must be <= 65535"), (["--log_level", "loud"], "--log_level")]
+)
+def test_server_settings_are_checked_before_it_starts(capsys, argv, needle):
+    from claf.commands import main
+
+    assert main(["server", *argv]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and needle in err[0], err

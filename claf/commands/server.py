@@ -55,18 +55,22 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(SPECS[""], argv)
 
     def run() -> int:
+        from claf.config.specs import build_spec
+
+        given = {k: v for k, v in vars(args).items() if k in ("db", "host", "port", "private", "log_level")}
+        settings = build_spec("server", given, source="the command line")  # checked before anything starts
         require("server", "claf server")
         import uvicorn
 
         from claf.db.engine import default_url
         from claf.server.app import create_app
 
-        app = create_app(args.db, token=server_token(), private=args.private)
+        app = create_app(settings.db, token=server_token(), private=settings.private)
         print(
-            f"benchmark server on http://{args.host}:{args.port}/ (database: {args.db or default_url()})",
+            f"benchmark server on http://{settings.host}:{settings.port}/ (database: {settings.db or default_url()})",
             file=sys.stderr,
         )
-        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level)
         return 0
 
     return guarded(run)

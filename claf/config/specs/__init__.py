@@ -48,7 +48,7 @@ def build_spec(kind: str, data: dict, source: str = "<dict>", files: Any = None)
     try:
         spec = cls.model_validate(data, context={"files": files, "source": source})
     except ValidationError as e:
-        raise to_config_error(e, cls, source) from None
+        raise to_config_error(e, cls, source, flags=kind == "server") from None
     except ConfigError:
         raise
     if hasattr(spec, "_data"):

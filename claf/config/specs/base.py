@@ -69,7 +69,9 @@ def context_source(info: ValidationInfo) -> str:
     return (info.context or {}).get("source", "") if info is not None else ""
 
 
-def to_config_error(error: ValidationError, spec: type[BaseModel], source: str = "") -> ConfigError:
+def to_config_error(
+    error: ValidationError, spec: type[BaseModel], source: str = "", flags: bool = False
+) -> ConfigError:
     """Pydantic's errors -> one line: the first problem (and how many more)."""
     groups: dict[tuple, list[dict]] = {}  # a union's members fail at one key: one problem, its messages joined
     for problem in error.errors(include_url=False):
@@ -79,7 +81,7 @@ def to_config_error(error: ValidationError, spec: type[BaseModel], source: str =
     if len(first) > 1 and first[0]["type"] not in ("claf", "extra_forbidden", "missing"):
         messages = [_message(p) for p in first]
         line = line.split(": ", 1)[0] + ": " + " or ".join(dict.fromkeys(messages))
-    where = f" (in {source})" if source and source != "<dict>" else ""
+    where = f" (in {source})" if source and source != "<dict>" and not flags else ""
     more = f" (+{len(groups) - 1} more)" if len(groups) > 1 else ""
     return ConfigError(f"{line}{where}{more}")
 
