@@ -19,12 +19,12 @@ import time
 from pathlib import Path
 
 from claf.atomic import atomic_dir
+from claf.factory.recipe import RANDOM  # the random-init prefix: one home
 
 STARTED = time.time()  # the process start, for the factory's overhead figures
 
 EXIT_OOM = 75
 RESULT_FILE = "factory_result.json"
-RANDOM = "random:"
 logger = logging.getLogger("claf.factory.job")
 
 

@@ -21,7 +21,7 @@ from claf.results.digest import sha256_of
 from claf.results.payloads import config_hash
 from claf.results.run_payloads import split_checkpoint_name
 
-RANDOM = "random:"
+RANDOM = "random:"  # a checkpoint source "random:<source>": its architecture from random init (the one home)
 
 
 @dataclass(frozen=True)
