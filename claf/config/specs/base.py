@@ -33,7 +33,9 @@ class Block(BaseModel):
     def __setattr__(self, key: str, value: Any) -> None:
         if key.startswith("_"):
             return super().__setattr__(key, value)
-        raise TypeError(f"config is frozen: cannot set '{key}'; give an override instead (--section.{key} VALUE)")
+        raise TypeError(
+            f"config is frozen: cannot set '{key}'; give an override instead (python train.py ... --<key> VALUE)"
+        )
 
     def __getitem__(self, key: str) -> Any:
         if key in type(self).model_fields:
