@@ -23,6 +23,7 @@ from claf.registry import import_plugins
 logger = logging.getLogger(__name__)
 
 MODES = ("train", "eval", "predict", "pretrain")
+EXAMPLES_FILE = "examples.json"  # per-example predictions and gold values of the best evaluation (bootstrap input)
 
 
 class Experiment:
@@ -97,6 +98,7 @@ class Experiment:
                 plugins=list(cfg.plugins),
             )
             _write_predictions(log_dir / "predictions" / "valid.json", valid.examples, predictions, model)
+            _write_examples(log_dir / "predictions" / EXAMPLES_FILE, valid.examples, predictions, model, reader)
 
         logger.info(
             "train %d examples (%d features), valid %d examples; %d optimizer steps of %d examples",
@@ -221,3 +223,30 @@ def _write_predictions(path, examples, predictions, model):
     else:
         rows = [model.present(e, p) for e, p in zip(examples, predictions)]
     atomic_write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+
+
+def _write_examples(path, examples, predictions, model, reader):
+    """``predictions/examples.json``: id, prediction and gold value of every validation example, with the
+    metric specs that score them, so a result can be re-scored on resampled examples (claf.stats)."""
+    from claf.atomic import atomic_write_text
+
+    if hasattr(reader, "readers"):  # multi-task: each task's predictions live with its own head
+        return
+    ids = [e["id"] for e in examples]
+    references = model.references(examples)
+    if isinstance(predictions, dict):  # QA: keyed by example id
+        predictions = [predictions[i] for i in ids]
+    if isinstance(references, dict):
+        references = [references[i] for i in ids]
+    body = {
+        "ids": ids,
+        "predictions": list(predictions),
+        "references": list(references),
+        "metrics": list(reader.metrics),
+    }
+    atomic_write_text(path, json.dumps(body, ensure_ascii=False, default=_plain) + "\n")
+
+
+def _plain(value):
+    """numpy scalars and arrays in predictions -> JSON values."""
+    return value.tolist() if hasattr(value, "tolist") else str(value)

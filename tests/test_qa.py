@@ -114,6 +114,9 @@ def test_korquad_training_loop_learns_its_training_set(tmp_path, tiny_korean_ber
     assert history[-1]["valid/loss"] < history[0]["valid/loss"]
     answers = [json.loads(line) for line in (tmp_path / "predictions" / "valid.json").read_text().splitlines()]
     assert len(answers) == 48 and all("answer" in a for a in answers)
+    examples = json.loads((tmp_path / "predictions" / "examples.json").read_text())  # golds: lists of answers
+    assert len(examples["references"]) == len(examples["predictions"]) == 48  # golds beside the answers
+    assert all(isinstance(r, list) for r in examples["references"])  # each question's gold answers
     predicted = Experiment("predict", str(tmp_path), inputs=[{"question": "q", "context": "짧은 문맥입니다."}])()
     assert predicted[0]["answer"] in "짧은 문맥입니다."
 

@@ -77,6 +77,18 @@ def test_run_folder_is_self_contained(nsmc_run):
     assert AutoTokenizer.from_pretrained(best).tokenize("영화") == ["영화"]  # cased Korean vocab travels along
     predictions = (log_dir / "predictions" / "valid.json").read_text().splitlines()
     assert len(predictions) == VALID_ROWS and json.loads(predictions[0])["label"] in ("0", "1")
+    # per-example predictions and golds for the bootstrap (claf.stats): they re-score to the best accuracy
+    from claf.metrics.spec import metric_function
+    from claf.results.run_payloads import result_payload
+
+    examples = json.loads((log_dir / "predictions" / "examples.json").read_text())
+    assert len(examples["ids"]) == len(examples["predictions"]) == len(examples["references"]) == VALID_ROWS
+    rescored = metric_function(examples["metrics"][0])(examples["predictions"], examples["references"])["accuracy"]
+    best = json.loads((log_dir / "metrics.json").read_text())["best"]["valid/accuracy"]
+    assert rescored == pytest.approx(best)
+    payload = result_payload(log_dir)
+    assert payload["examples"]["ids"] == examples["ids"]
+    assert payload["provenance"]["cpu_seconds"] > 0 and payload["provenance"]["device_kind"].startswith("cpu ")
     assert list((log_dir / "tensorboard").glob("events.out.tfevents.*"))
     assert not list(log_dir.rglob(".*tmp*")), "temporary checkpoint folders left behind"
 

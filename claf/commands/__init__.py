@@ -21,6 +21,7 @@ COMMANDS = {
     "schema": ("schema", "write the JSON Schema of every recipe kind (editors complete and check keys)"),
     "server": ("server", "the benchmark server: REST API + dashboard (--db URL --host --port)"),
     "results": ("results", "post run folders to the benchmark server (push), retry the outbox (flush)"),
+    "compare": ("compare", "is A better than B? per task: difference, 95% interval, P(A > B), verdict"),
     "report": ("report", "a benchmark's dashboard page as one self-contained HTML file"),
     "export": ("export", "export a run to ONNX (optimized, checked; --quantize int8)"),
     "serve": ("serve", "HTTP inference server with micro-batching: <run dir> --backend onnx-int8 --port 8766"),

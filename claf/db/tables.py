@@ -89,6 +89,7 @@ class Result(Base):
     provenance: Mapped[dict] = mapped_column(
         default=dict
     )  # claf revision, torch/transformers, device, threads, wall time
+    examples: Mapped[dict | None] = mapped_column(default=None, nullable=True)  # per-example predictions and golds
     body_sha256: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

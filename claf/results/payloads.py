@@ -51,6 +51,25 @@ class CheckpointIn(Strict):
         return self.name or f"{self.model}-{self.step}"
 
 
+class ExamplesIn(Strict):
+    """Per-example predictions of a result: what a bootstrap over examples resamples (``claf.stats``).
+    ``references`` are the gold values; ``metrics`` the reader's metric specs that score them."""
+
+    ids: list[str | int] = Field(min_length=1)
+    predictions: list[Any]
+    references: list[Any]
+    metrics: list[Any] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _aligned(self):
+        if not len(self.ids) == len(self.predictions) == len(self.references):
+            raise ValueError(
+                f"examples: {len(self.ids)} ids, {len(self.predictions)} predictions and "
+                f"{len(self.references)} references; give one of each per example"
+            )
+        return self
+
+
 class ResultIn(Strict):
     """One fine-tuning result. ``benchmark``/``task`` may be omitted: the server then finds the task
     whose data prefix matches ``config.data_reader.train_file_path``."""
@@ -64,6 +83,11 @@ class ResultIn(Strict):
     config: dict[str, Any] = Field(default_factory=dict)
     config_hash: str | None = Field(default=None, pattern=r"^[0-9a-f]{8,64}$")
     provenance: dict[str, Any] = Field(default_factory=dict)
+    examples: ExamplesIn | None = None
+
+    def body(self) -> dict:
+        """What the stored body's checksum covers (a payload without examples hashes as it always did)."""
+        return self.model_dump(exclude={"examples"} if self.examples is None else set())
 
     @field_validator("history", "config", "provenance")
     @classmethod

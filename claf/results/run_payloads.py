@@ -76,10 +76,28 @@ def provenance(log_dir: Path) -> dict:
     if torch is not None:
         info["device"] = "cuda" if torch.cuda.is_available() else "cpu"
         info["threads"] = torch.get_num_threads()
+        info["device_kind"] = _device_kind(torch)
+        info["cpu_seconds"] = _cpu_seconds()  # the cost of the run: this process's CPU time (user + system)
     started, ended = log_dir / "config.json", log_dir / "metrics.json"
     if started.exists() and ended.exists():
         info["wall_time_s"] = round(ended.stat().st_mtime - started.stat().st_mtime, 3)
     return info
+
+
+def _device_kind(torch) -> str:
+    """The GPU's name, or the CPU's vector ISA and bf16 flags (e.g. ``cpu AVX2, bf16: none``)."""
+    if torch.cuda.is_available():
+        return f"cuda {torch.cuda.get_device_name(0)}"
+    from claf.hardware import cpu_bf16_flags
+
+    return f"cpu {torch.backends.cpu.get_cpu_capability()}, bf16: {', '.join(sorted(cpu_bf16_flags())) or 'none'}"
+
+
+def _cpu_seconds() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return round(usage.ru_utime + usage.ru_stime, 3)
 
 
 def result_payload(log_dir) -> dict:
@@ -108,6 +126,9 @@ def result_payload(log_dir) -> dict:
         "config": config,
         "provenance": provenance(log_dir),
     }
+    examples = log_dir / "predictions" / "examples.json"
+    if examples.is_file():  # per-example predictions of the best evaluation (claf.experiment)
+        payload["examples"] = _read(examples)
     if block.get("benchmark") or block.get("task"):
         payload["benchmark"], payload["task"] = block.get("benchmark"), block.get("task")
     return payload

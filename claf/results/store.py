@@ -152,7 +152,7 @@ def put_result(factory: sessionmaker, result: ResultIn) -> tuple[dict, bool]:
         raise ValueError(f"config_hash '{result.config_hash}' does not match the config's hash '{chash}'")
     if not chash:
         raise ValueError("a result needs its frozen 'config' (or at least a 'config_hash')")
-    body = sha256_of(result.model_dump())
+    body = sha256_of(result.body())
     ck_in = result.checkpoint
     cache = _LOOKUPS.setdefault(factory, _Lookups())
 
@@ -191,6 +191,7 @@ def put_result(factory: sessionmaker, result: ResultIn) -> tuple[dict, bool]:
             history=result.history,
             config=result.config,
             provenance=result.provenance,
+            examples=result.examples.model_dump() if result.examples is not None else None,
             body_sha256=body,
         )
         session.add(row)

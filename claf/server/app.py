@@ -192,6 +192,15 @@ def create_app(
         with factory() as s:
             return JSONResponse(queries.task_series(s, name, task, group_by, seeds))
 
+    @app.get("/api/v1/compare", dependencies=reads)
+    def compare(a: str, b: str, benchmark: str = "klue", draws: int = 1000):
+        from claf.results.compare import compare_models
+
+        if not 100 <= draws <= 20000:
+            raise ValueError(f"draws must be within [100, 20000], got {draws}")
+        with factory() as s:
+            return JSONResponse(compare_models(s, a, b, benchmark, B=draws))
+
     @app.post("/api/v1/checkpoints", dependencies=writes)
     def post_checkpoint(checkpoint: CheckpointIn):
         return stored(*put_checkpoint(factory, checkpoint))

@@ -1,0 +1,237 @@
+"""A against B on a benchmark, from stored results: per task the difference of the means, its 95% interval,
+P(A > B), n and a verdict (``better``, ``worse``, ``no detectable difference``), by the multi-bootstrap
+(``claf.stats``) over replicas, fine-tuning seeds and dev examples.
+
+    compare_models(session, "larva-kor-tiny@8k", "random-init", benchmark="klue")
+
+A target is ``MODEL[@STEP]`` (``@8k``, ``@8000``; no step: the model's highest step). Its replicas are the
+model itself and every model named ``MODEL-s<seed>`` (a pre-training seed's run, e.g.
+``larva-kor-tiny-s43``), at that step. ``random-init`` names the random-init baseline of the other target's
+model (``MODEL-random-init``, step 0). A result with per-example predictions (``examples``) is resampled
+over examples; one without them counts as one score (only replicas and seeds are resampled, and the
+output says so).
+"""
+
+import re
+from collections import defaultdict, namedtuple
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from claf.db.tables import Benchmark, Checkpoint, Model, Result, Task
+from claf.results.store import NotFound, find_benchmark
+
+RANDOM_INIT = "random-init"
+# metrics that are means of per-example scores: each example is scored once, then resampled as numbers
+PER_EXAMPLE = ("accuracy", "squad_v1", "korquad_v1", "jsquad_v1")
+KEYED = ("squad_v1", "korquad_v1", "jsquad_v1")  # metrics over {example id: value} mappings
+_REPLICA = re.compile(r"^(?P<model>.+)-s(?P<seed>\d+)$")
+_Scored = namedtuple("_Scored", "score examples")  # a result's stored score alone
+
+
+def parse_target(text: str, other_model: str | None = None) -> tuple[str, int | None]:
+    """``larva-kor-tiny@8k`` -> (``larva-kor-tiny``, 8000); ``random-init`` -> (``<other>-random-init``, 0)."""
+    text = text.strip()
+    if text == RANDOM_INIT:
+        if not other_model:
+            raise ValueError("random-init names the baseline of the other model: give the other one as MODEL[@STEP]")
+        return f"{other_model}-{RANDOM_INIT}", 0
+    model, _, step = text.partition("@")
+    if not model:
+        raise ValueError(f"'{text}': give MODEL[@STEP], e.g. larva-kor-tiny@8k")
+    if not step:
+        return model, None
+    step = step.lower()
+    try:
+        return model, int(float(step[:-1]) * 1000) if step.endswith("k") else int(step)
+    except ValueError:
+        raise ValueError(f"'{text}': the step is a number (8000) or thousands (8k), got '{step}'") from None
+
+
+def replica_of(model_name: str, base: str) -> str | None:
+    """The replica label of ``model_name`` when it is ``base`` or ``base-s<seed>``, else None."""
+    if model_name == base:
+        return base
+    m = _REPLICA.match(model_name)
+    return model_name if m and m.group("model") == base else None
+
+
+def target_results(session: Session, benchmark: str, model: str, step: int | None) -> tuple[dict, int]:
+    """({task name: [(replica, seed, Result)]}, step) of the target's replicas at ``step`` (None: their highest)."""
+    bench = find_benchmark(session, benchmark)
+    rows = session.execute(
+        select(Model.name, Checkpoint.step, Task.name, Result)
+        .join(Checkpoint, Checkpoint.model_id == Model.id)
+        .join(Result, Result.checkpoint_id == Checkpoint.id)
+        .join(Task, Task.id == Result.task_id)
+        .where(Task.benchmark_id == bench.id)
+    ).all()
+    mine = [(name, st, task, r) for name, st, task, r in rows if replica_of(name, model)]
+    if not mine:
+        raise NotFound(f"no results of model '{model}' (or its replicas {model}-s<seed>) on benchmark '{benchmark}'")
+    if step is None:
+        step = max(st for _n, st, _t, _r in mine)
+    by_task = defaultdict(list)
+    for name, st, task, result in mine:
+        if st == step:
+            by_task[task].append((replica_of(name, model), result.seed, result))
+    if not by_task:
+        steps = sorted({st for _n, st, _t, _r in mine})
+        raise NotFound(f"model '{model}' has no results at step {step} on '{benchmark}'; its steps: {steps}")
+    return by_task, step
+
+
+def _runs(entries: list, metric_key: str):
+    """(runs for claf.stats, metric function or None, whether examples were resampled)."""
+    from claf.stats.runs import Run
+
+    with_examples = all(r.examples for _rep, _s, r in entries)
+    if not with_examples:  # one score per run: resample replicas and seeds only
+        runs = [Run(rep, seed, np.array([r.score]), ("score",)) for rep, seed, r in entries]
+        return runs, None, False
+    spec = _spec_for(entries[0][2].examples["metrics"], metric_key)
+    if _name(spec) in PER_EXAMPLE:
+        runs = [
+            Run(rep, seed, _per_example(r.examples, spec, metric_key), tuple(r.examples["ids"]))
+            for rep, seed, r in entries
+        ]
+        return runs, None, True
+    runs = [
+        Run(
+            rep, seed, _objects(r.examples["predictions"]), tuple(r.examples["ids"]), _objects(r.examples["references"])
+        )
+        for rep, seed, r in entries
+    ]
+    return runs, _metric(spec, metric_key), True
+
+
+def _name(spec) -> str:
+    return spec if isinstance(spec, str) else spec["name"]
+
+
+def _spec_for(specs: list, key: str):
+    from claf.metrics.spec import metric_keys
+
+    for spec in specs:
+        if key in metric_keys(spec):
+            return spec
+    raise ValueError(f"none of the stored metrics {[_name(s) for s in specs]} reports '{key}'")
+
+
+def _metric(spec, key: str):
+    from claf.metrics.spec import metric_function
+
+    function = metric_function(spec)
+    if _name(spec) in KEYED:  # QA metrics take {id: prediction} and {id: gold answers}
+        return lambda predictions, golds: float(
+            function(dict(enumerate(predictions)), {i: list(g) for i, g in enumerate(golds)})[key]
+        )
+    return lambda predictions, golds: float(function(list(predictions), list(golds))[key])
+
+
+def _per_example(examples: dict, spec, key: str) -> np.ndarray:
+    score = _metric(spec, key)
+    return np.array([score([p], [g]) for p, g in zip(examples["predictions"], examples["references"])])
+
+
+def _objects(values: list) -> np.ndarray:
+    out = np.empty(len(values), dtype=object)
+    out[:] = [tuple(v) if isinstance(v, list) else v for v in values]
+    return out
+
+
+def compare_models(session: Session, a: str, b: str, benchmark: str, B: int = 1000, rng: int = 0) -> dict:
+    """The comparison ``claf compare`` prints and ``GET /api/v1/compare`` returns."""
+    from claf.stats.bootstrap import compare, compare_average, estimate
+
+    model_a, step_a = parse_target(a)
+    model_b, step_b = parse_target(b, model_a)
+    if model_a.endswith(f"-{RANDOM_INIT}") and b == RANDOM_INIT:
+        raise ValueError("give the pre-trained model first: compare MODEL@STEP random-init")
+    res_a, step_a = target_results(session, benchmark, model_a, step_a)
+    res_b, step_b = target_results(session, benchmark, model_b, step_b)
+    tasks = session.execute(
+        select(Task).join(Benchmark, Benchmark.id == Task.benchmark_id).where(Benchmark.name == benchmark)
+    ).scalars()
+    rows, avg_a, avg_b, avg_metrics = [], {}, {}, {}
+    for task in sorted(tasks, key=lambda t: t.position):
+        if task.name not in res_a or task.name not in res_b:
+            continue
+        runs_a, metric, ex_a = _runs(res_a[task.name], task.metric)
+        runs_b, _metric_b, ex_b = _runs(res_b[task.name], task.metric)
+        if ex_a != ex_b:  # resample both the same way: one score per run
+            runs_a, metric, _ = _runs([(r, s, _without_examples(x)) for r, s, x in res_a[task.name]], task.metric)
+            runs_b, _m, _ = _runs([(r, s, _without_examples(x)) for r, s, x in res_b[task.name]], task.metric)
+        sign = 1.0 if task.higher_is_better else -1.0
+        out = compare(runs_a, runs_b, metric=metric, B=B, rng=rng)
+        row = {
+            "task": task.name,
+            "metric": task.metric,
+            "higher_is_better": task.higher_is_better,
+            "a": {"mean": estimate(runs_a, metric=metric, B=B, rng=rng)["mean"], "n": list(out["n_a"])},
+            "b": {"mean": estimate(runs_b, metric=metric, B=B, rng=rng)["mean"], "n": list(out["n_b"])},
+            "delta": out["delta"],
+            "low": out["low"],
+            "high": out["high"],
+            "p_a_better": out["p_a_better"] if sign > 0 else 1.0 - out["p_a_better"],
+            "verdict": _verdict(out["low"], out["high"], sign),
+            "examples_resampled": ex_a and ex_b,
+            "paired_examples": out["paired_examples"],
+        }
+        rows.append(row)
+        if task.average_weight and sign > 0:
+            avg_a[task.name], avg_b[task.name], avg_metrics[task.name] = runs_a, runs_b, metric
+    average = None
+    if len(avg_a) > 1:
+        out = compare_average(avg_a, avg_b, metrics=avg_metrics, B=B, rng=rng)
+        average = {k: out[k] for k in ("delta", "low", "high", "p_a_better")}
+        average.update(verdict=_verdict(out["low"], out["high"], 1.0), tasks=sorted(avg_a))
+    return {
+        "benchmark": benchmark,
+        "a": {"model": model_a, "step": step_a},
+        "b": {"model": model_b, "step": step_b},
+        "bootstrap": {"draws": B, "rng": rng, "interval": 0.95},
+        "tasks": rows,
+        "average": average,
+    }
+
+
+def _without_examples(result) -> "_Scored":
+    return _Scored(result.score, None)
+
+
+def _verdict(low: float, high: float, sign: float) -> str:
+    """By the task's direction: a lower loss is better."""
+    if (low > 0 and sign > 0) or (high < 0 and sign < 0):
+        return "better"
+    if (high < 0 and sign > 0) or (low > 0 and sign < 0):
+        return "worse"
+    return "no detectable difference"
+
+
+def format_table(report: dict) -> str:
+    """The comparison as a plain-text table (what ``claf compare`` prints)."""
+    a, b = report["a"], report["b"]
+    head = f"{a['model']}@{a['step']} vs {b['model']}@{b['step']} on {report['benchmark']}"
+    head += f" ({report['bootstrap']['draws']} multi-bootstrap draws, 95% intervals)"
+    lines = [head, "", "| task | A | B | A - B | 95% interval | P(A > B) | n A (rep x seeds x ex) | n B | verdict |"]
+    lines.append("|---|---|---|---|---|---|---|---|---|")
+    for r in report["tasks"]:
+        note = "" if r["examples_resampled"] else " (scores only)"
+        lines.append(
+            f"| {r['task']} ({r['metric']}) | {r['a']['mean']:.2f} | {r['b']['mean']:.2f} | {r['delta']:+.2f} | "
+            f"[{r['low']:+.2f}, {r['high']:+.2f}] | {r['p_a_better']:.2f} | {_n(r['a']['n'])} | {_n(r['b']['n'])} | "
+            f"{r['verdict']}{note} |"
+        )
+    avg = report.get("average")
+    if avg:
+        lines.append(
+            f"| average ({len(avg['tasks'])} tasks) | | | {avg['delta']:+.2f} | [{avg['low']:+.2f}, {avg['high']:+.2f}] "
+            f"| {avg['p_a_better']:.2f} | | | {avg['verdict']} |"
+        )
+    return "\n".join(lines)
+
+
+def _n(n) -> str:
+    return " x ".join(str(x) for x in n)

@@ -1,0 +1,141 @@
+"""claf compare: A vs B from stored results with per-example predictions, by the multi-bootstrap."""
+
+import json
+
+import numpy as np
+import pytest
+
+from claf.db.engine import open_engine, session_factory
+from claf.results.catalog import migrate
+from claf.results.compare import compare_models, parse_target, replica_of
+from claf.results.payloads import ResultIn
+from claf.results.store import NotFound, put_result
+
+N = 300  # dev examples per task
+
+
+def _examples(rng, truth, accuracy):
+    """Predictions right with probability ``accuracy`` (per example, shared difficulty shifts it)."""
+    right = rng.random(N) < accuracy
+    predictions = [t if ok else 1 - t for t, ok in zip(truth, right)]
+    return {
+        "ids": [f"e{i}" for i in range(N)],
+        "predictions": predictions,
+        "references": truth,
+        "metrics": ["accuracy"],
+    }
+
+
+def _sts_examples(rng, gold, noise):
+    predictions = [round(g + float(rng.normal(0, noise)), 4) for g in gold]
+    return {"ids": [f"s{i}" for i in range(N)], "predictions": predictions, "references": gold, "metrics": ["spearman"]}
+
+
+def _post(factory, model, step, seed, task, examples, metric_value_key):
+    from claf.metrics.spec import metric_function
+
+    score = metric_function(examples["metrics"][0])(examples["predictions"], examples["references"])[metric_value_key]
+    body = {
+        "benchmark": "klue",
+        "task": task,
+        "checkpoint": {"model": model, "step": step, "name": f"{model}-{step}"},
+        "seed": seed,
+        "metrics": {metric_value_key: score},
+        "config_hash": "0123456789abcdef",
+        "examples": examples,
+    }
+    put_result(factory, ResultIn(**body))
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("compare")
+    url = f"sqlite:///{folder}/bench.sqlite"
+    engine = open_engine(url)
+    migrate(engine)
+    factory = session_factory(engine)
+    rng = np.random.default_rng(7)
+    truth = [int(x) for x in rng.integers(0, 2, N)]
+    gold = [round(float(x), 3) for x in rng.uniform(0, 5, N)]
+    for r, replica in enumerate(("tiny", "tiny-s43", "tiny-s44")):
+        for seed in (42, 43, 44):
+            # nsmc: the pre-trained replicas are clearly better; qp: no difference at all
+            _post(factory, replica, 8000, seed, "nsmc", _examples(rng, truth, 0.85 + 0.01 * r), "accuracy")
+            _post(factory, replica, 8000, seed, "qp", _examples(rng, truth, 0.70), "accuracy")
+            _post(factory, replica, 8000, seed, "korsts", _sts_examples(rng, gold, 0.8), "spearman")
+    for seed in (42, 43, 44):
+        _post(factory, "tiny-random-init", 0, seed, "nsmc", _examples(rng, truth, 0.60), "accuracy")
+        _post(factory, "tiny-random-init", 0, seed, "qp", _examples(rng, truth, 0.70), "accuracy")
+        _post(factory, "tiny-random-init", 0, seed, "korsts", _sts_examples(rng, gold, 0.8), "spearman")
+    return url, factory
+
+
+def test_targets_and_replicas():
+    assert parse_target("larva-kor-tiny@8k") == ("larva-kor-tiny", 8000)
+    assert parse_target("larva-kor-tiny@8000") == ("larva-kor-tiny", 8000)
+    assert parse_target("larva-kor-tiny") == ("larva-kor-tiny", None)
+    assert parse_target("random-init", "larva-kor-tiny") == ("larva-kor-tiny-random-init", 0)
+    with pytest.raises(ValueError, match="step"):
+        parse_target("larva-kor-tiny@eight")
+    assert replica_of("tiny-s43", "tiny") == "tiny-s43" and replica_of("tiny", "tiny") == "tiny"
+    assert replica_of("tiny-random-init", "tiny") is None and replica_of("tinyx-s4", "tiny") is None
+
+
+def test_compare_says_better_where_it_is_and_no_difference_where_it_is_not(db):
+    _url, factory = db
+    with factory() as session:
+        report = compare_models(session, "tiny@8k", "random-init", "klue", B=600)
+    rows = {r["task"]: r for r in report["tasks"]}
+    assert set(rows) == {"nsmc", "qp", "korsts"}
+    nsmc, qp, sts = rows["nsmc"], rows["qp"], rows["korsts"]
+    assert nsmc["verdict"] == "better" and nsmc["low"] > 15 and nsmc["p_a_better"] == 1.0
+    assert nsmc["a"]["n"] == [3, 3, N] and nsmc["b"]["n"] == [1, 3, N]
+    assert nsmc["paired_examples"] and nsmc["examples_resampled"]
+    assert qp["verdict"] == "no detectable difference" and qp["low"] < 0 < qp["high"]
+    assert 0.05 < qp["p_a_better"] < 0.95
+    assert sts["verdict"] == "no detectable difference"  # spearman recomputed on resampled examples
+    assert report["average"]["tasks"] == ["korsts", "nsmc", "qp"]
+    assert report["average"]["low"] < nsmc["delta"] / 3 < report["average"]["high"]
+
+
+def test_unknown_models_and_steps_are_one_line(db):
+    _url, factory = db
+    with factory() as session, pytest.raises(NotFound, match="no results of model 'nope'"):
+        compare_models(session, "nope@8k", "random-init", "klue")
+    with factory() as session, pytest.raises(NotFound, match="its steps: \\[8000\\]"):
+        compare_models(session, "tiny@4k", "random-init", "klue")
+
+
+def test_the_command_and_the_rest_endpoint_agree(db, capsys, tmp_path, monkeypatch):
+    from fastapi.testclient import TestClient
+
+    from claf.commands import main
+    from claf.server.app import create_app
+
+    url, _factory = db
+    monkeypatch.setenv("CLAF_HOME", str(tmp_path))
+    assert main(["compare", "tiny@8k", "random-init", "--db", url, "--draws", "300", "--json"]) == 0
+    cli = json.loads(capsys.readouterr().out)
+    api = TestClient(create_app(url, token="t")).get(
+        "/api/v1/compare", params={"a": "tiny@8k", "b": "random-init", "draws": 300}
+    )
+    assert api.status_code == 200
+    assert api.json()["tasks"] == cli["tasks"]  # the same draws: the same numbers
+    assert main(["compare", "tiny@8k", "random-init", "--db", url, "--draws", "300"]) == 0
+    table = capsys.readouterr().out
+    assert "| nsmc (accuracy) |" in table and "better" in table and "no detectable difference" in table
+
+
+def test_a_result_without_examples_is_stored_as_before():
+    body = {
+        "checkpoint": {"model": "m", "step": 1},
+        "seed": 1,
+        "metrics": {"accuracy": 50.0},
+        "config_hash": "0123456789abcdef",
+    }
+    plain = ResultIn(**body)
+    assert "examples" not in plain.body()  # its stored checksum is what it was before examples existed
+    with pytest.raises(ValueError, match="one of each per example"):
+        ResultIn(
+            **body, examples={"ids": ["a", "b"], "predictions": [1], "references": [1, 0], "metrics": ["accuracy"]}
+        )
