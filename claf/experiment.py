@@ -51,9 +51,15 @@ class Experiment:
         return getattr(self, f"_{self.mode}")()
 
     def _pretrain(self):
+        """One run, or one per pre-training seed (``seeds``): each replica its own run folder and names."""
         from claf.pretrain.runner import run_pretraining
 
-        return run_pretraining(self.config, self.on_publish)
+        replicas = self.config.replicas()
+        if len(replicas) == 1:
+            return run_pretraining(replicas[0], self.on_publish)
+        summaries = [dict(run_pretraining(spec, self.on_publish), name=spec.name) for spec in replicas]
+        published = [entry for summary in summaries for entry in summary["published"]]
+        return {"replicas": [{k: v for k, v in s.items() if k != "history"} for s in summaries], "published": published}
 
     # ---- train ----------------------------------------------------------------------
     def _train(self):

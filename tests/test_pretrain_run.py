@@ -127,3 +127,23 @@ def test_resumed_pair_run_with_accumulation_is_exact(corpus_file, tmp_path, monk
     assert type(a).__name__ == "BertForPreTraining"
     for (name, x), (_, y) in zip(a.state_dict().items(), b.state_dict().items()):
         assert torch.equal(x, y), name
+
+
+def test_pretraining_seeds_make_replicas_with_their_own_folders_and_names(corpus_file, hub):
+    from claf.factory.recipe import _from_entry, random_baseline
+
+    overrides = recipe(corpus_file, hub, **{"trainer.max_steps": 6, "checkpoint.save_every_steps": 6})
+    summary = Experiment("pretrain", "pretrain/larva_kor_tiny", overrides=dict(overrides, seeds="7,8"))()
+    assert [r["name"] for r in summary["replicas"]] == ["larva-test-s7", "larva-test-s8"]
+    assert [p["name"] for p in summary["published"]] == ["larva-test-s7-6", "larva-test-s8-6"]
+    for seed in (7, 8):
+        frozen = json.loads((hub / "run" / f"s{seed}" / "config.json").read_text())
+        assert frozen["seed_num"] == seed and frozen["name"] == f"larva-test-s{seed}" and frozen["seeds"] is None
+    from transformers import AutoModelForMaskedLM
+
+    nets = [AutoModelForMaskedLM.from_pretrained(resolve_pretrained(f"larva-test-s{s}-6")) for s in (7, 8)]
+    first, second = (n.bert.embeddings.word_embeddings.weight for n in nets)
+    assert not torch.equal(first, second)  # another seed: other weights
+    replica = _from_entry("larva-test-s8-6", {"sha256": "a" * 64, "url": ""})
+    assert replica.model == "larva-test-s8" and replica.step == 6
+    assert random_baseline(replica).model == "larva-test-random-init"  # one baseline for every replica

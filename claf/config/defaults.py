@@ -34,6 +34,7 @@ DEFAULTS: dict[str, dict] = {
         "plugins": [],
         "seed_num": 42,
         "factory": None,  # a factory recipe: every published checkpoint queues its jobs (claf/commands/pretrain.py)
+        "seeds": None,  # pre-training seeds: one replica each (--seeds 42,43,44)
     },
     "vocab": {
         "corpus": {"seed": 42, "min_chars": 1, "sentences": None},

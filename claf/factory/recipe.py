@@ -12,6 +12,7 @@ path) or of its URL (an unindexed URL is taken as immutable). ``random:<checkpoi
 import fnmatch
 import hashlib
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -107,8 +108,9 @@ def random_baseline(of: Checkpoint) -> Checkpoint:
     """The same architecture as ``of`` with random weights: its own model row at step 0. One per model
     family (its key does not depend on which checkpoint lent the architecture), so a newer checkpoint
     does not queue the baseline again."""
-    model = f"{of.model}-random-init"
-    return Checkpoint(model, sha256_of(["random-init", of.model]), 0, model, RANDOM + of.source, of.url, of.size)
+    family = re.sub(r"-s\d+$", "", of.model)  # the replicas of a model (larva-kor-tiny-s43) share one baseline
+    model = f"{family}-random-init"
+    return Checkpoint(model, sha256_of(["random-init", family]), 0, model, RANDOM + of.source, of.url, of.size)
 
 
 def discover(recipe: Any, entries: dict | None = None) -> list[Checkpoint]:

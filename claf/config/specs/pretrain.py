@@ -259,6 +259,41 @@ class PretrainSpec(Recipe):
     seed_num: Annotated[int, Field(ge=0)] = 42
     plugins: list[str] = []
     factory: str | None = None  # a factory recipe: every published checkpoint queues its jobs
+    seeds: list[Annotated[int, Field(ge=0)]] | None = None  # one replica per pre-training seed (see replicas())
+
+    @field_validator("seeds", mode="before")
+    @classmethod
+    def _seed_list(cls, value: Any) -> Any:
+        if isinstance(value, str):  # --seeds 42,43,44
+            try:
+                return [int(part) for part in value.split(",") if part.strip()]
+            except ValueError:
+                raise fail("", f"give whole numbers separated by commas, e.g. 42,43,44; got '{value}'") from None
+        if isinstance(value, int) and not isinstance(value, bool):
+            return [value]
+        return value
+
+    @field_validator("seeds")
+    @classmethod
+    def _distinct(cls, value: list | None) -> list | None:
+        if value is not None and (not value or len(set(value)) != len(value)):
+            raise fail("", f"give distinct seeds (at least one), got {value}")
+        return value
+
+    def replicas(self) -> list["PretrainSpec"]:
+        """One recipe per pre-training seed: ``<name>-s<seed>`` (its checkpoints ``<name>-s<seed>-<k>k``, the
+        replicas of model ``<name>``) in ``<log_dir>/s<seed>``; the recipe itself when it has no ``seeds``."""
+        if not self.seeds:
+            return [self]
+        from claf.config.specs import build_spec
+
+        out = []
+        for seed in self.seeds:
+            data = self.to_dict()
+            data.update(seeds=None, seed_num=seed, name=f"{self.name}-s{seed}")
+            data["trainer"] = dict(data["trainer"], log_dir=f"{self.trainer.log_dir.rstrip('/')}/s{seed}")
+            out.append(build_spec("pretrain", data, self.source))
+        return out
 
     @model_validator(mode="after")
     def _across_blocks(self) -> "PretrainSpec":
