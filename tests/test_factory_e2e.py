@@ -189,3 +189,27 @@ def test_pull_worker_through_the_server(factory_env):
     finally:
         os.environ.pop("CLAF_SERVER_TOKEN", None)
         server.kill9()
+
+
+def test_replicas_run_through_the_factory_and_compare_with_intervals(factory_env):
+    publish_tiny(factory_env, "tiny-s1-1k", 1000, seed=1)  # two pre-training replicas of model "tiny"
+    publish_tiny(factory_env, "tiny-s2-1k", 1000, seed=2)
+    recipe = tiny_recipe(factory_env / "replicas.json", seeds=2, random_init=True)
+    db = f"sqlite:///{factory_env / 'replicas.sqlite'}"
+    out, _ = cli("run", "--base_config", str(recipe), "--db", db).communicate(timeout=600)
+    assert json.loads(out.strip().splitlines()[-1])["done"] == 6, out[-3000:]  # (2 replicas + 1 baseline) x 2
+    models = {job["model"] for job in database(db).jobs("replicas")}
+    assert models == {"tiny-s1", "tiny-s2", "tiny-random-init"}  # one random-init baseline for both replicas
+    compared = subprocess.run(
+        [sys.executable, "-m", "claf", "compare", "tiny@1k", "random-init", "--db", db, "--json", "--draws", "300"],
+        capture_output=True,
+        text=True,
+        cwd=factory_env,
+        env=dict(os.environ),
+    )
+    assert compared.returncode == 0, compared.stderr
+    [row] = json.loads(compared.stdout)["tasks"]
+    assert row["task"] == "nsmc" and row["examples_resampled"] and row["paired_examples"]
+    assert row["a"]["n"] == [2, 2, 24] and row["b"]["n"] == [1, 2, 24]
+    assert row["low"] <= row["delta"] <= row["high"]
+    assert row["verdict"] in ("better", "worse", "no detectable difference")
