@@ -139,3 +139,27 @@ def test_a_result_without_examples_is_stored_as_before():
         ResultIn(
             **body, examples={"ids": ["a", "b"], "predictions": [1], "references": [1, 0], "metrics": ["accuracy"]}
         )
+
+
+def test_the_table_shows_what_a_checkpoint_cost(tmp_path):
+    from claf.results.queries import benchmark_table
+
+    engine = open_engine(f"sqlite:///{tmp_path}/cost.sqlite")
+    migrate(engine)
+    factory = session_factory(engine)
+    for task in ("nsmc", "qp"):
+        for seed, seconds in ((1, 10.5), (2, 12.0)):
+            body = {
+                "benchmark": "klue",
+                "task": task,
+                "checkpoint": {"model": "m", "step": 1000, "name": "m-1k"},
+                "seed": seed,
+                "metrics": {"accuracy": 50.0 + seed},
+                "config_hash": "0123456789abcdef",
+                "provenance": {"cpu_seconds": seconds, "device_kind": "cpu AVX2, bf16: none"},
+            }
+            put_result(factory, ResultIn(**body))
+    with factory() as session:
+        table = benchmark_table(session, "klue", step="last")
+    [row] = [r for r in table["rows"] if r["model"] == "m"]
+    assert row["cost"] == {"cpu_seconds": 45.0, "results": 4, "of": 4}  # 2 tasks x 2 seeds

@@ -66,7 +66,11 @@ def test_keys_order_and_no_repeats(sessions):
     with sessions() as s:
         assert all(j["state"] == "done" and j["attempts"] == 1 for j in jobs.list_jobs(s))
         text = status_text(jobs.list_jobs(s, "r"))
-    assert text.splitlines()[0].split() == ["checkpoint", "qp", "nsmc"] and "m-2k" in text.splitlines()[1]
+    assert (
+        text.splitlines()[0].split() == ["checkpoint", "qp", "nsmc", "job", "seconds"]
+        and "m-2k" in text.splitlines()[1]
+    )
+    assert text.splitlines()[1].split()[-1] == "2"  # the cost of a checkpoint: its two 1 s jobs
 
 
 def test_unknown_task_is_refused_before_any_job_is_queued(sessions):

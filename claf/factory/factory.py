@@ -172,8 +172,14 @@ def status_text(jobs: list[dict]) -> str:
     if not jobs:
         return "no jobs"
     tasks, rows = status_rows(jobs)
-    head = ["checkpoint"] + tasks
-    table = [head] + [[ck] + [row[t] for t in tasks] for ck, row in rows]
+    seconds: dict[str, float] = {}
+    for j in jobs:  # the cost of a checkpoint: the wall time of its finished jobs
+        if j["state"] == "done" and j.get("wall_time"):
+            seconds[j["checkpoint"]] = seconds.get(j["checkpoint"], 0.0) + float(j["wall_time"])
+    head = ["checkpoint"] + tasks + ["job seconds"]
+    table = [head] + [
+        [ck] + [row[t] for t in tasks] + [f"{seconds[ck]:.0f}" if ck in seconds else "-"] for ck, row in rows
+    ]
     widths = [max(len(r[i]) for r in table) for i in range(len(head))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in table]
     counts = {s: sum(j["state"] == s for j in jobs) for s in ("queued", "running", "done", "failed")}

@@ -116,6 +116,7 @@ def benchmark_table(session: Session, benchmark: str, step="best", seeds: str = 
                     cell["text"] = f"{cell['value']:.2f}"
             cells[name] = cell
         table_rows.append({"model": model, "kind": "model", "options": options.get(model, {}), "cells": cells})
+    _add_costs(conn, table_rows)
     metrics = _metrics_of(conn, chosen_ids)  # only the chosen cells that show more than the primary metric
     for row in table_rows:
         for task in tasks:
@@ -192,6 +193,27 @@ def _plain_rows(conn, stmt) -> list[tuple]:
     result = conn.execute(stmt)
     cursor = getattr(result, "cursor", None)
     return cursor.fetchall() if cursor is not None else [tuple(r) for r in result]
+
+
+def _add_costs(conn, rows: list[dict]) -> None:
+    """``row["cost"]``: the CPU-seconds its shown results took (``provenance.cpu_seconds``, summed over tasks and
+    seeds: what evaluating the checkpoint on the suite costs), with how many results recorded it."""
+    ids = [r for row in rows for cell in row["cells"].values() if cell for r in cell["result_ids"]]
+    seconds = {}
+    for start in range(0, len(ids), 5000):
+        chunk = ids[start : start + 5000]
+        for rid, prov in _plain_rows(conn, select(Result.id, Result.provenance).where(Result.id.in_(chunk))):
+            prov = json.loads(prov) if isinstance(prov, (str, bytes)) else prov
+            if isinstance((prov or {}).get("cpu_seconds"), (int, float)):
+                seconds[rid] = float(prov["cpu_seconds"])
+    for row in rows:
+        mine = [r for cell in row["cells"].values() if cell for r in cell["result_ids"]]
+        known = [seconds[r] for r in mine if r in seconds]
+        row["cost"] = {
+            "cpu_seconds": round(math.fsum(known), 1) if known else None,
+            "results": len(known),
+            "of": len(mine),
+        }
 
 
 def _metrics_of(conn, ids: list[int]) -> dict[int, dict]:
