@@ -163,3 +163,25 @@ def test_the_table_shows_what_a_checkpoint_cost(tmp_path):
         table = benchmark_table(session, "klue", step="last")
     [row] = [r for r in table["rows"] if r["model"] == "m"]
     assert row["cost"] == {"cpu_seconds": 45.0, "results": 4, "of": 4}  # 2 tasks x 2 seeds
+
+
+def test_the_table_bolds_only_what_stands_out_of_the_noise(db):
+    from claf.results.queries import benchmark_table
+
+    _url, factory = db
+    with factory() as session:
+        table = benchmark_table(session, "klue", step="last")
+    rows = {r["model"]: r["cells"] for r in table["rows"] if r["kind"] == "model"}
+    assert set(rows) == {"tiny", "tiny-s43", "tiny-s44", "tiny-random-init"}
+    for cells in rows.values():
+        nsmc = cells["nsmc"]
+        assert nsmc["spread"]["replicas"] == 1 and nsmc["spread"]["seeds"] == 3
+        assert nsmc["interval"][0] <= nsmc["value"] + 1e-9 and nsmc["interval"][1] >= nsmc["value"] - 1e-9
+    # qp: every model at 70%, so the top score is noise: no bold, every cell tied with it
+    assert not any(c["qp"]["best"] for c in rows.values())
+    assert all(c["qp"].get("tied") for c in rows.values())
+    # nsmc: the random-init row is far below; replicas 1 point apart cannot be told apart from the best
+    assert not rows["tiny-random-init"]["nsmc"].get("tied") and not rows["tiny-random-init"]["nsmc"]["best"]
+    top = [m for m, c in rows.items() if c["nsmc"]["best"] or c["nsmc"].get("tied")]
+    assert "tiny-random-init" not in top and len(top) >= 1
+    assert all(not (c["nsmc"]["best"] and c["nsmc"].get("tied")) for c in rows.values())

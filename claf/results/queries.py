@@ -180,6 +180,7 @@ def benchmark_table(session: Session, benchmark: str, step="best", seeds: str = 
     )
     for col in columns:
         mark_best(table_rows, col["key"], col["higher_is_better"])
+    mark_distinguishable(session, table_rows, tasks)
     return {
         "benchmark": {"name": bench.name, "title": bench.title, "description": bench.description},
         "aggregation": {"step": step, "seeds": seeds},
@@ -236,6 +237,60 @@ def mark_best(rows: list[dict], key: str, higher: bool) -> None:
     best = max(c["value"] for c in cells) if higher else min(c["value"] for c in cells)
     for c in cells:
         c["best"] = math.isclose(c["value"], best, rel_tol=0, abs_tol=TIE)
+
+
+def mark_distinguishable(session: Session, rows: list[dict], tasks: list, draws: int = 400) -> None:
+    """Signal from noise: each model cell with two runs or more (or per-example predictions) gets its 95%
+    multi-bootstrap ``interval`` and ``spread`` (replicas x seeds, range of the runs' scores). The best cell
+    stays bold only when its difference from every other cell's interval excludes 0; the cells that cannot
+    be told apart from it are marked ``tied`` with it (and it loses its bold). A column where some cell has no
+    interval (one run, no examples) keeps the plain rule: nothing can be said about its noise."""
+    from claf.results.compare import _runs, _Scored
+    from claf.stats.bootstrap import NO_DIFFERENCE, compare, estimate
+
+    ids = [
+        i for row in rows if row["kind"] == "model" for c in row["cells"].values() if c for i in c.get("result_ids", [])
+    ]
+    found = {}
+    for start in range(0, len(ids), 2000):
+        found.update({r.id: r for r in session.scalars(select(Result).where(Result.id.in_(ids[start : start + 2000])))})
+    for task in tasks:
+        cells = [
+            (r["model"], r["cells"][task.name]) for r in rows if r["kind"] == "model" and r["cells"].get(task.name)
+        ]
+        entries = {m: [(m, found[i].seed, found[i]) for i in c["result_ids"] if i in found] for m, c in cells}
+        if not all(e and all(x.examples for _m, _s, x in e) for e in entries.values()):  # one way for all: scores
+            entries = {m: [(m, s, _Scored(x.score, None)) for m, s, x in e] for m, e in entries.items()}
+        runs = {}
+        for model, cell in cells:
+            if not entries[model]:
+                continue
+            built, metric, with_examples = _runs(entries[model], task.metric)
+            if len(built) < 2 and not with_examples:
+                continue
+            est = estimate(built, metric=metric, B=draws, rng=0)
+            scores = [x.score for _m, _s, x in entries[model]]
+            cell["interval"] = [est["low"], est["high"]]
+            cell["spread"] = {
+                "replicas": est["n_replicas"],
+                "seeds": est["n_seeds"],
+                "range": [min(scores), max(scores)],
+            }
+            runs[model] = (built, metric)
+        best = [(m, c) for m, c in cells if c.get("best")]
+        if len(best) != 1 or len(runs) != len(cells) or len(cells) < 2:
+            continue
+        top, top_cell = best[0]
+        tied = [
+            c
+            for m, c in cells
+            if m != top
+            and compare(runs[top][0], runs[m][0], metric=runs[top][1], B=draws, rng=0)["verdict"] == NO_DIFFERENCE
+        ]
+        if tied:
+            top_cell["best"] = False
+            for c in [top_cell, *tied]:
+                c["tied"] = True
 
 
 def task_series(session: Session, benchmark: str, task: str, group_by: str | None = None, seeds: str = "mean") -> dict:
