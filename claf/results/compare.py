@@ -27,7 +27,7 @@ RANDOM_INIT = "random-init"
 PER_EXAMPLE = ("accuracy", "squad_v1", "korquad_v1", "jsquad_v1")
 KEYED = ("squad_v1", "korquad_v1", "jsquad_v1")  # metrics over {example id: value} mappings
 _REPLICA = re.compile(r"^(?P<model>.+)-s(?P<seed>\d+)$")
-_Scored = namedtuple("_Scored", "score examples")  # a result's stored score alone
+Scored = namedtuple("Scored", "score examples")  # a result's stored score alone
 
 
 def parse_target(text: str, other_model: str | None = None) -> tuple[str, int | None]:
@@ -82,8 +82,9 @@ def target_results(session: Session, benchmark: str, model: str, step: int | Non
     return by_task, step
 
 
-def _runs(entries: list, metric_key: str):
-    """(runs for claf.stats, metric function or None, whether examples were resampled)."""
+def runs_of(entries: list, metric_key: str):
+    """``[(replica, seed, result)]`` -> (runs for claf.stats, metric function or None, whether examples are
+    resampled). Without per-example predictions on every result, each run is its stored score alone."""
     from claf.stats.runs import Run
 
     with_examples = all(r.examples for _rep, _s, r in entries)
@@ -143,7 +144,7 @@ def _objects(values: list) -> np.ndarray:
 
 def compare_models(session: Session, a: str, b: str, benchmark: str, B: int = 1000, rng: int = 0) -> dict:
     """The comparison ``claf compare`` prints and ``GET /api/v1/compare`` returns."""
-    from claf.stats.bootstrap import compare, compare_average, estimate
+    from claf.stats.bootstrap import compare, compare_average, point
 
     model_a, step_a = parse_target(a)
     model_b, step_b = parse_target(b, model_a)
@@ -158,19 +159,19 @@ def compare_models(session: Session, a: str, b: str, benchmark: str, B: int = 10
     for task in sorted(tasks, key=lambda t: t.position):
         if task.name not in res_a or task.name not in res_b:
             continue
-        runs_a, metric, ex_a = _runs(res_a[task.name], task.metric)
-        runs_b, _metric_b, ex_b = _runs(res_b[task.name], task.metric)
+        runs_a, metric, ex_a = runs_of(res_a[task.name], task.metric)
+        runs_b, _metric_b, ex_b = runs_of(res_b[task.name], task.metric)
         if ex_a != ex_b:  # resample both the same way: one score per run
-            runs_a, metric, _ = _runs([(r, s, _without_examples(x)) for r, s, x in res_a[task.name]], task.metric)
-            runs_b, _m, _ = _runs([(r, s, _without_examples(x)) for r, s, x in res_b[task.name]], task.metric)
+            runs_a, metric, _ = runs_of(scores_only(res_a[task.name]), task.metric)
+            runs_b, _m, _ = runs_of(scores_only(res_b[task.name]), task.metric)
         sign = 1.0 if task.higher_is_better else -1.0
         out = compare(runs_a, runs_b, metric=metric, B=B, rng=rng)
         row = {
             "task": task.name,
             "metric": task.metric,
             "higher_is_better": task.higher_is_better,
-            "a": {"mean": estimate(runs_a, metric=metric, B=B, rng=rng)["mean"], "n": list(out["n_a"])},
-            "b": {"mean": estimate(runs_b, metric=metric, B=B, rng=rng)["mean"], "n": list(out["n_b"])},
+            "a": {"mean": point(runs_a, metric), "n": list(out["n_a"])},
+            "b": {"mean": point(runs_b, metric), "n": list(out["n_b"])},
             "delta": out["delta"],
             "low": out["low"],
             "high": out["high"],
@@ -197,8 +198,9 @@ def compare_models(session: Session, a: str, b: str, benchmark: str, B: int = 10
     }
 
 
-def _without_examples(result) -> "_Scored":
-    return _Scored(result.score, None)
+def scores_only(entries: list) -> list:
+    """``[(replica, seed, result)]`` with each result reduced to its stored score (no examples)."""
+    return [(replica, seed, Scored(result.score, None)) for replica, seed, result in entries]
 
 
 def _verdict(low: float, high: float, sign: float) -> str:

@@ -245,7 +245,7 @@ def mark_distinguishable(session: Session, rows: list[dict], tasks: list, draws:
     stays bold only when its difference from every other cell's interval excludes 0; the cells that cannot
     be told apart from it are marked ``tied`` with it (and it loses its bold). A column where some cell has no
     interval (one run, no examples) keeps the plain rule: nothing can be said about its noise."""
-    from claf.results.compare import _runs, _Scored
+    from claf.results.compare import runs_of, scores_only
     from claf.stats.bootstrap import NO_DIFFERENCE, compare, estimate
 
     ids = [
@@ -260,12 +260,12 @@ def mark_distinguishable(session: Session, rows: list[dict], tasks: list, draws:
         ]
         entries = {m: [(m, found[i].seed, found[i]) for i in c["result_ids"] if i in found] for m, c in cells}
         if not all(e and all(x.examples for _m, _s, x in e) for e in entries.values()):  # one way for all: scores
-            entries = {m: [(m, s, _Scored(x.score, None)) for m, s, x in e] for m, e in entries.items()}
+            entries = {m: scores_only(e) for m, e in entries.items()}
         runs = {}
         for model, cell in cells:
             if not entries[model]:
                 continue
-            built, metric, with_examples = _runs(entries[model], task.metric)
+            built, metric, with_examples = runs_of(entries[model], task.metric)
             if len(built) < 2 and not with_examples:
                 continue
             est = estimate(built, metric=metric, B=draws, rng=0)

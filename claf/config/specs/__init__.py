@@ -14,8 +14,6 @@ fetch or find in the mirror; "local": a plain path such as a vocab file).
 import copy
 from typing import Any
 
-from claf.config.errors import ConfigError
-
 SPEC_CLASSES = {
     "finetune": ("claf.config.specs.finetune", "FinetuneSpec"),
     "pretrain": ("claf.config.specs.pretrain", "PretrainSpec"),
@@ -49,8 +47,6 @@ def build_spec(kind: str, data: dict, source: str = "<dict>", files: Any = None)
         spec = cls.model_validate(data, context={"files": files, "source": source})
     except ValidationError as e:
         raise to_config_error(e, cls, source, flags=kind == "server") from None
-    except ConfigError:
-        raise
     if hasattr(spec, "_data"):
         spec._data = copy.deepcopy(data)
         spec._source = source

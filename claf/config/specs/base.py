@@ -49,7 +49,25 @@ class Block(BaseModel):
         return key in type(self).model_fields or key in (self.__pydantic_extra__ or {})
 
     def to_dict(self) -> dict:
-        return self.model_dump(mode="json", by_alias=True)
+        """The block as plain values: its fields (nested blocks too) and any options blocks it holds."""
+        extra = self.__pydantic_extra__ or {}
+        return {
+            **{k: _plain(getattr(self, k)) for k in type(self).model_fields},
+            **{k: _plain(v) for k, v in extra.items()},
+        }
+
+    def _options_of(self, name: str) -> dict:
+        """The options block ``name`` (a registered component's) as a plain, mutable dict; {} when absent."""
+        block = (self.__pydantic_extra__ or {}).get(name)
+        return block.to_dict() if block is not None else {}
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "to_dict"):  # a block, or a read-only options block (FrozenConfig)
+        return value.to_dict()
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
 
 
 def fail(key: str, message: str) -> PydanticCustomError:

@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from pydantic import ConfigDict, Field, ValidationInfo, model_validator
 
 from claf.config.specs.base import Block, Recipe, check_file, fail
-from claf.config.specs.options import check_component
+from claf.config.specs.options import check_chosen
 from claf.config.specs.run import OptimizerSpec, PositiveInt, TrainerSpec
 
 
@@ -19,7 +19,6 @@ class Chosen(Block):
     def _check_chosen(self, info: ValidationInfo, prefix: str = "") -> None:
         """``prefix``: this block's key relative to the validator that asks (e.g. ``subword.``)."""
         import claf.registry as registries
-        from claf.config.frozen import FrozenConfig
         from claf.registry import RegistryError
 
         name = getattr(self, self._selector)
@@ -27,26 +26,17 @@ class Chosen(Block):
             getattr(registries, self._registry).get(name)
         except RegistryError as e:
             raise fail(prefix + self._selector, str(e)) from None
-        extra = self.__pydantic_extra__ or {}
-        for key in extra:  # a block of another registered component stays (inactive) after a --name switch
+        for key in self.__pydantic_extra__ or {}:  # another registered component's block stays (inactive)
             if key != name and key not in getattr(registries, self._registry):
                 raise fail(
                     prefix + key, f"unknown key; the options block here is named after {self._selector} ({name})"
                 )
-        options = check_component(self._registry, name, extra.get(name), prefix + name, prefix + self._selector, info)
-        if name in extra:  # read-only, with attribute access: spec.model.bert_for_qa.answer_maxlen
-            extra[name] = FrozenConfig(options, name)
+        check_chosen(self, self._registry, name, prefix + name, prefix + self._selector, info)
 
     @property
     def options(self) -> dict:
         """The chosen component's options (a plain, mutable copy)."""
-        block = (self.__pydantic_extra__ or {}).get(getattr(self, self._selector))
-        return block.to_dict() if block is not None else {}
-
-    def to_dict(self) -> dict:
-        data = {name: getattr(self, name) for name in type(self).model_fields}
-        data = {k: v.to_dict() if hasattr(v, "to_dict") else v for k, v in data.items()}
-        return {**data, **{k: v.to_dict() for k, v in (self.__pydantic_extra__ or {}).items()}}
+        return self._options_of(getattr(self, self._selector))
 
 
 class DataReaderSpec(Chosen):
@@ -111,9 +101,6 @@ class TokenizerSpec(Block):
                 )
             part._check_chosen(info, f"{level}.")
         return self
-
-    def as_dict(self) -> dict:
-        return {level: getattr(self, level).to_dict() for level in ("word", "subword") if getattr(self, level)}
 
 
 class IndexerSpec(Block):

@@ -77,3 +77,14 @@ def _show(value: Any) -> str:
     import json
 
     return json.dumps(value, ensure_ascii=False)
+
+
+def check_chosen(block, registry: str, name: Any, key: str, name_key: str, info: ValidationInfo | None) -> None:
+    """``check_component`` on ``block``'s options block ``name``, which then becomes read-only with attribute
+    access (``spec.model.bert_for_qa.answer_maxlen``)."""
+    from claf.config.frozen import FrozenConfig
+
+    extra = block.__pydantic_extra__ or {}
+    options = check_component(registry, name, extra.get(name), key, name_key, info)
+    if name in extra:
+        extra[name] = FrozenConfig(options, name)

@@ -10,9 +10,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from claf.config.frozen import FrozenConfig
 from claf.config.specs.base import Block, fail
-from claf.config.specs.options import check_component
+from claf.config.specs.options import check_chosen
 
 PositiveInt = Annotated[int, Field(ge=1)]
 Precision = Literal["auto", "fp32", "bf16", "fp16"]
@@ -111,21 +110,13 @@ class OptimizerSpec(Block):
                     f"and lr_scheduler_type ({self.lr_scheduler_type})",
                 )
         for name, (registry, selector) in chosen.items():
-            options = check_component(registry, name, extra.get(name), name, selector, info)
-            if name in extra:  # read-only, with attribute access: spec.optimizer.adamw.weight_decay
-                extra[name] = FrozenConfig(options, name)
+            check_chosen(self, registry, name, name, selector, info)
         return self
 
     @property
     def optimizer_options(self) -> dict:
-        block = (self.__pydantic_extra__ or {}).get(self.op_type)
-        return block.to_dict() if block is not None else {}
+        return self._options_of(self.op_type)
 
     @property
     def scheduler_options(self) -> dict:
-        block = (self.__pydantic_extra__ or {}).get(self.lr_scheduler_type)
-        return block.to_dict() if block is not None else {}
-
-    def to_dict(self) -> dict:
-        data = {name: getattr(self, name) for name in type(self).model_fields}
-        return {**data, **{k: v.to_dict() for k, v in (self.__pydantic_extra__ or {}).items()}}
+        return self._options_of(self.lr_scheduler_type)
