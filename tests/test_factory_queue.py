@@ -11,6 +11,7 @@ from claf.factory.factory import status_text
 from claf.factory.recipe import Checkpoint, discover, expand, load_recipe, random_baseline
 from claf.notify import slack
 from claf.queue import jobs
+from claf.queue.suite import suite_summary
 from claf.results.catalog import migrate
 
 
@@ -121,11 +122,43 @@ def test_suite_message_has_deltas_and_best_marks(sessions):
         job = jobs.claim(sessions, "w", 60)
         jobs.finish(sessions, job["id"], "w", result(job, score))
     with sessions() as s:
-        summary = jobs.suite_summary(s, "r", f"{2000:064d}")
+        summary = suite_summary(s, "r", f"{2000:064d}")
     by_task = {t["task"]: t for t in summary["tasks"]}
-    assert by_task["qp"]["delta"] == pytest.approx(-5.0) and not by_task["qp"]["best_so_far"]
-    assert by_task["nsmc"]["delta"] == pytest.approx(2.5) and by_task["nsmc"]["best_so_far"]
+    assert by_task["qp"]["delta"] == pytest.approx(-5.0) and not by_task["qp"]["highest_so_far"]
+    assert by_task["nsmc"]["delta"] == pytest.approx(2.5) and by_task["nsmc"]["highest_so_far"]
+    # one run a side: no interval can be given, so no checkpoint is called "best"
+    assert by_task["nsmc"]["delta_verdict"] is None and not by_task["nsmc"]["best_so_far"]
     assert summary["average"] == pytest.approx(63.75) and summary["previous"] == "m-1k"
+    line = slack.task_line(by_task["nsmc"])
+    assert "one run: no interval" in line and "best so far" not in line
+
+
+def _run_suite(sessions, step, scores_by_task):
+    """Queue and finish one checkpoint's jobs: task -> [score per seed]."""
+    specs = [spec(t, step, seed=42 + i) for t, scores in scores_by_task.items() for i in range(len(scores))]
+    jobs.enqueue(sessions, specs)
+    wanted = {(t, 42 + i): v for t, scores in scores_by_task.items() for i, v in enumerate(scores)}
+    while (job := jobs.claim(sessions, "w", 60)) is not None:
+        jobs.finish(sessions, job["id"], "w", result(job, wanted[(job["task"], job["seed"])]))
+
+
+def test_suite_summary_says_best_only_when_the_interval_excludes_zero(sessions):
+    """Three seeds a checkpoint: a clear gain is 'best so far' with an interval above 0; a gain inside the
+    seeds' noise is 'tied for best', with the same wording as the dashboard's tied cells."""
+    _run_suite(sessions, 1000, {"nsmc": [60.0, 60.5, 59.5], "qp": [70.0, 64.0, 76.0]})
+    _run_suite(sessions, 2000, {"nsmc": [65.0, 65.4, 64.6], "qp": [71.0, 65.0, 77.0]})
+    with sessions() as s:
+        summary = suite_summary(s, "r", f"{2000:064d}")
+    nsmc, qp = (next(t for t in summary["tasks"] if t["task"] == name) for name in ("nsmc", "qp"))
+    assert nsmc["delta"] == pytest.approx(5.0) and nsmc["delta_low"] > 0 and nsmc["delta_verdict"] == "better"
+    assert nsmc["best_so_far"] and nsmc["runner_up"] == "m-1k" and nsmc["n"] == [1, 3]
+    assert nsmc["interval"][0] < 65.0 < nsmc["interval"][1]
+    assert qp["delta"] == pytest.approx(1.0) and qp["delta_low"] < 0 < qp["delta_high"]
+    assert qp["delta_verdict"] == "no detectable difference" and qp["tied_best"] and not qp["best_so_far"]
+    message = slack.suite_message(summary)
+    body = "\n".join(b["text"]["text"] for b in message["blocks"])
+    assert "★ best so far (beats m-1k)" in body and "tied for best with m-1k (no detectable difference)" in body
+    assert f"[{nsmc['delta_low']:.2f}, {nsmc['delta_high']:.2f}], better" in body
 
 
 def test_recipe_expansion_from_the_index(tmp_path, monkeypatch):

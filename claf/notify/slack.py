@@ -77,19 +77,43 @@ def published_message(name: str, step: int, size: int | None, url: str, queued: 
     )
 
 
-def suite_message(s: dict) -> dict:
-    def fmt(t):
-        if t["score"] is None:
-            return f"• *{t['task']}*: failed"
-        delta = "" if t["delta"] is None else f" ({t['delta']:+.2f})"
-        return f"• *{t['task']}*: {t['score']:.2f}{delta}{' ★ best so far' if t['best_so_far'] else ''}"
+def _interval(low, high) -> str:
+    return "" if low is None else f" [{low:.2f}, {high:.2f}]"
 
+
+def _standing(t: dict) -> str:
+    """The dashboard's rule: best only when the runner-up's interval is told apart."""
+    if t.get("best_so_far"):
+        return f" ★ best so far (beats {t['runner_up']})" if t.get("runner_up") else " ★ best so far"
+    if t.get("tied_best"):
+        return f" = tied for best with {t['runner_up']} (no detectable difference)"
+    if t.get("highest_so_far") and t.get("runner_up"):
+        return " ↑ highest so far (one run: no interval)"
+    return ""
+
+
+def task_line(t: dict) -> str:
+    """``• *nsmc*: 81.76 [81.20, 82.31] (3 runs); vs previous +0.70 [-0.20, 1.52], no detectable difference``"""
+    if t["score"] is None:
+        return f"• *{t['task']}*: failed"
+    runs = f" ({t['n'][1]} runs)" if t.get("n") else ""
+    line = f"• *{t['task']}*: {t['score']:.2f}{_interval(*(t.get('interval') or (None, None)))}{runs}"
+    if t["delta"] is not None:
+        line += f"; vs previous {t['delta']:+.2f}"
+        if t.get("delta_verdict"):
+            line += f"{_interval(t['delta_low'], t['delta_high'])}, {t['delta_verdict']}"
+        else:
+            line += " (one run: no interval)"
+    return line + _standing(t)
+
+
+def suite_message(s: dict) -> dict:
     avg = "n/a" if s["average"] is None else f"{s['average']:.2f}"
     vs = f" vs {s['previous']}" if s.get("previous") else ""
     text = f"{s['checkpoint']} finished the {s['recipe']} suite: average {avg}; " + ", ".join(
         f"{t['task']} {'failed' if t['score'] is None else format(t['score'], '.2f')}" for t in s["tasks"]
     )
-    lines = [fmt(t) for t in s["tasks"]]
+    lines = [task_line(t) for t in s["tasks"]]
     blocks = [
         _header(f"Suite complete: {s['checkpoint']}"),
         _section(f"*{s['benchmark']}* · step {s['step']:,} · deltas{vs or ' (no earlier checkpoint)'}"),

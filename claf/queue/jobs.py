@@ -199,62 +199,11 @@ def _suite_check(session: Session, job: Job) -> None:
     mine = select(Job).where(Job.recipe == job.recipe, Job.checkpoint_sha256 == job.checkpoint_sha256)
     if any(j.state not in ("done", "failed") for j in session.scalars(mine)):
         return
+    from claf.queue.suite import suite_summary
+
     summary = suite_summary(session, job.recipe, job.checkpoint_sha256)
     summary["dashboard_url"] = (job.spec.get("notify") or {}).get("dashboard_url")
     slack.queue(session, f"suite:{job.recipe}:{job.checkpoint_sha256}", channel, slack.suite_message(summary))
-
-
-def _scores(session: Session, recipe: str) -> dict:
-    """(model, step, checkpoint sha) -> task -> mean score over the done seeds."""
-    groups: dict = {}
-    for j in session.scalars(select(Job).where(Job.recipe == recipe, Job.state == "done", Job.score.is_not(None))):
-        groups.setdefault((j.model, j.step, j.checkpoint_sha256, j.checkpoint), {}).setdefault(j.task, []).append(
-            j.score
-        )
-    return {k: {t: sum(v) / len(v) for t, v in tasks.items()} for k, tasks in groups.items()}
-
-
-def suite_summary(session: Session, recipe: str, checkpoint_sha256: str) -> dict:
-    """Per task: score, delta against the previous checkpoint of the model, best so far; the average."""
-    from claf.results.store import find_task
-
-    scores = _scores(session, recipe)
-    jobs = list(session.scalars(select(Job).where(Job.recipe == recipe, Job.checkpoint_sha256 == checkpoint_sha256)))
-    first = jobs[0]
-    mine = next((v for k, v in scores.items() if k[2] == checkpoint_sha256), {})
-    earlier = sorted((k for k in scores if k[0] == first.model and k[1] < first.step), key=lambda k: k[1])
-    previous = scores[earlier[-1]] if earlier else {}
-    tasks = []
-    for name in sorted({j.task for j in jobs}, key=lambda t: min(j.cost for j in jobs if j.task == t)):
-        higher = find_task(session, first.benchmark, name).higher_is_better
-        value, prev = mine.get(name), previous.get(name)
-        others = [
-            v[name]
-            for k, v in scores.items()
-            if k[0] == first.model and k[2] != checkpoint_sha256 and k[1] <= first.step and name in v
-        ]
-        best = value is not None and all((value >= o) if higher else (value <= o) for o in others)
-        failed = [j for j in jobs if j.task == name and j.state == "failed"]
-        tasks.append(
-            {
-                "task": name,
-                "score": value,
-                "delta": None if value is None or prev is None else value - prev,
-                "best_so_far": best,
-                "failed": len(failed),
-            }
-        )
-    values = [t["score"] for t in tasks if t["score"] is not None]
-    return {
-        "recipe": recipe,
-        "benchmark": first.benchmark,
-        "checkpoint": first.checkpoint,
-        "model": first.model,
-        "step": first.step,
-        "previous": earlier[-1][3] if earlier else None,
-        "tasks": tasks,
-        "average": sum(values) / len(values) if values and len(values) == len(tasks) else None,
-    }
 
 
 def list_jobs(session: Session, recipe: str | None = None) -> list[dict]:

@@ -176,7 +176,7 @@ def compare_models(session: Session, a: str, b: str, benchmark: str, B: int = 10
             "low": out["low"],
             "high": out["high"],
             "p_a_better": out["p_a_better"] if sign > 0 else 1.0 - out["p_a_better"],
-            "verdict": _verdict(out["low"], out["high"], sign),
+            "verdict": directed_verdict(out["low"], out["high"], sign),
             "examples_resampled": ex_a and ex_b,
             "paired_examples": out["paired_examples"],
         }
@@ -187,7 +187,7 @@ def compare_models(session: Session, a: str, b: str, benchmark: str, B: int = 10
     if len(avg_a) > 1:
         out = compare_average(avg_a, avg_b, metrics=avg_metrics, B=B, rng=rng)
         average = {k: out[k] for k in ("delta", "low", "high", "p_a_better")}
-        average.update(verdict=_verdict(out["low"], out["high"], 1.0), tasks=sorted(avg_a))
+        average.update(verdict=directed_verdict(out["low"], out["high"], 1.0), tasks=sorted(avg_a))
     return {
         "benchmark": benchmark,
         "a": {"model": model_a, "step": step_a},
@@ -203,7 +203,7 @@ def scores_only(entries: list) -> list:
     return [(replica, seed, Scored(result.score, None)) for replica, seed, result in entries]
 
 
-def _verdict(low: float, high: float, sign: float) -> str:
+def directed_verdict(low: float, high: float, sign: float) -> str:
     """By the task's direction: a lower loss is better."""
     if (low > 0 and sign > 0) or (high < 0 and sign < 0):
         return "better"
