@@ -357,3 +357,56 @@ def rest_poster(session, base_url: str = ""):
         return getattr(session, method)(f"{base_url}{path}", json=body, headers=auth())
 
     return post
+
+
+CHROMIUM, DRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+
+
+def chromium():
+    """A headless Chromium driven by Selenium, with browser and network logs (a generator: yields the driver)."""
+    if not (Path(CHROMIUM).is_file() and Path(DRIVER).is_file()):
+        pytest.fail(
+            "chromium/chromedriver missing: apt-get install chromium chromium-driver (or source .ci/services.sh)"
+        )
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        pytest.fail("selenium missing: pip install -e '.[test]'")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--window-size=1300,1900",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
+    ):
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
+    yield driver
+    driver.quit()
+
+
+def open_page(browser, url):
+    """Load ``url`` and wait until the page's script marks it ready (``document.body.dataset.ready``)."""
+    browser.get(url)
+    deadline = time.monotonic() + 60
+    while browser.execute_script("return document.body && document.body.dataset.ready") != "1":
+        assert time.monotonic() < deadline, "the dashboard did not finish loading"
+        time.sleep(0.1)
+
+
+def requested_urls(browser) -> list[str]:
+    """The URLs the browser requested since the last call (the performance log)."""
+    import json
+
+    urls = []
+    for entry in browser.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        if message["method"] == "Network.requestWillBeSent":
+            urls.append(message["params"]["request"]["url"])
+    return urls
