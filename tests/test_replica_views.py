@@ -6,7 +6,7 @@ import io
 
 import numpy as np
 import pytest
-from bench_support import N_EXAMPLES, REPLICAS, noise_bodies, rest_poster, seed_noise
+from bench_support import REPLICAS, noise_bodies, rest_poster, seed_noise
 
 
 @pytest.fixture(scope="module")
@@ -101,8 +101,6 @@ def test_the_series_has_bands_from_the_multi_bootstrap(client):
         t = traces[model]
         assert t["n"] == [2, 2] and t["n_replicas"] == [1, 1]
         assert (t["low"][0], t["high"][0]) == pytest.approx(expected_band([model], 1000)[:2])
-        # one replica: its band is narrower than the range of the three replicas' bands
-        assert t["high"][0] - t["low"][0] > 0
 
 
 def test_scores_only_bands_and_single_runs(client):
@@ -120,7 +118,6 @@ def test_scores_only_bands_and_single_runs(client):
     assert band([("m", 1, Scored(70.0, None))], "f1") is None
     lone = band([("m", 1, Scored(75.0, noise_bodies()[0]["examples"]))], "accuracy")
     assert lone is not None and lone[0] < lone[1]  # one run with examples: resampled over its examples
-    assert N_EXAMPLES == len(noise_bodies()[0]["examples"]["ids"])
 
 
 @pytest.mark.parametrize(
