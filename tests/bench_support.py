@@ -289,3 +289,124 @@ def latency_report(created="2026-01-02T03:04:05+00:00", scale=1.0):
             {"backend": "onnx", "batch": 1, "budget_ms": 100.0, "longest_length": 128, "p95_ms": 39.0},
         ],
     }
+
+
+# A benchmark with pre-training replicas: "tiny" pre-trained with seeds 1..3 (models tiny-s1..s3), each at
+# steps 1000 and 2000 with 2 fine-tuning seeds, and its random-init baseline. "acc" results carry per-example
+# predictions and tiny is far better than random init there; "score" results are scores only, the same for both.
+NOISE = {
+    "name": "noise",
+    "title": "Noise benchmark",
+    "tasks": [
+        {"name": "acc", "title": "Acc", "metric": "accuracy"},
+        {"name": "score", "title": "Score", "metric": "f1"},
+    ],
+}
+REPLICAS = ("tiny-s1", "tiny-s2", "tiny-s3")
+N_EXAMPLES = 80
+
+
+def noise_bodies() -> list[dict]:
+    """The results of ``NOISE``, in the order they are posted (fixed RNG)."""
+    import random
+
+    rng = random.Random(5)
+    truth = [rng.randint(0, 1) for _ in range(N_EXAMPLES)]
+    bodies = []
+
+    def add(model, step, seed, right_share, score):
+        right = [rng.random() < right_share for _ in range(N_EXAMPLES)]
+        examples = {
+            "ids": [f"e{i}" for i in range(N_EXAMPLES)],
+            "predictions": [t if ok else 1 - t for t, ok in zip(truth, right)],
+            "references": truth,
+            "metrics": ["accuracy"],
+        }
+        acc = result_body(model, "acc", step, seed, 100.0 * sum(right) / N_EXAMPLES, benchmark="noise")
+        bodies.append(dict(acc, examples=examples))
+        bodies.append(result_body(model, "score", step, seed, score, benchmark="noise"))
+
+    for r, model in enumerate(REPLICAS):
+        for step in (1000, 2000):
+            for seed in (1, 2):
+                add(model, step, seed, 0.7 + 0.05 * step / 1000 + 0.02 * r, 70.0 + rng.gauss(0, 1.5))
+    for seed in (1, 2):
+        add("tiny-random-init", 0, seed, 0.55, 70.0 + rng.gauss(0, 1.5))
+    return bodies
+
+
+def seed_noise(post) -> None:
+    """Define ``noise`` and post its checkpoints and results through ``post(path, body, method)``."""
+    r = post("/api/v1/benchmarks/noise", NOISE, "put")
+    assert r.status_code in (200, 201), r.text
+    for r_index, model in enumerate(REPLICAS):
+        for step in (1000, 2000):
+            loss = 5.0 - step / 1000 + 0.1 * r_index
+            body = {"model": model, "step": step, "metrics": {"mlm_loss": loss}, "model_options": {"size": "tiny"}}
+            r = post("/api/v1/checkpoints", body, "post")
+            assert r.status_code in (200, 201), r.text
+    for body in noise_bodies():
+        r = post("/api/v1/results", body, "post")
+        assert r.status_code in (200, 201), r.text
+
+
+def rest_poster(session, base_url: str = ""):
+    """``post(path, body, method)`` over a requests session or a FastAPI TestClient, with the token."""
+
+    def post(path, body, method):
+        return getattr(session, method)(f"{base_url}{path}", json=body, headers=auth())
+
+    return post
+
+
+CHROMIUM, DRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+
+
+def chromium():
+    """A headless Chromium driven by Selenium, with browser and network logs (a generator: yields the driver)."""
+    if not (Path(CHROMIUM).is_file() and Path(DRIVER).is_file()):
+        pytest.fail(
+            "chromium/chromedriver missing: apt-get install chromium chromium-driver (or source .ci/services.sh)"
+        )
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        pytest.fail("selenium missing: pip install -e '.[test]'")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--window-size=1300,1900",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
+    ):
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
+    yield driver
+    driver.quit()
+
+
+def open_page(browser, url):
+    """Load ``url`` and wait until the page's script marks it ready (``document.body.dataset.ready``)."""
+    browser.get(url)
+    deadline = time.monotonic() + 60
+    while browser.execute_script("return document.body && document.body.dataset.ready") != "1":
+        assert time.monotonic() < deadline, "the dashboard did not finish loading"
+        time.sleep(0.1)
+
+
+def requested_urls(browser) -> list[str]:
+    """The URLs the browser requested since the last call (the performance log)."""
+    import json
+
+    urls = []
+    for entry in browser.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        if message["method"] == "Network.requestWillBeSent":
+            urls.append(message["params"]["request"]["url"])
+    return urls

@@ -5,15 +5,12 @@ import os
 import re
 import shutil
 import time
-from pathlib import Path
 
 import pytest
 import requests
-from bench_support import SCORES, ServerProcess, database_url, seed_demo
+from bench_support import SCORES, ServerProcess, chromium, database_url, open_page, seed_demo
 
 pytestmark = pytest.mark.slow  # real server processes
-
-CHROMIUM, DRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 
 
 @pytest.fixture(scope="module")
@@ -27,39 +24,7 @@ def site(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    if not (Path(CHROMIUM).is_file() and Path(DRIVER).is_file()):
-        pytest.fail(
-            "chromium/chromedriver missing: apt-get install chromium chromium-driver (or source .ci/services.sh)"
-        )
-    try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-    except ImportError:
-        pytest.fail("selenium missing: pip install -e '.[test]'")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-dev-shm-usage",
-        "--window-size=1300,1900",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--no-first-run",
-    ):
-        options.add_argument(arg)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
-    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
-    yield driver
-    driver.quit()
-
-
-def open_page(browser, url):
-    browser.get(url)
-    deadline = time.monotonic() + 60
-    while browser.execute_script("return document.body && document.body.dataset.ready") != "1":
-        assert time.monotonic() < deadline, "the dashboard did not finish loading"
-        time.sleep(0.1)
+    yield from chromium()
 
 
 def visible_models(browser):

@@ -170,9 +170,15 @@ def test_the_table_bolds_only_what_stands_out_of_the_noise(db):
 
     _url, factory = db
     with factory() as session:
-        table = benchmark_table(session, "klue", step="last")
+        table = benchmark_table(session, "klue", step="last", replicas="each")
+        combined = benchmark_table(session, "klue", step="last")
     rows = {r["model"]: r["cells"] for r in table["rows"] if r["kind"] == "model"}
     assert set(rows) == {"tiny", "tiny-s43", "tiny-s44", "tiny-random-init"}
+    # by default a model's replicas share one row: 3 replicas x 3 seeds, far above random init on nsmc
+    both = {r["model"]: r["cells"] for r in combined["rows"] if r["kind"] == "model"}
+    assert set(both) == {"tiny", "tiny-random-init"}
+    assert both["tiny"]["nsmc"]["n"] == 9 and both["tiny"]["nsmc"]["spread"]["replicas"] == 3
+    assert both["tiny"]["nsmc"]["best"] and not both["tiny"]["nsmc"].get("tied")
     for cells in rows.values():
         nsmc = cells["nsmc"]
         assert nsmc["spread"]["replicas"] == 1 and nsmc["spread"]["seeds"] == 3

@@ -1,6 +1,9 @@
 """``python -m claf report --benchmark klue --out report.html``: the benchmark page as one self-contained file.
 
-``--speed [--run ID]`` writes the speed page instead (a latency run, the newest by default).
+The step charts carry their 95% interval bands; ``--replicas each`` gives every pre-training replica
+(``MODEL-s<seed>``) its own row and line. ``--compare MODEL@STEP [--against random-init]`` adds the forest plot
+of that comparison (``claf compare``'s numbers). ``--speed [--run ID]`` writes the speed page instead (a
+latency run, the newest by default).
 
 Reads the database (``--db``, default the local SQLite file) or a running server (``--server URL``).
 """
@@ -26,6 +29,14 @@ SPECS = {
             Flag("step", "best, last or a step number", default="best"),
             Flag("seeds", "how seeds combine", default="median", choices=("median", "mean")),
             Flag("group_by", "model option that colours the chart lines", metavar="OPTION"),
+            Flag(
+                "replicas",
+                "one row per model over its replicas, or one per replica",
+                default="combined",
+                choices=("combined", "each"),
+            ),
+            Flag("compare", "add the forest plot of this model against --against", metavar="MODEL[@STEP]"),
+            Flag("against", "with --compare: the other side", default="random-init", metavar="MODEL[@STEP]"),
         ),
         one_of=("benchmark", "speed"),
     )
@@ -62,8 +73,12 @@ def _from_db(args):
 
     engine = open_engine(args.db)
     migrate(engine)
+    pair = (args.compare, args.against) if args.compare else None
     with session_factory(engine)() as session:
-        return page_data(session, args.benchmark, args.step, args.seeds, args.group_by)
+        try:
+            return page_data(session, args.benchmark, args.step, args.seeds, args.group_by, args.replicas, pair)
+        except ValueError as e:  # a target that is not MODEL[@STEP]
+            return fail(str(e), 1)
 
 
 def _speed_from_db(args):
@@ -100,25 +115,28 @@ def _speed_from_server(args):
 
 def _from_server(args):
     from claf.results.client import BenchClient, ServerUnreachable
+    from claf.server.dashboard import with_table
 
     client = BenchClient(args.server)
+    name = args.benchmark
     try:
-        status, table = client.get(f"/benchmarks/{args.benchmark}/table", step=args.step, seeds=args.seeds)
+        status, table = client.get(
+            f"/benchmarks/{name}/table", step=args.step, seeds=args.seeds, replicas=args.replicas
+        )
         if status != 200:
             return fail(f"{args.server}: HTTP {status}: {table}", 1)
         series = {}
         for col in table["columns"]:
             if col["key"] != "average":
                 params = {"group_by": args.group_by} if args.group_by else {}
-                series[col["key"]] = client.get(f"/benchmarks/{args.benchmark}/tasks/{col['key']}/series", **params)[1]
+                path = f"/benchmarks/{name}/tasks/{col['key']}/series"
+                series[col["key"]] = client.get(path, replicas=args.replicas, **params)[1]
         benchmarks = [b["name"] for b in client.get("/benchmarks")[1]]
+        comparison = None
+        if args.compare:
+            status, comparison = client.get("/compare", a=args.compare, b=args.against, benchmark=name)
+            if status != 200:
+                return fail(f"{args.server}: HTTP {status}: {comparison}", 1)
     except ServerUnreachable as e:
         return fail(str(e), 1)
-    options = sorted({k for r in table["rows"] for k in (r.get("options") or {})})
-    return {
-        "table": table,
-        "series": series,
-        "options": options,
-        "group_by": args.group_by or "",
-        "benchmarks": benchmarks,
-    }
+    return with_table(table, series, benchmarks, args.group_by, comparison)

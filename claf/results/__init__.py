@@ -5,7 +5,10 @@
     claf.results.payloads      the pydantic payloads the server takes (results, checkpoints, vocab rows, latency)
     claf.results.digest        canonical JSON and its SHA-256 (config hashes, keys)
     claf.results.store         writes (idempotent puts) and lookups
-    claf.results.queries       reads: the models x tasks table, series, one result, config diff
+    claf.results.queries       reads: the models x tasks table, one result, config diff
+    claf.results.series        score vs step per task, with 95% multi-bootstrap bands
+    claf.results.replicas      a model's pre-training replicas (MODEL-s<seed>): combined or each
+    claf.results.compare       A against B per task and on average (claf compare, /api/v1/compare)
     claf.results.run_payloads  a finished run folder -> payloads (config.json / metrics.json only)
     claf.results.client        BenchClient (REST, ``requests`` only), post_run_folder(log_dir) with a local outbox
 

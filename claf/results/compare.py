@@ -12,7 +12,6 @@ over examples; one without them counts as one score (only replicas and seeds are
 output says so).
 """
 
-import re
 from collections import defaultdict, namedtuple
 
 import numpy as np
@@ -20,13 +19,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from claf.db.tables import Benchmark, Checkpoint, Model, Result, Task
+from claf.results.replicas import replica_of
 from claf.results.store import NotFound, find_benchmark
 
 RANDOM_INIT = "random-init"
 # metrics that are means of per-example scores: each example is scored once, then resampled as numbers
 PER_EXAMPLE = ("accuracy", "squad_v1", "korquad_v1", "jsquad_v1")
 KEYED = ("squad_v1", "korquad_v1", "jsquad_v1")  # metrics over {example id: value} mappings
-_REPLICA = re.compile(r"^(?P<model>.+)-s(?P<seed>\d+)$")
 Scored = namedtuple("Scored", "score examples")  # a result's stored score alone
 
 
@@ -47,14 +46,6 @@ def parse_target(text: str, other_model: str | None = None) -> tuple[str, int | 
         return model, int(float(step[:-1]) * 1000) if step.endswith("k") else int(step)
     except ValueError:
         raise ValueError(f"'{text}': the step is a number (8000) or thousands (8k), got '{step}'") from None
-
-
-def replica_of(model_name: str, base: str) -> str | None:
-    """The replica label of ``model_name`` when it is ``base`` or ``base-s<seed>``, else None."""
-    if model_name == base:
-        return base
-    m = _REPLICA.match(model_name)
-    return model_name if m and m.group("model") == base else None
 
 
 def target_results(session: Session, benchmark: str, model: str, step: int | None) -> tuple[dict, int]:

@@ -1,11 +1,15 @@
-"""Reads of the benchmark database: the models x tasks table, score-vs-step series, one result,
-the diff of two results' configs, the vocab table.
+"""Reads of the benchmark database: the models x tasks table, one result, the diff of two results'
+configs, the vocab table (score-vs-step series: ``claf.results.series``).
 
 Aggregation of a (model, task) cell: results are grouped by checkpoint step; at each step the seeds
 are combined (``median``, or ``mean`` with its sample std), with n; then one step is chosen:
 ``best`` (the best combined score, by the task's direction), ``last`` (the highest step) or a
 given step N. The best set of a column holds every model row whose value ties the best one;
 reference rows (published numbers) are never in it.
+
+Replicas (``<model>-s<seed>``, ``claf.results.replicas``): with ``replicas="combined"`` (the default) a
+model's replicas share one row, named after the model, whose cells pool every replica's runs at the chosen
+step (its interval resamples replicas, then seeds); ``replicas="each"`` gives every replica its own row.
 """
 
 import json
@@ -16,7 +20,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from claf.db.tables import Checkpoint, Model, Reference, Result, Task, VocabReport
-from claf.results.store import NotFound, find_benchmark, find_task
+from claf.results.replicas import COMBINED, check_replicas, row_key
+from claf.results.store import NotFound, find_benchmark
 
 TIE = 1e-9
 
@@ -70,9 +75,12 @@ def _text(metrics: dict, display: list[str]) -> str:
     return "/".join("-" if v is None else f"{v:.2f}" for v in shown)
 
 
-def benchmark_table(session: Session, benchmark: str, step="best", seeds: str = "median") -> dict:
+def benchmark_table(
+    session: Session, benchmark: str, step="best", seeds: str = "median", replicas: str = COMBINED
+) -> dict:
     """The models x tasks table of ``benchmark`` (plus an ``average`` column and reference rows)."""
     step = parse_step(step)
+    check_replicas(replicas)
     combine([0.0], seeds)  # validates ``seeds``
     bench = find_benchmark(session, benchmark)
     tasks = list(session.scalars(select(Task).where(Task.benchmark_id == bench.id).order_by(Task.position)))
@@ -88,10 +96,14 @@ def benchmark_table(session: Session, benchmark: str, step="best", seeds: str = 
         conn,
         select(Result.checkpoint_id, Result.task_id, Result.score, Result.id).where(Result.task_id.in_(list(by_id))),
     )  # index-only (ix_results_cover)
-    groups = defaultdict(lambda: defaultdict(list))  # (model, task) -> step -> [(score, id)]
+    groups = defaultdict(lambda: defaultdict(list))  # (row, task) -> step -> [(score, id)]
+    replica_by_result, members = {}, defaultdict(set)  # result id -> its model; row -> its models
     for cid, task_id, score, rid in rows:
         model, s = checkpoints[cid]
-        groups[(model, task_id)][s].append((score, rid))
+        key = row_key(model, replicas)
+        groups[(key, task_id)][s].append((score, rid))
+        replica_by_result[rid] = model
+        members[key].add(model)
     options = dict(conn.execute(select(Model.name, Model.options)).all())
     models = sorted({m for m, _ in groups})
     plain = [(t.id, t.name, t.higher_is_better, t.display != [t.metric]) for t in tasks]  # no ORM in the loop
@@ -115,7 +127,16 @@ def benchmark_table(session: Session, benchmark: str, step="best", seeds: str = 
                 else:  # the display rule is the primary metric alone
                     cell["text"] = f"{cell['value']:.2f}"
             cells[name] = cell
-        table_rows.append({"model": model, "kind": "model", "options": options.get(model, {}), "cells": cells})
+        mine = sorted(members[model])
+        table_rows.append(
+            {
+                "model": model,
+                "kind": "model",
+                "replicas": mine,
+                "options": options.get(model) or options.get(mine[0]) or {},
+                "cells": cells,
+            }
+        )
     _add_costs(conn, table_rows)
     metrics = _metrics_of(conn, chosen_ids)  # only the chosen cells that show more than the primary metric
     for row in table_rows:
@@ -180,10 +201,10 @@ def benchmark_table(session: Session, benchmark: str, step="best", seeds: str = 
     )
     for col in columns:
         mark_best(table_rows, col["key"], col["higher_is_better"])
-    mark_distinguishable(session, table_rows, tasks)
+    mark_distinguishable(session, table_rows, tasks, replica_by_result)
     return {
         "benchmark": {"name": bench.name, "title": bench.title, "description": bench.description},
-        "aggregation": {"step": step, "seeds": seeds},
+        "aggregation": {"step": step, "seeds": seeds, "replicas": replicas},
         "columns": columns,
         "rows": table_rows,
     }
@@ -239,12 +260,16 @@ def mark_best(rows: list[dict], key: str, higher: bool) -> None:
         c["best"] = math.isclose(c["value"], best, rel_tol=0, abs_tol=TIE)
 
 
-def mark_distinguishable(session: Session, rows: list[dict], tasks: list, draws: int = 400) -> None:
+def mark_distinguishable(
+    session: Session, rows: list[dict], tasks: list, replica_by_result: dict | None = None, draws: int = 400
+) -> None:
     """Signal from noise: each model cell with two runs or more (or per-example predictions) gets its 95%
     multi-bootstrap ``interval`` and ``spread`` (replicas x seeds, range of the runs' scores). The best cell
     stays bold only when its difference from every other cell's interval excludes 0; the cells that cannot
     be told apart from it are marked ``tied`` with it (and it loses its bold). A column where some cell has no
-    interval (one run, no examples) keeps the plain rule: nothing can be said about its noise."""
+    interval (one run, no examples) keeps the plain rule: nothing can be said about its noise.
+    ``replica_by_result`` names each result's replica (its model) where a row combines several; without it,
+    the row's model is the replica."""
     from claf.results.compare import runs_of, scores_only
     from claf.stats.bootstrap import NO_DIFFERENCE, compare, estimate
 
@@ -258,7 +283,10 @@ def mark_distinguishable(session: Session, rows: list[dict], tasks: list, draws:
         cells = [
             (r["model"], r["cells"][task.name]) for r in rows if r["kind"] == "model" and r["cells"].get(task.name)
         ]
-        entries = {m: [(m, found[i].seed, found[i]) for i in c["result_ids"] if i in found] for m, c in cells}
+        replica = replica_by_result or {}
+        entries = {
+            m: [(replica.get(i, m), found[i].seed, found[i]) for i in c["result_ids"] if i in found] for m, c in cells
+        }
         if not all(e and all(x.examples for _m, _s, x in e) for e in entries.values()):  # one way for all: scores
             entries = {m: scores_only(e) for m, e in entries.items()}
         runs = {}
@@ -291,85 +319,6 @@ def mark_distinguishable(session: Session, rows: list[dict], tasks: list, draws:
             top_cell["best"] = False
             for c in [top_cell, *tied]:
                 c["tied"] = True
-
-
-def task_series(session: Session, benchmark: str, task: str, group_by: str | None = None, seeds: str = "mean") -> dict:
-    """Score vs pre-training step for one task, one trace per model (with the model's ``group_by``
-    option), plus each model's pre-training curve (its checkpoints' held-out metrics) on the same axis."""
-    t = find_task(session, benchmark, task)
-    return benchmark_series(session, benchmark, group_by, seeds, [t])[t.name]
-
-
-def benchmark_series(
-    session: Session, benchmark: str, group_by: str | None = None, seeds: str = "mean", tasks: list | None = None
-) -> dict[str, dict]:
-    """``task_series`` of every task of ``benchmark`` (or of ``tasks``), from one read of the results."""
-    if tasks is None:
-        bench = find_benchmark(session, benchmark)
-        tasks = list(session.scalars(select(Task).where(Task.benchmark_id == bench.id).order_by(Task.position)))
-    conn = session.connection()
-    checkpoints = {
-        cid: (model, s, metrics)
-        for cid, model, s, metrics in _plain_rows(
-            conn,
-            select(Checkpoint.id, Model.name, Checkpoint.step, Checkpoint.metrics).join(
-                Model, Checkpoint.model_id == Model.id
-            ),
-        )
-    }
-    rows = _plain_rows(
-        conn,
-        select(Result.checkpoint_id, Result.task_id, Result.score).where(Result.task_id.in_([t.id for t in tasks])),
-    )
-    points = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))  # task -> model -> step -> scores
-    for cid, task_id, score in rows:
-        model, s, _ = checkpoints[cid]
-        points[task_id][model][s].append(score)
-    options = dict(conn.execute(select(Model.name, Model.options)).all())
-    curves_by_model = defaultdict(list)
-    for model, s, metrics in sorted(checkpoints.values(), key=lambda c: (c[0], c[1])):
-        metrics = json.loads(metrics) if isinstance(metrics, (str, bytes)) else (metrics or {})
-        loss = metrics.get("mlm_loss", metrics.get("loss"))
-        if loss is not None:
-            curves_by_model[model].append((s, loss))
-    out = {}
-    for t in tasks:
-        traces = []
-        for model in sorted(points[t.id]):
-            steps = sorted(points[t.id][model])
-            combined = [combine(points[t.id][model][s], seeds) for s in steps]
-            group = (options.get(model) or {}).get(group_by) if group_by else None
-            traces.append(
-                {
-                    "model": model,
-                    "group": group,
-                    "steps": steps,
-                    "values": [c["value"] for c in combined],
-                    "std": [c["std"] for c in combined],
-                    "n": [c["n"] for c in combined],
-                }
-            )
-        curves = [
-            {
-                "model": model,
-                "metric": "held-out MLM loss",
-                "steps": [p[0] for p in curves_by_model[model]],
-                "values": [p[1] for p in curves_by_model[model]],
-            }
-            for model in sorted(points[t.id])
-            if curves_by_model.get(model)
-        ]
-        out[t.name] = {
-            "benchmark": benchmark,
-            "task": t.name,
-            "metric": t.metric,
-            "higher_is_better": t.higher_is_better,
-            "group_by": group_by,
-            "seeds": seeds,
-            "traces": traces,
-            "pretraining": curves,
-        }
-    return out
 
 
 def get_result(session: Session, result_id: int) -> dict:

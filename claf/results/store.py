@@ -27,6 +27,10 @@ class Conflict(UserError):
     """The key exists with a different body."""
 
 
+class BadParameter(UserError, ValueError):
+    """A read's query parameter with a value it does not take; the message names the parameter."""
+
+
 def _retrying(factory: sessionmaker, work):
     """Run ``work(session)`` in a write transaction; a lost unique-key race or a busy database is retried."""
     for attempt in range(5):

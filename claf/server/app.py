@@ -5,7 +5,8 @@
 Writes (POST/PUT) need ``Authorization: Bearer <token>``; reads are open unless ``private=True``.
 Latency tables (``claf bench latency``): ``POST /api/v1/latency`` (a ``claf.latency/v1`` report),
 ``GET /api/v1/latency`` (runs), ``/api/v1/latency/{id}`` (one run's rows), ``.../table`` and ``.../table.csv``.
-Status codes: 201 stored, 200 the same body was already stored, 401 no/wrong token, 404 unknown
+Status codes: 201 stored, 200 the same body was already stored, 400 a read's option with a value it does not take
+(``replicas``; the message names it), 401 no/wrong token, 404 unknown
 benchmark/task/result (the message lists the known ones), 409 same key with a different body,
 413 body over ``max_body`` bytes, 422 bad payload (the message names the field).
 """
@@ -21,10 +22,18 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 
 from claf.db.engine import open_engine, session_factory
 from claf.latency import reports
-from claf.results import queries
+from claf.results import queries, series
 from claf.results.catalog import migrate
 from claf.results.payloads import BenchmarkSpec, CheckpointIn, LatencyIn, ResultIn, VocabRow
-from claf.results.store import Conflict, NotFound, put_benchmark, put_checkpoint, put_result, put_vocab_rows
+from claf.results.store import (
+    BadParameter,
+    Conflict,
+    NotFound,
+    put_benchmark,
+    put_checkpoint,
+    put_result,
+    put_vocab_rows,
+)
 
 MAX_BODY = 4 * 1024 * 1024
 
@@ -124,6 +133,10 @@ def create_app(
     async def _conflict(_request, exc):
         return JSONResponse({"detail": str(exc)}, status_code=409)
 
+    @app.exception_handler(BadParameter)
+    async def _bad_parameter(_request, exc):
+        return JSONResponse({"detail": str(exc)}, status_code=400)
+
     @app.exception_handler(ValueError)
     async def _value(_request, exc):
         return JSONResponse({"detail": str(exc)}, status_code=422)
@@ -175,22 +188,22 @@ def create_app(
         return stored(*put_benchmark(factory, spec))
 
     @app.get("/api/v1/benchmarks/{name}/table", dependencies=reads)
-    def table(name: str, step: str = "best", seeds: str = "median"):
+    def table(name: str, step: str = "best", seeds: str = "median", replicas: str = "combined"):
         with factory() as s:
-            return JSONResponse(queries.benchmark_table(s, name, step, seeds))
+            return JSONResponse(queries.benchmark_table(s, name, step, seeds, replicas))
 
     @app.get("/api/v1/benchmarks/{name}/table.csv", dependencies=reads, response_class=PlainTextResponse)
-    def table_csv(name: str, step: str = "best", seeds: str = "median"):
+    def table_csv(name: str, step: str = "best", seeds: str = "median", replicas: str = "combined"):
         with factory() as s:
-            t = queries.benchmark_table(s, name, step, seeds)
+            t = queries.benchmark_table(s, name, step, seeds, replicas)
         return PlainTextResponse(
             to_csv(t), media_type="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}.csv"'}
         )
 
     @app.get("/api/v1/benchmarks/{name}/tasks/{task}/series", dependencies=reads)
-    def series(name: str, task: str, group_by: str | None = None, seeds: str = "mean"):
+    def task_series(name: str, task: str, group_by: str | None = None, seeds: str = "mean", replicas: str = "combined"):
         with factory() as s:
-            return JSONResponse(queries.task_series(s, name, task, group_by, seeds))
+            return JSONResponse(series.task_series(s, name, task, group_by, seeds, replicas))
 
     @app.get("/api/v1/compare", dependencies=reads)
     def compare(a: str, b: str, benchmark: str = "klue", draws: int = 1000):

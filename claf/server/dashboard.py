@@ -2,15 +2,19 @@
 
     /                         -> the first benchmark's page
     /benchmarks/{name}        models x tasks table (bold best, sortable, searchable, model picker)
-                              and one score-vs-step chart per task with the pre-training curve
+                              and one score-vs-step chart per task (95% interval bands) with the
+                              pre-training curve; ?replicas=each: a row and a line per replica
+    /benchmarks/{name}/compare?a=MODEL@STEP&b=random-init
+                              A against B: a forest plot of the per-task differences with their
+                              intervals, the verdicts, P(A > B) and n (``claf.results.compare``)
     /vocab                    the vocab-benchmark table
     /speed?run=ID             a latency run (the newest by default): batch x length rows, per backend
                               p50/p90/p95/p99/avg/throughput, the budget row, the environment beside it
     /vendor/plotly.min.js     plotly's own bundle (from the plotly package)
     /vendor/dt_bundle.js|css  DataTables (from the itables package, which ships it)
 
-``render_report`` writes the same benchmark page as one self-contained HTML file; ``render_speed``
-with ``inline=True`` does the same for the speed page.
+``render_report`` writes the same benchmark page as one self-contained HTML file (with the forest plot of
+one comparison when asked); ``render_speed`` with ``inline=True`` does the same for the speed page.
 """
 
 import base64
@@ -22,9 +26,12 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import select
 
-from claf.db.tables import Benchmark, Task
+from claf.db.tables import Benchmark, Model, Task
 from claf.latency import reports
-from claf.results import queries
+from claf.results import queries, series
+from claf.results.compare import RANDOM_INIT, compare_models
+from claf.results.replicas import COMBINED, family_of
+from claf.results.store import BadParameter, NotFound
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
@@ -59,19 +66,53 @@ def _json_for_script(obj) -> str:
     return json.dumps(obj, ensure_ascii=False).replace("</", "<\\/")
 
 
-def page_data(session, name: str, step="best", seeds="median", group_by: str | None = None) -> dict:
-    """Everything a benchmark page shows: the table, each task's series, the option names."""
-    table = queries.benchmark_table(session, name, step, seeds)
-    series = queries.benchmark_series(session, name, group_by)
-    option_names = sorted({k for r in table["rows"] for k in (r.get("options") or {})})
-    benchmarks = list(session.scalars(select(Benchmark.name).order_by(Benchmark.name)))
+def page_data(
+    session,
+    name: str,
+    step="best",
+    seeds="median",
+    group_by: str | None = None,
+    replicas: str = COMBINED,
+    compare: tuple[str, str] | None = None,
+) -> dict:
+    """Everything a benchmark page shows: the table, each task's series, the option names; with ``compare``
+    (A, B), the comparison its forest plot draws."""
+    table = queries.benchmark_table(session, name, step, seeds, replicas)
+    return with_table(
+        table,
+        series.benchmark_series(session, name, group_by, replicas=replicas),
+        list(session.scalars(select(Benchmark.name).order_by(Benchmark.name))),
+        group_by,
+        compare_models(session, *compare, name) if compare else None,
+    )
+
+
+def with_table(table: dict, by_task: dict, benchmarks: list, group_by: str | None, comparison: dict | None) -> dict:
+    """A benchmark page's data from its parts (read from the database or from a server)."""
+    models = [r["model"] for r in table["rows"] if r["kind"] == "model"]
     return {
         "table": table,
-        "series": series,
-        "options": option_names,
+        "series": by_task,
+        "options": sorted({k for r in table["rows"] for k in (r.get("options") or {})}),
         "group_by": group_by or "",
         "benchmarks": benchmarks,
+        "compare": comparison,
+        "compare_pair": default_pair(models),
     }
+
+
+def default_pair(models: list[str]) -> list[str] | None:
+    """What the benchmark page's compare link opens: the first pre-trained model against its random-init
+    baseline when there is one, else against the next model."""
+    families = list(dict.fromkeys(family_of(m) for m in models))
+    trained = [m for m in families if not m.endswith(f"-{RANDOM_INIT}")]
+    if not trained:
+        return None
+    a = trained[0]
+    if f"{a}-{RANDOM_INIT}" in families:
+        return [a, RANDOM_INIT]
+    others = [m for m in families if m != a]
+    return [a, others[0]] if others else None
 
 
 def render_benchmark(data: dict, inline: bool = False) -> str:
@@ -84,6 +125,7 @@ def render_benchmark(data: dict, inline: bool = False) -> str:
             "dt_js_b64": base64.b64encode(vendor_bytes("dt_bundle.js")).decode("ascii"),
             "css": (STATIC / "dashboard.css").read_text(encoding="utf-8"),
             "js": (STATIC / "dashboard.js").read_text(encoding="utf-8"),
+            "forest": (STATIC / "forest.js").read_text(encoding="utf-8").replace("</script", "<\\/script"),
         }
     return (
         _env().get_template("benchmark.html").render(d=data, data_json=_json_for_script(data), assets=assets, fmt=_fmt)
@@ -94,8 +136,43 @@ def _fmt(value) -> str:
     return "" if value is None else f"{value:.4f}"
 
 
-def render_report(session, name: str, step="best", seeds="median", group_by=None) -> str:
-    return render_benchmark(page_data(session, name, step, seeds, group_by), inline=True)
+def render_report(
+    session, name: str, step="best", seeds="median", group_by=None, replicas=COMBINED, compare=None
+) -> str:
+    return render_benchmark(page_data(session, name, step, seeds, group_by, replicas, compare), inline=True)
+
+
+def compare_data(session, name: str, a: str | None, b: str | None, draws: int = 1000) -> dict:
+    """Everything the compare page shows: the form's choices and, given A and B, the comparison (or the
+    one-line reason there is none: ``error`` with its HTTP ``status``)."""
+    find = select(Model.name).order_by(Model.name)
+    models = list(dict.fromkeys(family_of(m) for m in session.scalars(find)))
+    out = {
+        "benchmark": name,
+        "benchmarks": list(session.scalars(select(Benchmark.name).order_by(Benchmark.name))),
+        "models": [m for m in models if not m.endswith(f"-{RANDOM_INIT}")] + [RANDOM_INIT],
+        "a": a or "",
+        "b": b or "",
+        "draws": draws,
+        "report": None,
+        "error": None,
+        "status": 200,
+    }
+    if not a or not b:
+        return out
+    try:
+        if not 100 <= draws <= 20000:
+            raise BadParameter(f"draws must be within [100, 20000], got {draws}")
+        out["report"] = compare_models(session, a, b, name, B=draws)
+    except NotFound as e:
+        out.update(error=str(e), status=404)
+    except ValueError as e:
+        out.update(error=str(e), status=400)
+    return out
+
+
+def render_compare(data: dict) -> str:
+    return _env().get_template("compare.html").render(d=data, report_json=_json_for_script(data["report"]))
 
 
 SPEED_LABELS = {
@@ -149,9 +226,17 @@ def add_pages(app, factory, check_read) -> None:
         return RedirectResponse(f"/benchmarks/{first or 'klue'}")
 
     @app.get("/benchmarks/{name}", include_in_schema=False, dependencies=reads, response_class=HTMLResponse)
-    def benchmark_page(name: str, step: str = "best", seeds: str = "median", group_by: str | None = None):
+    def benchmark_page(
+        name: str, step: str = "best", seeds: str = "median", group_by: str | None = None, replicas: str = COMBINED
+    ):
         with factory() as s:
-            return HTMLResponse(render_benchmark(page_data(s, name, step, seeds, group_by or None)))
+            return HTMLResponse(render_benchmark(page_data(s, name, step, seeds, group_by or None, replicas)))
+
+    @app.get("/benchmarks/{name}/compare", include_in_schema=False, dependencies=reads, response_class=HTMLResponse)
+    def compare_page(name: str, a: str | None = None, b: str | None = None, draws: int = 1000):
+        with factory() as s:
+            data = compare_data(s, name, a, b, draws)
+        return HTMLResponse(render_compare(data), status_code=data["status"])
 
     @app.get("/vocab", include_in_schema=False, dependencies=reads, response_class=HTMLResponse)
     def vocab_page():

@@ -1,5 +1,6 @@
 // The benchmark page: DataTables (numeric sort, missing cells last both ways), model search and
-// picker, and one plotly chart per task (score vs step, one line per model, pre-training curve below).
+// picker, and one plotly chart per task (score vs step, one line per model with its 95% interval band,
+// pre-training curve below).
 const DATA = JSON.parse(document.getElementById("page-data").textContent);
 const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
                  "#bcbd22", "#17becf"];
@@ -41,23 +42,67 @@ function missingLast(desc) {
   };
 }
 
+function fade(hex, alpha) {
+  const n = parseInt(hex.slice(1), 16);
+  return `rgba(${n >> 16}, ${(n >> 8) & 255}, ${n & 255}, ${alpha})`;
+}
+
+// Runs of consecutive steps that have an interval: each becomes one filled polygon (high along the steps,
+// back along low); a lone step gets an error bar on the line instead.
+function bandRuns(t) {
+  const runs = [];
+  let run = [];
+  t.steps.forEach((_s, i) => {
+    const has = t.low && t.low[i] !== null && t.high[i] !== null;
+    if (has) run.push(i);
+    if ((!has || i === t.steps.length - 1) && run.length) { runs.push(run); run = []; }
+  });
+  return runs;
+}
+
+function bandTraces(t, colour) {
+  return bandRuns(t).filter((run) => run.length > 1).map((run) => ({
+    x: run.map((i) => t.steps[i]).concat(run.map((i) => t.steps[i]).reverse()),
+    y: run.map((i) => t.high[i]).concat(run.map((i) => t.low[i]).reverse()),
+    mode: "lines", fill: "toself", fillcolor: fade(colour, 0.18), line: { width: 0, color: colour },
+    hoverinfo: "skip", showlegend: false, yaxis: "y", meta: { kind: "band", model: t.model },
+  }));
+}
+
+function loneBars(t) {
+  const lone = new Set(bandRuns(t).filter((run) => run.length === 1).map((run) => run[0]));
+  return {
+    type: "data", symmetric: false, visible: lone.size > 0,
+    array: t.values.map((v, i) => (lone.has(i) ? t.high[i] - v : 0)),
+    arrayminus: t.values.map((v, i) => (lone.has(i) ? v - t.low[i] : 0)),
+  };
+}
+
 function drawCharts() {
   const groupBy = DATA.group_by;
   const colour = colourMap(groupBy);
   for (const [task, series] of Object.entries(DATA.series)) {
     const el = document.getElementById(`chart-${task}`);
     if (!el) continue;
+    const bands = series.traces.flatMap((t) => bandTraces(t, colour(t.model)));
     const traces = series.traces.map((t) => ({
-      x: t.steps, y: t.values, mode: "lines+markers", name: t.model + (groupBy ? ` (${t.group ?? "n/a"})` : ""),
-      line: { color: colour(t.model) }, meta: { kind: "score", model: t.model }, yaxis: "y",
-      error_y: { type: "data", array: t.std.map((s) => s ?? 0), visible: t.std.some((s) => s) },
+      x: t.steps, y: t.values, mode: "lines+markers", yaxis: "y",
+      name: t.model + ((t.replicas || []).length > 1 ? ` ×${t.replicas.length}` : "")
+        + (groupBy ? ` (${t.group ?? "n/a"})` : ""),
+      line: { color: colour(t.model) }, meta: { kind: "score", model: t.model, replicas: t.replicas },
+      customdata: t.steps.map((_s, i) => [t.n[i], (t.n_replicas || [])[i] ?? 1, t.low ? t.low[i] : null,
+                                           t.high ? t.high[i] : null]),
+      hovertemplate: "%{y:.2f} at step %{x}<br>%{customdata[0]} run(s), %{customdata[1]} replica(s)"
+        + "<br>95%: %{customdata[2]:.2f} to %{customdata[3]:.2f}<extra>%{fullData.name}</extra>",
+      error_y: loneBars(t),
     }));
     const curves = series.pretraining.map((c) => ({
-      x: c.steps, y: c.values, mode: "lines", name: `${c.model} MLM loss`, yaxis: "y2", showlegend: false,
-      line: { color: colour(c.model), dash: "dot" }, meta: { kind: "pretraining", model: c.model },
+      x: c.steps, y: c.values, mode: "lines", name: `${c.replica || c.model} MLM loss`, yaxis: "y2",
+      showlegend: false, line: { color: colour(c.model), dash: "dot" },
+      meta: { kind: "pretraining", model: c.model, replica: c.replica || c.model },
     }));
     const col = DATA.table.columns.find((c) => c.key === task);
-    Plotly.newPlot(el, traces.concat(curves), {
+    Plotly.newPlot(el, bands.concat(traces, curves), {
       title: { text: `${col.title}: ${series.metric} ${series.higher_is_better ? "(higher is better)" : "(lower is better)"}` },
       xaxis: { title: { text: "pre-training step" }, anchor: "y2" },
       yaxis: { title: { text: series.metric }, domain: [0.34, 1] },
