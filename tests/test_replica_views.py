@@ -155,3 +155,82 @@ def test_the_compare_page(client):
 
     benchmark_page = client.get("/benchmarks/noise").text  # it links to the comparison of its models
     assert 'href="/benchmarks/noise/compare?a=tiny&b=random-init"' in benchmark_page
+
+
+def test_a_replicas_identity_is_stored_not_guessed_from_its_name(tmp_path):
+    """Models posted with an explicit family and pre-training seed (names that do not spell them) are one
+    family in the table and in compare; a name ``<family>-s<seed>`` without them is read as such; a
+    different seed for a known model is refused."""
+    from bench_support import TOKEN
+    from fastapi.testclient import TestClient
+
+    from claf.server.app import create_app
+
+    app = create_app(f"sqlite:///{tmp_path}/bench.sqlite", token=TOKEN)
+    with TestClient(app) as c:
+        post = rest_poster(c)
+        assert post("/api/v1/benchmarks/noise", __import__("bench_support").NOISE, "put").status_code in (200, 201)
+        named = {"tiny-s1": "alpha", "tiny-s2": "beta", "tiny-s3": "tiny-s3"}  # the third keeps its name
+        for body in noise_bodies():
+            model = body["checkpoint"]["model"]
+            if model in named:
+                seed = int(model[-1])
+                extra = {"family": "tiny", "pretrain_seed": seed} if named[model] != model else {}
+                body = dict(body, checkpoint=dict(body["checkpoint"], model=named[model], **extra))
+            r = post("/api/v1/results", body, "post")
+            assert r.status_code in (200, 201), r.text
+        rows = {r["model"]: r for r in get(c, "/api/v1/benchmarks/noise/table", step="2000")["rows"]}
+        assert rows["tiny"]["replicas"] == ["alpha", "beta", "tiny-s3"]
+        report = get(c, "/api/v1/compare", a="tiny@2000", b="random-init", benchmark="noise")
+        assert report["tasks"][0]["a"]["n"][0] == 3  # three replicas found by their stored family
+        clash = {"model": "alpha", "step": 1000, "family": "tiny", "pretrain_seed": 9}
+        r = post("/api/v1/checkpoints", clash, "post")
+        assert r.status_code == 409 and "pretrain_seed" in r.text
+
+
+def test_pretraining_payloads_and_the_index_carry_the_replica_identity():
+    from claf.hub.index import identity, replica_fields
+
+    assert replica_fields({"name": "larva-kor-tiny-s43", "seed_num": 43}) == {
+        "family": "larva-kor-tiny",
+        "pretrain_seed": 43,
+    }
+    # a recipe named like a replica whose seed differs is its own family, with its real seed
+    assert replica_fields({"name": "run-s2", "seed_num": 42}) == {"family": "run-s2", "pretrain_seed": 42}
+    assert replica_fields({"name": "larva-kor-tiny", "seed_num": 42}) == {
+        "family": "larva-kor-tiny",
+        "pretrain_seed": 42,
+    }
+    assert identity("tiny-s7") == ("tiny", 7) and identity("tiny") == ("tiny", None)
+
+
+def test_the_migration_fills_family_and_seed_of_existing_models(tmp_path):
+    """A database at revision 0005 with replica-named models gets family/pretrain_seed from their names."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine, text
+
+    from claf.db.engine import MIGRATIONS
+
+    engine = create_engine(f"sqlite:///{tmp_path}/old.sqlite")
+
+    def upgrade(to):
+        with engine.begin() as conn:
+            cfg = Config()
+            cfg.set_main_option("script_location", str(MIGRATIONS))
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, to)
+
+    upgrade("0005")
+    with engine.begin() as conn:
+        for i, name in enumerate(["tiny-s1", "tiny-s2", "plain", "x-s"]):
+            conn.execute(text("INSERT INTO models (id, name, options) VALUES (:i, :n, '{}')"), {"i": i + 1, "n": name})
+    upgrade("head")
+    with engine.connect() as conn:
+        got = conn.execute(text("SELECT name, family, pretrain_seed FROM models ORDER BY id")).all()
+    assert [tuple(r) for r in got] == [
+        ("tiny-s1", "tiny", 1),
+        ("tiny-s2", "tiny", 2),
+        ("plain", "plain", None),
+        ("x-s", "x-s", None),
+    ]

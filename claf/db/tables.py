@@ -53,6 +53,8 @@ class Model(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     options: Mapped[dict] = mapped_column(default=dict)  # vocab_size, cased, masking, objective, model_size...
+    family: Mapped[str | None] = mapped_column(String(200), nullable=True, index=True)  # replicas share it
+    pretrain_seed: Mapped[int | None] = mapped_column(Integer, nullable=True)  # the replica's pre-training seed
 
 
 class Checkpoint(Base):

@@ -19,6 +19,27 @@ from claf.hub.cache import HubError, one_line
 
 INDEX_KEY = "index.json"
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+REPLICA_NAME = re.compile(r"^(?P<model>.+)-s(?P<seed>\d+)$")  # a pre-training seed's replica of a model
+
+
+def identity(name: str, family: str | None = None, seed: int | None = None) -> tuple[str, int | None]:
+    """A model's (family, pretrain seed): the given ones, else those its name spells (``<family>-s<seed>``)."""
+    m = REPLICA_NAME.match(name)
+    if family is None:
+        family = m.group("model") if m and (seed is None or int(m.group("seed")) == seed) else name
+    if seed is None and m and family == m.group("model"):
+        seed = int(m.group("seed"))
+    return family, seed
+
+
+def replica_fields(recipe: dict) -> dict:
+    """A pre-training run's {family, pretrain_seed}, from its frozen recipe: a replica of ``--seeds`` is named
+    ``<family>-s<seed>`` with ``seed_num`` that seed; any other run is its own family."""
+    name, seed = recipe.get("name"), recipe.get("seed_num")
+    if not name:
+        return {}
+    family, seed = identity(name, None, seed if isinstance(seed, int) else None)
+    return {"family": family, "pretrain_seed": seed}
 
 
 def check_name(name):

@@ -62,7 +62,7 @@ def publish_checkpoint(folder, store, keep_archive=True, overwrite=False):
     A name already published with another checksum is refused unless ``overwrite``."""
     from claf.hub.archive import pack
     from claf.hub.cache import HubError, sha256_file
-    from claf.hub.index import INDEX_KEY, register
+    from claf.hub.index import INDEX_KEY, register, replica_fields
 
     folder = Path(folder)
     name = folder.name
@@ -79,6 +79,7 @@ def publish_checkpoint(folder, store, keep_archive=True, overwrite=False):
     meta_file = folder / PRETRAIN_FILE
     meta = json.loads(meta_file.read_text(encoding="utf-8")) if meta_file.is_file() else {}
     entry.update(step=meta.get("step"), recipe=meta.get("recipe"), published=time.strftime("%Y-%m-%dT%H:%M:%S"))
+    entry.update(replica_fields(meta.get("config") or {}))  # the model family and pre-training seed
     register(store, name, entry)
     logger.info(
         "published %s -> %s (%.1f MB in %.1fs)",

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from claf.db.tables import Benchmark, Checkpoint, Model, Result, Task
-from claf.results.replicas import replica_of
+from claf.results.replicas import families, replica_of
 from claf.results.store import NotFound, find_benchmark
 
 RANDOM_INIT = "random-init"
@@ -58,7 +58,8 @@ def target_results(session: Session, benchmark: str, model: str, step: int | Non
         .join(Task, Task.id == Result.task_id)
         .where(Task.benchmark_id == bench.id)
     ).all()
-    mine = [(name, st, task, r) for name, st, task, r in rows if replica_of(name, model)]
+    known = families(session)
+    mine = [(name, st, task, r) for name, st, task, r in rows if replica_of(name, model, known)]
     if not mine:
         raise NotFound(f"no results of model '{model}' (or its replicas {model}-s<seed>) on benchmark '{benchmark}'")
     if step is None:
@@ -66,7 +67,7 @@ def target_results(session: Session, benchmark: str, model: str, step: int | Non
     by_task = defaultdict(list)
     for name, st, task, result in mine:
         if st == step:
-            by_task[task].append((replica_of(name, model), result.seed, result))
+            by_task[task].append((replica_of(name, model, known), result.seed, result))
     if not by_task:
         steps = sorted({st for _n, st, _t, _r in mine})
         raise NotFound(f"model '{model}' has no results at step {step} on '{benchmark}'; its steps: {steps}")

@@ -41,6 +41,10 @@ class CheckpointIn(Strict):
     sha256: str = Field(default="", pattern=r"^([0-9a-f]{64})?$")
     model_options: dict[str, Any] = Field(default_factory=dict)
     metrics: dict[str, float] = Field(default_factory=dict)
+    # a pre-training replica: its model family (the recipe's name) and pre-training seed; absent, the server
+    # reads them from a ``<family>-s<seed>`` model name (claf.results.replicas)
+    family: str | None = Field(default=None, min_length=1, max_length=200, pattern=NAME)
+    pretrain_seed: int | None = Field(default=None, ge=0)
 
     @field_validator("model_options")
     @classmethod
@@ -49,6 +53,13 @@ class CheckpointIn(Strict):
 
     def resolved_name(self) -> str:
         return self.name or f"{self.model}-{self.step}"
+
+    def body(self) -> dict:
+        """What a checksum covers: a payload without replica fields hashes as it always did."""
+        return {k: v for k, v in self.model_dump().items() if v is not None or k not in REPLICA_FIELDS}
+
+
+REPLICA_FIELDS = ("family", "pretrain_seed")
 
 
 class ExamplesIn(Strict):
@@ -87,7 +98,8 @@ class ResultIn(Strict):
 
     def body(self) -> dict:
         """What the stored body's checksum covers (a payload without examples hashes as it always did)."""
-        return self.model_dump(exclude={"examples"} if self.examples is None else set())
+        body = self.model_dump(exclude={"examples"} if self.examples is None else set())
+        return dict(body, checkpoint=self.checkpoint.body())
 
     @field_validator("history", "config", "provenance")
     @classmethod

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from claf.db.tables import Checkpoint, Model, Reference, Result, Task, VocabReport
-from claf.results.replicas import COMBINED, check_replicas, row_key
+from claf.results.replicas import COMBINED, check_replicas, families, row_key
 from claf.results.store import NotFound, find_benchmark
 
 TIE = 1e-9
@@ -98,9 +98,10 @@ def benchmark_table(
     )  # index-only (ix_results_cover)
     groups = defaultdict(lambda: defaultdict(list))  # (row, task) -> step -> [(score, id)]
     replica_by_result, members = {}, defaultdict(set)  # result id -> its model; row -> its models
+    known = families(session)
     for cid, task_id, score, rid in rows:
         model, s = checkpoints[cid]
-        key = row_key(model, replicas)
+        key = row_key(model, replicas, known)
         groups[(key, task_id)][s].append((score, rid))
         replica_by_result[rid] = model
         members[key].add(model)

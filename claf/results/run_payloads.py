@@ -17,6 +17,7 @@ from importlib import metadata
 from pathlib import Path
 
 from claf.errors import RunFolderError
+from claf.results.replicas import replica_fields
 
 _STEP = re.compile(r"^(?P<model>.+)-(?:(?P<k>\d+(?:\.\d+)?)k|(?P<n>\d{1,3}))$")  # -4k, -1.25k; below 1k: -500
 
@@ -175,6 +176,7 @@ def checkpoint_payloads(log_dir) -> list[dict]:
                 "sha256": entry.get("sha256", ""),
                 "model_options": model_options(recipe, log_dir / "checkpoints" / entry["name"]),
                 "metrics": figures,
+                **replica_fields(recipe),
             }
         )
     return payloads

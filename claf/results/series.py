@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from claf.db.tables import Checkpoint, Model, Result, Task
 from claf.results.compare import Scored, runs_of
 from claf.results.queries import combine
-from claf.results.replicas import COMBINED, check_replicas, row_key
+from claf.results.replicas import COMBINED, check_replicas, families, row_key
 from claf.results.store import find_benchmark, find_task
 
 DRAWS = 400  # bootstrap draws per band: enough for a chart, and the table's cells use as many
@@ -59,6 +59,7 @@ def benchmark_series(
         ).all()
     }
     options = dict(session.execute(select(Model.name, Model.options)).all())
+    known = families(session)
     curves = _pretraining_curves(checkpoints.values())
     out = {}
     for t in tasks:
@@ -70,7 +71,7 @@ def benchmark_series(
         ).all()
         for cid, seed, score, examples in rows:
             model, step, _ = checkpoints[cid]
-            points[row_key(model, replicas)][step].append((model, seed, Scored(score, examples)))
+            points[row_key(model, replicas, known)][step].append((model, seed, Scored(score, examples)))
         traces, pretraining = [], []
         for key in sorted(points):
             members = sorted({model for by_step in points[key].values() for model, _s, _r in by_step})

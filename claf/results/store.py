@@ -70,13 +70,24 @@ def find_benchmark(session: Session, name: str | None) -> Benchmark:
     return bench
 
 
-def _model(session: Session, name: str, options: dict) -> Model:
+def _model(session: Session, ck: CheckpointIn) -> Model:
+    from claf.results.replicas import identity
+
+    name, options = ck.model, ck.model_options
     model = session.scalar(select(Model).where(Model.name == name))
     if model is None:
-        model = Model(name=name, options=dict(options))
+        family, seed = identity(name, ck.family, ck.pretrain_seed)
+        model = Model(name=name, options=dict(options), family=family, pretrain_seed=seed)
         session.add(model)
         session.flush()
-    elif options and options != model.options:
+        return model
+    given = {"family": ck.family, "pretrain_seed": ck.pretrain_seed}
+    for key, value in given.items():
+        if value is not None and getattr(model, key) not in (None, value):
+            raise Conflict(f"model '{name}' has {key} {getattr(model, key)!r}, not {value!r}")
+        if value is not None:
+            setattr(model, key, value)
+    if options and options != model.options:
         if model.options and any(model.options.get(k) != v for k, v in options.items() if k in model.options):
             raise Conflict(f"model '{name}' already has options {model.options}, not {options}")
         model.options = {**model.options, **options}
@@ -84,8 +95,8 @@ def _model(session: Session, name: str, options: dict) -> Model:
 
 
 def _checkpoint(session: Session, ck: CheckpointIn, strict: bool) -> tuple[Checkpoint, bool]:
-    body = sha256_of(ck.model_dump())
-    model = _model(session, ck.model, ck.model_options)
+    body = sha256_of(ck.body())
+    model = _model(session, ck)
     row = session.scalar(select(Checkpoint).where(Checkpoint.model_id == model.id, Checkpoint.step == ck.step))
     if row is not None:
         if strict and row.body_sha256 != body:

@@ -26,11 +26,11 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import select
 
-from claf.db.tables import Benchmark, Model, Task
+from claf.db.tables import Benchmark, Task
 from claf.latency import reports
 from claf.results import queries, series
 from claf.results.compare import RANDOM_INIT, compare_models
-from claf.results.replicas import COMBINED, family_of
+from claf.results.replicas import COMBINED, families, family_of
 from claf.results.store import BadParameter, NotFound
 
 HERE = Path(__file__).parent
@@ -145,8 +145,8 @@ def render_report(
 def compare_data(session, name: str, a: str | None, b: str | None, draws: int = 1000) -> dict:
     """Everything the compare page shows: the form's choices and, given A and B, the comparison (or the
     one-line reason there is none: ``error`` with its HTTP ``status``)."""
-    find = select(Model.name).order_by(Model.name)
-    models = list(dict.fromkeys(family_of(m) for m in session.scalars(find)))
+    known = families(session)
+    models = list(dict.fromkeys(known[m] for m in sorted(known)))
     out = {
         "benchmark": name,
         "benchmarks": list(session.scalars(select(Benchmark.name).order_by(Benchmark.name))),
