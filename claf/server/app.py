@@ -7,7 +7,8 @@ Latency tables (``claf bench latency``): ``POST /api/v1/latency`` (a ``claf.late
 ``GET /api/v1/latency`` (runs), ``/api/v1/latency/{id}`` (one run's rows), ``.../table`` and ``.../table.csv``.
 Status codes: 201 stored, 200 the same body was already stored, 401 no/wrong token, 404 unknown
 benchmark/task/result (the message lists the known ones), 409 same key with a different body,
-413 body over ``max_body`` bytes, 422 bad payload (the message names the field).
+413 body over ``max_body`` bytes, 422 bad payload (the message names the field), 503 with
+``Retry-After`` while the database is away (``claf.server.unavailable``).
 """
 
 import csv
@@ -25,6 +26,7 @@ from claf.results import queries
 from claf.results.catalog import migrate
 from claf.results.payloads import BenchmarkSpec, CheckpointIn, LatencyIn, ResultIn, VocabRow
 from claf.results.store import Conflict, NotFound, put_benchmark, put_checkpoint, put_result, put_vocab_rows
+from claf.server.unavailable import add_database_guard
 
 MAX_BODY = 4 * 1024 * 1024
 
@@ -123,6 +125,8 @@ def create_app(
     @app.exception_handler(Conflict)
     async def _conflict(_request, exc):
         return JSONResponse({"detail": str(exc)}, status_code=409)
+
+    add_database_guard(app)  # 503 + Retry-After while the database is away
 
     @app.exception_handler(ValueError)
     async def _value(_request, exc):
