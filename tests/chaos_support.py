@@ -5,6 +5,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -45,41 +46,66 @@ class ThrowawayPostgres:
         self._run(str(self.bin / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "claf_chaos")
         return self
 
-    def start(self):
-        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c max_connections=60"
-        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(self.log), "-w", "start")
+    def start(self, timeout: float = 60.0):
+        """The postmaster under a reaper of ours: it reaps the postmaster and its orphaned backends when the
+        postmaster is killed (this machine's PID 1 may not), so no zombie holds the data folder's lock."""
+        options = ["-p", str(self.port), "-k", str(self.root), "-c", "listen_addresses=127.0.0.1"]
+        command = [str(self.bin / "postgres"), "-D", str(self.data), *options]
+        self.reaper = subprocess.Popen(
+            [sys.executable, "-c", REAPER, *command], stdout=open(self.log, "ab"), stderr=subprocess.STDOUT
+        )
+        ready = [str(self.bin / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(self.port)]
+        deadline = time.monotonic() + timeout
+        while subprocess.run(ready).returncode != 0:
+            assert self.reaper.poll() is None, self.log.read_text()[-2000:]
+            assert time.monotonic() < deadline, self.log.read_text()[-2000:]
+            time.sleep(0.1)
 
     def postmaster_pid(self) -> int:
         return int((self.data / "postmaster.pid").read_text().split()[0])
 
     def kill9(self, timeout: float = 20.0) -> int:
         """SIGKILL the postmaster; its backends see it gone and exit. Returns how many had to be killed too."""
-        pid = self.postmaster_pid()
-        children = [
-            int(p) for p in subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
-        ]
-        os.kill(pid, signal.SIGKILL)
-        deadline, killed = time.monotonic() + timeout, 0
-        while time.monotonic() < deadline and any(_alive(c) for c in children):
-            time.sleep(0.1)
-        for child in children:  # a backend that has not noticed yet (none, usually)
-            if _alive(child):
-                os.kill(child, signal.SIGKILL)
-                killed += 1
-        return killed
+        os.kill(self.postmaster_pid(), signal.SIGKILL)
+        try:
+            self.reaper.wait(timeout)
+            return 0
+        except subprocess.TimeoutExpired:  # a backend that has not noticed (none, usually)
+            left = subprocess.run(["pgrep", "-P", str(self.reaper.pid)], capture_output=True, text=True).stdout.split()
+            for pid in left:
+                os.kill(int(pid), signal.SIGKILL)
+            self.reaper.wait(timeout)
+            return len(left)
 
     def stop(self):
-        if (self.data / "postmaster.pid").exists():
-            self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop", check=False)
+        if getattr(self, "reaper", None) is not None and self.reaper.poll() is None:
+            try:
+                os.kill(self.postmaster_pid(), signal.SIGQUIT)  # immediate shutdown
+                self.reaper.wait(30)
+            except (OSError, ValueError, subprocess.TimeoutExpired):
+                self.reaper.kill()
+                self.reaper.wait()
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def _alive(pid: int) -> bool:
+# argv[1:]: the postgres command. Fork it as the postgres user; become the subreaper of its processes
+# and reap every one until none is left (PR_SET_CHILD_SUBREAPER = 36).
+REAPER = """
+import ctypes, os, pwd, sys
+ctypes.CDLL("libc.so.6").prctl(36, 1, 0, 0, 0)
+child = os.fork()
+if child == 0:
+    if os.geteuid() == 0:
+        user = pwd.getpwnam("postgres")
+        os.setgid(user.pw_gid)
+        os.setuid(user.pw_uid)
+    os.execv(sys.argv[1], sys.argv[1:])
+while True:
     try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split()[2] != "Z"
-    except OSError:
-        return False
+        os.wait()
+    except ChildProcessError:
+        break
+"""
 
 
 def job_specs(count: int) -> list[dict]:
