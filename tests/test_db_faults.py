@@ -14,6 +14,7 @@ from tests.chaos_support import Load, ThrowawayPostgres, job_specs
 
 pytestmark = pytest.mark.slow  # real server and database processes
 JOBS = 24
+FAULTS = 2  # each test kills twice: after a quarter and after half of the jobs
 
 
 def prepare(url: str):
@@ -49,16 +50,38 @@ def check_nothing_lost(load: Load, url: str):
         assert (got["model"], got["step"], got["seed"], got["metrics"]["accuracy"]) == (model, step, seed, score)
 
 
-def report(kind: str, load: Load, killed_at: float, restarted_at: float) -> str:
-    first_ok = load.first_ok_after(restarted_at)
+def report(kind: str, load: Load, downs: list) -> str:
+    recoveries = [
+        f"down {restarted - killed:.1f}s, answering {load.first_ok_after(restarted) - restarted:.2f}s after the restart"
+        + (f" ({stragglers} backends killed by hand)" if stragglers else "")
+        for killed, restarted, stragglers in downs
+    ]
     unavailable = [p for p in load.probes if p[1] == 503]
     no_answer = [p for p in load.probes if p[1] is None]
     return (
-        f"{kind}: 1 fault injected; {len(load.acked)} acknowledged posts and {JOBS} jobs, 0 lost; "
+        f"{kind}: {len(downs)} faults injected; {len(load.acked)} acknowledged posts and {JOBS} jobs, 0 lost; "
         f"{len(load.claims) - JOBS} repeated claims, 0 repeated attempts; {load.retries} client retries; "
-        f"probes: {len(unavailable)} x 503, {len(no_answer)} unanswered; down {restarted_at - killed_at:.1f}s, "
-        f"first answer {first_ok - restarted_at:.2f}s after the restart ({first_ok - killed_at:.1f}s after the kill)"
+        f"probes: {len(unavailable)} x 503, {len(no_answer)} unanswered; " + "; ".join(recoveries)
     )
+
+
+def under_faults(load: Load, kill, restart, down) -> list:
+    """Inject FAULTS faults while the load runs -> [(killed at, restarted at, stragglers)]."""
+    downs = []
+    for fault in range(1, FAULTS + 1):
+        wait_until(lambda f=fault: len(load.finished) >= JOBS * f // 4 and len(load.acked) >= 20 * f)
+        killed_at = time.monotonic()
+        stragglers = kill()
+        wait_until(lambda k=killed_at: sum(down(p) and p[0] > k for p in load.probes) >= 10)  # clients hit the fault
+        restarted_at = time.monotonic()
+        restart()
+        wait_until(lambda r=restarted_at: load.first_ok_after(r) is not None)
+        downs.append((killed_at, restarted_at, stragglers))
+    acked_before = len(load.acked)
+    wait_until(lambda: len(load.finished) >= JOBS, timeout=300)
+    wait_until(lambda: len(load.acked) >= acked_before + 20)  # posts go on after the last restart
+    load.join()
+    return downs
 
 
 def test_postgres_killed_under_load_503_then_recovers_without_losing_a_write(tmp_path):
@@ -68,25 +91,12 @@ def test_postgres_killed_under_load_503_then_recovers_without_losing_a_write(tmp
         server = ServerProcess(pg.url, tmp_path).start()
         prepare(server.url)
         load = Load(server.url).start()
-        wait_until(lambda: len(load.finished) >= JOBS // 4 and len(load.acked) >= 20)
-        acked_before = len(load.acked)
-        killed_at = time.monotonic()
-        stragglers = pg.kill9()
-        wait_until(lambda: any(p[1] == 503 and p[0] > killed_at for p in load.probes))  # the server sees it
-        restarted_at = time.monotonic()
-        pg.start()
-        wait_until(lambda: len(load.finished) >= JOBS, timeout=300)
-        wait_until(lambda: len(load.acked) >= acked_before + 20)  # posts go on after the restart
-        load.join()
+        downs = under_faults(load, pg.kill9, pg.start, lambda probe: probe[1] == 503)
         assert server.proc.poll() is None  # the same server process throughout
         check_nothing_lost(load, server.url)
         unavailable = [p for p in load.probes if p[1] == 503]
-        assert unavailable and all(after == "2" for _t, _s, after in unavailable)
-        assert load.first_ok_after(restarted_at) is not None
-        print(
-            report("postgres kill -9 of the postmaster", load, killed_at, restarted_at),
-            f"({stragglers} backends killed)",
-        )
+        assert all(after == "2" for _t, _s, after in unavailable)
+        print(report("postgres kill -9 of the postmaster", load, downs))
     finally:
         if server is not None:
             server.stop()
@@ -95,25 +105,22 @@ def test_postgres_killed_under_load_503_then_recovers_without_losing_a_write(tmp
 
 def test_sqlite_server_killed_under_load_clients_retry_until_it_is_back(tmp_path):
     db_url = f"sqlite:///{tmp_path / 'bench.sqlite'}"
-    server = ServerProcess(db_url, tmp_path).start()
-    restarted = None
+    servers = [ServerProcess(db_url, tmp_path).start()]
+    url, port = servers[0].url, servers[0].port
+
+    def kill():
+        servers[-1].kill9()
+        return 0
+
+    def restart():
+        servers.append(ServerProcess(db_url, tmp_path, port=port).start())
+
     try:
-        prepare(server.url)
-        load = Load(server.url).start()
-        wait_until(lambda: len(load.finished) >= JOBS // 4 and len(load.acked) >= 20)
-        acked_before = len(load.acked)
-        killed_at = time.monotonic()
-        server.kill9()
-        wait_until(lambda: any(p[1] is None and p[0] > killed_at for p in load.probes))  # nobody answers
-        restarted_at = time.monotonic()
-        restarted = ServerProcess(db_url, tmp_path, port=server.port).start()
-        wait_until(lambda: len(load.finished) >= JOBS, timeout=300)
-        wait_until(lambda: len(load.acked) >= acked_before + 20)
-        load.join()
-        check_nothing_lost(load, restarted.url)
-        assert load.first_ok_after(restarted_at) is not None
-        print(report("sqlite kill -9 of the server", load, killed_at, restarted_at))
+        prepare(url)
+        load = Load(url).start()
+        downs = under_faults(load, kill, restart, lambda probe: probe[1] is None)
+        check_nothing_lost(load, url)
+        print(report("sqlite kill -9 of the server", load, downs))
     finally:
-        for s in (server, restarted):
-            if s is not None:
-                s.stop()
+        for server in servers:
+            server.stop()
