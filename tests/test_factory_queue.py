@@ -101,6 +101,25 @@ def test_expired_lease_is_taken_again_and_attempts_end_in_failure(sessions):
     assert any(k.startswith("failed:") for k in keys) and any(k.startswith("suite:") for k in keys)
 
 
+def test_release_requeues_at_once_without_counting_and_retried_calls_change_nothing(sessions):
+    jobs.enqueue(sessions, [spec(attempts=1), spec(seed=7, attempts=1)])
+    held = jobs.claim(sessions, "w1", 600, single=True)
+    again = jobs.claim(sessions, "w1", 600, single=True)  # a claim retried after its answer was lost
+    assert again["id"] == held["id"] and again["attempts"] == held["attempts"] == 1
+    other = jobs.claim(sessions, "w2", 600)
+    assert other["id"] != held["id"]
+    released = jobs.release(sessions, held["id"], "w1")  # preempted: back in the queue, attempt not counted
+    assert released["state"] == "queued" and released["attempts"] == 0 and released["lease_owner"] is None
+    assert jobs.release(sessions, held["id"], "w1") == released  # a retried release changes nothing
+    taken = jobs.claim(sessions, "w3", 600)  # at once, long before the 600 s lease would have expired
+    assert taken["id"] == held["id"] and taken["attempts"] == 1
+    assert jobs.release(sessions, held["id"], "w1")["lease_owner"] == "w3"  # not w1's to release any more
+    done = jobs.finish(sessions, taken["id"], "w3", result(taken, 80.0))
+    assert done["state"] == "done" and jobs.finish(sessions, taken["id"], "w3", result(taken, 80.0)) == done
+    with pytest.raises(jobs.LeaseLost):  # a failure report for a job that is not held still fails
+        jobs.finish(sessions, other["id"], "w1", {"ok": False, "error": "x"})
+
+
 def test_oom_is_retried_once_beyond_attempts(sessions):
     jobs.enqueue(sessions, [spec(attempts=1)])
     job = jobs.claim(sessions, "w", 60)

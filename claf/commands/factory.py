@@ -3,7 +3,8 @@
 factory run    --base_config factory/larva_kor_tiny_klue [--key value ...] [--db URL | --server URL]
 factory watch  --base_config factory/... [--interval S] [--max_polls N]   (also polls the model index)
 factory status --base_config factory/... | --recipe NAME [--db URL | --server URL]
-factory worker --server URL [--work_dir DIR] [--lease S] [--once]         (a pull worker)
+factory worker --server URL [--work_dir DIR] [--lease S] [--grace S] [--once]   (a pull worker; SIGTERM:
+               checkpoint the running job within --grace seconds, release it to another worker, exit 0)
 factory notify [--db URL]                                                 (deliver the Slack outbox)
 """
 
@@ -46,6 +47,13 @@ SPECS = {
             Flag("threads", "compute threads per job", type=int, metavar="N"),
             Flag("recipe", "only this recipe's jobs", metavar="NAME"),
             Flag("poll", "seconds between polls of an empty queue", type=float, default=10.0, metavar="S"),
+            Flag(
+                "grace",
+                "on SIGTERM/SIGINT: seconds the running job has to save a checkpoint before it is killed",
+                type=float,
+                default=30.0,
+                metavar="S",
+            ),
             Flag("once", "stop when the queue is empty", switch=True),
         ),
     ),
@@ -158,9 +166,12 @@ def _worker(flags) -> int:
         heartbeat_s=flags["heartbeat"],
         threads=flags.get("threads"),
         recipe=flags.get("recipe"),
+        grace_s=flags["grace"],
     )
+    worker.handle_signals()  # preemption (Slurm --signal, Kubernetes, Ctrl-C): checkpoint, release, exit 0
     worker.loop(until_empty=bool(flags.get("once")), poll_s=flags["poll"])
-    print(json.dumps({"done": worker.done, "failed": worker.failed}))
+    counts = {"done": worker.done, "failed": worker.failed}
+    print(json.dumps(dict(counts, preempted=worker.preempted) if worker.preempted else counts))
     return 0
 
 

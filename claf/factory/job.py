@@ -8,7 +8,11 @@ run; a finished one only re-reads its Metric Logs. After an out-of-memory failur
 ``oom_retries`` halves ``iterator.batch_size`` and doubles ``trainer.gradient_accumulation_steps``
 (same examples per update); the resume then starts afresh in a separate folder.
 
-Exit status: 0 done (``factory_result.json`` written: the result payload), 75 out of memory, 1 other.
+SIGTERM and SIGINT are a stop request (``claf.learn.preempt``): the trainer saves ``checkpoints/last``
+after its current step and the process exits 76, so the next worker to take the job resumes there.
+
+Exit status: 0 done (``factory_result.json`` written: the result payload), 75 out of memory,
+76 preempted (checkpoint saved), 1 other.
 """
 
 import json
@@ -24,6 +28,7 @@ from claf.factory.recipe import RANDOM  # the random-init prefix: one home
 STARTED = time.time()  # the process start, for the factory's overhead figures
 
 EXIT_OOM = 75
+EXIT_PREEMPTED = 76
 RESULT_FILE = "factory_result.json"
 logger = logging.getLogger("claf.factory.job")
 
@@ -133,6 +138,9 @@ def result_for(job: dict, log_dir: Path) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    from claf.learn import preempt
+
+    preempt.install()  # before the slow imports: a stop request during them stops at the first step
     job_file = Path(argv[0])
     job = json.loads(job_file.read_text(encoding="utf-8"))
     log_dir, threads = Path(job["log_dir"]), job.get("threads")
@@ -169,6 +177,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         atomic_write_text(log_dir / RESULT_FILE, json.dumps(payload, ensure_ascii=False))
         return 0
+    except preempt.Preempted as e:
+        logger.warning("%s", e)
+        return EXIT_PREEMPTED
     except BaseException as e:  # noqa: B036 -- the status tells the worker what happened
         if is_oom(e):
             logger.error("out of memory: %s: %s", type(e).__name__, e)

@@ -1,7 +1,9 @@
 """Where the factory keeps its jobs: the benchmark database itself (embedded) or a server's REST API.
 
-Both offer the same calls: ``enqueue(specs)``, ``claim(worker, lease_s)``, ``heartbeat(id, worker, lease_s)``,
-``finish(id, worker, outcome)``, ``jobs(recipe)``, ``notice(key, channel, message)``.
+Both offer the same calls: ``enqueue(specs)``, ``claim(worker, lease_s, recipe, single)``,
+``heartbeat(id, worker, lease_s)``, ``finish(id, worker, outcome)``, ``release(id, worker)``, ``jobs(recipe)``,
+``notice(key, channel, message)``. The REST store retries each call while the server or its database is
+away (``retry_s``, 5 minutes by default); every call is idempotent, so a retry never runs a job twice.
 """
 
 import os
@@ -34,10 +36,10 @@ class DbStore:
 
         return enqueue(self.sessions, specs)
 
-    def claim(self, worker: str, lease_s: float, recipe: str | None = None) -> dict | None:
+    def claim(self, worker: str, lease_s: float, recipe: str | None = None, single: bool = False) -> dict | None:
         from claf.queue.jobs import claim
 
-        return claim(self.sessions, worker, lease_s, recipe)
+        return claim(self.sessions, worker, lease_s, recipe, single)
 
     def heartbeat(self, job_id: int, worker: str, lease_s: float) -> bool:
         from claf.queue.jobs import heartbeat
@@ -48,6 +50,11 @@ class DbStore:
         from claf.queue.jobs import finish
 
         return finish(self.sessions, job_id, worker, outcome)
+
+    def release(self, job_id: int, worker: str) -> dict:
+        from claf.queue.jobs import release
+
+        return release(self.sessions, job_id, worker)
 
     def jobs(self, recipe: str | None = None) -> list[dict]:
         from claf.queue.jobs import list_jobs
@@ -66,17 +73,17 @@ class DbStore:
 class RestStore:
     """Jobs through a benchmark server (``/api/v1/jobs``): for machines that reach only the server."""
 
-    def __init__(self, url: str, token: str | None = None, timeout: float = 30.0):
+    def __init__(self, url: str, token: str | None = None, timeout: float = 30.0, retry_s: float = 300.0):
         from claf.results.client import BenchClient
 
         self.url = url.rstrip("/")
-        self.client = BenchClient(self.url, token, timeout)
+        self.client = BenchClient(self.url, token, timeout, retry_s)
 
     def __repr__(self):
         return f"server {self.url}"
 
-    def _call(self, method: str, path: str, body=None, ok=(200, 201)):
-        status, data = self.client._call(method, path, body)
+    def _call(self, method: str, path: str, body=None, ok=(200, 201), retry_s: float | None = None):
+        status, data = self.client._call(method, path, body, retry_s=retry_s)
         if status not in ok:
             raise ServerError(f"{self.url}{path}: HTTP {status}: {data}")
         return status, data
@@ -84,16 +91,15 @@ class RestStore:
     def enqueue(self, specs: list[dict]) -> int:
         return self._call("POST", "/jobs", {"jobs": specs})[1]["added"]
 
-    def claim(self, worker: str, lease_s: float, recipe: str | None = None) -> dict | None:
-        status, data = self._call(
-            "POST", "/jobs/claim", {"worker": worker, "lease_seconds": lease_s, "recipe": recipe}, ok=(200, 204)
-        )
+    def claim(self, worker: str, lease_s: float, recipe: str | None = None, single: bool = False) -> dict | None:
+        body = {"worker": worker, "lease_seconds": lease_s, "recipe": recipe, "single": single}
+        status, data = self._call("POST", "/jobs/claim", body, ok=(200, 204))
         return data if status == 200 and data else None
 
     def heartbeat(self, job_id: int, worker: str, lease_s: float) -> bool:
-        status, _ = self._call(
-            "POST", f"/jobs/{job_id}/heartbeat", {"worker": worker, "lease_seconds": lease_s}, ok=(200, 409)
-        )
+        body = {"worker": worker, "lease_seconds": lease_s}
+        # a short retry: the lease has slack, and the worker must keep watching its job
+        status, _ = self._call("POST", f"/jobs/{job_id}/heartbeat", body, ok=(200, 409), retry_s=min(5.0, lease_s / 4))
         return status == 200
 
     def finish(self, job_id: int, worker: str, outcome: dict) -> dict:
@@ -103,6 +109,9 @@ class RestStore:
         if status == 409:
             raise LeaseLost(str(data))
         return data
+
+    def release(self, job_id: int, worker: str) -> dict:
+        return self._call("POST", f"/jobs/{job_id}/release", {"worker": worker}, retry_s=30.0)[1]
 
     def jobs(self, recipe: str | None = None) -> list[dict]:
         status, data = self.client.get("/jobs", **({"recipe": recipe} if recipe else {}))

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from claf.atomic import atomic_write_text
-from claf.factory.job import EXIT_OOM, RESULT_FILE
+from claf.factory.job import EXIT_OOM, EXIT_PREEMPTED, RESULT_FILE
 from claf.queue.jobs import LeaseLost
 
 logger = logging.getLogger(__name__)
@@ -57,11 +57,21 @@ def tail(path: Path, size: int = TAIL) -> str:
         return ""
 
 
-def run_job_process(job: dict, work_dir, threads: int | None = None, tick=None, tick_every: float = 10.0) -> dict:
-    """Run one job in a subprocess -> outcome {ok, result, error, log_tail, oom, wall_time}.
+def run_job_process(
+    job: dict,
+    work_dir,
+    threads: int | None = None,
+    tick=None,
+    tick_every: float = 10.0,
+    stop: threading.Event | None = None,
+    grace_s: float = 30.0,
+) -> dict:
+    """Run one job in a subprocess -> outcome {ok, result, error, log_tail, oom, preempted, wall_time}.
 
     ``tick()`` is called every ``tick_every`` seconds while the job runs (heartbeats); when it returns
-    False the lease is lost: the job process is killed and the outcome says so.
+    False the lease is lost: the job process is killed and the outcome says so. When ``stop`` is set
+    the job process gets SIGTERM (it saves a checkpoint at its next step and exits) and is killed if
+    it has not exited ``grace_s`` seconds later; the outcome then says ``preempted``.
     """
     log_dir = job_dir(job, work_dir)
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -83,17 +93,25 @@ def run_job_process(job: dict, work_dir, threads: int | None = None, tick=None, 
             env=env,
             preexec_fn=_die_with_parent,
         )
-        lost = False
-        while True:
-            try:
-                proc.wait(timeout=tick_every)
-                break
-            except subprocess.TimeoutExpired:
+        lost, stopped_at = False, None
+        next_tick = time.monotonic() + tick_every
+        while proc.poll() is None:
+            now = time.monotonic()
+            if stop is not None and stop.is_set() and stopped_at is None:
+                stopped_at = now
+                proc.send_signal(signal.SIGTERM)
+            if stopped_at is not None and now - stopped_at > grace_s:
+                logger.warning("job %s did not stop within %.0fs of SIGTERM: killed", job["key"][:12], grace_s)
+                proc.kill()
+            elif now >= next_tick:
+                next_tick = now + tick_every
                 if tick is not None and not tick():
                     lost = True
                     proc.kill()
-                    proc.wait()
-                    break
+            try:
+                proc.wait(timeout=0.2)
+            except subprocess.TimeoutExpired:
+                pass
     wall = round(time.time() - started, 3)
     text = tail(log_path)
     if lost:
@@ -101,6 +119,17 @@ def run_job_process(job: dict, work_dir, threads: int | None = None, tick=None, 
     if proc.returncode == 0:
         result = json.loads((log_dir / RESULT_FILE).read_text(encoding="utf-8"))
         return {"ok": True, "result": result, "log_tail": text[-1000:], "wall_time": wall}
+    stopping = stopped_at is not None or (stop is not None and stop.is_set())
+    if stopping or proc.returncode == EXIT_PREEMPTED:  # told to stop (maybe by the same signal): not a failure
+        saved = proc.returncode == EXIT_PREEMPTED
+        return {
+            "ok": False,
+            "preempted": True,
+            "saved": saved,
+            "error": "preempted",
+            "log_tail": text,
+            "wall_time": wall,
+        }
     oom = proc.returncode in (EXIT_OOM, -signal.SIGKILL)
     last = next((line for line in reversed(text.strip().splitlines()) if line.strip()), "")
     reason = ("out of memory" if oom else f"exit status {proc.returncode}") + (f": {last[:300]}" if last else "")
@@ -108,7 +137,12 @@ def run_job_process(job: dict, work_dir, threads: int | None = None, tick=None, 
 
 
 class Worker:
-    """Claims jobs from a store and runs them one at a time."""
+    """Claims jobs from a store and runs them one at a time.
+
+    ``stop`` (set by ``handle_signals()`` on SIGTERM or SIGINT) ends the loop: a running job saves a
+    checkpoint at its next step (``grace_s`` at most), its lease is released at once without counting
+    the attempt, and the next worker to claim the job resumes it from that checkpoint.
+    """
 
     def __init__(
         self,
@@ -119,18 +153,40 @@ class Worker:
         heartbeat_s: float = 10.0,
         threads: int | None = None,
         recipe: str | None = None,
+        grace_s: float = 30.0,
     ):
         self.store, self.lease_s, self.heartbeat_s, self.threads = store, lease_s, heartbeat_s, threads
         self.name = name or f"{socket.gethostname()}-{os.getpid()}"
         self.work_dir = Path(work_dir) if work_dir else default_work_dir()
-        self.recipe = recipe
-        self.done = self.failed = 0
+        self.recipe, self.grace_s = recipe, grace_s
+        self.stop = threading.Event()
+        self.done = self.failed = self.preempted = 0
+
+    def handle_signals(self, signals=(signal.SIGTERM, signal.SIGINT)) -> None:
+        """SIGTERM/SIGINT: stop after checkpointing the running job (main thread only)."""
+
+        def on_signal(signum, _frame):
+            logger.warning("%s: %s: stopping (grace %.0fs)", self.name, signal.Signals(signum).name, self.grace_s)
+            self.stop.set()
+
+        for sig in signals:
+            signal.signal(sig, on_signal)
+
+    def release(self, job: dict, why: str) -> None:
+        try:
+            self.store.release(job["id"], self.name)
+            logger.warning("%s: %s; released job %s for another worker", self.name, why, job["id"])
+        except Exception as e:  # the lease then expires as after a crash
+            logger.warning("%s: %s; could not release job %s (%s): its lease expires", self.name, why, job["id"], e)
 
     def run_one(self) -> bool:
         """Claim and run one job -> False when no job was available."""
-        job = self.store.claim(self.name, self.lease_s, self.recipe)
+        job = self.store.claim(self.name, self.lease_s, self.recipe, single=True)
         if job is None:
             return False
+        if self.stop.is_set():  # the signal came during the claim
+            self.release(job, "stopping")
+            return True
         logger.info(
             "%s: %s on %s (seed %s), attempt %d",
             self.name,
@@ -147,9 +203,13 @@ class Worker:
                 logger.warning("%s: heartbeat failed: %s", self.name, e)
                 return True
 
-        outcome = run_job_process(job, self.work_dir, self.threads, tick, self.heartbeat_s)
+        outcome = run_job_process(job, self.work_dir, self.threads, tick, self.heartbeat_s, self.stop, self.grace_s)
         if outcome.get("lost"):
             logger.warning("%s: lost the lease of job %s; another worker has it", self.name, job["id"])
+            return True
+        if outcome.get("preempted"):
+            self.preempted += 1
+            self.release(job, "preempted" + (" after saving a checkpoint" if outcome.get("saved") else ""))
             return True
         try:
             ended = self.store.finish(job["id"], self.name, outcome)
@@ -176,7 +236,8 @@ class Worker:
         return True
 
     def loop(self, until_empty: bool = True, poll_s: float = 10.0, stop: threading.Event | None = None) -> None:
-        stop = stop or threading.Event()
+        stop = stop or self.stop
+        self.stop = stop
         while not stop.is_set():
             if not self.run_one():
                 if until_empty:

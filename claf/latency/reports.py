@@ -65,7 +65,9 @@ def put_latency(factory: sessionmaker, report: LatencyIn) -> tuple[dict, bool]:
                 session.add_all(LatencyRow(run_id=run.id, **r.model_dump()) for r in report.rows)
                 session.flush()
                 return summary(run.id), True
-        except (IntegrityError, OperationalError):
+        except (IntegrityError, OperationalError) as e:
+            if isinstance(e, OperationalError) and _attempt == 4:
+                raise  # the database is away: the server answers 503 and the client retries
             continue  # a concurrent post of the same run won the race: look again
     raise RuntimeError("could not store the latency run after 5 attempts")
 

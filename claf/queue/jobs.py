@@ -7,6 +7,7 @@ running a recipe again or re-publishing a checkpoint queues nothing new.
     enqueue(sessions, [spec, ...])            -> number of new jobs
     claim(sessions, worker, lease_s)          -> the next job (newest checkpoint first, cheap tasks first) or None
     heartbeat(sessions, job_id, worker, lease_s)  extends the lease; False when the lease was lost
+    release(sessions, job_id, worker)         gives a held job back at once (preemption), attempt not counted
     finish(sessions, job_id, worker, outcome) stores the result (claf.results.store) or the failure
 
 A running job whose lease expires (its worker died) is claimed again; ``attempts`` counts claims.
@@ -82,11 +83,23 @@ def enqueue(sessions: sessionmaker, specs: list[dict]) -> int:
     return _write(sessions, work)
 
 
-def claim(sessions: sessionmaker, worker: str, lease_s: float, recipe: str | None = None) -> dict | None:
-    """Take the next job: queued, or running with an expired lease. None when there is none."""
+def claim(
+    sessions: sessionmaker, worker: str, lease_s: float, recipe: str | None = None, single: bool = False
+) -> dict | None:
+    """Take the next job: queued, or running with an expired lease. None when there is none.
+
+    ``single``: the worker runs one job at a time, so a job it already holds is returned again (its
+    lease renewed, no new attempt): a claim retried after its answer was lost does not strand a job.
+    """
 
     def work(session: Session):
         now = time.time()
+        if single:
+            held = session.scalar(select(Job).where(Job.state == "running", Job.lease_owner == worker).limit(1))
+            if held is not None:
+                held.lease_expires, held.heartbeat_at = now + lease_s, now
+                session.flush()
+                return as_dict(held)
         while True:
             q = select(Job).where(or_(Job.state == "queued", and_(Job.state == "running", Job.lease_expires < now)))
             if recipe:
@@ -127,6 +140,24 @@ def heartbeat(sessions: sessionmaker, job_id: int, worker: str, lease_s: float) 
     return _write(sessions, work)
 
 
+def release(sessions: sessionmaker, job_id: int, worker: str) -> dict:
+    """Give a held job back at once (its worker was preempted): queued again for the next worker, and
+    the attempt is not counted. Releasing a job no longer held changes nothing (a retried call)."""
+
+    def work(session: Session) -> dict:
+        job = session.get(Job, job_id)
+        if job is None:
+            raise LeaseLost(f"job {job_id} does not exist")
+        if job.state == "running" and job.lease_owner == worker:
+            job.state, job.lease_owner, job.lease_expires = "queued", None, None
+            job.attempts = max(0, job.attempts - 1)
+            job.error = f"preempted on {worker}; released"
+            session.flush()
+        return as_dict(job)
+
+    return _write(sessions, work)
+
+
 def finish(sessions: sessionmaker, job_id: int, worker: str, outcome: dict) -> dict:
     """Record a job's end. ``outcome``: ok, result (a result payload), error, log_tail, oom, wall_time.
 
@@ -140,6 +171,9 @@ def finish(sessions: sessionmaker, job_id: int, worker: str, outcome: dict) -> d
     stored = None
     if outcome.get("ok"):
         with sessions() as session:
+            job = session.get(Job, job_id)
+            if job is not None and job.state == "done":  # a finish retried after its answer was lost
+                return as_dict(job)
             _held(session, job_id, worker)
         try:
             stored, _ = put_result(sessions, ResultIn.model_validate(outcome["result"]))

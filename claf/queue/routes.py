@@ -4,6 +4,7 @@
     POST /api/v1/jobs/claim               {"worker", "lease_seconds", "recipe"?} -> a job, or 204
     POST /api/v1/jobs/{id}/heartbeat      {"worker", "lease_seconds"}     -> 200, or 409 lease lost
     POST /api/v1/jobs/{id}/finish         {"worker", "outcome"}           -> the job, or 409 lease lost
+    POST /api/v1/jobs/{id}/release        {"worker"}                      -> the job (queued again if it was held)
     GET  /api/v1/jobs?recipe=NAME                                          -> every job (status matrix)
     POST /api/v1/notifications            {"dedupe_key", "channel", "message"} -> {"added": bool}
     GET  /api/v1/notifications                                             -> the outbox (no webhook URLs)
@@ -26,6 +27,11 @@ class Claim(BaseModel):
     worker: str = Field(min_length=1, max_length=200)
     lease_seconds: float = Field(default=120.0, gt=0, le=86400)
     recipe: str | None = None
+    single: bool = False  # the worker runs one job at a time: a retried claim gets the job it holds
+
+
+class Release(BaseModel):
+    worker: str = Field(min_length=1, max_length=200)
 
 
 class Finish(BaseModel):
@@ -69,7 +75,7 @@ def add_job_routes(app: FastAPI, factory, check_token, check_read) -> None:
 
     @app.post("/api/v1/jobs/claim", dependencies=writes)
     def claim(body: Claim):
-        job = jobs.claim(factory, body.worker, body.lease_seconds, body.recipe)
+        job = jobs.claim(factory, body.worker, body.lease_seconds, body.recipe, body.single)
         return Response(status_code=204) if job is None else job
 
     @app.post("/api/v1/jobs/{job_id}/heartbeat", dependencies=writes)
@@ -84,6 +90,13 @@ def add_job_routes(app: FastAPI, factory, check_token, check_read) -> None:
             return jobs.finish(factory, job_id, body.worker, body.outcome)
         except jobs.LeaseLost as e:
             return JSONResponse({"detail": str(e)}, status_code=409)
+
+    @app.post("/api/v1/jobs/{job_id}/release", dependencies=writes)
+    def release(job_id: int, body: Release):
+        try:
+            return jobs.release(factory, job_id, body.worker)
+        except jobs.LeaseLost as e:
+            return JSONResponse({"detail": str(e)}, status_code=404)
 
     @app.get("/api/v1/jobs", dependencies=reads)
     def list_jobs(recipe: str | None = None):

@@ -6,6 +6,10 @@
                                                             # errors or refusals; queues to the outbox
     flush_outbox()                                          # retry what is queued
 
+Every call is retried with exponential backoff (honouring ``Retry-After``) while the server is
+unreachable or answers 502/503/504 (its database restarting), for ``retry_s`` seconds in all; every
+write the server takes is idempotent (a key per result, job and notice), so a retry never doubles one.
+
 The server URL comes from the argument, the config's ``benchmark.server``, or ``CLAF_SERVER_URL``.
 The outbox is ``$CLAF_HOME/outbox/`` (one JSON file per pending post, written atomically).
 """
@@ -13,6 +17,7 @@ The outbox is ``$CLAF_HOME/outbox/`` (one JSON file per pending post, written at
 import json
 import logging
 import os
+import time
 from pathlib import Path
 
 import requests
@@ -23,6 +28,8 @@ from claf.results.digest import sha256_of
 
 logger = logging.getLogger(__name__)
 API = "/api/v1"
+RETRY_STATUSES = (502, 503, 504)
+MAX_DELAY = 8.0
 
 
 class ServerUnreachable(Exception):
@@ -30,15 +37,36 @@ class ServerUnreachable(Exception):
 
 
 class BenchClient:
-    """A thin REST client. Writes send ``Authorization: Bearer <token>``."""
+    """A thin REST client. Writes send ``Authorization: Bearer <token>``. ``retries`` counts the
+    calls sent again (after a connection error or a 502/503/504)."""
 
-    def __init__(self, url: str, token: str | None = None, timeout: float = 10.0):
+    def __init__(self, url: str, token: str | None = None, timeout: float = 10.0, retry_s: float = 5.0):
         self.url = url.rstrip("/")
         self.token = token if token is not None else local_token()
-        self.timeout = timeout
+        self.timeout, self.retry_s = timeout, retry_s
         self.http = requests.Session()
+        self.retries = 0
 
-    def _call(self, method: str, path: str, body=None, params=None) -> tuple[int, object]:
+    def _call(self, method: str, path: str, body=None, params=None, retry_s: float | None = None):
+        """-> (status, body): retried while the server is away or unavailable, ``retry_s`` seconds at most."""
+        deadline = time.monotonic() + (self.retry_s if retry_s is None else retry_s)
+        delay = 0.25
+        while True:
+            try:
+                status, data, wait = self._once(method, path, body, params)
+            except ServerUnreachable:
+                if time.monotonic() + delay > deadline:
+                    raise
+                wait = delay
+            else:
+                if status not in RETRY_STATUSES or time.monotonic() + delay > deadline:
+                    return status, data
+                wait = max(delay, min(wait or 0.0, MAX_DELAY))
+            time.sleep(max(0.0, min(wait, deadline - time.monotonic())))
+            self.retries += 1
+            delay = min(2 * delay, MAX_DELAY)
+
+    def _once(self, method: str, path: str, body, params) -> tuple[int, object, float | None]:
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         try:
             r = self.http.request(
@@ -46,10 +74,12 @@ class BenchClient:
             )
         except requests.RequestException as e:
             raise ServerUnreachable(f"{self.url}: {type(e).__name__}: {e}") from None
+        after = r.headers.get("retry-after", "")
+        wait = float(after) if after.replace(".", "", 1).isdigit() else None
         try:
-            return r.status_code, r.json()
+            return r.status_code, r.json(), wait
         except ValueError:
-            return r.status_code, r.text
+            return r.status_code, r.text, wait
 
     def post_result(self, payload: dict) -> tuple[int, object]:
         return self._call("POST", "/results", payload)

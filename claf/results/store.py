@@ -241,6 +241,8 @@ def put_result(factory: sessionmaker, result: ResultIn) -> tuple[dict, bool]:
         except IntegrityError:
             pass  # the key exists (or a model/checkpoint was created concurrently): look again
         except OperationalError:
+            if _attempt == 4:
+                raise  # the database is away: the server answers 503 and the client retries
             continue
         with factory() as session:
             found = existing(session)

@@ -8,7 +8,8 @@ Latency tables (``claf bench latency``): ``POST /api/v1/latency`` (a ``claf.late
 Status codes: 201 stored, 200 the same body was already stored, 400 a read's option with a value it does not take
 (``replicas``; the message names it), 401 no/wrong token, 404 unknown
 benchmark/task/result (the message lists the known ones), 409 same key with a different body,
-413 body over ``max_body`` bytes, 422 bad payload (the message names the field).
+413 body over ``max_body`` bytes, 422 bad payload (the message names the field), 503 with
+``Retry-After`` while the database is away (``claf.server.unavailable``).
 """
 
 import csv
@@ -34,6 +35,7 @@ from claf.results.store import (
     put_result,
     put_vocab_rows,
 )
+from claf.server.unavailable import add_database_guard
 
 MAX_BODY = 4 * 1024 * 1024
 
@@ -136,6 +138,8 @@ def create_app(
     @app.exception_handler(BadParameter)
     async def _bad_parameter(_request, exc):
         return JSONResponse({"detail": str(exc)}, status_code=400)
+
+    add_database_guard(app)  # 503 + Retry-After while the database is away
 
     @app.exception_handler(ValueError)
     async def _value(_request, exc):

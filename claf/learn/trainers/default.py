@@ -8,7 +8,8 @@ the scheduler counts optimizer steps. Under DDP the gradient all-reduce runs onc
 
 After every evaluation (and at the end) ``<log_dir>/checkpoints/last`` records the model,
 optimizer, scheduler, scaler, RNG states and data position; ``resume`` continues from it and
-produces the same parameters and metrics as an uninterrupted run.
+produces the same parameters and metrics as an uninterrupted run. A stop request
+(``claf.learn.preempt``, e.g. a SIGTERM) saves it after the current step and raises ``Preempted``.
 """
 
 import logging
@@ -24,6 +25,7 @@ from claf.learn.checkpoint import find_last, load_last, save_last
 from claf.learn.distributed import Distributed
 from claf.learn.metric_logs import MetricLogs
 from claf.learn.precision import autocast, describe_cpu, grad_scaler
+from claf.learn.preempt import Preempted, requested
 from claf.learn.run import rng_state
 from claf.progress import bar as progress_bar
 from claf.progress import set_enabled as set_progress
@@ -176,6 +178,10 @@ class Trainer:
                     self._save_last(model, optimizer, scheduler, scaler, position, logs, dist, on_save)
                 if stop:
                     break
+                if dist.any(requested()):  # preempted: keep this step's state, then stop
+                    if not due:
+                        self._save_last(model, optimizer, scheduler, scaler, position, logs, dist, on_save)
+                    raise Preempted(step, str(self.log_dir / "checkpoints" / "last"))
             if bar is not None:
                 bar.close()
             if position.epoch == epoch:  # the source ran out before len(source) batches
