@@ -8,7 +8,10 @@
     POST /api/v1/notifications            {"dedupe_key", "channel", "message"} -> {"added": bool}
     GET  /api/v1/notifications                                             -> the outbox (no webhook URLs)
 
-Writes need the server token like every other write.
+Scopes (``claf.server.auth``): claim, heartbeat and finish need ``worker``, and a worker token heartbeats
+and finishes only the jobs it claimed itself (the job records the token's name); a finished job's result
+must be that job's (benchmark, task, checkpoint, seed). Adding jobs and notices needs ``admin``; the
+lists need ``read`` on a private server.
 """
 
 from typing import Any
@@ -20,6 +23,7 @@ from pydantic import BaseModel, Field
 from claf.db.engine import write_session
 from claf.notify import slack
 from claf.queue import jobs
+from claf.queue.outcome import Outcome
 
 
 class Claim(BaseModel):
@@ -30,7 +34,7 @@ class Claim(BaseModel):
 
 class Finish(BaseModel):
     worker: str = Field(min_length=1, max_length=200)
-    outcome: dict[str, Any]
+    outcome: Outcome
 
 
 class Enqueue(BaseModel):
@@ -43,10 +47,11 @@ class NoticeIn(BaseModel):
     message: dict[str, Any]
 
 
-def add_job_routes(app: FastAPI, factory, check_token, check_read) -> None:
-    reads, writes = [Depends(check_read)], [Depends(check_token)]
+def add_job_routes(app: FastAPI, factory, auth) -> None:
+    """``auth`` is the server's ``claf.server.auth.Auth`` (passed in: this layer sits below the server)."""
+    reads, admin, worker = auth.needs("read"), auth.needs("admin"), Depends(auth.need("worker"))
 
-    @app.post("/api/v1/jobs", dependencies=writes)
+    @app.post("/api/v1/jobs", dependencies=admin)
     def enqueue(body: Enqueue):
         missing = [
             k
@@ -67,21 +72,21 @@ def add_job_routes(app: FastAPI, factory, check_token, check_read) -> None:
             raise ValueError(f"jobs: every job needs {', '.join(missing)}")
         return JSONResponse({"added": jobs.enqueue(factory, body.jobs)}, status_code=201)
 
-    @app.post("/api/v1/jobs/claim", dependencies=writes)
-    def claim(body: Claim):
-        job = jobs.claim(factory, body.worker, body.lease_seconds, body.recipe)
+    @app.post("/api/v1/jobs/claim")
+    def claim(body: Claim, who=worker):
+        job = jobs.claim(factory, body.worker, body.lease_seconds, body.recipe, token=who.name)
         return Response(status_code=204) if job is None else job
 
-    @app.post("/api/v1/jobs/{job_id}/heartbeat", dependencies=writes)
-    def heartbeat(job_id: int, body: Claim):
-        if not jobs.heartbeat(factory, job_id, body.worker, body.lease_seconds):
+    @app.post("/api/v1/jobs/{job_id}/heartbeat")
+    def heartbeat(job_id: int, body: Claim, who=worker):
+        if not jobs.heartbeat(factory, job_id, body.worker, body.lease_seconds, holder=who.lease_holder):
             return JSONResponse({"detail": f"job {job_id} is not leased to {body.worker}"}, status_code=409)
         return {"ok": True}
 
-    @app.post("/api/v1/jobs/{job_id}/finish", dependencies=writes)
-    def finish(job_id: int, body: Finish):
+    @app.post("/api/v1/jobs/{job_id}/finish")
+    def finish(job_id: int, body: Finish, who=worker):
         try:
-            return jobs.finish(factory, job_id, body.worker, body.outcome)
+            return jobs.finish(factory, job_id, body.worker, body.outcome.model_dump(), holder=who.lease_holder)
         except jobs.LeaseLost as e:
             return JSONResponse({"detail": str(e)}, status_code=409)
 
@@ -90,7 +95,7 @@ def add_job_routes(app: FastAPI, factory, check_token, check_read) -> None:
         with factory() as s:
             return jobs.list_jobs(s, recipe)
 
-    @app.post("/api/v1/notifications", dependencies=writes)
+    @app.post("/api/v1/notifications", dependencies=admin)
     def queue_notice(body: NoticeIn):
         with write_session(factory) as s:
             added = slack.queue(s, body.dedupe_key, body.channel, body.message)

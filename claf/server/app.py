@@ -2,20 +2,22 @@
 
     app = create_app("sqlite:///bench.sqlite", token="s3cret")   # migrates the database first
 
-Writes (POST/PUT) need ``Authorization: Bearer <token>``; reads are open unless ``private=True``.
+Every route declares the scope it needs (``claf.server.auth``, docs/server-tokens.md): writes of results
+need ``write:results``, the job queue's worker calls ``worker``, benchmarks, jobs and tokens ``admin``;
+reads are open unless ``private=True`` (then ``read``). ``token`` (``CLAF_SERVER_TOKEN``) is an admin token.
 Latency tables (``claf bench latency``): ``POST /api/v1/latency`` (a ``claf.latency/v1`` report),
 ``GET /api/v1/latency`` (runs), ``/api/v1/latency/{id}`` (one run's rows), ``.../table`` and ``.../table.csv``.
-Status codes: 201 stored, 200 the same body was already stored, 401 no/wrong token, 404 unknown
+Status codes: 201 stored, 200 the same body was already stored, 401 no/unknown/revoked token, 403 a
+token without the route's scope (the body names it), 404 unknown
 benchmark/task/result (the message lists the known ones), 409 same key with a different body,
 413 body over ``max_body`` bytes, 422 bad payload (the message names the field).
 """
 
 import csv
-import hmac
 import io
 import json
 
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 
@@ -25,6 +27,8 @@ from claf.results import queries
 from claf.results.catalog import migrate
 from claf.results.payloads import BenchmarkSpec, CheckpointIn, LatencyIn, ResultIn, VocabRow
 from claf.results.store import Conflict, NotFound, put_benchmark, put_checkpoint, put_result, put_vocab_rows
+from claf.server.auth import PUBLIC, Auth, Forbidden
+from claf.server.tokens import ADMIN, READ, WRITE_RESULTS
 
 MAX_BODY = 4 * 1024 * 1024
 
@@ -86,8 +90,8 @@ def create_app(
     max_body: int = MAX_BODY,
     dashboard: bool = True,
 ) -> FastAPI:
-    """The server app over ``db_url`` (migrated at creation). ``token`` guards writes (and reads if
-    ``private``); with no token every write is refused."""
+    """The server app over ``db_url`` (migrated at creation). ``token`` is an admin token beside the
+    database's scoped tokens; reads need the ``read`` scope if ``private``."""
     engine = open_engine(db_url)
     migrate(engine)
     factory = session_factory(engine)
@@ -96,19 +100,12 @@ def create_app(
     )
     app.state.engine, app.state.sessions = engine, factory
 
-    def check_token(request: Request):
-        given = request.headers.get("authorization", "")
-        scheme, _, value = given.partition(" ")
-        if not token or scheme.lower() != "bearer" or not hmac.compare_digest(value.encode(), token.encode()):
-            raise HTTPException(
-                401,
-                "a valid token is needed: send 'Authorization: Bearer $CLAF_SERVER_TOKEN'",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
+    auth = Auth(factory, legacy=token, private=private)
+    app.state.auth = auth
 
-    def check_read(request: Request):
-        if private:
-            check_token(request)
+    @app.exception_handler(Forbidden)
+    async def _forbidden(_request, exc: Forbidden):
+        return JSONResponse({"detail": str(exc), "scope": exc.scope}, status_code=403)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request, exc: RequestValidationError):
@@ -131,10 +128,9 @@ def create_app(
     def stored(body: dict, created: bool) -> JSONResponse:
         return JSONResponse(body, status_code=201 if created else 200)
 
-    reads = [Depends(check_read)]
-    writes = [Depends(check_token)]
+    reads, writes, admin = auth.needs(READ), auth.needs(WRITE_RESULTS), auth.needs(ADMIN)
 
-    @app.get("/api/v1/health")
+    @app.get("/api/v1/health", dependencies=auth.needs(PUBLIC))
     def health():
         return {"status": "ok", "database": engine.dialect.name}
 
@@ -168,7 +164,7 @@ def create_app(
                 )
             return out
 
-    @app.put("/api/v1/benchmarks/{name}", dependencies=writes)
+    @app.put("/api/v1/benchmarks/{name}", dependencies=admin)
     def define(name: str, spec: BenchmarkSpec):
         if spec.name != name:
             raise ValueError(f"name: the body's name '{spec.name}' differs from the URL's '{name}'")
@@ -256,12 +252,14 @@ def create_app(
         )
 
     from claf.queue.routes import add_job_routes
+    from claf.server.token_routes import add_token_routes
 
-    add_job_routes(app, factory, check_token, check_read)
+    add_job_routes(app, factory, auth)
+    add_token_routes(app, factory, auth)
     if dashboard:
         from claf.server.dashboard import add_pages
 
-        add_pages(app, factory, check_read)
+        add_pages(app, factory, auth)
     app.add_middleware(BodyLimit, limit=max_body)
     return app
 

@@ -136,11 +136,10 @@ def render_speed(data: dict, inline: bool = False) -> str:
     )
 
 
-def add_pages(app, factory, check_read) -> None:
-    from fastapi import Depends
+def add_pages(app, factory, auth) -> None:
     from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-    reads = [Depends(check_read)]
+    reads, public = auth.needs("read"), auth.needs(None)
 
     @app.get("/", include_in_schema=False, dependencies=reads)
     def index():
@@ -174,7 +173,7 @@ def add_pages(app, factory, check_read) -> None:
         with factory() as s:
             return HTMLResponse(render_speed(speed_data(s, run)))
 
-    @app.get("/vendor/{file}", include_in_schema=False)
+    @app.get("/vendor/{file}", include_in_schema=False, dependencies=public)
     def vendor(file: str):
         if file not in VENDOR:
             return Response(status_code=404)
@@ -182,7 +181,7 @@ def add_pages(app, factory, check_read) -> None:
             vendor_bytes(file), media_type=VENDOR[file][2], headers={"Cache-Control": "public, max-age=86400"}
         )
 
-    @app.get("/static/{file}", include_in_schema=False)
+    @app.get("/static/{file}", include_in_schema=False, dependencies=public)
     def static(file: str):
         path = STATIC / file
         if "/" in file or not path.is_file():
