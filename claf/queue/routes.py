@@ -80,7 +80,8 @@ def add_job_routes(app: FastAPI, factory, auth) -> None:
     @app.post("/api/v1/jobs/{job_id}/heartbeat")
     def heartbeat(job_id: int, body: Claim, who=worker):
         if not jobs.heartbeat(factory, job_id, body.worker, body.lease_seconds, holder=who.lease_holder):
-            return JSONResponse({"detail": f"job {job_id} is not leased to {body.worker}"}, status_code=409)
+            detail = f"job {job_id} is not leased to {body.worker} with token '{who.name}'"
+            return JSONResponse({"detail": detail}, status_code=409)
         return {"ok": True}
 
     @app.post("/api/v1/jobs/{job_id}/finish")
