@@ -1,27 +1,14 @@
-"""What a worker reports when a job ends, and the check that a result belongs to its job.
+"""The check that a finished job's result belongs to that job.
 
-    Outcome.model_validate(body)        # ok, result, error, log_tail, oom, wall_time (the REST shape)
     job_result(job, payload)            # -> ResultIn of that job; ValueError naming the field otherwise
 
 A result must carry its job's benchmark, task, checkpoint (name and model) and seed: a worker that holds
 one job's lease cannot store a result under another key. A payload without benchmark or task takes the job's.
 """
 
-from typing import Any
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
 from claf.results.payloads import ResultIn
-
-
-class Outcome(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
-    ok: bool = False
-    result: dict[str, Any] | None = None
-    error: str = Field(default="", max_length=100_000)
-    log_tail: str = Field(default="", max_length=100_000)
-    oom: bool = False
-    wall_time: float | None = Field(default=None, ge=0)
 
 
 def _first_error(e: ValidationError, prefix: str) -> str:

@@ -14,37 +14,19 @@ must be that job's (benchmark, task, checkpoint, seed). Adding jobs and notices 
 lists need ``read`` on a private server.
 """
 
-from typing import Any
+from typing import Annotated
 
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Path
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field
 
 from claf.db.engine import write_session
+from claf.errors import one_line
 from claf.notify import slack
 from claf.queue import jobs
-from claf.queue.outcome import Outcome
+from claf.queue.payloads import Claim, Enqueue, Finish, NoticeIn
+from claf.results.payloads import INT64
 
-
-class Claim(BaseModel):
-    worker: str = Field(min_length=1, max_length=200)
-    lease_seconds: float = Field(default=120.0, gt=0, le=86400)
-    recipe: str | None = None
-
-
-class Finish(BaseModel):
-    worker: str = Field(min_length=1, max_length=200)
-    outcome: Outcome
-
-
-class Enqueue(BaseModel):
-    jobs: list[dict[str, Any]]
-
-
-class NoticeIn(BaseModel):
-    dedupe_key: str = Field(min_length=1, max_length=200)
-    channel: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
-    message: dict[str, Any]
+JobId = Annotated[int, Path(ge=1, le=INT64)]
 
 
 def add_job_routes(app: FastAPI, factory, auth) -> None:
@@ -53,24 +35,8 @@ def add_job_routes(app: FastAPI, factory, auth) -> None:
 
     @app.post("/api/v1/jobs", dependencies=admin)
     def enqueue(body: Enqueue):
-        missing = [
-            k
-            for k in (
-                "checkpoint_sha256",
-                "task",
-                "seed",
-                "config_hash",
-                "recipe",
-                "benchmark",
-                "checkpoint",
-                "model",
-                "step",
-            )
-            if any(k not in j for j in body.jobs)
-        ]
-        if missing:
-            raise ValueError(f"jobs: every job needs {', '.join(missing)}")
-        return JSONResponse({"added": jobs.enqueue(factory, body.jobs)}, status_code=201)
+        specs = [job.model_dump() for job in body.jobs]
+        return JSONResponse({"added": jobs.enqueue(factory, specs)}, status_code=201)
 
     @app.post("/api/v1/jobs/claim")
     def claim(body: Claim, who=worker):
@@ -78,18 +44,18 @@ def add_job_routes(app: FastAPI, factory, auth) -> None:
         return Response(status_code=204) if job is None else job
 
     @app.post("/api/v1/jobs/{job_id}/heartbeat")
-    def heartbeat(job_id: int, body: Claim, who=worker):
+    def heartbeat(job_id: JobId, body: Claim, who=worker):
         if not jobs.heartbeat(factory, job_id, body.worker, body.lease_seconds, holder=who.lease_holder):
             detail = f"job {job_id} is not leased to {body.worker} with token '{who.name}'"
-            return JSONResponse({"detail": detail}, status_code=409)
+            return JSONResponse({"detail": one_line(detail)}, status_code=409)
         return {"ok": True}
 
     @app.post("/api/v1/jobs/{job_id}/finish")
-    def finish(job_id: int, body: Finish, who=worker):
+    def finish(job_id: JobId, body: Finish, who=worker):
         try:
             return jobs.finish(factory, job_id, body.worker, body.outcome.model_dump(), holder=who.lease_holder)
         except jobs.LeaseLost as e:
-            return JSONResponse({"detail": str(e)}, status_code=409)
+            return JSONResponse({"detail": one_line(str(e))}, status_code=409)
 
     @app.get("/api/v1/jobs", dependencies=reads)
     def list_jobs(recipe: str | None = None):

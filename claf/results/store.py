@@ -149,9 +149,9 @@ def put_result(factory: sessionmaker, result: ResultIn) -> tuple[dict, bool]:
     """
     chash = config_hash(result.config) if result.config else (result.config_hash or "")
     if result.config and result.config_hash and result.config_hash != chash:
-        raise ValueError(f"config_hash '{result.config_hash}' does not match the config's hash '{chash}'")
+        raise ValueError(f"config_hash: '{result.config_hash}' does not match the config's hash '{chash}'")
     if not chash:
-        raise ValueError("a result needs its frozen 'config' (or at least a 'config_hash')")
+        raise ValueError("config: a result needs its frozen 'config' (or at least a 'config_hash')")
     body = sha256_of(result.body())
     ck_in = result.checkpoint
     cache = _LOOKUPS.setdefault(factory, _Lookups())
@@ -160,7 +160,7 @@ def put_result(factory: sessionmaker, result: ResultIn) -> tuple[dict, bool]:
         task_id, task_name, metric, bench_name = cache.task(session, result.benchmark, result.task, result.config)
         if metric not in result.metrics:
             raise ValueError(
-                f"metrics has no '{metric}', the primary metric of task '{task_name}' "
+                f"metrics: no '{metric}', the primary metric of task '{task_name}' "
                 f"(got {', '.join(sorted(result.metrics))})"
             )
         ck = cache.checkpoints.get((ck_in.model, ck_in.step))

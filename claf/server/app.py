@@ -16,21 +16,24 @@ benchmark/task/result (the message lists the known ones), 409 same key with a di
 import csv
 import io
 import json
+from typing import Annotated
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Path
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from claf.db.engine import open_engine, session_factory
+from claf.errors import one_line
 from claf.latency import reports
 from claf.results import queries
 from claf.results.catalog import migrate
-from claf.results.payloads import BenchmarkSpec, CheckpointIn, LatencyIn, ResultIn, VocabRow
+from claf.results.payloads import INT64, BenchmarkSpec, CheckpointIn, LatencyIn, ResultIn, VocabRow
 from claf.results.store import Conflict, NotFound, put_benchmark, put_checkpoint, put_result, put_vocab_rows
 from claf.server.auth import PUBLIC, Auth, Forbidden
 from claf.server.tokens import ADMIN, READ, WRITE_RESULTS
 
 MAX_BODY = 4 * 1024 * 1024
+RowId = Annotated[int, Path(ge=1, le=INT64)]  # a row id in a URL: a 422 naming it, never a database overflow
 
 
 class BodyLimit:
@@ -83,6 +86,17 @@ def _field(loc) -> str:
     return ".".join(parts) or "body"
 
 
+def _error(e: dict) -> dict:
+    """One validation error -> {"field", "message"}; a body that is no JSON is the body's error, with where."""
+    if e.get("type") == "json_invalid":
+        where = e["loc"][-1] if len(e["loc"]) > 1 else "?"
+        return {
+            "field": "body",
+            "message": f"JSON decode error at character {where}: {e.get('ctx', {}).get('error', '')}",
+        }
+    return {"field": _field(e["loc"]), "message": e["msg"]}
+
+
 def create_app(
     db_url: str | None = None,
     token: str | None = None,
@@ -105,25 +119,26 @@ def create_app(
 
     @app.exception_handler(Forbidden)
     async def _forbidden(_request, exc: Forbidden):
-        return JSONResponse({"detail": str(exc), "scope": exc.scope}, status_code=403)
+        return JSONResponse({"detail": one_line(str(exc)), "scope": exc.scope}, status_code=403)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request, exc: RequestValidationError):
-        errors = [{"field": _field(e["loc"]), "message": e["msg"]} for e in exc.errors()]
+        errors = [_error(e) for e in exc.errors()]
         first = errors[0] if errors else {"field": "body", "message": "invalid"}
-        return JSONResponse({"detail": f"{first['field']}: {first['message']}", "errors": errors}, status_code=422)
+        detail = one_line(f"{first['field']}: {first['message']}")
+        return JSONResponse({"detail": detail, "errors": errors}, status_code=422)
 
     @app.exception_handler(NotFound)
     async def _not_found(_request, exc):
-        return JSONResponse({"detail": str(exc)}, status_code=404)
+        return JSONResponse({"detail": one_line(str(exc))}, status_code=404)
 
     @app.exception_handler(Conflict)
     async def _conflict(_request, exc):
-        return JSONResponse({"detail": str(exc)}, status_code=409)
+        return JSONResponse({"detail": one_line(str(exc))}, status_code=409)
 
     @app.exception_handler(ValueError)
     async def _value(_request, exc):
-        return JSONResponse({"detail": str(exc)}, status_code=422)
+        return JSONResponse({"detail": one_line(str(exc))}, status_code=422)
 
     def stored(body: dict, created: bool) -> JSONResponse:
         return JSONResponse(body, status_code=201 if created else 200)
@@ -190,10 +205,16 @@ def create_app(
 
     @app.get("/api/v1/compare", dependencies=reads)
     def compare(a: str, b: str, benchmark: str = "klue", draws: int = 1000):
-        from claf.results.compare import compare_models
+        from claf.results.compare import compare_models, parse_target
 
         if not 100 <= draws <= 20000:
-            raise ValueError(f"draws must be within [100, 20000], got {draws}")
+            raise ValueError(f"draws: must be within [100, 20000], got {draws}")
+        other = None
+        for field, text in (("a", a), ("b", b)):  # the same parse compare_models makes, its errors named
+            try:
+                other = parse_target(text, other)[0]
+            except ValueError as e:
+                raise ValueError(f"{field}: {e}") from None
         with factory() as s:
             return JSONResponse(compare_models(s, a, b, benchmark, B=draws))
 
@@ -206,12 +227,12 @@ def create_app(
         return stored(*put_result(factory, result))
 
     @app.get("/api/v1/results/{result_id}", dependencies=reads)
-    def one_result(result_id: int):
+    def one_result(result_id: RowId):
         with factory() as s:
             return queries.get_result(s, result_id)
 
     @app.get("/api/v1/results/{a}/diff/{b}", dependencies=reads)
-    def diff(a: int, b: int):
+    def diff(a: RowId, b: RowId):
         with factory() as s:
             return queries.config_diff(s, a, b)
 
@@ -234,17 +255,17 @@ def create_app(
             return reports.list_runs(s)
 
     @app.get("/api/v1/latency/{run_id}", dependencies=reads)
-    def latency_run(run_id: int):
+    def latency_run(run_id: RowId):
         with factory() as s:
             return JSONResponse(reports.get_run(s, run_id))
 
     @app.get("/api/v1/latency/{run_id}/table", dependencies=reads)
-    def latency_table(run_id: int):
+    def latency_table(run_id: RowId):
         with factory() as s:
             return JSONResponse(reports.appendix(reports.get_run(s, run_id)))
 
     @app.get("/api/v1/latency/{run_id}/table.csv", dependencies=reads, response_class=PlainTextResponse)
-    def latency_csv(run_id: int):
+    def latency_csv(run_id: RowId):
         with factory() as s:
             text = reports.to_csv(reports.get_run(s, run_id))
         return PlainTextResponse(

@@ -18,6 +18,7 @@ import json
 from functools import cache, lru_cache
 from importlib.util import find_spec
 from pathlib import Path
+from typing import Annotated
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import select
@@ -137,6 +138,7 @@ def render_speed(data: dict, inline: bool = False) -> str:
 
 
 def add_pages(app, factory, auth) -> None:
+    from fastapi import Query
     from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
     reads, public = auth.needs("read"), auth.needs(None)
@@ -169,7 +171,7 @@ def add_pages(app, factory, auth) -> None:
         return HTMLResponse(_env().get_template("vocab.html").render(rows=rows, columns=columns, benchmarks=names))
 
     @app.get("/speed", include_in_schema=False, dependencies=reads, response_class=HTMLResponse)
-    def speed_page(run: int | None = None):
+    def speed_page(run: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None):
         with factory() as s:
             return HTMLResponse(render_speed(speed_data(s, run)))
 
