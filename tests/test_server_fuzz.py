@@ -218,6 +218,29 @@ def test_a_body_that_is_no_json_and_a_result_without_config_name_the_body_and_co
     assert r.status_code == 422 and r.json()["detail"].startswith("config:"), r.text
 
 
+def test_a_checkpoint_name_taken_by_another_step_is_a_409_naming_it(server):
+    first = requests.post(
+        f"{server.url}/api/v1/checkpoints", json={"model": "fz", "step": 1, "name": "fz-dup"}, headers=auth()
+    )
+    assert first.status_code in (200, 201), first.text
+    for kind, body in (
+        ("checkpoints", {"model": "fz", "step": 2, "name": "fz-dup"}),
+        (
+            "results",
+            {
+                "benchmark": "klue",
+                "task": "nsmc",
+                "checkpoint": {"model": "fz2", "step": 3, "name": "fz-dup"},
+                "seed": 1,
+                "metrics": {"accuracy": 1.0},
+                "config_hash": "a" * 64,
+            },
+        ),
+    ):
+        r = requests.post(f"{server.url}/api/v1/{kind}", json=body, headers=auth())
+        assert r.status_code == 409 and r.json()["detail"].startswith("name: checkpoint name 'fz-dup'"), (kind, r.text)
+
+
 def test_an_echoed_name_with_a_newline_stays_one_line(server):
     r = requests.post(f"{server.url}/api/v1/jobs/7/heartbeat", json={"worker": "a\nb"}, headers=auth())
     assert r.status_code == 409 and "\n" not in r.json()["detail"] and "a\\nb" in r.json()["detail"], r.text

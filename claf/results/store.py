@@ -90,6 +90,13 @@ def _checkpoint(session: Session, ck: CheckpointIn, strict: bool) -> tuple[Check
                 f"(name '{row.name}', sha256 '{row.sha256}')"
             )
         return row, False
+    taken = session.scalar(select(Checkpoint).where(Checkpoint.name == ck.resolved_name()))
+    if taken is not None:  # names are unique: another (model, step) has it
+        owner = session.get(Model, taken.model_id)
+        raise Conflict(
+            f"name: checkpoint name '{taken.name}' is taken by model '{owner.name if owner else '?'}' "
+            f"step {taken.step}; give this one another name"
+        )
     row = Checkpoint(
         model_id=model.id,
         step=ck.step,
