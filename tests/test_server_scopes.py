@@ -13,7 +13,7 @@ from sqlalchemy import text
 from claf.commands import main
 from claf.server import tokens
 from claf.server.app import create_app
-from claf.server.auth import Need
+from claf.server.auth import Need, scope_of
 
 LEGACY = "legacy-shared-token"
 # (method, path) -> the scope it needs (None: public). A route added without a declared scope, or with
@@ -75,6 +75,7 @@ def declared(app) -> dict:
             continue
         needs = [d.call for d in route.dependant.dependencies if isinstance(d.call, Need)]
         assert len(needs) == 1, f"{route.methods} {route.path} declares {len(needs)} scopes; give it exactly one"
+        assert scope_of(route) is needs[0]
         for method in route.methods:
             out[(method, route.path)] = needs[0].scope
     return out
@@ -137,6 +138,18 @@ def test_missing_unknown_and_revoked_tokens_get_401_everywhere_but_public(server
         else:
             assert r.status_code == 401, (method, path, r.status_code, r.text)
             assert r.headers["www-authenticate"] == "Bearer"
+
+
+def test_the_token_is_checked_before_a_body_that_is_no_json(server):
+    client, secrets_, _ = server
+    bad = {"content": b"{not json", "headers": {"Content-Type": "application/json"}}
+    assert client.post("/api/v1/results", **bad).status_code == 401
+    worker = {**bad["headers"], **bearer(secrets_["worker"])}
+    r = client.post("/api/v1/results", content=bad["content"], headers=worker)
+    assert r.status_code == 403 and r.json()["scope"] == "write:results"
+    writer = {**bad["headers"], **bearer(secrets_["write:results"])}
+    r = client.post("/api/v1/results", content=bad["content"], headers=writer)
+    assert r.status_code == 422 and r.json()["detail"].startswith("body: JSON decode error")
 
 
 def test_a_revoked_token_is_refused_on_its_next_request(server):

@@ -18,7 +18,7 @@ import io
 import json
 from typing import Annotated
 
-from fastapi import FastAPI, Path
+from fastapi import FastAPI, Path, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 
@@ -29,7 +29,7 @@ from claf.results import queries
 from claf.results.catalog import migrate
 from claf.results.payloads import INT64, BenchmarkSpec, CheckpointIn, LatencyIn, ResultIn, VocabRow
 from claf.results.store import Conflict, NotFound, put_benchmark, put_checkpoint, put_result, put_vocab_rows
-from claf.server.auth import PUBLIC, Auth, Forbidden
+from claf.server.auth import PUBLIC, Auth, Forbidden, forbidden, refusal
 from claf.server.tokens import ADMIN, READ, WRITE_RESULTS
 
 MAX_BODY = 4 * 1024 * 1024
@@ -119,10 +119,13 @@ def create_app(
 
     @app.exception_handler(Forbidden)
     async def _forbidden(_request, exc: Forbidden):
-        return JSONResponse({"detail": one_line(str(exc)), "scope": exc.scope}, status_code=403)
+        return forbidden(exc)
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(_request, exc: RequestValidationError):
+    async def _invalid(request: Request, exc: RequestValidationError):
+        refused = refusal(request)  # the token first, even when the body is no JSON
+        if refused is not None:
+            return refused
         errors = [_error(e) for e in exc.errors()]
         first = errors[0] if errors else {"field": "body", "message": "invalid"}
         detail = one_line(f"{first['field']}: {first['message']}")

@@ -17,7 +17,9 @@ import hmac
 from dataclasses import dataclass
 
 from fastapi import Depends, HTTPException, Request
+from fastapi.responses import JSONResponse
 
+from claf.errors import one_line
 from claf.server import tokens
 
 PUBLIC = None
@@ -94,3 +96,29 @@ class Auth:
         if found is None:
             raise unauthorized("unknown or revoked token")
         return Principal(found["name"], tuple(found["scopes"]))
+
+
+def scope_of(route) -> Need | None:
+    """The ``Need`` a route declares (None for a route outside FastAPI's routing)."""
+    dependant = getattr(route, "dependant", None)
+    return next((d.call for d in dependant.dependencies if isinstance(d.call, Need)), None) if dependant else None
+
+
+def refusal(request: Request) -> JSONResponse | None:
+    """The 401/403 the matched route would answer, or None. FastAPI reads a JSON body before it runs the
+    dependencies, so the 422 of a body that is no JSON asks this first: a caller without a valid token
+    learns nothing about the body."""
+    need = scope_of(request.scope.get("route"))
+    if need is None:
+        return None
+    try:
+        need(request)
+    except HTTPException as e:
+        return JSONResponse({"detail": e.detail}, status_code=e.status_code, headers=e.headers)
+    except Forbidden as e:
+        return forbidden(e)
+    return None
+
+
+def forbidden(exc: Forbidden) -> JSONResponse:
+    return JSONResponse({"detail": one_line(str(exc)), "scope": exc.scope}, status_code=403)
