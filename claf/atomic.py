@@ -41,16 +41,18 @@ def atomic_dir(path, replace=True):
 
 
 @contextlib.contextmanager
-def atomic_file(path, mode="wb"):
+def atomic_file(path, mode="wb", private=False):
     """Yield a temporary file next to ``path``; on success it is synced and renamed to ``path``.
 
-    On any error the temporary file is removed and ``path`` is untouched.
+    On any error the temporary file is removed and ``path`` is untouched. ``private``: the file is
+    0600 from its creation (a secret is never readable by others, not even for a moment).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     try:
-        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; the result is readable like any new file
+        if not private:
+            os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; the result is readable like any new file
         with os.fdopen(fd, mode, encoding=None if "b" in mode else "utf-8") as f:
             yield f
             f.flush()
@@ -63,8 +65,8 @@ def atomic_file(path, mode="wb"):
     fsync_dir(path.parent)
 
 
-def atomic_write_text(path, text):
-    with atomic_file(path, "w") as f:
+def atomic_write_text(path, text, private=False):
+    with atomic_file(path, "w", private=private) as f:
         f.write(text)
 
 

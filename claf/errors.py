@@ -26,3 +26,9 @@ class RunFolderError(UserError):
     ``claf.results.run_payloads``."""
 
     exit_code = 2
+
+
+def one_line(text: str) -> str:
+    """``text`` with its control characters escaped (``\\n`` -> ``\\\\n``): a message that echoes user input
+    stays one line."""
+    return "".join(c if c >= " " and c != "\x7f" else c.encode("unicode_escape").decode("ascii") for c in text)

@@ -47,7 +47,7 @@ def test_verbs_with_sub_verbs_list_them(verb, capsys):
     out = capsys.readouterr().out
     assert out.startswith("usage:")
     for prefix, _ in ALL:
-        if prefix[0] == verb:
+        if prefix[0] == verb and len(prefix) == 2:  # a verb may also run by itself (server; server token)
             assert prefix[1] in out
     assert main([verb, "nonsense"]) == 2
     err = capsys.readouterr().err.strip().splitlines()

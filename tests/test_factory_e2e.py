@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.bench_support import TOKEN, ServerProcess
+from tests.bench_support import TOKEN, ServerProcess, auth
 from tests.factory_support import publish_tiny, tiny_recipe
 
 pytestmark = pytest.mark.slow
@@ -175,13 +175,26 @@ def test_pull_worker_through_the_server(factory_env):
         recipe = load_recipe(str(tiny_recipe(factory_env / "pulled.json")))
         os.environ["CLAF_SERVER_TOKEN"] = TOKEN
         assert queue(recipe, RestStore(server.url, TOKEN)) == {"tiny-1k": 1}
-        env = dict(server.env(), CLAF_HOME=str(factory_env / "worker-home"))
+        made = subprocess.run(  # the worker runs with a token of scope 'worker' only, not the shared one
+            [sys.executable, "-m", "claf", "server", "token", "create", "--scope", "worker", "--name", "node-1"]
+            + ["--db", server.db_url],
+            env=server.env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert made.returncode == 0, made.stderr
+        worker_token = made.stdout.strip()
+        env = dict(server.env(), CLAF_HOME=str(factory_env / "worker-home"), CLAF_SERVER_TOKEN=worker_token)
         out, _ = cli(
             "worker", "--server", server.url, "--once", "--lease", "30", "--heartbeat", "1", env=env
         ).communicate(timeout=300)
         assert json.loads(out.strip().splitlines()[-1]) == {"done": 1, "failed": 0}, out[-3000:]
         [job] = requests.get(f"{server.url}/api/v1/jobs", params={"recipe": "pulled"}, timeout=10).json()
-        assert job["state"] == "done" and job["result_id"]
+        assert job["state"] == "done" and job["result_id"] and job["lease_token"] is None
+        assert job["attempts"] == 1  # claimed, heartbeaten and finished under the worker token
+        claim = requests.post(f"{server.url}/api/v1/jobs", json={"jobs": []}, headers=auth(worker_token), timeout=10)
+        assert claim.status_code == 403 and claim.json()["scope"] == "admin"
         table = requests.get(f"{server.url}/api/v1/benchmarks/klue/table", timeout=10).json()
         row = next(r for r in table["rows"] if r["model"] == "tiny")
         assert row["cells"]["nsmc"]["value"] == pytest.approx(job["score"])

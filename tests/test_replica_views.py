@@ -205,7 +205,7 @@ def test_pretraining_payloads_and_the_index_carry_the_replica_identity():
 
 
 def test_the_migration_fills_family_and_seed_of_existing_models(tmp_path):
-    """A database at revision 0005 with replica-named models gets family/pretrain_seed from their names."""
+    """A database at revision 0006 with replica-named models gets family/pretrain_seed from their names."""
     from alembic import command
     from alembic.config import Config
     from sqlalchemy import create_engine, text
@@ -221,7 +221,7 @@ def test_the_migration_fills_family_and_seed_of_existing_models(tmp_path):
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, to)
 
-    upgrade("0005")
+    upgrade("0006")
     with engine.begin() as conn:
         for i, name in enumerate(["tiny-s1", "tiny-s2", "plain", "x-s"]):
             conn.execute(text("INSERT INTO models (id, name, options) VALUES (:i, :n, '{}')"), {"i": i + 1, "n": name})

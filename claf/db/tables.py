@@ -1,5 +1,5 @@
 """Every table of the database (SQLAlchemy 2 declarative): results, latency, the factory's jobs, the
-notification outbox. Alembic's environment imports this module alone and so sees them all.
+notification outbox, the server's API tokens. Alembic's environment imports this module alone and so sees them all.
 
 Benchmarks and tasks are rows, not code (see ``claf.results.catalog``). To add a table: declare it
 here, then add an Alembic revision under
@@ -180,6 +180,7 @@ class Job(Base):
     max_attempts: Mapped[int] = mapped_column(Integer, default=3)
     oom_retries: Mapped[int] = mapped_column(Integer, default=0)
     lease_owner: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    lease_token: Mapped[str | None] = mapped_column(String(100), nullable=True)  # the API token that claimed it
     lease_expires: Mapped[float | None] = mapped_column(Float, nullable=True)  # epoch seconds
     heartbeat_at: Mapped[float | None] = mapped_column(Float, nullable=True)
     result_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
@@ -205,3 +206,15 @@ class Notice(Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[float] = mapped_column(Float, default=time.time)
     sent_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class ApiToken(Base):
+    """A server token (``claf.server.tokens``): a name, its scopes and the sha256 of its secret; never the secret."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    scopes: Mapped[list] = mapped_column(default=list)  # e.g. ["worker"], ["read", "write:results"]
+    secret_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

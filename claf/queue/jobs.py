@@ -84,19 +84,25 @@ def enqueue(sessions: sessionmaker, specs: list[dict]) -> int:
 
 
 def claim(
-    sessions: sessionmaker, worker: str, lease_s: float, recipe: str | None = None, single: bool = False
+    sessions: sessionmaker,
+    worker: str,
+    lease_s: float,
+    recipe: str | None = None,
+    single: bool = False,
+    token: str | None = None,
 ) -> dict | None:
     """Take the next job: queued, or running with an expired lease. None when there is none.
 
     ``single``: the worker runs one job at a time, so a job it already holds is returned again (its
     lease renewed, no new attempt): a claim retried after its answer was lost does not strand a job.
+    ``token``: the name of the server token that claimed it (heartbeat and finish may then insist on it).
     """
 
     def work(session: Session):
         now = time.time()
         if single:
             held = session.scalar(select(Job).where(Job.state == "running", Job.lease_owner == worker).limit(1))
-            if held is not None:
+            if held is not None and (token is None or held.lease_token == token):
                 held.lease_expires, held.heartbeat_at = now + lease_s, now
                 session.flush()
                 return as_dict(held)
@@ -113,6 +119,7 @@ def claim(
                 _fail(session, job, f"lease expired after {job.attempts} attempts (worker {job.lease_owner} lost)")
                 continue
             job.state, job.lease_owner, job.lease_expires, job.heartbeat_at = "running", worker, now + lease_s, now
+            job.lease_token = token
             job.attempts += 1
             session.flush()
             return as_dict(job)
@@ -120,17 +127,20 @@ def claim(
     return _write(sessions, work)
 
 
-def _held(session: Session, job_id: int, worker: str) -> Job:
+def _held(session: Session, job_id: int, worker: str, holder: str | None = None) -> Job:
+    """The job, if ``worker`` holds its lease (and, given a ``holder``, claimed it with that token)."""
     job = session.get(Job, job_id)
     if job is None or job.state != "running" or job.lease_owner != worker:
         raise LeaseLost(f"job {job_id} is not leased to {worker}")
+    if holder is not None and job.lease_token != holder:
+        raise LeaseLost(f"job {job_id} was not claimed with token '{holder}'")
     return job
 
 
-def heartbeat(sessions: sessionmaker, job_id: int, worker: str, lease_s: float) -> bool:
+def heartbeat(sessions: sessionmaker, job_id: int, worker: str, lease_s: float, holder: str | None = None) -> bool:
     def work(session: Session) -> bool:
         try:
-            job = _held(session, job_id, worker)
+            job = _held(session, job_id, worker, holder)
         except LeaseLost:
             return False
         now = time.time()
@@ -140,15 +150,17 @@ def heartbeat(sessions: sessionmaker, job_id: int, worker: str, lease_s: float) 
     return _write(sessions, work)
 
 
-def release(sessions: sessionmaker, job_id: int, worker: str) -> dict:
+def release(sessions: sessionmaker, job_id: int, worker: str, holder: str | None = None) -> dict:
     """Give a held job back at once (its worker was preempted): queued again for the next worker, and
-    the attempt is not counted. Releasing a job no longer held changes nothing (a retried call)."""
+    the attempt is not counted. Releasing a job no longer held (or, given a ``holder`` token, claimed with
+    another token) changes nothing (a retried call)."""
 
     def work(session: Session) -> dict:
         job = session.get(Job, job_id)
         if job is None:
             raise LeaseLost(f"job {job_id} does not exist")
-        if job.state == "running" and job.lease_owner == worker:
+        mine = holder is None or job.lease_token == holder
+        if job.state == "running" and job.lease_owner == worker and mine:
             job.state, job.lease_owner, job.lease_expires = "queued", None, None
             job.attempts = max(0, job.attempts - 1)
             job.error = f"preempted on {worker}; released"
@@ -158,14 +170,14 @@ def release(sessions: sessionmaker, job_id: int, worker: str) -> dict:
     return _write(sessions, work)
 
 
-def finish(sessions: sessionmaker, job_id: int, worker: str, outcome: dict) -> dict:
+def finish(sessions: sessionmaker, job_id: int, worker: str, outcome: dict, holder: str | None = None) -> dict:
     """Record a job's end. ``outcome``: ok, result (a result payload), error, log_tail, oom, wall_time.
 
     A result is stored first (idempotent); then the job becomes done, queued again (attempts left, or
     an out-of-memory failure's one retry at half the batch) or failed. Raises LeaseLost if the job
-    was taken by another worker meanwhile.
+    was taken by another worker meanwhile, ValueError (naming the field) if the result is not this job's.
     """
-    from claf.results.payloads import ResultIn
+    from claf.queue.outcome import job_result
     from claf.results.store import Conflict, put_result
 
     stored = None
@@ -174,20 +186,20 @@ def finish(sessions: sessionmaker, job_id: int, worker: str, outcome: dict) -> d
             job = session.get(Job, job_id)
             if job is not None and job.state == "done":  # a finish retried after its answer was lost
                 return as_dict(job)
-            _held(session, job_id, worker)
+            result = job_result(as_dict(_held(session, job_id, worker, holder)), outcome.get("result"))
         try:
-            stored, _ = put_result(sessions, ResultIn.model_validate(outcome["result"]))
+            stored, _ = put_result(sessions, result)
         except Conflict as e:  # an earlier attempt stored it already (killed before it could say so)
             stored = {"id": None, "note": str(e)}
 
     def work(session: Session) -> dict:
-        job = _held(session, job_id, worker)
-        job.lease_owner = job.lease_expires = None
+        job = _held(session, job_id, worker, holder)
+        job.lease_owner = job.lease_expires = job.lease_token = None
         job.wall_time = outcome.get("wall_time")
         job.log_tail = (outcome.get("log_tail") or "")[-4000:]
         if stored is not None:
             job.state, job.result_id, job.finished_at, job.error = "done", stored.get("id"), time.time(), ""
-            metric = outcome["result"]["metrics"]
+            metric = outcome["result"]["metrics"]  # checked by job_result above
             job.score = _primary(session, job, metric)
         elif outcome.get("oom") and job.oom_retries < 1:
             job.oom_retries += 1
@@ -216,7 +228,7 @@ def _fail(session: Session, job: Job, reason: str) -> None:
     from claf.notify import slack
 
     job.state, job.error, job.finished_at = "failed", reason[:2000], time.time()
-    job.lease_owner = job.lease_expires = None
+    job.lease_owner = job.lease_expires = job.lease_token = None
     channel = (job.spec.get("notify") or {}).get("channel")
     if channel:
         slack.queue(session, f"failed:{job.key}", channel, slack.failure_message(as_dict(job)))

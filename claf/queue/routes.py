@@ -9,101 +9,68 @@
     POST /api/v1/notifications            {"dedupe_key", "channel", "message"} -> {"added": bool}
     GET  /api/v1/notifications                                             -> the outbox (no webhook URLs)
 
-Writes need the server token like every other write.
+Scopes (``claf.server.auth``): claim, heartbeat and finish need ``worker``, and a worker token heartbeats
+and finishes only the jobs it claimed itself (the job records the token's name); a finished job's result
+must be that job's (benchmark, task, checkpoint, seed). Adding jobs and notices needs ``admin``; the
+lists need ``read`` on a private server.
 """
 
-from typing import Any
+from typing import Annotated
 
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Path
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field
 
 from claf.db.engine import write_session
+from claf.errors import one_line
 from claf.notify import slack
 from claf.queue import jobs
+from claf.queue.payloads import Claim, Enqueue, Finish, NoticeIn, Release
+from claf.results.payloads import INT64
+
+JobId = Annotated[int, Path(ge=1, le=INT64)]
 
 
-class Claim(BaseModel):
-    worker: str = Field(min_length=1, max_length=200)
-    lease_seconds: float = Field(default=120.0, gt=0, le=86400)
-    recipe: str | None = None
-    single: bool = False  # the worker runs one job at a time: a retried claim gets the job it holds
+def add_job_routes(app: FastAPI, factory, auth) -> None:
+    """``auth`` is the server's ``claf.server.auth.Auth`` (passed in: this layer sits below the server)."""
+    reads, admin, worker = auth.needs("read"), auth.needs("admin"), Depends(auth.need("worker"))
 
-
-class Release(BaseModel):
-    worker: str = Field(min_length=1, max_length=200)
-
-
-class Finish(BaseModel):
-    worker: str = Field(min_length=1, max_length=200)
-    outcome: dict[str, Any]
-
-
-class Enqueue(BaseModel):
-    jobs: list[dict[str, Any]]
-
-
-class NoticeIn(BaseModel):
-    dedupe_key: str = Field(min_length=1, max_length=200)
-    channel: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
-    message: dict[str, Any]
-
-
-def add_job_routes(app: FastAPI, factory, check_token, check_read) -> None:
-    reads, writes = [Depends(check_read)], [Depends(check_token)]
-
-    @app.post("/api/v1/jobs", dependencies=writes)
+    @app.post("/api/v1/jobs", dependencies=admin)
     def enqueue(body: Enqueue):
-        missing = [
-            k
-            for k in (
-                "checkpoint_sha256",
-                "task",
-                "seed",
-                "config_hash",
-                "recipe",
-                "benchmark",
-                "checkpoint",
-                "model",
-                "step",
-            )
-            if any(k not in j for j in body.jobs)
-        ]
-        if missing:
-            raise ValueError(f"jobs: every job needs {', '.join(missing)}")
-        return JSONResponse({"added": jobs.enqueue(factory, body.jobs)}, status_code=201)
+        specs = [job.model_dump() for job in body.jobs]
+        return JSONResponse({"added": jobs.enqueue(factory, specs)}, status_code=201)
 
-    @app.post("/api/v1/jobs/claim", dependencies=writes)
-    def claim(body: Claim):
-        job = jobs.claim(factory, body.worker, body.lease_seconds, body.recipe, body.single)
+    @app.post("/api/v1/jobs/claim")
+    def claim(body: Claim, who=worker):
+        job = jobs.claim(factory, body.worker, body.lease_seconds, body.recipe, body.single, token=who.name)
         return Response(status_code=204) if job is None else job
 
-    @app.post("/api/v1/jobs/{job_id}/heartbeat", dependencies=writes)
-    def heartbeat(job_id: int, body: Claim):
-        if not jobs.heartbeat(factory, job_id, body.worker, body.lease_seconds):
-            return JSONResponse({"detail": f"job {job_id} is not leased to {body.worker}"}, status_code=409)
+    @app.post("/api/v1/jobs/{job_id}/heartbeat")
+    def heartbeat(job_id: JobId, body: Claim, who=worker):
+        if not jobs.heartbeat(factory, job_id, body.worker, body.lease_seconds, holder=who.lease_holder):
+            detail = f"job {job_id} is not leased to {body.worker} with token '{who.name}'"
+            return JSONResponse({"detail": one_line(detail)}, status_code=409)
         return {"ok": True}
 
-    @app.post("/api/v1/jobs/{job_id}/finish", dependencies=writes)
-    def finish(job_id: int, body: Finish):
+    @app.post("/api/v1/jobs/{job_id}/finish")
+    def finish(job_id: JobId, body: Finish, who=worker):
         try:
-            return jobs.finish(factory, job_id, body.worker, body.outcome)
+            return jobs.finish(factory, job_id, body.worker, body.outcome.model_dump(), holder=who.lease_holder)
         except jobs.LeaseLost as e:
-            return JSONResponse({"detail": str(e)}, status_code=409)
+            return JSONResponse({"detail": one_line(str(e))}, status_code=409)
 
-    @app.post("/api/v1/jobs/{job_id}/release", dependencies=writes)
-    def release(job_id: int, body: Release):
+    @app.post("/api/v1/jobs/{job_id}/release")
+    def release(job_id: JobId, body: Release, who=worker):
         try:
-            return jobs.release(factory, job_id, body.worker)
+            return jobs.release(factory, job_id, body.worker, holder=who.lease_holder)
         except jobs.LeaseLost as e:
-            return JSONResponse({"detail": str(e)}, status_code=404)
+            return JSONResponse({"detail": one_line(str(e))}, status_code=404)
 
     @app.get("/api/v1/jobs", dependencies=reads)
     def list_jobs(recipe: str | None = None):
         with factory() as s:
             return jobs.list_jobs(s, recipe)
 
-    @app.post("/api/v1/notifications", dependencies=writes)
+    @app.post("/api/v1/notifications", dependencies=admin)
     def queue_notice(body: NoticeIn):
         with write_session(factory) as s:
             added = slack.queue(s, body.dedupe_key, body.channel, body.message)

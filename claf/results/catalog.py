@@ -61,7 +61,7 @@ def define_benchmark(session: Session, spec: BenchmarkSpec) -> tuple[Benchmark, 
     session.flush()
     for r in spec.references:
         if r.task not in tasks:
-            raise ValueError(f"reference '{r.label}' names unknown task '{r.task}'; tasks: {', '.join(tasks)}")
+            raise ValueError(f"references: '{r.label}' names unknown task '{r.task}'; tasks: {', '.join(tasks)}")
         task_id = tasks[r.task].id
         ref = session.scalar(select(Reference).where(Reference.task_id == task_id, Reference.label == r.label))
         ref = ref or Reference(task_id=task_id, label=r.label)

@@ -1,6 +1,7 @@
 """The shapes of what clients send (pydantic): checkpoints, results, benchmark definitions, vocab rows.
 
-Non-finite numbers (NaN, inf) are refused anywhere in a payload, so every stored body is plain JSON.
+Non-finite numbers (NaN, inf) are refused anywhere in a payload, so every stored body is plain JSON;
+integer fields stay within 64 bits (``INT64``), which every database column takes.
 """
 
 import math
@@ -11,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from claf.results.digest import canonical, sha256_of  # noqa: F401  (re-exported)
 
 NAME = r"^[A-Za-z0-9][A-Za-z0-9._:/+-]*$"
+INT64 = 2**63 - 1  # every integer in a payload fits a database BIGINT (a bigger one is a 422 naming it)
 
 
 def _finite(value: Any, where: str = "value") -> Any:
@@ -35,7 +37,7 @@ class CheckpointIn(Strict):
     pre-training figures at this step (e.g. ``{"mlm_loss": 2.31}``)."""
 
     model: str = Field(min_length=1, max_length=200, pattern=NAME)
-    step: int = Field(ge=0)
+    step: int = Field(ge=0, le=INT64)
     name: str | None = Field(default=None, min_length=1, max_length=200, pattern=NAME)
     url: str = Field(default="", max_length=2000)
     sha256: str = Field(default="", pattern=r"^([0-9a-f]{64})?$")
@@ -88,7 +90,7 @@ class ResultIn(Strict):
     benchmark: str | None = Field(default=None, max_length=64)
     task: str | None = Field(default=None, max_length=64)
     checkpoint: CheckpointIn
-    seed: int
+    seed: int = Field(ge=-INT64 - 1, le=INT64)
     metrics: dict[str, float] = Field(min_length=1)
     history: list[dict[str, Any]] = Field(default_factory=list)
     config: dict[str, Any] = Field(default_factory=dict)
@@ -134,12 +136,12 @@ class BenchmarkSpec(Strict):
 
 class VocabRow(Strict):
     tokenizer: str = Field(min_length=1, max_length=200)
-    vocab_size: int | None = None
+    vocab_size: int | None = Field(default=None, ge=0, le=INT64)
     hangul_share: float | None = None
     avg_tokens: float | None = None
     unk_ratio: float | None = None
     chars_per_token: float | None = None
-    paragraphs: int | None = None
+    paragraphs: int | None = Field(default=None, ge=0, le=INT64)
 
 
 class LatencyModelIn(Strict):
@@ -147,19 +149,19 @@ class LatencyModelIn(Strict):
 
     checkpoint: str = Field(min_length=1, max_length=2000)
     type: str = Field(default="", max_length=64)
-    layers: int | None = Field(default=None, ge=0)
-    hidden: int | None = Field(default=None, ge=0)
-    heads: int | None = Field(default=None, ge=0)
-    parameters: int | None = Field(default=None, ge=0)
+    layers: int | None = Field(default=None, ge=0, le=INT64)
+    hidden: int | None = Field(default=None, ge=0, le=INT64)
+    heads: int | None = Field(default=None, ge=0, le=INT64)
+    parameters: int | None = Field(default=None, ge=0, le=INT64)
 
 
 class LatencyRowIn(Strict):
     """One cell: ``backend`` at ``batch`` x ``length``; times in milliseconds, throughput in sequences/s."""
 
     backend: str = Field(min_length=1, max_length=32, pattern=NAME)
-    batch: int = Field(ge=1)
-    length: int = Field(ge=1)
-    iterations: int = Field(ge=1)
+    batch: int = Field(ge=1, le=INT64)
+    length: int = Field(ge=1, le=INT64)
+    iterations: int = Field(ge=1, le=INT64)
     avg_ms: float = Field(gt=0)
     p50_ms: float = Field(gt=0)
     p90_ms: float = Field(gt=0)
@@ -175,9 +177,9 @@ class LatencyBudgetIn(Strict):
     """CLaF's row: the longest input ``backend`` answered at ``batch`` with p95 within ``budget_ms``."""
 
     backend: str = Field(min_length=1, max_length=32, pattern=NAME)
-    batch: int = Field(ge=1)
+    batch: int = Field(ge=1, le=INT64)
     budget_ms: float = Field(gt=0)
-    longest_length: int | None = Field(default=None, ge=1)
+    longest_length: int | None = Field(default=None, ge=1, le=INT64)
     p95_ms: float | None = Field(default=None, gt=0)
 
 

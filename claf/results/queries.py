@@ -34,7 +34,7 @@ def parse_step(step: str | int) -> str | int:
     try:
         return int(float(text[:-1]) * 1000) if text.endswith("k") else int(text)
     except ValueError:
-        raise ValueError(f"step must be 'best', 'last' or a step number, got '{step}'") from None
+        raise ValueError(f"step: must be 'best', 'last' or a step number, got '{step}'") from None
 
 
 def combine(values: list[float], seeds: str) -> dict:
@@ -48,7 +48,7 @@ def combine(values: list[float], seeds: str) -> dict:
         mean = math.fsum(values) / n
         std = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (n - 1)) if n > 1 else 0.0
         return {"value": mean, "std": std, "n": n}
-    raise ValueError(f"seeds must be 'median' or 'mean', got '{seeds}'")
+    raise ValueError(f"seeds: must be 'median' or 'mean', got '{seeds}'")
 
 
 def _better(a: float, b: float, higher: bool) -> bool:

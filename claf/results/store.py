@@ -105,6 +105,13 @@ def _checkpoint(session: Session, ck: CheckpointIn, strict: bool) -> tuple[Check
                 f"(name '{row.name}', sha256 '{row.sha256}')"
             )
         return row, False
+    taken = session.scalar(select(Checkpoint).where(Checkpoint.name == ck.resolved_name()))
+    if taken is not None:  # names are unique: another (model, step) has it
+        owner = session.get(Model, taken.model_id)
+        raise Conflict(
+            f"name: checkpoint name '{taken.name}' is taken by model '{owner.name if owner else '?'}' "
+            f"step {taken.step}; give this one another name"
+        )
     row = Checkpoint(
         model_id=model.id,
         step=ck.step,
@@ -164,9 +171,9 @@ def put_result(factory: sessionmaker, result: ResultIn) -> tuple[dict, bool]:
     """
     chash = config_hash(result.config) if result.config else (result.config_hash or "")
     if result.config and result.config_hash and result.config_hash != chash:
-        raise ValueError(f"config_hash '{result.config_hash}' does not match the config's hash '{chash}'")
+        raise ValueError(f"config_hash: '{result.config_hash}' does not match the config's hash '{chash}'")
     if not chash:
-        raise ValueError("a result needs its frozen 'config' (or at least a 'config_hash')")
+        raise ValueError("config: a result needs its frozen 'config' (or at least a 'config_hash')")
     body = sha256_of(result.body())
     ck_in = result.checkpoint
     cache = _LOOKUPS.setdefault(factory, _Lookups())
@@ -175,7 +182,7 @@ def put_result(factory: sessionmaker, result: ResultIn) -> tuple[dict, bool]:
         task_id, task_name, metric, bench_name = cache.task(session, result.benchmark, result.task, result.config)
         if metric not in result.metrics:
             raise ValueError(
-                f"metrics has no '{metric}', the primary metric of task '{task_name}' "
+                f"metrics: no '{metric}', the primary metric of task '{task_name}' "
                 f"(got {', '.join(sorted(result.metrics))})"
             )
         ck = cache.checkpoints.get((ck_in.model, ck_in.step))

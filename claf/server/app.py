@@ -2,30 +2,34 @@
 
     app = create_app("sqlite:///bench.sqlite", token="s3cret")   # migrates the database first
 
-Writes (POST/PUT) need ``Authorization: Bearer <token>``; reads are open unless ``private=True``.
+Every route declares the scope it needs (``claf.server.auth``, docs/server-tokens.md): writes of results
+need ``write:results``, the job queue's worker calls ``worker``, benchmarks, jobs and tokens ``admin``;
+reads are open unless ``private=True`` (then ``read``). ``token`` (``CLAF_SERVER_TOKEN``) is an admin token.
 Latency tables (``claf bench latency``): ``POST /api/v1/latency`` (a ``claf.latency/v1`` report),
 ``GET /api/v1/latency`` (runs), ``/api/v1/latency/{id}`` (one run's rows), ``.../table`` and ``.../table.csv``.
 Status codes: 201 stored, 200 the same body was already stored, 400 a read's option with a value it does not take
-(``replicas``; the message names it), 401 no/wrong token, 404 unknown
+(``replicas``; the message names it), 401 no/unknown/revoked token, 403 a token without the route's scope
+(the body names it), 404 unknown
 benchmark/task/result (the message lists the known ones), 409 same key with a different body,
 413 body over ``max_body`` bytes, 422 bad payload (the message names the field), 503 with
 ``Retry-After`` while the database is away (``claf.server.unavailable``).
 """
 
 import csv
-import hmac
 import io
 import json
+from typing import Annotated
 
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import FastAPI, Path, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from claf.db.engine import open_engine, session_factory
+from claf.errors import one_line
 from claf.latency import reports
 from claf.results import queries, series
 from claf.results.catalog import migrate
-from claf.results.payloads import BenchmarkSpec, CheckpointIn, LatencyIn, ResultIn, VocabRow
+from claf.results.payloads import INT64, BenchmarkSpec, CheckpointIn, LatencyIn, ResultIn, VocabRow
 from claf.results.store import (
     BadParameter,
     Conflict,
@@ -35,9 +39,12 @@ from claf.results.store import (
     put_result,
     put_vocab_rows,
 )
+from claf.server.auth import PUBLIC, Auth, Forbidden, forbidden, refusal
+from claf.server.tokens import ADMIN, READ, WRITE_RESULTS
 from claf.server.unavailable import add_database_guard
 
 MAX_BODY = 4 * 1024 * 1024
+RowId = Annotated[int, Path(ge=1, le=INT64)]  # a row id in a URL: a 422 naming it, never a database overflow
 
 
 class BodyLimit:
@@ -90,6 +97,17 @@ def _field(loc) -> str:
     return ".".join(parts) or "body"
 
 
+def _error(e: dict) -> dict:
+    """One validation error -> {"field", "message"}; a body that is no JSON is the body's error, with where."""
+    if e.get("type") == "json_invalid":
+        where = e["loc"][-1] if len(e["loc"]) > 1 else "?"
+        return {
+            "field": "body",
+            "message": f"JSON decode error at character {where}: {e.get('ctx', {}).get('error', '')}",
+        }
+    return {"field": _field(e["loc"]), "message": e["msg"]}
+
+
 def create_app(
     db_url: str | None = None,
     token: str | None = None,
@@ -97,8 +115,8 @@ def create_app(
     max_body: int = MAX_BODY,
     dashboard: bool = True,
 ) -> FastAPI:
-    """The server app over ``db_url`` (migrated at creation). ``token`` guards writes (and reads if
-    ``private``); with no token every write is refused."""
+    """The server app over ``db_url`` (migrated at creation). ``token`` is an admin token beside the
+    database's scoped tokens; reads need the ``read`` scope if ``private``."""
     engine = open_engine(db_url)
     migrate(engine)
     factory = session_factory(engine)
@@ -107,33 +125,30 @@ def create_app(
     )
     app.state.engine, app.state.sessions = engine, factory
 
-    def check_token(request: Request):
-        given = request.headers.get("authorization", "")
-        scheme, _, value = given.partition(" ")
-        if not token or scheme.lower() != "bearer" or not hmac.compare_digest(value.encode(), token.encode()):
-            raise HTTPException(
-                401,
-                "a valid token is needed: send 'Authorization: Bearer $CLAF_SERVER_TOKEN'",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
+    auth = Auth(factory, legacy=token, private=private)
+    app.state.auth = auth
 
-    def check_read(request: Request):
-        if private:
-            check_token(request)
+    @app.exception_handler(Forbidden)
+    async def _forbidden(_request, exc: Forbidden):
+        return forbidden(exc)
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(_request, exc: RequestValidationError):
-        errors = [{"field": _field(e["loc"]), "message": e["msg"]} for e in exc.errors()]
+    async def _invalid(request: Request, exc: RequestValidationError):
+        refused = refusal(request)  # the token first, even when the body is no JSON
+        if refused is not None:
+            return refused
+        errors = [_error(e) for e in exc.errors()]
         first = errors[0] if errors else {"field": "body", "message": "invalid"}
-        return JSONResponse({"detail": f"{first['field']}: {first['message']}", "errors": errors}, status_code=422)
+        detail = one_line(f"{first['field']}: {first['message']}")
+        return JSONResponse({"detail": detail, "errors": errors}, status_code=422)
 
     @app.exception_handler(NotFound)
     async def _not_found(_request, exc):
-        return JSONResponse({"detail": str(exc)}, status_code=404)
+        return JSONResponse({"detail": one_line(str(exc))}, status_code=404)
 
     @app.exception_handler(Conflict)
     async def _conflict(_request, exc):
-        return JSONResponse({"detail": str(exc)}, status_code=409)
+        return JSONResponse({"detail": one_line(str(exc))}, status_code=409)
 
     @app.exception_handler(BadParameter)
     async def _bad_parameter(_request, exc):
@@ -143,15 +158,14 @@ def create_app(
 
     @app.exception_handler(ValueError)
     async def _value(_request, exc):
-        return JSONResponse({"detail": str(exc)}, status_code=422)
+        return JSONResponse({"detail": one_line(str(exc))}, status_code=422)
 
     def stored(body: dict, created: bool) -> JSONResponse:
         return JSONResponse(body, status_code=201 if created else 200)
 
-    reads = [Depends(check_read)]
-    writes = [Depends(check_token)]
+    reads, writes, admin = auth.needs(READ), auth.needs(WRITE_RESULTS), auth.needs(ADMIN)
 
-    @app.get("/api/v1/health")
+    @app.get("/api/v1/health", dependencies=auth.needs(PUBLIC))
     def health():
         return {"status": "ok", "database": engine.dialect.name}
 
@@ -185,7 +199,7 @@ def create_app(
                 )
             return out
 
-    @app.put("/api/v1/benchmarks/{name}", dependencies=writes)
+    @app.put("/api/v1/benchmarks/{name}", dependencies=admin)
     def define(name: str, spec: BenchmarkSpec):
         if spec.name != name:
             raise ValueError(f"name: the body's name '{spec.name}' differs from the URL's '{name}'")
@@ -211,10 +225,16 @@ def create_app(
 
     @app.get("/api/v1/compare", dependencies=reads)
     def compare(a: str, b: str, benchmark: str = "klue", draws: int = 1000):
-        from claf.results.compare import compare_models
+        from claf.results.compare import compare_models, parse_target
 
         if not 100 <= draws <= 20000:
-            raise ValueError(f"draws must be within [100, 20000], got {draws}")
+            raise ValueError(f"draws: must be within [100, 20000], got {draws}")
+        other = None
+        for field, text in (("a", a), ("b", b)):  # the same parse compare_models makes, its errors named
+            try:
+                other = parse_target(text, other)[0]
+            except ValueError as e:
+                raise ValueError(f"{field}: {e}") from None
         with factory() as s:
             return JSONResponse(compare_models(s, a, b, benchmark, B=draws))
 
@@ -227,12 +247,12 @@ def create_app(
         return stored(*put_result(factory, result))
 
     @app.get("/api/v1/results/{result_id}", dependencies=reads)
-    def one_result(result_id: int):
+    def one_result(result_id: RowId):
         with factory() as s:
             return queries.get_result(s, result_id)
 
     @app.get("/api/v1/results/{a}/diff/{b}", dependencies=reads)
-    def diff(a: int, b: int):
+    def diff(a: RowId, b: RowId):
         with factory() as s:
             return queries.config_diff(s, a, b)
 
@@ -255,17 +275,17 @@ def create_app(
             return reports.list_runs(s)
 
     @app.get("/api/v1/latency/{run_id}", dependencies=reads)
-    def latency_run(run_id: int):
+    def latency_run(run_id: RowId):
         with factory() as s:
             return JSONResponse(reports.get_run(s, run_id))
 
     @app.get("/api/v1/latency/{run_id}/table", dependencies=reads)
-    def latency_table(run_id: int):
+    def latency_table(run_id: RowId):
         with factory() as s:
             return JSONResponse(reports.appendix(reports.get_run(s, run_id)))
 
     @app.get("/api/v1/latency/{run_id}/table.csv", dependencies=reads, response_class=PlainTextResponse)
-    def latency_csv(run_id: int):
+    def latency_csv(run_id: RowId):
         with factory() as s:
             text = reports.to_csv(reports.get_run(s, run_id))
         return PlainTextResponse(
@@ -273,12 +293,14 @@ def create_app(
         )
 
     from claf.queue.routes import add_job_routes
+    from claf.server.token_routes import add_token_routes
 
-    add_job_routes(app, factory, check_token, check_read)
+    add_job_routes(app, factory, auth)
+    add_token_routes(app, factory, auth)
     if dashboard:
         from claf.server.dashboard import add_pages
 
-        add_pages(app, factory, check_read)
+        add_pages(app, factory, auth)
     app.add_middleware(BodyLimit, limit=max_body)
     return app
 

@@ -22,6 +22,7 @@ import json
 from functools import cache, lru_cache
 from importlib.util import find_spec
 from pathlib import Path
+from typing import Annotated
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import select
@@ -213,11 +214,11 @@ def render_speed(data: dict, inline: bool = False) -> str:
     )
 
 
-def add_pages(app, factory, check_read) -> None:
-    from fastapi import Depends
+def add_pages(app, factory, auth) -> None:
+    from fastapi import Query
     from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-    reads = [Depends(check_read)]
+    reads, public = auth.needs("read"), auth.needs(None)
 
     @app.get("/", include_in_schema=False, dependencies=reads)
     def index():
@@ -255,11 +256,11 @@ def add_pages(app, factory, check_read) -> None:
         return HTMLResponse(_env().get_template("vocab.html").render(rows=rows, columns=columns, benchmarks=names))
 
     @app.get("/speed", include_in_schema=False, dependencies=reads, response_class=HTMLResponse)
-    def speed_page(run: int | None = None):
+    def speed_page(run: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None):
         with factory() as s:
             return HTMLResponse(render_speed(speed_data(s, run)))
 
-    @app.get("/vendor/{file}", include_in_schema=False)
+    @app.get("/vendor/{file}", include_in_schema=False, dependencies=public)
     def vendor(file: str):
         if file not in VENDOR:
             return Response(status_code=404)
@@ -267,7 +268,7 @@ def add_pages(app, factory, check_read) -> None:
             vendor_bytes(file), media_type=VENDOR[file][2], headers={"Cache-Control": "public, max-age=86400"}
         )
 
-    @app.get("/static/{file}", include_in_schema=False)
+    @app.get("/static/{file}", include_in_schema=False, dependencies=public)
     def static(file: str):
         path = STATIC / file
         if "/" in file or not path.is_file():

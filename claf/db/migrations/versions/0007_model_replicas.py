@@ -4,8 +4,8 @@ A model pre-trained with several seeds is one row per seed (``larva-kor-tiny-s43
 family (``larva-kor-tiny``). Existing rows are filled from their names: ``<family>-s<seed>`` is a replica,
 any other name is its own family with no seed recorded.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 """
 
 import re
@@ -13,8 +13,8 @@ import re
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
