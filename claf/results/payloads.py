@@ -46,7 +46,7 @@ class CheckpointIn(Strict):
     # a pre-training replica: its model family (the recipe's name) and pre-training seed; absent, the server
     # reads them from a ``<family>-s<seed>`` model name (claf.results.replicas)
     family: str | None = Field(default=None, min_length=1, max_length=200, pattern=NAME)
-    pretrain_seed: int | None = Field(default=None, ge=0)
+    pretrain_seed: int | None = Field(default=None, ge=0, le=2**31 - 1)  # an INTEGER column
 
     @field_validator("model_options")
     @classmethod

@@ -152,7 +152,7 @@ def create_app(
 
     @app.exception_handler(BadParameter)
     async def _bad_parameter(_request, exc):
-        return JSONResponse({"detail": str(exc)}, status_code=400)
+        return JSONResponse({"detail": one_line(str(exc))}, status_code=400)
 
     add_database_guard(app)  # 503 + Retry-After while the database is away
 
