@@ -101,6 +101,8 @@ class ServerProcess:
                     return self
             except requests.RequestException:
                 time.sleep(0.2)
+        self.proc.kill()  # never leave a server behind a failed start
+        self.proc.wait()
         raise RuntimeError(f"server on {self.url} did not start within {timeout}s")
 
     def kill9(self):
