@@ -59,6 +59,18 @@ def compare_section(runs: dict) -> list[str]:
             for replica, scores in run["per_replica"].items():
                 lines.append(f"| {replica} | " + " | ".join(f"{scores[t]:.2f}" for t in tasks) + " |")
             lines.append("")
+        if run.get("held_out"):
+            lines += ["Held-out pre-training figures of each replica at that step:", ""]
+            lines += ["| replica | MLM loss | MLM accuracy % | NSP loss |", "|---|---|---|---|"]
+            for replica, figures in run["held_out"].items():
+                lines.append(
+                    f"| {replica} | {figures.get('mlm_loss', float('nan')):.3f} | "
+                    f"{figures.get('mlm_accuracy', float('nan')):.1f} | {figures.get('nsp_loss', float('nan')):.3f} |"
+                )
+            lines.append("")
+        if run.get("job_seconds"):
+            total = ", ".join(f"{ck} {s:.0f} s" for ck, s in run["job_seconds"].items())
+            lines += [f"Fine-tuning job seconds per checkpoint (the suite, all seeds): {total}.", ""]
     return lines
 
 
