@@ -129,9 +129,12 @@ def migrate(engine: Engine, seed: Callable[[Session], None] | None = None) -> No
     """Upgrade the schema to the newest Alembic revision, then run ``seed(session)`` in one write
     transaction (e.g. the shipped catalog). Several processes may call it at once: one upgrades,
     the others wait."""
+    import logging
+
     from alembic import command
     from alembic.config import Config
 
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # its per-plugin INFO lines are noise to a user
     with _migration_lock(engine):
         with engine.connect() as conn:
             cfg = Config()
