@@ -122,3 +122,16 @@ def tiny_sst2_run(tmp_path_factory, minilm_path, mirror):
     )()  # one thread: on a loaded 2-core machine, 2 spinning threads run ~20x slower
     torch.set_num_threads(threads)  # the trainer set the process's threads; later tests get theirs back
     return log_dir
+
+
+@pytest.fixture
+def factory_env(hub, mirror, monkeypatch):
+    """A fresh CLAF_HOME for factory jobs, one thread each, no server or Slack from the environment, and this
+    checkout first on the subprocesses' path."""
+    repo = Path(__file__).resolve().parents[1]
+    monkeypatch.setenv("CLAF_HOME", str(hub / "home"))
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    monkeypatch.delenv("CLAF_SERVER_URL", raising=False)
+    monkeypatch.delenv("CLAF_SLACK_WEBHOOK_URL", raising=False)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(repo), os.environ.get("PYTHONPATH", "")]))
+    return hub

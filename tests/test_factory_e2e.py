@@ -20,16 +20,6 @@ REPO = Path(__file__).resolve().parents[1]
 TIMING = ("time", "per_second")
 
 
-@pytest.fixture
-def factory_env(hub, mirror, monkeypatch):
-    monkeypatch.setenv("CLAF_HOME", str(hub / "home"))
-    monkeypatch.setenv("OMP_NUM_THREADS", "1")
-    monkeypatch.delenv("CLAF_SERVER_URL", raising=False)
-    monkeypatch.delenv("CLAF_SLACK_WEBHOOK_URL", raising=False)
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]))
-    return hub
-
-
 def cli(*args, env=None, **kw):
     return subprocess.Popen(
         [sys.executable, "-m", "claf", "factory", *args],

@@ -21,16 +21,6 @@ TIMING = ("time", "per_second")
 LONG_LEASE = "600"  # far beyond the test: the second worker can only get the job by its release
 
 
-@pytest.fixture
-def factory_env(hub, mirror, monkeypatch):
-    monkeypatch.setenv("CLAF_HOME", str(hub / "home"))
-    monkeypatch.setenv("OMP_NUM_THREADS", "1")
-    monkeypatch.delenv("CLAF_SERVER_URL", raising=False)
-    monkeypatch.delenv("CLAF_SLACK_WEBHOOK_URL", raising=False)
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]))
-    return hub
-
-
 def factory(*args, env=None):
     return subprocess.Popen(
         [sys.executable, "-m", "claf", "factory", *args],
