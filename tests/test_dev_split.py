@@ -35,7 +35,11 @@ def test_a_bad_split_is_one_line(bad):
 @pytest.mark.skipif(not (MIRROR / "pawsx_ko" / "dev_2k.tsv").is_file(), reason=f"no data mirror at {MIRROR}")
 @pytest.mark.parametrize(
     "name, sizes",
-    [("klue/pawsx_split_bert", (1400, 600)), ("klue/klue_nli_split_bert", (2100, 900)), ("klue/klue_sts_split_bert", (363, 156))],
+    [
+        ("klue/pawsx_split_bert", (1400, 600)),
+        ("klue/klue_nli_split_bert", (2100, 900)),
+        ("klue/klue_sts_split_bert", (363, 156)),
+    ],
 )
 def test_the_dev_split_tasks_read_their_cut(name, sizes):
     cfg = resolve_config(name, kind="finetune")

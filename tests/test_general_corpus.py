@@ -78,9 +78,11 @@ def test_no_suite_row_is_in_the_general_corpus(general, capsys):
     inside, total = shares["nsmc/ratings_train.txt"]
     assert shares["nsmc/ratings_test.txt"][0] == 0 and 0.5 < inside / total < 1
     with capsys.disabled():
-        print(f"\nNSMC train reviews in the general corpus: {inside:,} of {total:,} distinct texts "
-              f"({100 * inside / total:.1f}%); NSMC test: 0 of {shares['nsmc/ratings_test.txt'][1]:,}; "
-              f"{dropped:,} corpus documents dropped")
+        print(
+            f"\nNSMC train reviews in the general corpus: {inside:,} of {total:,} distinct texts "
+            f"({100 * inside / total:.1f}%); NSMC test: 0 of {shares['nsmc/ratings_test.txt'][1]:,}; "
+            f"{dropped:,} corpus documents dropped"
+        )
 
 
 def test_the_tapt_recipe_is_the_one_that_reads_the_suite():
