@@ -18,6 +18,7 @@ import numpy as np
 from claf.config.errors import ConfigError
 from claf.errors import MissingFileError, UserError
 from claf.pretrain.corpus import corpus_sources, source_documents
+from claf.pretrain.exclude import suite_keys, without
 from claf.pretrain.shards import Shard, write_shard
 from claf.progress import bar
 
@@ -70,8 +71,12 @@ def prepare_corpus(
     header=False,
     line_limit=None,
     sentence_split=True,
+    exclude=None,
 ):
-    """Tokenize ``files`` into shards under ``output_dir/<fingerprint>/`` (or reuse them); a PreparedCorpus."""
+    """Tokenize ``files`` into shards under ``output_dir/<fingerprint>/`` (or reuse them); a PreparedCorpus.
+
+    ``exclude`` (``{"suite": ..., "keep": [...]}``, see ``claf.pretrain.exclude``) drops every document that
+    holds a text of the suite's rows."""
     from claf.atomic import atomic_dir
     from claf.data.sources import resolve_data_file
     from claf.hub.cache import sha256_cached
@@ -95,6 +100,11 @@ def prepare_corpus(
     options = {**defaults, "shard_size_mb": float(shard_size_mb)}
     if any(not isinstance(f, str) for f in files):  # per-file options (plain paths keep their old fingerprint)
         options["files"] = [{k: v for k, v in spec.items() if k != "path"} for spec in specs]
+    keys: set = set()
+    if exclude:
+        keys = suite_keys(exclude["suite"], exclude.get("keep") or ())
+        digest = hashlib.sha256(b"".join(sorted(keys))).hexdigest()
+        options["exclude"] = {"suite": exclude["suite"], "keep": list(exclude.get("keep") or ()), "texts": digest}
     tokenizer_sha256 = tokenizer_hash(tokenizer_folder)
     key = fingerprint(tokenizer_sha256, sources, options)
     folder = Path(output_dir) / key[:16]
@@ -109,8 +119,9 @@ def prepare_corpus(
     target_tokens = max(1, int(shard_size_mb * 2**20 / (2 if vocab_size <= 65536 else 4)))
     with atomic_dir(folder) as tmp:
         writer = _ShardBuffer(Path(tmp), target_tokens, vocab_size)
+        dropped = [0]
         for spec, (name, sha, _size), path in zip(specs, sources, paths):
-            docs = source_documents(dict(spec, path=path), name, seed=sha)
+            docs = without(source_documents(dict(spec, path=path), name, seed=sha), keys, dropped)
             with bar(desc=f"preparing {Path(name).name}", unit=" docs") as progress:
                 while True:
                     chunk = list(itertools.islice(docs, CHUNK_DOCS))
@@ -133,6 +144,7 @@ def prepare_corpus(
             "sentences": sum(s["sentences"] for s in writer.shards),
             "documents": sum(s["documents"] for s in writer.shards),
             "num_shards": len(writer.shards),
+            "excluded_documents": dropped[0],
             "seconds": round(time.perf_counter() - started, 2),
         }
         manifest = {

@@ -30,6 +30,7 @@ def build_data(cfg, tokenizer, tokenizer_folder, dist=None):
         header=c.header,
         line_limit=c.line_limit,
         sentence_split=c.sentence_split,
+        exclude=c.exclude.to_dict() if c.exclude is not None else None,
     )
     if dist is not None and dist.enabled and not dist.is_main:
         dist.barrier()

@@ -36,6 +36,13 @@ class CorpusFile(Block):
         return self
 
 
+class CorpusExclude(Block):
+    """``corpus.exclude``: no document holding a text of this factory suite's rows (``claf.pretrain.exclude``)."""
+
+    suite: Annotated[str, Field(min_length=1)]
+    keep: list[Annotated[str, Field(min_length=1)]] = []  # suite files whose text may stay, e.g. NSMC train
+
+
 class CorpusSpec(Block):
     files: Annotated[list[Annotated[str, Field(min_length=1)] | CorpusFile], Field(min_length=1)]
     document_separator: Separator = "line"
@@ -45,6 +52,7 @@ class CorpusSpec(Block):
     sentence_split: bool = True
     shard_size_mb: Annotated[float, Field(gt=0)] = 256.0
     prepared_dir: str = "data/pretrain"
+    exclude: CorpusExclude | None = None
 
     @model_validator(mode="after")
     def _files_exist(self, info: ValidationInfo) -> "CorpusSpec":

@@ -32,6 +32,7 @@ class Reader:
     """Base for readers. Subclasses implement ``_read_rows`` and ``featurize``."""
 
     task: str | None = None  # "seq_cls", "qa", ...
+    split: Any = None  # a ``HoldoutSplit``: train and validation rows cut from one file (``claf.data.readers.split``)
     metrics: list  # metric specs (``claf.metrics.spec``), set by each reader
 
     def input_fields(self, task: str | None = None) -> tuple:
@@ -91,6 +92,8 @@ class Reader:
         """(train examples or None, validation examples) of a ``data_reader`` config block."""
         from claf.data.sources import resolve_data_file
 
+        if self.split is not None:
+            return self._split_splits(data_reader, train)
         train_examples = None
         if train:
             train_examples = self.read(
@@ -98,6 +101,24 @@ class Reader:
             )
         valid = self.read(resolve_data_file(data_reader["valid_file_path"]), data_reader.get("valid_limit"))
         return train_examples, valid
+
+    def _split_splits(self, data_reader: Mapping, train: bool) -> tuple[list[dict] | None, list[dict]]:
+        """Both splits cut from one file by ``split`` (seed, valid_share); the limits apply after the cut."""
+        from claf.data.readers.split import split_rows
+        from claf.data.sources import resolve_data_file
+
+        path = data_reader["valid_file_path"]
+        if data_reader.get("train_file_path") not in (None, path):
+            raise ReaderOptionError(
+                f"{self.key('split')} cuts one file: data_reader.train_file_path ({data_reader['train_file_path']}) "
+                f"and valid_file_path ({path}) must name the same file"
+            )
+        try:
+            rows, valid = split_rows(self.read(resolve_data_file(path)), self.split.seed, self.split.valid_share)
+        except ValueError as e:
+            raise ReaderOptionError(f"{self.key('split')}: {path}: {e}") from None
+        train_limit, valid_limit = data_reader.get("train_limit"), data_reader.get("valid_limit")
+        return (rows[:train_limit] if train else None), valid[:valid_limit]
 
     def extra_valid_sets(self, data_reader: Mapping) -> dict[str, list[dict]]:
         """{name: examples} of ``data_reader.extra_valid_file_paths`` (scored under ``<name>/``)."""

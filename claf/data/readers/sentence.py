@@ -8,6 +8,7 @@ A reader here is a label kind (a class, a number) reading rows of any ``RowForma
 
 import logging
 
+from claf.config.specs.split import HoldoutSplit
 from claf.data.readers.base import InvalidRow, Reader, ReaderOptionError
 from claf.data.readers.rows import (
     DELIMITED,
@@ -157,9 +158,11 @@ class SentenceReader(Reader):
         lang_code=None,
         skip_invalid=False,
         skip_empty=False,
+        split: HoldoutSplit | None = None,
         **format_options,
     ):
         super().__init__(skip_invalid=skip_invalid, lang_code=lang_code)
+        self.split = HoldoutSplit.model_validate(split) if isinstance(split, dict) else split
         self._format_init(**format_options)
         self.skip_empty = bool(skip_empty)
         self.skipped_empty = 0
