@@ -86,17 +86,33 @@ def runs_of(entries: list, metric_key: str):
     spec = _spec_for(entries[0][2].examples["metrics"], metric_key)
     if _name(spec) in PER_EXAMPLE:
         runs = [
-            Run(rep, seed, _per_example(r.examples, spec, metric_key), tuple(r.examples["ids"]))
+            Run(rep, seed, _per_example(r.examples, spec, metric_key), unique_ids(r.examples["ids"]))
             for rep, seed, r in entries
         ]
         return runs, None, True
     runs = [
         Run(
-            rep, seed, _objects(r.examples["predictions"]), tuple(r.examples["ids"]), _objects(r.examples["references"])
+            rep,
+            seed,
+            _objects(r.examples["predictions"]),
+            unique_ids(r.examples["ids"]),
+            _objects(r.examples["references"]),
         )
         for rep, seed, r in entries
     ]
     return runs, _metric(spec, metric_key), True
+
+
+def unique_ids(ids: list) -> tuple:
+    """The stored ids with a repeat made unique by its occurrence (``0000``, ``0000#2``). Results stored
+    before the readers made a repeated id column unique (KorSTS numbers its rows per genre) still line up
+    example by example: every run of a task reads one dev file in one order."""
+    seen: dict = {}
+    out = []
+    for value in ids:
+        seen[value] = seen.get(value, 0) + 1
+        out.append(value if seen[value] == 1 else f"{value}#{seen[value]}")
+    return tuple(out)
 
 
 def _name(spec) -> str:

@@ -198,7 +198,7 @@ class SentenceReader(Reader):
         }
 
     def _read_rows(self, path):
-        empty = 0
+        empty, seen = 0, set()
         for item in self._records(path):
             if isinstance(item, InvalidRow):
                 yield item
@@ -230,8 +230,12 @@ class SentenceReader(Reader):
                     yield label
                     continue
             row_id = values.get("id")
+            row_id = str(row_id) if row_id not in (None, "") else str(line_no)
+            if row_id in seen:  # an id column that is not unique (KorSTS numbers rows per genre): add the line
+                row_id = f"{row_id}@{line_no}"
+            seen.add(row_id)
             yield {
-                "id": str(row_id) if row_id not in (None, "") else str(line_no),
+                "id": row_id,
                 "line": line_no,
                 "text": values["text"],
                 "text_pair": values["text_pair"],
