@@ -191,3 +191,9 @@ def test_the_table_bolds_only_what_stands_out_of_the_noise(db):
     top = [m for m, c in rows.items() if c["nsmc"]["best"] or c["nsmc"].get("tied")]
     assert "tiny-random-init" not in top and len(top) >= 1
     assert all(not (c["nsmc"]["best"] and c["nsmc"].get("tied")) for c in rows.values())
+
+
+def test_repeated_stored_ids_line_up_by_occurrence():
+    from claf.results.compare import unique_ids
+
+    assert unique_ids(["0000", "0002", "0000", "0000", 7, 7]) == ("0000", "0002", "0000#2", "0000#3", 7, "7#2")

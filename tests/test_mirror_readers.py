@@ -66,6 +66,10 @@ def test_reader_reads_every_mirror_file_of_the_config(name, mirror):
             if in_mirror(file):
                 examples = reader.read(file)  # no limit: every row
                 assert examples, f"{name}: {where}: {file} gave no examples"
+                ids = [e["id"] for e in examples if isinstance(e, dict) and "id" in e]
+                assert len(set(ids)) == len(ids), (
+                    f"{name}: {file}: example ids repeat (per-example predictions need them unique)"
+                )
                 read[file] = (len(examples), reader)
     assert read, f"{name}: none of its files was read"
     if name.startswith("klue/nsmc"):
