@@ -106,9 +106,12 @@ def last_params(log_dir):
 
 
 def relative_difference(a, b):
-    """max over tensors of max|a - b| / max|b|, and whether every tensor is bit-identical."""
+    """max|a - b| / max|b| over all parameters (the model's inf-norm), and whether they are bit-identical.
+
+    Not per tensor: the attention key biases get no gradient in exact arithmetic (softmax ignores a shift),
+    so they hold rounding noise (~1e-8) and any two reduction orders differ there by a large part of it."""
     assert a.keys() == b.keys()
-    worst = max(((a[k] - b[k]).abs().max() / b[k].abs().max().clamp_min(1e-12)).item() for k in a)
+    worst = max((a[k] - b[k]).abs().max().item() for k in a) / max(b[k].abs().max().item() for k in b)
     return worst, all(torch.equal(a[k], b[k]) for k in a)
 
 
