@@ -28,7 +28,7 @@ pytestmark = pytest.mark.slow  # end-to-end: real training runs in torchrun subp
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT), "TOKENIZERS_PARALLELISM": "false", "OMP_NUM_THREADS": "1"}
-STEPS, SAVE_EVERY = 28, 4  # 212 rows in global batches of 16: 14 steps an epoch, 2 epochs
+STEPS, SAVE_EVERY = 56, 4  # 212 rows in global batches of 16: 14 steps an epoch, 4 epochs
 TIMEOUT = 300
 
 
@@ -70,7 +70,7 @@ def options(model, log_dir):
         "iterator.batch_size": 8,  # per-rank micro-batch cap: 1 rank accumulates 2, 2 ranks 1
         "iterator.eval_batch_size": 32,
         "trainer.global_batch_size": 16,
-        "trainer.num_epochs": 2,
+        "trainer.num_epochs": 4,
         "trainer.eval_and_save_step_count": SAVE_EVERY,
         "trainer.log_dir": str(log_dir),
         "trainer.resume": True,  # a restarted worker runs the same command: it resumes from checkpoints/last
@@ -92,13 +92,28 @@ def train_argv(model, log_dir):
 
 def torchrun(port, *args):
     rdzv = ["--rdzv_backend", "c10d", "--rdzv_endpoint", f"127.0.0.1:{port}", "--rdzv_id", "elastic"]
-    return [sys.executable, "-m", "torch.distributed.run", *rdzv, "--monitor_interval", "0.2", *args]
+    agent = ["--monitor_interval", "0.2"]
+    return [sys.executable, "-m", "torch.distributed.run", *rdzv, *agent, *args]
 
 
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def kill_node(agent):
+    """SIGKILL a torchrun agent and its workers (each worker runs in a session of its own)."""
+    workers = [
+        int(pid)
+        for task in Path(f"/proc/{agent.pid}/task").iterdir()
+        for pid in (task / "children").read_text().split()
+    ]
+    assert workers, "the agent has no worker to kill"
+    os.kill(agent.pid, signal.SIGKILL)  # first the agent, so that it restarts nothing
+    for pid in workers:
+        os.kill(pid, signal.SIGKILL)
+    return workers
 
 
 def last_params(log_dir):
@@ -214,7 +229,7 @@ def test_lose_a_node_and_resume_on_one(tmp_path, model, straight):
     ]
     try:
         wait_for_checkpoint(log_dir, nodes)
-        os.killpg(nodes[1].pid, signal.SIGKILL)  # the node that does not host the rendezvous: agent and worker
+        kill_node(nodes[1])  # the node that does not host the rendezvous store
         nodes[1].wait(timeout=TIMEOUT)
         finish(nodes[0], "the surviving node")
     finally:
