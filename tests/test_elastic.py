@@ -180,8 +180,10 @@ def check_resumed(log_dir, reference, before, after):
 
 def report(name, log_dir, reference, resumed_at):
     worst, identical = relative_difference(last_params(log_dir), reference)
-    print(f"\n{name}: resumed after step {resumed_at}; max relative parameter difference {worst:.3g}, "
-          f"bit-identical: {identical}")
+    print(
+        f"\n{name}: resumed after step {resumed_at}; max relative parameter difference {worst:.3g}, "
+        f"bit-identical: {identical}"
+    )
     assert worst <= 1e-5, f"parameters differ by up to {worst} (relative)"
 
 
@@ -219,8 +221,17 @@ def test_lose_a_node_and_resume_on_one(tmp_path, model, straight):
     log_dir, port = tmp_path / "elastic", free_port()
     nodes = [
         start(
-            torchrun(port, "--nnodes", "1:2", "--nproc_per_node", "1", "--max_restarts", "3", "--rdzv_conf",
-                     f"is_host={int(host)},last_call_timeout=5,keep_alive_interval=1,keep_alive_max_attempt=2")
+            torchrun(
+                port,
+                "--nnodes",
+                "1:2",
+                "--nproc_per_node",
+                "1",
+                "--max_restarts",
+                "3",
+                "--rdzv_conf",
+                f"is_host={int(host)},last_call_timeout=5,keep_alive_interval=1,keep_alive_max_attempt=2",
+            )
             + train_argv(model, log_dir),
             log_dir,
             f"node{i}",
@@ -252,8 +263,9 @@ def test_resume_one_process_on_two(tmp_path, model, straight):
         if single.poll() is None:
             os.killpg(single.pid, signal.SIGKILL)
     assert not json.loads((log_dir / "checkpoints" / "last" / "trainer_state.json").read_text())["finished"]
-    two = start(torchrun(free_port(), "--nnodes", "1", "--nproc_per_node", "2") + train_argv(model, log_dir),
-                log_dir, "two")
+    two = start(
+        torchrun(free_port(), "--nnodes", "1", "--nproc_per_node", "2") + train_argv(model, log_dir), log_dir, "two"
+    )
     finish(two, "the 2-process resume")
     resumed_at = check_resumed(log_dir, reference, before=1, after=2)
     report("1 -> 2", log_dir, params, resumed_at)
