@@ -79,15 +79,17 @@ class Experiment:
 
         model.to(dist.device)
         iterator = cfg.iterator
+        micro_batch = trainer.layout(iterator.batch_size, dist.world_size)  # sets the accumulation (elastic)
         batches = reader.batch_source(
             train_features,
-            iterator.batch_size,
+            micro_batch,
             tokenizer.pad_token_id,
             trainer.accumulation,
             dist.rank,
             dist.world_size,
             seed=cfg.seed_num,
             group_by_length=iterator.group_by_length,
+            **({"global_batch": trainer.global_batch} if trainer.global_batch else {}),
         )
         optimizer, scheduler = run.optimizer_and_scheduler(model, trainer.total_steps(len(batches)))
         evaluator = build_evaluator(

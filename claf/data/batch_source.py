@@ -10,6 +10,11 @@ world_size`` (length-grouped: similar lengths share a batch, so dynamic padding 
 each global batch is split into ``accumulation`` micro-steps and each micro-step into
 ``world_size`` rank shards. The data order therefore depends only on the global batch size:
 2 ranks x 16, 1 rank x 16 x 2 accumulation and 1 rank x 32 see the same updates.
+
+Elastic runs fix the global batch instead (``global_batch``, from ``trainer.global_batch_size``):
+``elastic_layout`` picks the per-rank micro-batch and the accumulation for the world size at hand,
+so the global batches, and the data order, are functions of (seed, step) on any number of ranks,
+and ``position_at(step)`` tells a run resumed on another world size where to continue.
 """
 
 import itertools
@@ -34,6 +39,7 @@ class FeatureBatches:
         seed=42,
         group_by_length=True,
         collate_fn=None,
+        global_batch=None,
     ):
         if not features:
             raise UserError("no training features: the training file produced no examples")
@@ -41,15 +47,19 @@ class FeatureBatches:
         self.batch_size = int(batch_size)
         self.accumulation = max(1, int(accumulation))
         self.rank, self.world_size = rank, world_size
+        self.global_batch_size = int(global_batch or self.batch_size * self.accumulation * world_size)
         self.seed = seed
         self.group_by_length = group_by_length
         self.collate = collate_fn or (lambda indices: collate(features, indices, pad_token_id))
         self.lengths = [len(f["input_ids"]) for f in features]
         self._len = len(self._plan(1))
+        self.steps_per_epoch = -(-self._len // self.accumulation)
 
-    @property
-    def global_batch_size(self):
-        return self.batch_size * self.accumulation * self.world_size
+    def position_at(self, step):
+        """(epoch, micro-batch within it) where optimizer step ``step`` starts: every step but an epoch's
+        last takes a full window, so this holds for whatever world size and accumulation saved ``step``."""
+        epoch, within = divmod(int(step), self.steps_per_epoch)
+        return epoch + 1, within * self.accumulation
 
     def _plan(self, epoch):
         """This rank's micro-batches of an epoch: (indices, weighted) pairs."""
@@ -118,6 +128,15 @@ def count_units(batch, model=None):
         if isinstance(value, torch.Tensor) and value.dim() > 0:
             return len(value)
     return 1
+
+
+def elastic_layout(global_batch, batch_size, world_size):
+    """(per-rank micro-batch, accumulation) that make up ``global_batch`` examples per optimizer step on
+    ``world_size`` ranks, with micro-batches of at most ``batch_size``: every global batch is then cut into
+    exactly ``accumulation`` micro-steps (the last may be short), each split over the ranks."""
+    accumulation = -(-global_batch // (batch_size * world_size))
+    micro = -(-global_batch // (accumulation * world_size))
+    return micro, -(-global_batch // (micro * world_size))
 
 
 def _split(items, parts):

@@ -222,6 +222,8 @@ class PretrainTrainerSpec(TrainerSpec):
             for key in ("num_epochs", "eval_and_save_step_count", "metric_key", "metric_mode"):
                 if key in data:
                     raise fail(key, "not a pre-training key: checkpoint.save_every_steps sets evaluation and saving")
+            if data.get("global_batch_size"):
+                raise fail("global_batch_size", "not a pre-training key: schedule.sequence_length's batch_size is")
         return data
 
 

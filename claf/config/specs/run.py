@@ -32,6 +32,8 @@ class TrainerSpec(Block):
     verbose_step_count: Annotated[int, Field(ge=0)] = 100  # 0: no step logs
     eval_and_save_step_count: Literal["epoch"] | PositiveInt = "epoch"
     gradient_accumulation_steps: PositiveInt = 1
+    # examples per optimizer step on any world size: accumulation is derived per run (elastic resume)
+    global_batch_size: PositiveInt | None = None
     max_grad_norm: Annotated[float, Field(ge=0)] | None = 1.0
     precision: Precision = "auto"
     progress: bool = True
@@ -40,6 +42,7 @@ class TrainerSpec(Block):
     save_last: bool = True
     num_threads: PositiveInt | None = None
     find_unused_parameters: bool = False
+    step_log: bool = False  # <log_dir>/step_log.jsonl: the example ids of every optimizer step
 
     @field_validator("eval_and_save_step_count", mode="before")
     @classmethod
@@ -67,6 +70,15 @@ class TrainerSpec(Block):
             raise fail("", str(e)) from None
         return value
 
+    @model_validator(mode="after")
+    def _one_batch_rule(self) -> "TrainerSpec":
+        if self.global_batch_size and self.gradient_accumulation_steps > 1:
+            raise fail(
+                "gradient_accumulation_steps",
+                "leave it at 1 with global_batch_size: the accumulation is derived from the world size",
+            )
+        return self
+
     @cached_property
     def run_precision(self) -> str:
         """``precision`` made concrete for this machine (auto -> bf16, fp16 or fp32), resolved once."""
@@ -74,12 +86,12 @@ class TrainerSpec(Block):
 
         return resolve_precision(self.precision)
 
-    def steps_per_epoch(self, num_batches: int) -> int:
-        return -(-num_batches // self.gradient_accumulation_steps)
+    def steps_per_epoch(self, num_batches: int, accumulation: int | None = None) -> int:
+        return -(-num_batches // (accumulation or self.gradient_accumulation_steps))
 
-    def total_steps(self, num_batches: int) -> int:
+    def total_steps(self, num_batches: int, accumulation: int | None = None) -> int:
         """Optimizer steps of the run, from the micro-batches per epoch (on one rank)."""
-        total = self.steps_per_epoch(num_batches) * self.num_epochs
+        total = self.steps_per_epoch(num_batches, accumulation) * self.num_epochs
         return min(total, self.max_steps) if self.max_steps else total
 
 

@@ -139,11 +139,22 @@ class Reader:
         world_size: int = 1,
         seed: int = 42,
         group_by_length: bool = True,
+        global_batch: int | None = None,
     ) -> Any:
         """The training batch source of this task (``claf.data.batch_source``)."""
         from claf.data.batch_source import FeatureBatches
 
-        return FeatureBatches(features, batch_size, pad_token_id, accumulation, rank, world_size, seed, group_by_length)
+        return FeatureBatches(
+            features,
+            batch_size,
+            pad_token_id,
+            accumulation,
+            rank,
+            world_size,
+            seed,
+            group_by_length,
+            global_batch=global_batch,
+        )
 
     def main_score_keys(self) -> list:
         """Every score evaluation reports for this task (``trainer.metric_key`` must be one)."""

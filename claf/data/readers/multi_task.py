@@ -124,9 +124,24 @@ class MultiTaskReader(Reader):
         return {}  # each task's own extra sets are scored with the task (claf.learn.multi_task)
 
     def batch_source(
-        self, features, batch_size, pad_token_id, accumulation=1, rank=0, world_size=1, seed=42, group_by_length=True
+        self,
+        features,
+        batch_size,
+        pad_token_id,
+        accumulation=1,
+        rank=0,
+        world_size=1,
+        seed=42,
+        group_by_length=True,
+        global_batch=None,
     ):
         from claf.data.multi_task_batches import MultiTaskBatches
+
+        if global_batch is not None:
+            raise ConfigError(
+                "--trainer.global_batch_size: multi-task batches are not elastic yet; "
+                "use iterator.batch_size and trainer.gradient_accumulation_steps"
+            )
 
         return MultiTaskBatches(
             features,

@@ -8,7 +8,10 @@ the scheduler counts optimizer steps. Under DDP the gradient all-reduce runs onc
 
 After every evaluation (and at the end) ``<log_dir>/checkpoints/last`` records the model,
 optimizer, scheduler, scaler, RNG states and data position; ``resume`` continues from it and
-produces the same parameters and metrics as an uninterrupted run. A stop request
+produces the same parameters and metrics as an uninterrupted run. With ``global_batch_size`` the
+accumulation is derived from the world size (``layout``), and a resume on another world size (a
+torchrun elastic restart after a node is lost) continues at the saved optimizer step with the same
+global batches (``source.position_at``). A stop request
 (``claf.learn.preempt``, e.g. a SIGTERM) saves it after the current step and raises ``Preempted``.
 """
 
@@ -20,7 +23,8 @@ from pathlib import Path
 import torch
 
 from claf.config.errors import ConfigError
-from claf.data.batch_source import as_batch_source, count_units
+from claf.data.batch_source import as_batch_source, count_units, elastic_layout
+from claf.learn import step_log
 from claf.learn.checkpoint import find_last, load_last, save_last
 from claf.learn.distributed import Distributed
 from claf.learn.metric_logs import MetricLogs
@@ -45,6 +49,7 @@ class Position:
     finished: bool = False
     world_size: int = 1
     accumulation: int = 1
+    global_batch: int | None = None  # examples per optimizer step (None: a source that does not say)
 
     @classmethod
     def from_saved(cls, saved: dict) -> "Position":
@@ -68,6 +73,8 @@ class Trainer:
         self.verbose_step_count = options.verbose_step_count
         self.eval_every = options.eval_and_save_step_count
         self.accumulation = options.gradient_accumulation_steps
+        self.global_batch = options.global_batch_size
+        self.step_log = options.step_log
         self.max_grad_norm = options.max_grad_norm
         self.precision = options.run_precision
         self.progress = options.progress
@@ -78,12 +85,20 @@ class Trainer:
         self.num_threads = options.num_threads
         self.find_unused_parameters = options.find_unused_parameters
 
+    def layout(self, batch_size, world_size):
+        """The per-rank micro-batch for this world size; with ``global_batch_size``, also the accumulation
+        that makes up the global batch (``self.accumulation``)."""
+        if not self.global_batch:
+            return batch_size
+        micro, self.accumulation = elastic_layout(self.global_batch, batch_size, world_size)
+        return micro
+
     def steps_per_epoch(self, num_batches):
-        return self.options.steps_per_epoch(num_batches)
+        return self.options.steps_per_epoch(num_batches, self.accumulation)
 
     def total_steps(self, num_batches):
         """Optimizer steps of the run, from the micro-batches per epoch (on one rank)."""
-        return self.options.total_steps(num_batches)
+        return self.options.total_steps(num_batches, self.accumulation)
 
     def train(
         self,
@@ -126,20 +141,26 @@ class Trainer:
             )
         logs = MetricLogs(self.log_dir, self.metric_key, self.metric_mode, write=main)
         scaler = grad_scaler(self.precision)
-        position = Position(world_size=dist.world_size, accumulation=self.accumulation)
+        layout = {"world_size": dist.world_size, "accumulation": self.accumulation}
+        position = Position(**layout, global_batch=getattr(source, "global_batch_size", None))
         last = find_last(self.resume, self.log_dir)
         if last is not None:
             saved_position, logs_state = load_last(last, model, optimizer, scheduler, scaler, dist.rank)
-            layout = {"world_size": dist.world_size, "accumulation": self.accumulation}
             saved = {k: saved_position.get(k, v) for k, v in layout.items()}
+            global_batch = position.global_batch
             position = Position.from_saved(saved_position)
-            if saved != layout:
+            # A source indexed by optimizer step re-slices for any layout, as long as a step holds the same
+            # global batch (fine-tuning: the recorded size; pre-training: the schedule's, so None).
+            elastic = hasattr(source, "position_at") and position.global_batch == global_batch
+            if saved != layout and not elastic:
                 raise ConfigError(
                     f"--trainer.resume {last}: saved with {saved}, now {layout}; the data position "
-                    "counts micro-batches per rank, so resume with the same processes and accumulation"
+                    "counts micro-batches per rank, so resume with the same processes and accumulation, "
+                    "or give trainer.global_batch_size to resume on another world size"
                 )
-            if hasattr(source, "position_at"):  # a stream indexed by optimizer step (pre-training): the epoch
-                position.epoch, position.batch = source.position_at(position.global_step)  # size may change
+            position.world_size, position.accumulation = dist.world_size, self.accumulation
+            if hasattr(source, "position_at"):  # a source indexed by optimizer step: the epoch size and the
+                position.epoch, position.batch = source.position_at(position.global_step)  # layout may change
             logs.load_state(logs_state)
             logger.info(
                 "resumed from %s at epoch %d, batch %d, step %d",
@@ -160,9 +181,12 @@ class Trainer:
             epoch = position.epoch
             bar = _progress(per_epoch, position.batch, f"epoch {epoch}", self.progress and main)
             for window in _windows(source.epoch(epoch, start=position.batch), self.accumulation):
+                ids = step_log.window_ids(window) if self.step_log else None
                 meter.add(*self._update(net, model, window, optimizer, scheduler, scaler, dist))
                 position.batch += len(window)
                 position.global_step = step = position.global_step + 1
+                if ids is not None:
+                    step_log.write(self.log_dir, step, epoch, ids, dist)
                 if bar is not None:
                     bar.update(len(window))
                 if self.verbose_step_count and step % self.verbose_step_count == 0:
