@@ -38,7 +38,24 @@ def config_paths():
         family = file.relative_to(root).parts[0]
         kind = family if family in ("vocab", "pretrain", "factory") else "finetune"
         walk(with_defaults(json.loads(file.read_text()), kind), "")  # with the keys loading fills in
+    for schema_file in (root / "schema").glob("*.schema.json"):  # and every key the typed specs define
+        schema = json.loads(schema_file.read_text())
+        walk(schema_keys(schema, schema), "")
     return paths, names
+
+
+def schema_keys(node, schema, depth=0):
+    """A JSON Schema's properties as nested dicts of keys (``$ref``s into ``$defs`` followed)."""
+    if depth > 8:
+        return {}
+    while isinstance(node, dict) and "$ref" in node:
+        node = schema["$defs"][node["$ref"].rsplit("/", 1)[1]]
+    found = {}
+    for option in (node.get("anyOf") or []) if isinstance(node, dict) else []:
+        found.update(schema_keys(option, schema, depth + 1))
+    for key, value in (node.get("properties") or {}).items() if isinstance(node, dict) else []:
+        found[key] = schema_keys(value, schema, depth + 1) or None
+    return found
 
 
 def message_text(node):
