@@ -116,7 +116,7 @@ def job_specs(count: int) -> list[dict]:
             "task": "acc",
             "seed": 10_000 + i,
             "config_hash": "chaos",
-            "checkpoint": "jobs-1k",
+            "checkpoint": "jobs-1000",  # the name a result of model jobs at step 1000 resolves to
             "checkpoint_sha256": "c" * 64,
             "model": "jobs",
             "step": 1000,
