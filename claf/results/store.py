@@ -98,6 +98,9 @@ def _checkpoint(session: Session, ck: CheckpointIn, strict: bool) -> tuple[Check
     body = sha256_of(ck.body())
     model = _model(session, ck)
     row = session.scalar(select(Checkpoint).where(Checkpoint.model_id == model.id, Checkpoint.step == ck.step))
+    taken = None if row is not None else session.scalar(select(Checkpoint).where(Checkpoint.name == ck.resolved_name()))
+    if taken is not None and (taken.model_id, taken.step) == (model.id, ck.step):
+        row, taken = taken, None  # committed by a concurrent writer between the two reads: the same checkpoint
     if row is not None:
         if strict and row.body_sha256 != body:
             raise Conflict(
@@ -105,7 +108,6 @@ def _checkpoint(session: Session, ck: CheckpointIn, strict: bool) -> tuple[Check
                 f"(name '{row.name}', sha256 '{row.sha256}')"
             )
         return row, False
-    taken = session.scalar(select(Checkpoint).where(Checkpoint.name == ck.resolved_name()))
     if taken is not None:  # names are unique: another (model, step) has it
         owner = session.get(Model, taken.model_id)
         raise Conflict(
