@@ -1,6 +1,7 @@
 """Shared fixtures: the offline data mirror and tiny models built from a config and vocab."""
 
 import http.server
+import json
 import os
 import threading
 from pathlib import Path
@@ -135,3 +136,17 @@ def factory_env(hub, mirror, monkeypatch):
     monkeypatch.delenv("CLAF_SLACK_WEBHOOK_URL", raising=False)
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(repo), os.environ.get("PYTHONPATH", "")]))
     return hub
+
+
+@pytest.fixture(scope="session")
+def tiny_bert_no_dropout(tmp_path_factory, tiny_korean_bert):
+    """The tiny Korean BERT with every dropout off, so different batch layouts (accumulation, world sizes)
+    can agree exactly."""
+    import shutil
+
+    path = tmp_path_factory.mktemp("tiny_no_dropout")
+    shutil.copytree(tiny_korean_bert, path, dirs_exist_ok=True)
+    config = json.loads((path / "config.json").read_text())
+    config.update(hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+    (path / "config.json").write_text(json.dumps(config))
+    return path

@@ -1,6 +1,9 @@
 """Helpers for the factory tests: tiny published checkpoints and a tiny recipe."""
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from tests.conftest import MIRROR, build_tiny_bert
@@ -50,3 +53,16 @@ def tiny_recipe(path: Path, tasks=("nsmc",), seeds=1, random_init=False, executo
     }
     path.write_text(json.dumps(recipe, indent=1), encoding="utf-8")
     return path
+
+
+def factory_cli(*args, env=None, **kw) -> subprocess.Popen:
+    """``python -m claf factory ARGS`` from the repository root, output and errors on one text pipe."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "claf", "factory", *args],
+        cwd=Path(__file__).resolve().parents[1],
+        env=env or dict(os.environ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        **kw,
+    )

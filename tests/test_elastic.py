@@ -9,7 +9,6 @@ an uninterrupted 1-process run. Real NSMC rows, a tiny Korean BERT built here, g
 
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -40,14 +39,8 @@ def keep_thread_count():
 
 
 @pytest.fixture(scope="module")
-def model(tmp_path_factory, tiny_korean_bert):
-    """The tiny Korean BERT without dropout: runs on different world sizes then agree up to rounding."""
-    path = tmp_path_factory.mktemp("tiny_no_dropout")
-    shutil.copytree(tiny_korean_bert, path, dirs_exist_ok=True)
-    config = json.loads((path / "config.json").read_text())
-    config.update(hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
-    (path / "config.json").write_text(json.dumps(config))
-    return path
+def model(tiny_bert_no_dropout):
+    return tiny_bert_no_dropout
 
 
 @pytest.fixture(scope="module")

@@ -13,23 +13,12 @@ import pytest
 import requests
 
 from tests.bench_support import TOKEN, ServerProcess, auth
+from tests.factory_support import factory_cli as cli
 from tests.factory_support import publish_tiny, tiny_recipe
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[1]
 TIMING = ("time", "per_second")
-
-
-def cli(*args, env=None, **kw):
-    return subprocess.Popen(
-        [sys.executable, "-m", "claf", "factory", *args],
-        cwd=REPO,
-        env=env or dict(os.environ),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        **kw,
-    )
 
 
 def database(url):

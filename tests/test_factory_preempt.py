@@ -2,34 +2,21 @@
 resumes the job from that checkpoint to the metrics of an uninterrupted run."""
 
 import json
-import os
 import re
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from tests.bench_support import TOKEN, ServerProcess
+from tests.factory_support import factory_cli as factory
 from tests.factory_support import publish_tiny, tiny_recipe
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[1]
 TIMING = ("time", "per_second")
 LONG_LEASE = "600"  # far beyond the test: the second worker can only get the job by its release
-
-
-def factory(*args, env=None):
-    return subprocess.Popen(
-        [sys.executable, "-m", "claf", "factory", *args],
-        cwd=REPO,
-        env=env or dict(os.environ),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
 
 
 def longer_recipe(path: Path, work_dir: Path) -> Path:

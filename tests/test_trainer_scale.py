@@ -34,19 +34,6 @@ def keep_thread_count():
     torch.set_num_threads(threads)
 
 
-@pytest.fixture(scope="module")
-def tiny_bert_no_dropout(tmp_path_factory, tiny_korean_bert):
-    """The tiny Korean BERT with every dropout off, so different batch layouts can agree exactly."""
-    import shutil
-
-    path = tmp_path_factory.mktemp("tiny_no_dropout")
-    shutil.copytree(tiny_korean_bert, path, dirs_exist_ok=True)
-    config = json.loads((path / "config.json").read_text())
-    config.update(hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
-    (path / "config.json").write_text(json.dumps(config))
-    return path
-
-
 def overrides(model, log_dir, **extra):
     base = {
         "bert_for_seq_cls.pretrained_model_name": str(model),
