@@ -80,7 +80,9 @@ def test_rate_limit_and_retry_after(tmp_path, slack):
     for i in range(3):
         put(sessions, f"m{i}", f"message {i}")
     slack.script = ["200", ("429", 2), "200", "200"]
-    sent = notify.Notifier(sessions, min_interval=1.0, timeout=2).deliver(deadline=time.time() + 20)
+    # a generous timeout and deadline: the local stub answers at once, and a loaded machine must not turn a slow
+    # answer into a failed attempt; the spacing checks below are lower bounds, which load cannot break
+    sent = notify.Notifier(sessions, min_interval=1.0, timeout=30).deliver(deadline=time.time() + 120)
     assert sent == 3
     times = [t for t, _ in slack.requests]
     assert [b["text"] for _, b in slack.requests] == ["message 0", "message 1", "message 1", "message 2"]
@@ -96,9 +98,8 @@ def test_500_and_hang_are_retried_and_never_block(tmp_path, slack, caplog):
     slack.script = ["500", "hang", "200"]
     notifier = notify.Notifier(sessions, min_interval=0.1, timeout=1, backoff=(0.2, 0.2))
     caplog.set_level(logging.DEBUG)
-    started = time.time()
-    assert notifier.deliver() == 0  # nothing due after the 500: returns at once, the message waits
-    assert time.time() - started < 2.5 and states(sessions)["a"]["state"] == "pending"
+    assert notifier.deliver() == 0  # nothing due after the 500: returns without waiting out the backoff
+    assert states(sessions)["a"]["state"] == "pending" and len(slack.requests) == 1
     assert notifier.deliver(deadline=time.time() + 10) == 1  # hang (timeout), then 200
     row = states(sessions)["a"]
     assert row["state"] == "sent" and row["attempts"] == 2 and len(slack.requests) == 3
