@@ -23,6 +23,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import requests
+from provenance import stamp
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -197,6 +198,7 @@ def main():
             "reads": reads,
             "load_average": os.getloadavg(),
             "cpus": os.cpu_count(),
+            **stamp(),
         }
     finally:
         server.terminate()

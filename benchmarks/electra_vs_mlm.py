@@ -16,6 +16,7 @@ import tempfile
 import time
 
 from pretrain_common import ROOT
+from provenance import stamp
 
 RESULTS = ROOT / "benchmarks" / "electra_results.json"
 RECIPES = {"mlm": "pretrain/larva_kor_tiny", "electra": "pretrain/electra_kor_tiny"}
@@ -123,6 +124,7 @@ def main():
     result["measured"], result["cpu_count"] = time.strftime("%Y-%m-%d %H:%M"), os.cpu_count()
     with open("/proc/cpuinfo", encoding="utf-8") as f:
         result["cpu"] = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "?")
+    result.update(stamp())
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
 

@@ -13,6 +13,7 @@ import argparse
 import json
 import statistics
 
+from provenance import stamp
 from sqlalchemy import select
 
 
@@ -60,7 +61,7 @@ def main() -> None:
     print(json.dumps(summary, indent=2))
     if args.output:
         with open(args.output, "w", encoding="utf-8") as f:
-            json.dump({"summary": summary, "jobs": rows}, f, indent=2)
+            json.dump({**stamp(), "summary": summary, "jobs": rows}, f, indent=2)
 
 
 if __name__ == "__main__":

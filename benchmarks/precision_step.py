@@ -17,6 +17,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from provenance import stamp  # noqa: E402  (benchmarks/, this script's folder)
+
 os.environ.setdefault("CLAF_DATA_MIRROR", str(ROOT.parent / "shared" / "data"))
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
@@ -114,6 +116,7 @@ def main():
         result[name] = {f"{p}_s_per_step": round(t, 3) for p, t in times.items()}
         result[name]["bf16_over_fp32"] = round(times["bf16"] / times["fp32"], 2)
     result["load_after"] = os.getloadavg()
+    result.update(stamp())
     print(json.dumps(result, indent=2))
 
 

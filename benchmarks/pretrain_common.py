@@ -6,6 +6,8 @@ import sys
 import time
 from pathlib import Path
 
+from provenance import stamp
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("CLAF_DATA_MIRROR", str(ROOT.parent / "shared" / "data"))
@@ -36,6 +38,6 @@ def prepared():
 
 def save(section, values):
     data = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
-    data[section] = dict(values, measured=time.strftime("%Y-%m-%d %H:%M"), cpu_count=os.cpu_count())
+    data[section] = dict(values, measured=time.strftime("%Y-%m-%d %H:%M"), cpu_count=os.cpu_count(), **stamp())
     RESULTS.write_text(json.dumps(data, indent=2) + "\n")
     print(json.dumps({section: data[section]}, indent=2))

@@ -37,10 +37,12 @@ def load_results():
 
 
 def store(key, value):
+    from provenance import stamp
+
     from claf.atomic import atomic_write_text
 
     results = load_results()
-    results[key] = value
+    results[key] = {**value, **stamp()}  # the machine, date and command the results pages print
     atomic_write_text(OUT, json.dumps(results, indent=2) + "\n")
 
 

@@ -16,6 +16,7 @@ it says nothing about pre-training-seed variance, which one run cannot show.
 
 import argparse
 import json
+import re
 import statistics
 import sys
 from pathlib import Path
@@ -27,13 +28,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 HERE = Path(__file__).resolve().parent
 
 
-def tables(data, path=""):
-    """(name, table) for every ``{"tasks", "rows"}`` object in the results file."""
+def tables(data, path="", cpu=None):
+    """(name, table, machine) for every ``{"tasks", "rows"}`` object in the results file; the machine is the
+    ``cpu`` of the nearest object around the table that names one."""
     if isinstance(data, dict):
+        cpu = data["cpu"] if isinstance(data.get("cpu"), str) else cpu
         if isinstance(data.get("rows"), dict) and "tasks" in data:
-            yield path.strip("/"), data
+            yield path.strip("/"), data, cpu
         for key, value in data.items():
-            yield from tables(value, f"{path}/{key}")
+            yield from tables(value, f"{path}/{key}", cpu)
+
+
+def recorded_date(name: str) -> str:
+    """The date a table's section is named after (``avx2_2026_12_02/...``), else "not recorded"."""
+    found = re.search(r"(\d{4})_(\d{2})_(\d{2})", name)
+    return "-".join(found.groups()) if found else "not recorded"
 
 
 def runs(cell, label):
@@ -96,11 +105,21 @@ def main() -> None:
     parser.add_argument("--json", default=str(HERE / "table_intervals.json"))
     args = parser.parse_args()
     data = json.loads((HERE / "payoff_results.json").read_text(encoding="utf-8"))
-    report: dict = {"source": "benchmarks/payoff_results.json", "draws": 2000, "tables": {}}
+    report: dict = {
+        "source": "benchmarks/payoff_results.json",
+        "command": "python benchmarks/table_intervals.py",
+        "draws": 2000,
+        "tables": {},
+    }
     judged = survived = unjudged = 0
-    for name, table in tables(data):
+    for name, table, cpu in tables(data):
         columns = bold(table)
-        report["tables"][name] = {"gains": gains(table), "bold": columns}
+        report["tables"][name] = {
+            "machine": cpu or "not recorded",
+            "date": recorded_date(name),
+            "gains": gains(table),
+            "bold": columns,
+        }
         judged += sum(c["survives"] is not None for c in columns)
         survived += sum(bool(c["survives"]) for c in columns)
         unjudged += sum(c["survives"] is None for c in columns)

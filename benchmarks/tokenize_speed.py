@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from provenance import stamp  # noqa: E402  (benchmarks/, this script's folder)
 
 
 def tokens_per_second(tokenizer, texts, batch_size):
@@ -74,6 +75,7 @@ def main(argv=None):
         "cpus": os.cpu_count(),
         "rounds": args.rounds,
         "batch_size": args.batch_size,
+        **stamp(),
     }
     print(json.dumps(result))
     Path(args.output).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")

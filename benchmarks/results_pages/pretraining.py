@@ -1,0 +1,129 @@
+"""The pre-training page: the tiny recipe against random init with intervals, and the shipped tables judged again.
+
+Sources: ``payoff_3x3.json`` (``claf compare`` of pre-training replicas against random init, one entry per
+machine kind) and ``table_intervals.json`` (``benchmarks/table_intervals.py``: the shipped tables' gains with
+intervals, and the old "bold best" against the new rule).
+"""
+
+from .common import load, page, provenance, table
+
+PAGE = "pretraining.md"
+TITLE = "Pre-training results"
+SUMMARY = "the tiny LaRva recipe against random init (pre-training x fine-tuning seeds), the older tables judged"
+SOURCES = ["payoff_3x3.json", "table_intervals.json", "payoff_results.json"]
+
+
+def _interval(entry: dict) -> str:
+    if entry.get("verdict") is None:
+        return f"{entry['delta']:+.2f} (one seed: no interval)"
+    return f"{entry['delta']:+.2f} [{entry['low']:+.2f}, {entry['high']:+.2f}] {entry['verdict']}"
+
+
+def compare_section(runs: dict) -> list[str]:
+    lines = ["## The tiny recipe against random init, pre-training seeds x fine-tuning seeds", ""]
+    for kind, run in runs.items():
+        report = run["compare"]
+        lines += [f"### {kind}", ""]
+        lines += provenance(run, "payoff_3x3.json", f"'{kind}'")
+        lines += [
+            f"{report['a']['model']}@{report['a']['step']} against {report['b']['model']} "
+            f"({report['bootstrap']['draws']} multi-bootstrap draws, 95% intervals).",
+            "",
+        ]
+        rows = []
+        for t in report["tasks"]:
+            n_a = " x ".join(str(x) for x in t["a"]["n"])
+            n_b = " x ".join(str(x) for x in t["b"]["n"])
+            rows.append(
+                [
+                    t["task"],
+                    f"{t['a']['mean']:.2f}",
+                    f"{t['b']['mean']:.2f}",
+                    f"{t['delta']:+.2f} [{t['low']:+.2f}, {t['high']:+.2f}]",
+                    f"{t['p_a_better']:.2f}",
+                    f"{n_a}; {n_b}",
+                    t["verdict"],
+                ]
+            )
+        avg = report.get("average")
+        if avg:
+            rows.append(
+                [
+                    f"average ({', '.join(avg['tasks'])})",
+                    "",
+                    "",
+                    f"{avg['delta']:+.2f} [{avg['low']:+.2f}, {avg['high']:+.2f}]",
+                    f"{avg['p_a_better']:.2f}",
+                    "",
+                    avg["verdict"],
+                ]
+            )
+        header = ["task", "A mean", "B mean", "A - B [95% interval]", "P(A > B)", "n (A; B)", "verdict"]
+        lines += table(header, rows)
+        lines += ["n is replicas x fine-tuning seeds per replica x dev examples.", ""]
+        if run.get("per_replica"):
+            lines += ["Each replica's mean per task (fine-tuning seeds averaged):", ""]
+            tasks = sorted({t for r in run["per_replica"].values() for t in r})
+            lines += table(
+                ["replica", *tasks],
+                [[replica, *(f"{scores[t]:.2f}" for t in tasks)] for replica, scores in run["per_replica"].items()],
+            )
+        if run.get("held_out"):
+            lines += ["Held-out pre-training figures of each replica at that step:", ""]
+            lines += table(
+                ["replica", "MLM loss", "MLM accuracy %", "NSP loss"],
+                [
+                    [
+                        replica,
+                        f"{figures.get('mlm_loss', float('nan')):.3f}",
+                        f"{figures.get('mlm_accuracy', float('nan')):.1f}",
+                        f"{figures.get('nsp_loss', float('nan')):.3f}",
+                    ]
+                    for replica, figures in run["held_out"].items()
+                ],
+            )
+        if run.get("job_seconds"):
+            total = ", ".join(f"{ck} {s:.0f} s" for ck, s in run["job_seconds"].items())
+            lines += [f"Fine-tuning job seconds per checkpoint (the suite, all seeds): {total}.", ""]
+    return lines
+
+
+def tables_section(data: dict) -> list[str]:
+    survival = data["bold_survival"]
+    lines = [
+        "## The shipped tables through the multi-bootstrap",
+        "",
+        "- Machine: each table's, in the table below.",
+        "- Date: each table's, in the table below.",
+        f"- Command: `{data['command']}` ({data['draws']} draws) over `{data['source']}`.",
+        "",
+        "Each row of those tables is **one** pre-training run fine-tuned with 1-3 seeds, so these intervals",
+        "resample fine-tuning seeds only and are narrower than the truth: pre-training-seed variance is not in them.",
+        "",
+        f"**The old bold best against the new rule**: of {survival['judged']} task columns that can be judged "
+        f"(every cell has 2+ seeds), the old bold survives in {survival['survived']} "
+        f"({100 * survival['survived'] / max(1, survival['judged']):.0f}%); in the others it cannot be told "
+        f"from the runner-up. {survival['no_interval']} more columns have a one-seed cell and cannot be judged.",
+        "",
+        "Where each table was measured (as `benchmarks/payoff_results.json` records it):",
+        "",
+    ]
+    lines += table(
+        ["table", "machine", "date"],
+        [
+            [name, entry.get("machine", "not recorded"), entry.get("date", "not recorded")]
+            for name, entry in data["tables"].items()
+        ],
+    )
+    rows = [
+        [name, row, task, _interval(gain)]
+        for name, entry in data["tables"].items()
+        for row, tasks in entry["gains"].items()
+        for task, gain in tasks.items()
+    ]
+    return lines + table(["table", "row", "task", "gain over random init [95% interval] verdict"], rows)
+
+
+def render() -> str:
+    body = compare_section(load("payoff_3x3.json")) + tables_section(load("table_intervals.json"))
+    return page(TITLE, SOURCES[:2], body)
