@@ -222,3 +222,85 @@ def test_speed_tab(browser, site, tmp_path):
     assert re.findall(r"<(?:script|link)\b[^>]*\b(?:src|href)=\"(?!data:)[^>]*>", html) == []
     open_page(browser, out.as_uri())
     assert table_text(browser) == shown
+
+
+# What the factory leaves in `klue` (larva_kor_tiny_klue: nsmc, qp, korsts, kornli): two pre-training replicas
+# at two steps and random init, which has no korsts result (a row without an average); every other task is empty.
+FACTORY_TASKS = ("nsmc", "qp", "korsts", "kornli")
+
+
+def seed_factory_like(url):
+    from bench_support import auth, result_body
+
+    runs = [(f"larva-kor-tiny-s{r}", step) for r in (1, 2) for step in (1000, 2000)]
+    runs.append(("larva-kor-tiny-random-init", 0))
+    for model, step in runs:
+        for i, task in enumerate(FACTORY_TASKS):
+            if model.endswith("random-init") and task == "korsts":
+                continue
+            score = 60.0 + 5 * i + step / 1000 + (0 if model.endswith("random-init") else 8)
+            body = result_body(model, task, step, 1, score, benchmark="klue")
+            body["metrics"].update(spearman=score, pearson=score)
+            r = requests.post(f"{url}/api/v1/results", json=body, headers=auth())
+            assert r.status_code in (200, 201), r.text
+
+
+def test_a_newcomer_lands_on_the_benchmark_with_the_newest_result(browser, site):
+    """The first visit after the factory filled `klue` (demo's results are older; GLUE has none): `/` opens klue,
+    a task without results is one line naming its command and no chart, and each row's average names its tasks."""
+    seed_factory_like(site.url)
+    browser.get_log("browser")
+    open_page(browser, f"{site.url}/")
+    assert browser.current_url == f"{site.url}/benchmarks/klue"
+
+    api = requests.get(f"{site.url}/api/v1/benchmarks/klue/table").json()
+    tasks = [c["key"] for c in api["columns"] if c["key"] != "average"]
+    empty = [t for t in tasks if t not in FACTORY_TASKS]
+    page = browser.execute_script(
+        "const q = (s) => [...document.querySelectorAll(s)];"
+        "return {charts: q('#charts .chart').map(e => [e.dataset.task, e.data ? e.data.length : 0]),"
+        " lines: Object.fromEntries(q('#charts p.no-results').map(e => [e.dataset.task, e.textContent])),"
+        " svgs: q('#charts p.no-results svg, #charts p.no-results .js-plotly-plot').length,"
+        " head: document.querySelector('#results th[data-key=average]').textContent,"
+        " columns: q('#results thead th[data-key]').map(e => e.dataset.key),"
+        " averages: Object.fromEntries(q('#results tbody tr').map(r => [r.dataset.model,"
+        "   r.querySelector('td[data-key=average]').title]))};"
+    )
+    assert sorted(t for t, _n in page["charts"]) == sorted(FACTORY_TASKS)  # a chart only where there is data
+    assert all(n > 0 for _t, n in page["charts"]), page["charts"]
+    assert sorted(page["lines"]) == sorted(empty) and page["svgs"] == 0
+    title = {c["key"]: c["title"] for c in api["columns"]}
+    for task in empty:
+        line = page["lines"][task]
+        assert line.startswith(f"{title[task]}: no results yet: run python -m claf "), line
+    assert "factory run --base_config factory/larva_kor_tiny_wide" in page["lines"]["pawsx_split"]
+    assert "train --base_config klue/korquad_bert" in page["lines"]["korquad"]
+    # the table leaves out the columns where no row has a value (korquad stays: the published references)
+    assert page["columns"] == [t for t in tasks if t in FACTORY_TASKS or t == "korquad"] + ["average", "cost"]
+
+    # the average: over the four tasks with results, in the table's order; said in the header and on every row
+    over = [t for t in tasks if t in FACTORY_TASKS]
+    assert page["head"] == "Averageof " + ", ".join(over)
+    rows = {r["model"]: r for r in api["rows"]}
+    assert set(page["averages"]) == set(rows)
+    assert page["averages"]["larva-kor-tiny"] == "avg of " + ", ".join(over)
+    assert rows["larva-kor-tiny"]["cells"]["average"]["value"] > 0
+    assert page["averages"]["larva-kor-tiny-random-init"] == "no average: 3 of 4 tasks have results (missing korsts)"
+    for model, note in page["averages"].items():
+        missing = [t for t in over if rows[model]["cells"][t] is None]
+        if missing:
+            have = len(over) - len(missing)
+            assert note == f"no average: {have} of 4 tasks have results (missing {', '.join(missing)})", model
+        else:
+            assert note == "avg of " + ", ".join(over), model
+
+    # GLUE, the first tab: no table, one line per task, no chart
+    open_page(browser, f"{site.url}/benchmarks/glue")
+    glue = browser.execute_script(
+        "return {table: !!document.getElementById('results'), charts: document.querySelectorAll('.chart').length,"
+        " lines: document.querySelectorAll('#charts p.no-results').length,"
+        " note: document.getElementById('no-model-results').textContent};"
+    )
+    assert (glue["table"], glue["charts"], glue["lines"]) == (False, 0, 9)
+    assert glue["note"].startswith("No model has results in glue yet")
+    assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []

@@ -5,7 +5,8 @@
     claf.results.payloads      the pydantic payloads the server takes (results, checkpoints, vocab rows, latency)
     claf.results.digest        canonical JSON and its SHA-256 (config hashes, keys)
     claf.results.store         writes (idempotent puts) and lookups
-    claf.results.queries       reads: the models x tasks table, one result, config diff
+    claf.results.queries       reads: the models x tasks table (its average named), one result, config diff
+    claf.results.fill          the command that fills an empty task (a factory recipe or a fine-tuning BaseConfig)
     claf.results.series        score vs step per task, with 95% multi-bootstrap bands
     claf.results.replicas      a model's pre-training replicas (MODEL-s<seed>): combined or each
     claf.results.compare       A against B per task and on average (claf compare, /api/v1/compare)

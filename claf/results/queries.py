@@ -7,6 +7,11 @@ are combined (``median``, or ``mean`` with its sample std), with n; then one ste
 given step N. The best set of a column holds every model row whose value ties the best one;
 reference rows (published numbers) are never in it.
 
+The ``average`` column is the weighted mean (``average_weight``) over the tasks that are in the average
+(weight > 0), where higher is better, and where some model row has a result: the column names them
+(``tasks``, ``weights``). A row has an average only when it has a cell in each of them; ``row["average"]``
+says which tasks it is taken over and which the row misses.
+
 Replicas (``<model>-s<seed>``, ``claf.results.replicas``): with ``replicas="combined"`` (the default) a
 model's replicas share one row, named after the model, whose cells pool every replica's runs at the chosen
 step (its interval resamples replicas, then seeds); ``replicas="each"`` gives every replica its own row.
@@ -171,14 +176,9 @@ def benchmark_table(
                 "step": None,
                 "text": _text(ref.metrics, task.display),
             }
-    averaged = [t for t in tasks if t.average_weight > 0]
+    over = average_tasks(tasks, table_rows)
     for row in table_rows:
-        values = [(row["cells"].get(t.name), t.average_weight) for t in averaged]
-        if averaged and all(c is not None for c, _ in values):
-            avg = sum(c["value"] * w for c, w in values) / sum(w for _, w in values)
-            row["cells"]["average"] = {"value": avg, "std": None, "n": None, "step": None, "text": f"{avg:.2f}"}
-        else:
-            row["cells"]["average"] = None
+        add_average(row, over)
     columns = [
         {
             "key": t.name,
@@ -187,6 +187,7 @@ def benchmark_table(
             "display": t.display,
             "higher_is_better": t.higher_is_better,
             "average_weight": t.average_weight,
+            "data_prefix": t.data_prefix,
         }
         for t in tasks
     ]
@@ -198,6 +199,8 @@ def benchmark_table(
             "display": ["average"],
             "higher_is_better": True,
             "average_weight": 0,
+            "tasks": [name for name, _w in over],
+            "weights": dict(over),
         }
     )
     for col in columns:
@@ -209,6 +212,31 @@ def benchmark_table(
         "columns": columns,
         "rows": table_rows,
     }
+
+
+def average_tasks(tasks: list, rows: list[dict]) -> list[tuple[str, float]]:
+    """(task, weight) the ``average`` column is taken over: the tasks in the benchmark average (weight > 0)
+    where higher is better (a loss does not average with accuracies) and some model row has a result
+    (a task nobody has run yet would leave every row without an average)."""
+    return [
+        (t.name, t.average_weight)
+        for t in tasks
+        if t.average_weight > 0
+        and t.higher_is_better
+        and any(r["kind"] == "model" and r["cells"].get(t.name) is not None for r in rows)
+    ]
+
+
+def add_average(row: dict, over: list[tuple[str, float]]) -> None:
+    """The row's ``average`` cell (the weighted mean of its cells over ``over``; None unless it has them all)
+    and ``row["average"]``: the tasks it is taken over and those the row misses."""
+    missing = [name for name, _w in over if row["cells"].get(name) is None]
+    row["average"] = {"tasks": [name for name, _w in over], "missing": missing}
+    if over and not missing:
+        avg = sum(row["cells"][name]["value"] * w for name, w in over) / sum(w for _n, w in over)
+        row["cells"]["average"] = {"value": avg, "std": None, "n": None, "step": None, "text": f"{avg:.2f}"}
+    else:
+        row["cells"]["average"] = None
 
 
 def _plain_rows(conn, stmt) -> list[tuple]:

@@ -1,9 +1,13 @@
 """The dashboard: server-rendered HTML pages, with JavaScript served from Python packages only.
 
-    /                         -> the first benchmark's page
+    /                         -> the page of the benchmark with the newest result; with no result at all, a
+                              page that says so and names the command that fills the database
     /benchmarks/{name}        models x tasks table (bold best, sortable, searchable, model picker)
                               and one score-vs-step chart per task (95% interval bands) with the
-                              pre-training curve; ?replicas=each: a row and a line per replica
+                              pre-training curve; ?replicas=each: a row and a line per replica. A task
+                              without results is one line naming the command that fills it
+                              (``claf.results.fill``), never an empty chart; each row's average names the
+                              tasks it is taken over, or why there is none
     /benchmarks/{name}/compare?a=MODEL@STEP&b=random-init
                               A against B: a forest plot of the per-task differences with their
                               intervals, the verdicts, P(A > B) and n (``claf.results.compare``)
@@ -27,10 +31,11 @@ from typing import Annotated
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import select
 
-from claf.db.tables import Benchmark, Task
+from claf.db.tables import Benchmark, Result, Task
 from claf.latency import reports
 from claf.results import queries, series
 from claf.results.compare import RANDOM_INIT, compare_models
+from claf.results.fill import fill_commands, starter_command
 from claf.results.replicas import COMBINED, families, family_of
 from claf.results.store import BadParameter, NotFound
 
@@ -75,9 +80,10 @@ def page_data(
     group_by: str | None = None,
     replicas: str = COMBINED,
     compare: tuple[str, str] | None = None,
+    server: str | None = None,
 ) -> dict:
     """Everything a benchmark page shows: the table, each task's series, the option names; with ``compare``
-    (A, B), the comparison its forest plot draws."""
+    (A, B), the comparison its forest plot draws. ``server``: the URL a pushed run folder would go to."""
     table = queries.benchmark_table(session, name, step, seeds, replicas)
     return with_table(
         table,
@@ -85,12 +91,24 @@ def page_data(
         list(session.scalars(select(Benchmark.name).order_by(Benchmark.name))),
         group_by,
         compare_models(session, *compare, name) if compare else None,
+        server,
     )
 
 
-def with_table(table: dict, by_task: dict, benchmarks: list, group_by: str | None, comparison: dict | None) -> dict:
-    """A benchmark page's data from its parts (read from the database or from a server)."""
+def with_table(
+    table: dict,
+    by_task: dict,
+    benchmarks: list,
+    group_by: str | None,
+    comparison: dict | None,
+    server: str | None = None,
+) -> dict:
+    """A benchmark page's data from its parts (read from the database or from a server); ``fill``: for each
+    task without a result to chart, the command that fills it; ``shown``: the columns the table shows (not
+    those where no row, model or reference, has a value)."""
     models = [r["model"] for r in table["rows"] if r["kind"] == "model"]
+    name = table["benchmark"]["name"]
+    empty = [c for c in table["columns"] if c["key"] != "average" and not (by_task.get(c["key"]) or {}).get("traces")]
     return {
         "table": table,
         "series": by_task,
@@ -99,7 +117,28 @@ def with_table(table: dict, by_task: dict, benchmarks: list, group_by: str | Non
         "benchmarks": benchmarks,
         "compare": comparison,
         "compare_pair": default_pair(models),
+        "fill": fill_commands(name, [(c["key"], c.get("data_prefix") or "") for c in empty], server),
+        "shown": [
+            c["key"]
+            for c in table["columns"]
+            if c["key"] == "average" or any(r["cells"].get(c["key"]) is not None for r in table["rows"])
+        ],
     }
+
+
+def average_note(row: dict, column: dict) -> str:
+    """What a row's average is taken over, or why it has none (the average cell's title and note)."""
+    avg = row.get("average") or {"tasks": column.get("tasks") or [], "missing": []}
+    tasks, missing = avg["tasks"], avg["missing"]
+    if not tasks:
+        return "no average: no task in the average has results yet"
+    if missing:
+        have = len(tasks) - len(missing)
+        return f"no average: {have} of {len(tasks)} tasks have results (missing {', '.join(missing)})"
+    weights = column.get("weights") or {}
+    if len({weights.get(t, 1.0) for t in tasks}) > 1:
+        return "weighted avg of " + ", ".join(f"{t} ×{weights[t]:g}" for t in tasks)
+    return "avg of " + ", ".join(tasks)
 
 
 def default_pair(models: list[str]) -> list[str] | None:
@@ -129,7 +168,9 @@ def render_benchmark(data: dict, inline: bool = False) -> str:
             "forest": (STATIC / "forest.js").read_text(encoding="utf-8").replace("</script", "<\\/script"),
         }
     return (
-        _env().get_template("benchmark.html").render(d=data, data_json=_json_for_script(data), assets=assets, fmt=_fmt)
+        _env()
+        .get_template("benchmark.html")
+        .render(d=data, data_json=_json_for_script(data), assets=assets, fmt=_fmt, average_note=average_note)
     )
 
 
@@ -214,24 +255,51 @@ def render_speed(data: dict, inline: bool = False) -> str:
     )
 
 
+def newest_benchmark(session) -> str | None:
+    """The name of the benchmark that holds the newest result (by its creation time); None without results."""
+    return session.scalar(
+        select(Benchmark.name)
+        .join(Task, Task.benchmark_id == Benchmark.id)
+        .join(Result, Result.task_id == Task.id)
+        .order_by(Result.created_at.desc(), Result.id.desc())
+        .limit(1)
+    )
+
+
+def render_empty(benchmarks: list[str]) -> str:
+    """The page ``/`` shows while no benchmark has a result: it says so and names the command that fills one."""
+    return _env().get_template("empty.html").render(benchmarks=benchmarks, command=starter_command())
+
+
 def add_pages(app, factory, auth) -> None:
-    from fastapi import Query
+    from fastapi import Query, Request
     from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
     reads, public = auth.needs("read"), auth.needs(None)
 
-    @app.get("/", include_in_schema=False, dependencies=reads)
+    @app.get("/", include_in_schema=False, dependencies=reads, response_class=HTMLResponse)
     def index():
         with factory() as s:
-            first = s.scalar(select(Benchmark.name).join(Task).order_by(Benchmark.name))
-        return RedirectResponse(f"/benchmarks/{first or 'klue'}")
+            newest = newest_benchmark(s)
+            if newest is None:
+                names = list(s.scalars(select(Benchmark.name).order_by(Benchmark.name)))
+                return HTMLResponse(render_empty(names))
+        return RedirectResponse(f"/benchmarks/{newest}")
 
     @app.get("/benchmarks/{name}", include_in_schema=False, dependencies=reads, response_class=HTMLResponse)
     def benchmark_page(
-        name: str, step: str = "best", seeds: str = "median", group_by: str | None = None, replicas: str = COMBINED
+        request: Request,
+        name: str,
+        step: str = "best",
+        seeds: str = "median",
+        group_by: str | None = None,
+        replicas: str = COMBINED,
     ):
+        server = str(request.base_url).rstrip("/")
         with factory() as s:
-            return HTMLResponse(render_benchmark(page_data(s, name, step, seeds, group_by or None, replicas)))
+            return HTMLResponse(
+                render_benchmark(page_data(s, name, step, seeds, group_by or None, replicas, server=server))
+            )
 
     @app.get("/benchmarks/{name}/compare", include_in_schema=False, dependencies=reads, response_class=HTMLResponse)
     def compare_page(name: str, a: str | None = None, b: str | None = None, draws: int = 1000):

@@ -1,6 +1,6 @@
 // The benchmark page: DataTables (numeric sort, missing cells last both ways), model search and
-// picker, and one plotly chart per task (score vs step, one line per model with its 95% interval band,
-// pre-training curve below).
+// picker, and one plotly chart per task with results (score vs step, one line per model with its 95%
+// interval band, pre-training curve below); a task without results is a line the page already carries.
 const DATA = JSON.parse(document.getElementById("page-data").textContent);
 const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
                  "#bcbd22", "#17becf"];
@@ -83,7 +83,7 @@ function drawCharts() {
   const colour = colourMap(groupBy);
   for (const [task, series] of Object.entries(DATA.series)) {
     const el = document.getElementById(`chart-${task}`);
-    if (!el) continue;
+    if (!el || !series.traces.length) continue;  // a task without results is a line on the page, not a chart
     const bands = series.traces.flatMap((t) => bandTraces(t, colour(t.model)));
     const traces = series.traces.map((t) => ({
       x: t.steps, y: t.values, mode: "lines+markers", yaxis: "y",
@@ -122,6 +122,10 @@ function filterCharts(visibleModels) {
 
 async function main() {
   drawCharts();
+  if (!document.getElementById("results")) {  // no row at all: nothing to sort, search or pick
+    document.body.dataset.ready = "1";
+    return;
+  }
   const module = await loadDataTables();
   const DataTable = module.default;
   DataTable.ext.type.order["score-asc"] = missingLast(false);
