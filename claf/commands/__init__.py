@@ -27,6 +27,7 @@ COMMANDS = {
     "serve": ("serve", "HTTP inference server with micro-batching: <run dir> --backend onnx-int8 --port 8766"),
     "bench": ("bench", "speed benchmarks: bench latency <run dir | bert-base>; bench load <run dir>"),
     "factory": ("factory", "evaluation factory: every checkpoint x every task (run, watch, status, worker, notify)"),
+    "quickstart": ("quickstart", "the main job end to end: pre-train, fine-tune, factory, compare, dashboard"),
 }
 
 

@@ -54,6 +54,11 @@ class CorpusSpec(Block):
     prepared_dir: str = "data/pretrain"
     exclude: CorpusExclude | None = None
 
+    @field_validator("exclude", mode="before")
+    @classmethod
+    def _empty_exclude_is_off(cls, value: Any) -> Any:
+        return None if value == {} else value  # ``--corpus.exclude null`` empties the block: no exclusion
+
     @model_validator(mode="after")
     def _files_exist(self, info: ValidationInfo) -> "CorpusSpec":
         for i, entry in enumerate(self.files):
