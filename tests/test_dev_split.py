@@ -21,6 +21,16 @@ def test_a_cut_is_exact_disjoint_ordered_and_fixed_by_its_seed():
     assert split_rows(ROWS, 43, 0.3)[1] != valid
 
 
+def test_a_grouped_cut_keeps_each_group_on_one_side():
+    rows = [{"id": f"r{i}", "text": f"premise {i // 3}", "label": str(i % 3)} for i in range(300)]
+    train, valid = split_rows(rows, 42, 0.3, group_by="text")
+    assert len(valid) == 90 and len(train) == 210  # whole groups of 3
+    assert not {r["text"] for r in train} & {r["text"] for r in valid}
+    assert split_rows(rows, 42, 0.3, group_by="text") == (train, valid)
+    ungrouped = split_rows(rows, 42, 0.3)[1]
+    assert {r["text"] for r in ungrouped} & {r["text"] for r in split_rows(rows, 42, 0.3)[0]}  # what it prevents
+
+
 def test_a_cut_needs_unique_ids():
     with pytest.raises(ValueError, match="not unique"):
         split_rows(ROWS + ROWS[:1], 42, 0.3)
@@ -47,6 +57,8 @@ def test_the_dev_split_tasks_read_their_cut(name, sizes):
     train, valid = build_reader(cfg).read_splits(dr)
     assert (len(train), len(valid)) == sizes
     assert not {e["id"] for e in train} & {e["id"] for e in valid}
+    if dr[dr["dataset"]]["split"].get("group_by"):  # no premise (first sentence) on both sides
+        assert not {e["text"] for e in train} & {e["text"] for e in valid}
     assert build_reader(cfg).read_splits(dr, train=False) == (None, valid)  # eval reads the same rows
     other = resolve_config(name, {"data_reader.train_file_path": "nsmc/ratings_test.txt"}, kind="finetune")
     with pytest.raises(ReaderOptionError, match="same file"):

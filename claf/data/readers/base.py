@@ -114,7 +114,9 @@ class Reader:
                 f"and valid_file_path ({path}) must name the same file"
             )
         try:
-            rows, valid = split_rows(self.read(resolve_data_file(path)), self.split.seed, self.split.valid_share)
+            rows, valid = split_rows(
+                self.read(resolve_data_file(path)), self.split.seed, self.split.valid_share, self.split.group_by
+            )
         except ValueError as e:
             raise ReaderOptionError(f"{self.key('split')}: {path}: {e}") from None
         train_limit, valid_limit = data_reader.get("train_limit"), data_reader.get("valid_limit")
