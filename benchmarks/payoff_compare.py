@@ -61,6 +61,7 @@ def main() -> None:
     parser.add_argument("--benchmark", default="klue")
     parser.add_argument("--draws", type=int, default=2000)
     parser.add_argument("--command", default="pretrain.py --seeds 42,43,44; factory larva_kor_tiny_klue on -s*-8k")
+    parser.add_argument("--out", default=str(OUT), help="the JSON to add the entry to (payoff_general.json: issue 25)")
     args = parser.parse_args()
 
     from sqlalchemy import select
@@ -93,9 +94,10 @@ def main() -> None:
         "held_out": held_out(Path(args.runs), step),
         "job_seconds": {ck: round(sum(v), 1) for ck, v in sorted(cost.items())},
     }
-    data = json.loads(OUT.read_text(encoding="utf-8")) if OUT.is_file() else {}
+    out = Path(args.out)
+    data = json.loads(out.read_text(encoding="utf-8")) if out.is_file() else {}
     data[args.kind] = entry
-    OUT.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    out.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
     print(json.dumps({k: entry[k] for k in ("cpu", "held_out", "job_seconds")}, indent=1))
 
 

@@ -5,12 +5,14 @@ machine kind) and ``table_intervals.json`` (``benchmarks/table_intervals.py``: t
 intervals, and the old "bold best" against the new rule).
 """
 
-from .common import load, page, provenance, table
+from .common import BENCH, load, page, provenance, table
 
 PAGE = "pretraining.md"
 TITLE = "Pre-training results"
 SUMMARY = "the tiny LaRva recipe against random init (pre-training x fine-tuning seeds), the older tables judged"
+GENERAL = "payoff_general.json"  # issue 25: the general recipe (no suite text in its corpus), same statistics
 SOURCES = ["payoff_3x3.json", "table_intervals.json", "payoff_results.json"]
+SOURCES += [GENERAL] if (BENCH / GENERAL).is_file() else []
 
 
 def _interval(entry: dict) -> str:
@@ -19,12 +21,13 @@ def _interval(entry: dict) -> str:
     return f"{entry['delta']:+.2f} [{entry['low']:+.2f}, {entry['high']:+.2f}] {entry['verdict']}"
 
 
-def compare_section(runs: dict) -> list[str]:
-    lines = ["## The tiny recipe against random init, pre-training seeds x fine-tuning seeds", ""]
+def compare_section(runs: dict, source: str = "payoff_3x3.json", title: str = "") -> list[str]:
+    title = title or "The tiny recipe against random init, pre-training seeds x fine-tuning seeds"
+    lines = [f"## {title}", ""]
     for kind, run in runs.items():
         report = run["compare"]
         lines += [f"### {kind}", ""]
-        lines += provenance(run, "payoff_3x3.json", f"'{kind}'")
+        lines += provenance(run, source, f"'{kind}'")
         lines += [
             f"{report['a']['model']}@{report['a']['step']} against {report['b']['model']} "
             f"({report['bootstrap']['draws']} multi-bootstrap draws, 95% intervals).",
@@ -125,5 +128,12 @@ def tables_section(data: dict) -> list[str]:
 
 
 def render() -> str:
-    body = compare_section(load("payoff_3x3.json")) + tables_section(load("table_intervals.json"))
-    return page(TITLE, SOURCES[:2], body)
+    body: list[str] = []
+    sources = SOURCES[:2]
+    if GENERAL in SOURCES:
+        title = "The general recipe against random init on the wide suite, pre-training seeds x fine-tuning seeds"
+        body += compare_section(load(GENERAL), GENERAL, title)
+        sources = [GENERAL, *sources]
+    title = "The task-adaptive recipe against random init, pre-training seeds x fine-tuning seeds"
+    body += compare_section(load("payoff_3x3.json"), title=title) + tables_section(load("table_intervals.json"))
+    return page(TITLE, sources, body)
