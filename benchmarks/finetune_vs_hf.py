@@ -57,25 +57,29 @@ def read_tsv(name, limit=None):
     return rows
 
 
-def run_claf(precision, train_rows, log_dir):
+def run_claf(precision, train_rows, log_dir, model=None, valid_rows=None, hp=None):
+    """One fine-tuning run through this framework; ``model`` a model folder (default: the offline MiniLM),
+    ``hp`` overrides of HP (benchmarks/gpu_suite.py runs other shapes and sizes through the same code)."""
     from claf.experiment import Experiment
 
+    hp = {**HP, **(hp or {})}
     overrides = {
-        "bert_for_seq_cls.pretrained_model_name": model_path(),
+        "bert_for_seq_cls.pretrained_model_name": model or model_path(),
         "data_reader.train_limit": train_rows,
+        "data_reader.valid_limit": valid_rows,
         "trainer.log_dir": log_dir,
-        "trainer.num_epochs": HP["epochs"],
+        "trainer.num_epochs": hp["epochs"],
         "trainer.precision": precision,
         "trainer.progress": False,
         "trainer.verbose_step_count": 0,
-        "trainer.max_grad_norm": HP["max_grad_norm"],
-        "iterator.batch_size": HP["batch_size"],
-        "iterator.eval_batch_size": HP["eval_batch_size"],
-        "optimizer.learning_rate": HP["learning_rate"],
-        "adamw.weight_decay": HP["weight_decay"],
-        "warmup_linear.warmup_proportion": HP["warmup"],
-        "seed_num": HP["seed"],
-        "seq_cls.max_seq_length": HP["max_length"],
+        "trainer.max_grad_norm": hp["max_grad_norm"],
+        "iterator.batch_size": hp["batch_size"],
+        "iterator.eval_batch_size": hp["eval_batch_size"],
+        "optimizer.learning_rate": hp["learning_rate"],
+        "adamw.weight_decay": hp["weight_decay"],
+        "warmup_linear.warmup_proportion": hp["warmup"],
+        "seed_num": hp["seed"],
+        "seq_cls.max_seq_length": hp["max_length"],
     }
     last = Experiment("train", "glue/sst2_bert", overrides=overrides)()["history"][-1]
     return {
@@ -85,7 +89,8 @@ def run_claf(precision, train_rows, log_dir):
     }
 
 
-def run_hf(precision, train_rows, log_dir):
+def run_hf(precision, train_rows, log_dir, model=None, valid_rows=None, hp=None):
+    """The same run through Hugging Face ``Trainer`` (precision fp32, bf16 or fp16; on the GPU when there is one)."""
     import numpy as np
     import torch
     from transformers import (
@@ -96,28 +101,31 @@ def run_hf(precision, train_rows, log_dir):
         TrainingArguments,
     )
 
-    tokenizer = AutoTokenizer.from_pretrained(model_path())
+    hp = {**HP, **(hp or {})}
+    model = model or model_path()
+    tokenizer = AutoTokenizer.from_pretrained(model)
 
     def encode(rows):
-        enc = tokenizer([s for s, _ in rows], truncation=True, max_length=HP["max_length"])
+        enc = tokenizer([s for s, _ in rows], truncation=True, max_length=hp["max_length"])
         return [{**{k: enc[k][i] for k in enc}, "labels": label} for i, (_, label) in enumerate(rows)]
 
-    train, dev = encode(read_tsv("train.tsv", train_rows)), encode(read_tsv("dev.tsv"))
-    torch.manual_seed(HP["seed"])
-    model = AutoModelForSequenceClassification.from_pretrained(model_path(), num_labels=2)
+    train, dev = encode(read_tsv("train.tsv", train_rows)), encode(read_tsv("dev.tsv", valid_rows))
+    torch.manual_seed(hp["seed"])
+    net = AutoModelForSequenceClassification.from_pretrained(model, num_labels=2)
     args = TrainingArguments(
         output_dir=log_dir,
-        per_device_train_batch_size=HP["batch_size"],
-        per_device_eval_batch_size=HP["eval_batch_size"],
-        learning_rate=HP["learning_rate"],
-        num_train_epochs=HP["epochs"],
-        weight_decay=HP["weight_decay"],
-        warmup_steps=HP["warmup"],
+        per_device_train_batch_size=hp["batch_size"],
+        per_device_eval_batch_size=hp["eval_batch_size"],
+        learning_rate=hp["learning_rate"],
+        num_train_epochs=hp["epochs"],
+        weight_decay=hp["weight_decay"],
+        warmup_steps=hp["warmup"],
         lr_scheduler_type="linear",
-        max_grad_norm=HP["max_grad_norm"],
-        seed=HP["seed"],
+        max_grad_norm=hp["max_grad_norm"],
+        seed=hp["seed"],
         bf16=precision == "bf16",
-        use_cpu=True,
+        fp16=precision == "fp16",
+        use_cpu=not torch.cuda.is_available(),
         eval_strategy="no",
         save_strategy="no",
         logging_strategy="no",
@@ -129,7 +137,7 @@ def run_hf(precision, train_rows, log_dir):
         return {"accuracy": 100.0 * float(np.mean(prediction.predictions.argmax(-1) == prediction.label_ids))}
 
     trainer = Trainer(
-        model=model,
+        model=net,
         args=args,
         train_dataset=train,
         eval_dataset=dev,
@@ -174,17 +182,20 @@ def matmul_peak(dtype_name, size=2048, seconds=2.0):
     return best
 
 
-def flops_per_train_sample(train_rows):
+def flops_per_train_sample(train_rows, model=None, max_length=None):
     """6 x (non-embedding parameters) per real token + attention score/value matmuls, averaged per row."""
     from transformers import AutoConfig, AutoTokenizer
 
-    config = AutoConfig.from_pretrained(model_path())
+    model = model or model_path()
+    config = AutoConfig.from_pretrained(model)
     h, layers, inter = config.hidden_size, config.num_hidden_layers, config.intermediate_size
     params = layers * (4 * h * h + 2 * h * inter) + h * h + 2 * h  # encoder matmuls + pooler + classifier
     lengths = [
         len(ids)
-        for ids in AutoTokenizer.from_pretrained(model_path())(
-            [s for s, _ in read_tsv("train.tsv", train_rows)], truncation=True, max_length=HP["max_length"]
+        for ids in AutoTokenizer.from_pretrained(model)(
+            [s for s, _ in read_tsv("train.tsv", train_rows)],
+            truncation=True,
+            max_length=max_length or HP["max_length"],
         )["input_ids"]
     ]
     per_row = [6 * params * n + 3 * layers * 4 * n * n * h for n in lengths]

@@ -1,7 +1,9 @@
 """Executors: how claimed jobs get CPUs.
 
     local   N worker threads in this process, each running one job subprocess at a time; the machine's
-            cores are split between them (``executor.workers``; on CPU the default is 1 worker)
+            cores are split between them (``executor.workers``; on CPU the default is 1 worker, on a GPU
+            machine one per GPU). Worker i's jobs see one GPU, ``CUDA_VISIBLE_DEVICES`` round-robin over the
+            visible ones (``worker_env``), so two workers never share ``cuda:0`` by accident
     ray     each job is a Ray core task with ``num_cpus``/``num_gpus``; ``ray.init()`` locally or
             ``executor.ray.address`` (``ray://head:10001`` or ``auto``) for a cluster. This process claims,
             heartbeats and finishes the jobs; the task runs the job subprocess on whichever node Ray picks.
@@ -20,15 +22,38 @@ from claf.queue.jobs import LeaseLost
 logger = logging.getLogger(__name__)
 
 
-def default_workers() -> int:
+def visible_devices(environ=None) -> list[str]:
+    """The GPUs this process may hand out: the ids in ``CUDA_VISIBLE_DEVICES`` when it is set (up to the first
+    invalid entry, where CUDA stops reading it), else ``0 .. n-1`` for the n GPUs torch sees; none on a CPU."""
+    environ = os.environ if environ is None else environ
+    given = environ.get("CUDA_VISIBLE_DEVICES")
+    if given is not None:
+        ids = []
+        for item in given.split(","):
+            item = item.strip()
+            if not item or item.startswith("-"):
+                break
+            ids.append(item)
+        return ids
     try:
         import torch
 
-        if torch.cuda.is_available():
-            return torch.cuda.device_count()
+        return [str(i) for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else []
     except ImportError:
-        pass
-    return 1
+        return []
+
+
+def worker_env(index: int, devices: list[str]) -> dict[str, str]:
+    """What worker ``index`` adds to its job processes' environment: its own GPU, round-robin over ``devices``,
+    so each job sees one device as ``cuda:0``; nothing on a machine without GPUs."""
+    if not devices:
+        return {}
+    return {"CUDA_VISIBLE_DEVICES": devices[index % len(devices)]}
+
+
+def default_workers() -> int:
+    """One worker per GPU, else one."""
+    return len(visible_devices()) or 1
 
 
 def open_jobs(store, recipe: str) -> list[dict]:
@@ -59,8 +84,17 @@ def run_local(
     workers = int(workers or default_workers())
     threads = int(threads or max(1, (os.cpu_count() or 1) // workers))
     prefix = name or f"{os.uname().nodename}-{os.getpid()}"
-    pool = [Worker(store, f"{prefix}-w{i}", work_dir, lease_s, heartbeat_s, threads, recipe) for i in range(workers)]
-    logger.info("local executor: %d worker(s) x %d thread(s)", workers, threads)
+    devices = visible_devices()
+    pool = [
+        Worker(store, f"{prefix}-w{i}", work_dir, lease_s, heartbeat_s, threads, recipe, env=worker_env(i, devices))
+        for i in range(workers)
+    ]
+    logger.info(
+        "local executor: %d worker(s) x %d thread(s)%s",
+        workers,
+        threads,
+        f", GPUs {', '.join(w.env['CUDA_VISIBLE_DEVICES'] for w in pool)}" if devices else "",
+    )
     while True:
         running = [threading.Thread(target=w.loop, name=w.name, daemon=True) for w in pool]
         for t in running:

@@ -148,6 +148,8 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S"
     )
     os.environ.pop("CLAF_SERVER_URL", None)  # the factory posts the result itself, under the job's names
+    devices = os.environ.get("CUDA_VISIBLE_DEVICES")  # the worker's GPU (claf.factory.executors.worker_env)
+    logger.info("job %s: CUDA_VISIBLE_DEVICES=%s", job["key"][:12], "(not set)" if devices is None else devices)
     try:
         from transformers.utils import logging as hf_logging
 
@@ -173,7 +175,9 @@ def main(argv: list[str] | None = None) -> int:
         Experiment("train", spec)()
         payload = result_for(job, log_dir)
         payload["provenance"].update(
-            experiment_s=round(time.time() - began, 3), process_start_s=round(began - STARTED, 3)
+            experiment_s=round(time.time() - began, 3),
+            process_start_s=round(began - STARTED, 3),
+            **({"cuda_visible_devices": devices} if devices is not None else {}),
         )
         atomic_write_text(log_dir / RESULT_FILE, json.dumps(payload, ensure_ascii=False))
         return 0

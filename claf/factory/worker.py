@@ -57,6 +57,17 @@ def tail(path: Path, size: int = TAIL) -> str:
         return ""
 
 
+def job_env(threads: int | None = None, extra: dict[str, str] | None = None, environ=None) -> dict[str, str]:
+    """A job process's environment: this one's, without the server URL (the worker posts the result), with
+    the thread count and ``extra`` (e.g. the worker's ``CUDA_VISIBLE_DEVICES``)."""
+    env = dict(os.environ if environ is None else environ)
+    env.pop("CLAF_SERVER_URL", None)
+    if threads:
+        env.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    env.update(extra or {})
+    return env
+
+
 def run_job_process(
     job: dict,
     work_dir,
@@ -65,22 +76,21 @@ def run_job_process(
     tick_every: float = 10.0,
     stop: threading.Event | None = None,
     grace_s: float = 30.0,
+    env: dict[str, str] | None = None,
 ) -> dict:
     """Run one job in a subprocess -> outcome {ok, result, error, log_tail, oom, preempted, wall_time}.
 
     ``tick()`` is called every ``tick_every`` seconds while the job runs (heartbeats); when it returns
     False the lease is lost: the job process is killed and the outcome says so. When ``stop`` is set
     the job process gets SIGTERM (it saves a checkpoint at its next step and exits) and is killed if
-    it has not exited ``grace_s`` seconds later; the outcome then says ``preempted``.
+    it has not exited ``grace_s`` seconds later; the outcome then says ``preempted``. ``env`` is added to the
+    job process's environment (the worker's GPU: ``claf.factory.executors.worker_env``).
     """
     log_dir = job_dir(job, work_dir)
     log_dir.mkdir(parents=True, exist_ok=True)
     job_file = log_dir / "factory_job.json"
     atomic_write_text(job_file, json.dumps(dict(job, log_dir=str(log_dir), threads=threads), ensure_ascii=False))
-    env = dict(os.environ)
-    env.pop("CLAF_SERVER_URL", None)
-    if threads:
-        env.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    env = job_env(threads, env)
     log_path = log_dir / "factory.log"
     started = time.time()
     with open(log_path, "ab") as log:
@@ -154,8 +164,10 @@ class Worker:
         threads: int | None = None,
         recipe: str | None = None,
         grace_s: float = 30.0,
+        env: dict[str, str] | None = None,
     ):
         self.store, self.lease_s, self.heartbeat_s, self.threads = store, lease_s, heartbeat_s, threads
+        self.env = dict(env or {})  # added to each job process's environment (its GPU)
         self.name = name or f"{socket.gethostname()}-{os.getpid()}"
         self.work_dir = Path(work_dir) if work_dir else default_work_dir()
         self.recipe, self.grace_s = recipe, grace_s
@@ -203,7 +215,9 @@ class Worker:
                 logger.warning("%s: heartbeat failed: %s", self.name, e)
                 return True
 
-        outcome = run_job_process(job, self.work_dir, self.threads, tick, self.heartbeat_s, self.stop, self.grace_s)
+        outcome = run_job_process(
+            job, self.work_dir, self.threads, tick, self.heartbeat_s, self.stop, self.grace_s, env=self.env
+        )
         if outcome.get("lost"):
             logger.warning("%s: lost the lease of job %s; another worker has it", self.name, job["id"])
             return True

@@ -64,6 +64,16 @@ class Distributed:
             return wrapped.no_sync()
         return contextlib.nullcontext()
 
+    def sum_on_device(self, value):
+        """``value`` (a number) summed over all ranks, as a float64 tensor left on the device: no host sync."""
+        if not self.enabled:
+            return torch.tensor(float(value), dtype=torch.float64)
+        tensor = to_device(
+            torch.tensor(float(value), dtype=torch.float64), self.device if self.device.type == "cuda" else "cpu"
+        )
+        torch.distributed.all_reduce(tensor)
+        return tensor
+
     def sum(self, values):
         """Element-wise sum of a list of numbers over all ranks (floats back)."""
         if not self.enabled:
@@ -92,6 +102,19 @@ class Distributed:
     def close(self):
         if self.enabled and torch.distributed.is_initialized():
             torch.distributed.destroy_process_group()
+
+
+def to_device(value, device):
+    """A CPU tensor (or a batch dict of them) on ``device``. On CUDA the host copy is pinned first, so the copy
+    is asynchronous: from pageable memory CUDA may wait for the queued work first, a host sync per batch."""
+    if isinstance(value, dict):
+        return {k: to_device(v, device) for k, v in value.items()}
+    if not torch.is_tensor(value):
+        return value
+    device = torch.device(device)
+    if device.type == "cuda" and value.device.type == "cpu":
+        return value.pin_memory().to(device, non_blocking=True)
+    return value.to(device)
 
 
 def default_device(local_rank=0):

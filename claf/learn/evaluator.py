@@ -30,22 +30,23 @@ class Evaluator:
         was_training = self.model.training
         self.model.eval()
         results = [None] * len(self.data.features)
-        loss_sum, loss_count = 0.0, 0
+        loss_sum, loss_count = torch.zeros((), dtype=torch.float64), 0
         device = next(self.model.parameters()).device
         rank, world = (self.dist.rank, self.dist.world_size) if self.dist is not None else (0, 1)
         mine = {}
         try:
             for indices in bar(self.batches[rank::world], desc="evaluating", unit=" batches"):
                 batch = {k: v.to(device) for k, v in collate(self.data.features, indices, self.pad_token_id).items()}
-                with autocast(self.precision):
+                with autocast(self.precision, device.type):  # the model's device, not "cuda if there is one"
                     outputs = self.model(batch)
                 if getattr(outputs, "loss", None) is not None:
-                    loss_sum += float(outputs.loss) * len(indices)
+                    loss_sum = loss_sum.to(outputs.loss.device) + outputs.loss.detach().double() * len(indices)
                     loss_count += len(indices)
                 for i, result in zip(indices, self.model.feature_results(outputs, batch)):
                     mine[i] = result
         finally:
             self.model.train(was_training)
+        loss_sum = float(loss_sum)
         if world > 1:
             gathered = self.dist.gather(mine)
             mine = {i: r for part in gathered for i, r in part.items()}

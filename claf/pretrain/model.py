@@ -80,9 +80,15 @@ class PretrainModel(torch.nn.Module):
         if "token_type_ids" in batch and getattr(self.net.config, "type_vocab_size", 0) > 1:
             inputs["token_type_ids"] = batch["token_type_ids"]
         outputs = self.encoder(**inputs)
-        masked = labels != IGNORE_INDEX
-        logits = self.head(outputs.last_hidden_state[masked])  # [masked tokens, vocab]
-        targets = labels[masked]
+        hidden = outputs.last_hidden_state
+        positions = batch.get("masked_positions")  # flat indices from the data stream (claf.pretrain.stream)
+        if positions is None:  # a boolean mask: its size is read back from the device (a host sync)
+            masked = labels != IGNORE_INDEX
+            hidden, targets = hidden[masked], labels[masked]
+        else:
+            hidden = hidden.reshape(-1, hidden.shape[-1]).index_select(0, positions)
+            targets = labels.reshape(-1).index_select(0, positions)
+        logits = self.head(hidden)  # [masked tokens, vocab]
         mlm_loss = F.cross_entropy(logits.float(), targets)
         loss, nsp_loss = mlm_loss, None
         if self.nsp_head is not None and "next_sentence_label" in batch:

@@ -26,9 +26,11 @@ import numpy as np
 from claf.config.errors import ConfigError
 from claf.pretrain import rng
 from claf.pretrain.instances import build_instances, instance_lengths
+from claf.pretrain.masking import IGNORE_INDEX
 from claf.pretrain.plans import Plan
 
 MODEL_KEYS = ("input_ids", "token_type_ids", "attention_mask", "labels", "next_sentence_label")
+MASKED_POSITIONS = "masked_positions"
 GROUP_SALT = 0x6C656E  # the block shuffle's own random stream
 
 
@@ -140,6 +142,9 @@ class PretrainBatches:
         batch = build_instances(plan, indices, keys, self.specials)
         batch = self.masker(batch, keys, self.mask_schedule.ngram_share(step))
         out = {k: batch[k] for k in MODEL_KEYS if k in batch}
+        # the masked tokens' flat positions, found here on the host: the model then gathers them without the
+        # device sync a boolean mask costs (claf.pretrain.model)
+        out[MASKED_POSITIONS] = np.flatnonzero(out["labels"].reshape(-1) != IGNORE_INDEX)
         if self.as_tensors:
             import torch
 

@@ -26,7 +26,7 @@ from claf.config.errors import ConfigError
 from claf.data.batch_source import as_batch_source, count_units, elastic_layout
 from claf.learn import step_log
 from claf.learn.checkpoint import find_last, load_last, save_last
-from claf.learn.distributed import Distributed
+from claf.learn.distributed import Distributed, to_device
 from claf.learn.metric_logs import MetricLogs
 from claf.learn.precision import autocast, describe_cpu, grad_scaler
 from claf.learn.preempt import Preempted, requested
@@ -215,20 +215,25 @@ class Trainer:
 
     def _update(self, net, model, window, optimizer, scheduler, scaler, dist):
         """One optimizer step over a window of micro-batches; (weighted loss sum, units, rows)."""
-        units = [count_units(batch, model) for batch in window]
+        units = [count_units(batch, model) for batch in window]  # on the host copies: no device sync
         rows = sum(_rows(batch) for batch, u in zip(window, units) if u)
-        window_units = dist.sum([sum(units)])[0] if dist.enabled else sum(units)
-        scale = dist.world_size / max(window_units, 1)
+        if dist.enabled:  # the window's units over all ranks, kept on the device (no host sync per step)
+            scale = dist.world_size / dist.sum_on_device(sum(units)).clamp(min=1)
+        else:
+            scale = dist.world_size / max(sum(units), 1)
         device = dist.device
         loss_sum = torch.zeros((), device=device)
         for i, (batch, u) in enumerate(zip(window, units)):
-            batch = {k: v.to(device, non_blocking=True) if torch.is_tensor(v) else v for k, v in batch.items()}
+            batch = to_device(batch, device)  # pinned + asynchronous on CUDA
             with dist.no_sync(net, skip=i < len(window) - 1):
                 with autocast(self.precision, device.type):
                     loss = net(batch).loss
-                weighted = loss.float() * (u * scale)
+                weight = u * scale
+                weighted = loss.float() * (weight.float() if torch.is_tensor(weight) else weight)
                 (scaler.scale(weighted) if scaler is not None else weighted).backward()
             loss_sum += loss.detach().float() * u
+        # fp16: the gradients of the whole window are unscaled once, clipped unscaled, and the scaler steps and
+        # updates once per optimizer step (a window with an inf/nan gradient skips the step, halving the scale)
         if scaler is not None:
             scaler.unscale_(optimizer)
         if self.max_grad_norm:
