@@ -9,8 +9,11 @@ from types import SimpleNamespace
 
 import pytest
 
-MIRROR = Path(os.environ.get("CLAF_DATA_MIRROR", Path(__file__).resolve().parents[2] / "shared" / "data"))
-os.environ.setdefault("CLAF_DATA_MIRROR", str(MIRROR))
+# absolute, also when the README's relative `export CLAF_DATA_MIRROR=../shared/data` is set: the tests' subprocesses
+# run in other folders
+MIRROR = Path(os.environ.get("CLAF_DATA_MIRROR") or Path(__file__).resolve().parents[2] / "shared" / "data")
+MIRROR = MIRROR.expanduser().resolve()
+os.environ["CLAF_DATA_MIRROR"] = str(MIRROR)
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 

@@ -192,3 +192,18 @@ def test_corrupt_local_copy_is_reported_as_corrupt_not_as_a_network_failure(data
     with pytest.raises(DataFileError) as err:
         resolve_data_file("toy/pairs.txt", manifest=manifest)
     assert str(err.value).startswith(f"data file 'toy/pairs.txt': the local copy {target} is corrupt (sha256 ")
+
+
+def test_a_relative_mirror_is_made_absolute_for_the_processes_started_elsewhere(tmp_path, monkeypatch):
+    import os
+    import subprocess
+    import sys
+
+    from claf.data.sources import mirror_root
+
+    monkeypatch.chdir(MIRROR.parent)
+    monkeypatch.setenv("CLAF_DATA_MIRROR", MIRROR.name)  # the README's `export CLAF_DATA_MIRROR=../shared/data`
+    assert mirror_root() == MIRROR and os.environ["CLAF_DATA_MIRROR"] == str(MIRROR)
+    code = "from claf.data.sources import resolve_data_file; print(resolve_data_file('nsmc/ratings_test.txt'))"
+    found = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True)
+    assert found.stdout.strip() == str(MIRROR / "nsmc" / "ratings_test.txt")

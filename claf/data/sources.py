@@ -57,8 +57,17 @@ def data_root() -> Path:
 
 
 def mirror_root():
+    """``$CLAF_DATA_MIRROR`` as an absolute path. A relative one (``export CLAF_DATA_MIRROR=../shared/data``)
+    is taken from the working directory and written back absolute, so that the processes this one starts in
+    other folders (factory jobs, torchrun workers, tests' subprocesses) find the same mirror."""
     env = os.environ.get("CLAF_DATA_MIRROR")
-    return Path(env).expanduser() if env else None
+    if not env:
+        return None
+    root = Path(env).expanduser()
+    if not root.is_absolute():
+        root = root.resolve()
+        os.environ["CLAF_DATA_MIRROR"] = str(root)
+    return root
 
 
 def resolve_data_file(path, manifest=None) -> Path:
