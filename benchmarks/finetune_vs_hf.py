@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-MIRROR = Path(os.environ.get("CLAF_DATA_MIRROR", ROOT.parent / "shared" / "data"))
+MIRROR = Path(os.environ.get("CLAF_DATA_MIRROR", ROOT.parent / "shared" / "data")).expanduser().resolve()
 SETTINGS = ("hf_fp32", "claf_fp32", "claf_bf16", "hf_bf16")
 HP = {
     "batch_size": 32,

@@ -259,7 +259,7 @@ def use_carry(carry, work):
 
 
 def mirror():
-    return Path(os.environ.get("CLAF_DATA_MIRROR", ROOT.parent / "shared" / "data"))
+    return Path(os.environ.get("CLAF_DATA_MIRROR", ROOT.parent / "shared" / "data")).expanduser().resolve()
 
 
 def slice_or_mirror(slices, name):

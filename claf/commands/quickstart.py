@@ -178,8 +178,9 @@ def mirror_fix() -> str:
 
 def check_mirror(plan: Plan) -> None:
     """Pre-training reads a mirror-only corpus: a missing one is one line naming CLAF_DATA_MIRROR."""
-    mirror = os.environ.get("CLAF_DATA_MIRROR")
-    root = Path(mirror).expanduser() if mirror else None
+    from claf.data.sources import mirror_root
+
+    root = mirror_root()
     missing = [f for f in plan.corpus_files if not Path(f).is_file() and not (root and (root / f).is_file())]
     if not missing:
         return
@@ -189,7 +190,7 @@ def check_mirror(plan: Plan) -> None:
             f"CLAF_DATA_MIRROR is not set; {mirror_fix()} and run {PROG} again"
         )
     raise MissingFileError(
-        f"CLAF_DATA_MIRROR={mirror} has no {missing[0]} (the pre-training corpus): point CLAF_DATA_MIRROR "
+        f"CLAF_DATA_MIRROR={root} has no {missing[0]} (the pre-training corpus): point CLAF_DATA_MIRROR "
         f"at a full copy of the datasets and run {PROG} again"
     )
 

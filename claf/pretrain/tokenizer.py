@@ -22,9 +22,11 @@ def tokenizer_dir(name_or_path):
     path = Path(text).expanduser()
     if path.is_dir():
         return path
-    mirror = os.environ.get("CLAF_DATA_MIRROR")
-    if mirror and not path.is_absolute() and (Path(mirror).expanduser() / text).is_dir():
-        return Path(mirror).expanduser() / text
+    from claf.data.sources import mirror_root
+
+    mirror = mirror_root()
+    if mirror and not path.is_absolute() and (mirror / text).is_dir():
+        return mirror / text
     if text.startswith("vocab/") and text in list_base_configs():
         from claf.tokens.vocab_build import built_vocab
 
