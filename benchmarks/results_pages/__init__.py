@@ -11,9 +11,21 @@ from . import (
     precision,
     pretrain_pipeline,
     pretraining,
+    quickstart,
     serving,
     speed_vs_hf,
     tokenizers,
 )
 
-PAGES = [pretraining, serving, tokenizers, precision, speed_vs_hf, pretrain_pipeline, electra, factory, bench_server]
+PAGES = [
+    pretraining,
+    quickstart,
+    serving,
+    tokenizers,
+    precision,
+    speed_vs_hf,
+    pretrain_pipeline,
+    electra,
+    factory,
+    bench_server,
+]
