@@ -82,3 +82,30 @@ def num(value: Any, digits: int = 1, suffix: str = "") -> str:
 
 def ratio(value: Any) -> str:
     return "-" if value is None else f"{value:.2f}x"
+
+
+def compare_table(report: dict) -> list[str]:
+    """A ``claf compare`` report as a table: per task both means, the difference with its 95% interval,
+    P(A > B), n and the verdict, then the task average."""
+    rows = []
+    for t in report["tasks"]:
+        n_a = " x ".join(str(x) for x in t["a"]["n"])
+        n_b = " x ".join(str(x) for x in t["b"]["n"])
+        rows.append(
+            [
+                t["task"],
+                f"{t['a']['mean']:.2f}",
+                f"{t['b']['mean']:.2f}",
+                f"{t['delta']:+.2f} [{t['low']:+.2f}, {t['high']:+.2f}]",
+                f"{t['p_a_better']:.2f}",
+                f"{n_a}; {n_b}",
+                t["verdict"],
+            ]
+        )
+    avg = report.get("average")
+    if avg:
+        interval = f"{avg['delta']:+.2f} [{avg['low']:+.2f}, {avg['high']:+.2f}]"
+        rows.append(
+            [f"average ({', '.join(avg['tasks'])})", "", "", interval, f"{avg['p_a_better']:.2f}", "", avg["verdict"]]
+        )
+    return table(["task", "A mean", "B mean", "A - B [95% interval]", "P(A > B)", "n (A; B)", "verdict"], rows)

@@ -5,7 +5,7 @@ machine kind) and ``table_intervals.json`` (``benchmarks/table_intervals.py``: t
 intervals, and the old "bold best" against the new rule).
 """
 
-from .common import BENCH, load, page, provenance, table
+from .common import BENCH, compare_table, load, page, provenance, table
 
 PAGE = "pretraining.md"
 TITLE = "Pre-training results"
@@ -33,36 +33,7 @@ def compare_section(runs: dict, source: str = "payoff_3x3.json", title: str = ""
             f"({report['bootstrap']['draws']} multi-bootstrap draws, 95% intervals).",
             "",
         ]
-        rows = []
-        for t in report["tasks"]:
-            n_a = " x ".join(str(x) for x in t["a"]["n"])
-            n_b = " x ".join(str(x) for x in t["b"]["n"])
-            rows.append(
-                [
-                    t["task"],
-                    f"{t['a']['mean']:.2f}",
-                    f"{t['b']['mean']:.2f}",
-                    f"{t['delta']:+.2f} [{t['low']:+.2f}, {t['high']:+.2f}]",
-                    f"{t['p_a_better']:.2f}",
-                    f"{n_a}; {n_b}",
-                    t["verdict"],
-                ]
-            )
-        avg = report.get("average")
-        if avg:
-            rows.append(
-                [
-                    f"average ({', '.join(avg['tasks'])})",
-                    "",
-                    "",
-                    f"{avg['delta']:+.2f} [{avg['low']:+.2f}, {avg['high']:+.2f}]",
-                    f"{avg['p_a_better']:.2f}",
-                    "",
-                    avg["verdict"],
-                ]
-            )
-        header = ["task", "A mean", "B mean", "A - B [95% interval]", "P(A > B)", "n (A; B)", "verdict"]
-        lines += table(header, rows)
+        lines += compare_table(report)
         lines += ["n is replicas x fine-tuning seeds per replica x dev examples.", ""]
         if run.get("per_replica"):
             lines += ["Each replica's mean per task (fine-tuning seeds averaged):", ""]
