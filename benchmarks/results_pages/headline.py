@@ -7,7 +7,7 @@ naming the machine and date, for the first machine kind in the JSON.
 import json
 from pathlib import Path
 
-from .common import ROOT, DataError, field, load, table
+from .common import RENDER, ROOT, DataError, field, load, table
 
 START = "<!-- results:headline:start -->"
 END = "<!-- results:headline:end -->"
@@ -64,34 +64,51 @@ def render() -> str:
     return "\n".join(lines)
 
 
-def block(text: str, path: Path) -> tuple[int, int]:
+def blocks() -> list[tuple[str, str, str, object]]:
+    """(start marker, end marker, source, render) of each README block: the headline, then the budget curve
+    once ``budget_curve.json`` exists."""
+    from . import budget
+    from .common import BENCH
+
+    out: list[tuple[str, str, str, object]] = [(START, END, SOURCE, render)]
+    if (BENCH / budget.SOURCE).is_file():
+        out.append((budget.START, budget.END, budget.SOURCE, budget.readme_block))
+    return out
+
+
+def block(text: str, path: Path, start_marker: str = START, end_marker: str = END) -> tuple[int, int]:
     """(start, end) offsets of the content between the markers; a one-line DataError when they are absent."""
-    start, end = text.find(START), text.find(END)
+    start, end = text.find(start_marker), text.find(end_marker)
     if start < 0 or end < 0 or end < start:
-        raise DataError(f"{path.name} has no {START} ... {END} block; add the two markers where the headline goes")
-    return start + len(START), end
+        raise DataError(
+            f"{path.name} has no {start_marker} ... {end_marker} block; add the two markers where the table goes"
+        )
+    return start + len(start_marker), end
 
 
 def problem(path: Path) -> str | None:
-    """None when the README's block is what the JSON gives, else one line saying what differs."""
+    """None when the README's blocks are what the JSON gives, else one line saying what differs."""
     text = path.read_text(encoding="utf-8")
-    try:
-        start, end = block(text, path)
-    except DataError as e:
-        return str(e)
-    if text[start:end].strip("\n") != render():
-        return f"{path.name}'s headline block differs from benchmarks/{SOURCE}: run python benchmarks/render_results.py"
+    for start_marker, end_marker, source, make in blocks():
+        try:
+            start, end = block(text, path, start_marker, end_marker)
+        except DataError as e:
+            return str(e)
+        if text[start:end].strip("\n") != make():
+            return f"{path.name}'s block {start_marker} differs from benchmarks/{source}: run {RENDER}"
     return None
 
 
 def update(path: Path) -> bool:
-    """Rewrite the README's block in place; False (nothing written) when the markers are absent."""
+    """Rewrite the README's blocks in place; False (nothing written) when a block's markers are absent."""
     text = path.read_text(encoding="utf-8")
-    try:
-        start, end = block(text, path)
-    except DataError:
-        return False
-    new = text[:start] + "\n" + render() + "\n" + text[end:]
+    new = text
+    for start_marker, end_marker, _source, make in blocks():
+        try:
+            start, end = block(new, path, start_marker, end_marker)
+        except DataError:
+            return False
+        new = new[:start] + "\n" + make() + "\n" + new[end:]
     if new != text:
         path.write_text(new, encoding="utf-8")
     return True

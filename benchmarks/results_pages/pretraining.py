@@ -5,6 +5,7 @@ machine kind) and ``table_intervals.json`` (``benchmarks/table_intervals.py``: t
 intervals, and the old "bold best" against the new rule).
 """
 
+from . import budget
 from .common import BENCH, compare_table, load, page, provenance, table
 
 PAGE = "pretraining.md"
@@ -13,6 +14,7 @@ SUMMARY = "the tiny LaRva recipe against random init (pre-training x fine-tuning
 GENERAL = "payoff_general.json"  # issue 25: the general recipe (no suite text in its corpus), same statistics
 SOURCES = ["payoff_3x3.json", "table_intervals.json", "payoff_results.json"]
 SOURCES += [GENERAL] if (BENCH / GENERAL).is_file() else []
+SOURCES += [budget.SOURCE] if (BENCH / budget.SOURCE).is_file() else []
 
 
 def _interval(entry: dict) -> str:
@@ -105,6 +107,9 @@ def render() -> str:
         title = "The general recipe against random init on the wide suite, pre-training seeds x fine-tuning seeds"
         body += compare_section(load(GENERAL), GENERAL, title)
         sources = [GENERAL, *sources]
+    if budget.SOURCE in SOURCES:
+        body += budget.section()
+        sources = [*sources, budget.SOURCE]
     title = "The task-adaptive recipe against random init, pre-training seeds x fine-tuning seeds"
     body += compare_section(load("payoff_3x3.json"), title=title) + tables_section(load("table_intervals.json"))
     return page(TITLE, sources, body)

@@ -60,7 +60,7 @@ DEFAULTS: dict[str, dict] = {
             "max_attempts": 3,
             "work_dir": None,
             "poll_seconds": 60,
-            "ray": {"address": None, "num_cpus": 1, "num_gpus": 0},
+            "ray": {"address": None, "num_cpus": 1, "num_gpus": 0, "node_ip": None},
         },
         "notify": {"enabled": True, "slack": {"webhook_env": "CLAF_SLACK_WEBHOOK_URL"}, "dashboard_url": None},
     },

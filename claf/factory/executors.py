@@ -5,8 +5,13 @@
             machine one per GPU). Worker i's jobs see one GPU, ``CUDA_VISIBLE_DEVICES`` round-robin over the
             visible ones (``worker_env``), so two workers never share ``cuda:0`` by accident
     ray     each job is a Ray core task with ``num_cpus``/``num_gpus``; ``ray.init()`` locally or
-            ``executor.ray.address`` (``ray://head:10001`` or ``auto``) for a cluster. This process claims,
+            ``executor.ray.address`` (``ray://head:10001``, ``auto`` or the head's ``host:port``) for a
+            cluster; ``executor.ray.node_ip`` is this process's address as the cluster sees it, where the host
+            has several interfaces and Ray would pick one the nodes cannot reach. This process claims,
             heartbeats and finishes the jobs; the task runs the job subprocess on whichever node Ray picks.
+            A task lost with its node (a killed raylet, a preempted VM) counts as a failed attempt: the job is
+            queued again and its next attempt resumes from the job folder's last checkpoint when ``work_dir``
+            is shared by the nodes.
 
 Both return when the recipe has no job left that could still run (queued, or running under a lease).
 """
@@ -124,6 +129,7 @@ def run_ray(
     heartbeat_s: float = 10.0,
     max_in_flight: int | None = None,
     name: str | None = None,
+    node_ip: str | None = None,
 ) -> dict:
     try:
         import ray
@@ -139,6 +145,7 @@ def run_ray(
             include_dashboard=False,
             log_to_driver=False,
             runtime_env={"env_vars": env} if address else None,
+            **({"_node_ip_address": node_ip} if node_ip else {}),
             **({} if address else {"num_cpus": max(1, int(os.cpu_count() or 1))}),
         )
     task = ray.remote(num_cpus=num_cpus, num_gpus=num_gpus, max_retries=0)(_ray_job)

@@ -51,8 +51,15 @@ def _executor(recipe, store, name: str) -> dict:
     ex = recipe.executor
     common = dict(work_dir=ex.get("work_dir"), lease_s=float(ex.lease_seconds), heartbeat_s=float(ex.heartbeat_seconds))
     if ex.name == "ray":
+        ray = ex.ray
         return run_ray(
-            store, name, ex.ray.get("address"), ex.ray.get("num_cpus", 1), ex.ray.get("num_gpus", 0), **common
+            store,
+            name,
+            ray.get("address"),
+            ray.get("num_cpus", 1),
+            ray.get("num_gpus", 0),
+            node_ip=ray.get("node_ip"),
+            **common,
         )
     return run_local(store, name, ex.get("workers"), threads=ex.get("threads"), **common)
 

@@ -46,6 +46,7 @@ class RayOptions(Block):
     address: str | None = None
     num_cpus: Annotated[float, Field(ge=0)] = 1
     num_gpus: Annotated[float, Field(ge=0)] = 0
+    node_ip: str | None = None  # this driver's address as the cluster reaches it (a host with several interfaces)
 
 
 class ExecutorSpec(Block):

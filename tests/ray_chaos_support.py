@@ -1,0 +1,131 @@
+"""A Ray cluster of separate node processes on 127.0.0.1 and a chaos thread that kills worker nodes.
+
+Each node is a raylet (with its own resources) started by ``ray.cluster_utils.Cluster``; the head holds no CPU,
+so every task runs on a worker node. The chaos thread waits a random time, picks the node whose running job is
+past its first checkpoint (when one shows up soon enough, else a random worker node), SIGKILLs its raylet and
+every process under it (the Ray workers and their job subprocesses), then starts a fresh node in its place.
+"""
+
+import random
+import re
+import shutil
+import time
+from pathlib import Path
+
+import psutil
+
+LOCAL = "127.0.0.1"
+HEADER = re.compile(r"=== attempt (\d+) on \S+ pid (\d+) ===")
+FAST_HEALTH_CHECKS = {  # a killed raylet is declared dead in seconds, not the default half minute
+    "health_check_initial_delay_ms": 0,
+    "health_check_period_ms": 1000,
+    "health_check_timeout_ms": 1000,
+    "health_check_failure_threshold": 3,
+}
+
+
+def start_cluster(workers: int):
+    from ray.cluster_utils import Cluster
+
+    shutil.rmtree("/tmp/ray/ray_current_cluster", ignore_errors=True)  # a stale address from an earlier run
+    cluster = Cluster(
+        initialize_head=True,
+        head_node_args={"num_cpus": 0, "node_ip_address": LOCAL, "_system_config": FAST_HEALTH_CHECKS},
+    )
+    for _ in range(workers):
+        cluster.add_node(num_cpus=1, node_ip_address=LOCAL)
+    cluster.wait_for_nodes()
+    return cluster
+
+
+def raylet_pid(node) -> int:
+    from ray._private import ray_constants
+
+    return node.all_processes[ray_constants.PROCESS_TYPE_RAYLET][0].process.pid
+
+
+def node_of(pid: int, nodes) -> object | None:
+    """The node whose raylet is an ancestor of process ``pid`` (a Ray worker running a task), or None."""
+    try:
+        ancestors = {p.pid for p in psutil.Process(pid).parents()}
+    except psutil.NoSuchProcess:
+        return None
+    return next((n for n in nodes if raylet_pid(n) in ancestors), None)
+
+
+def running_attempt(job_dir: Path) -> tuple[int, int] | None:
+    """(attempt, Ray worker pid) of the job folder's latest attempt, from its ``factory.log`` headers."""
+    log = job_dir / "factory.log"
+    if not log.is_file():
+        return None
+    found = HEADER.findall(log.read_text(encoding="utf-8", errors="replace"))
+    return (int(found[-1][0]), int(found[-1][1])) if found else None
+
+
+def checkpointed_target(work_dir: Path, nodes, skip=()):
+    """(node, job folder, attempt) for a job running on a live worker node with ``checkpoints/last`` saved and
+    no result yet (not one of the folders in ``skip``): killing its node makes the job's next attempt resume
+    from that checkpoint."""
+    from claf.factory.job import RESULT_FILE
+    from claf.learn.checkpoint import STATE_FILE
+
+    for state in work_dir.glob("*/*/*/checkpoints/last/" + STATE_FILE):
+        job_dir = state.parents[2]
+        if job_dir in skip or (job_dir / RESULT_FILE).exists():
+            continue
+        seen = running_attempt(job_dir)
+        node = node_of(seen[1], nodes) if seen else None
+        if node is not None:
+            return node, job_dir, seen[0]
+    return None
+
+
+class Chaos:
+    """Kill ``kills`` worker nodes at random times, starting a fresh node after each kill. ``run`` runs in the
+    main thread (Ray starts a node's processes with signal handlers, which only the main thread may set)."""
+
+    def __init__(self, cluster, work_dir: Path, kills: int = 3, seed: int = 0, wait_s: float = 20.0):
+        self.cluster, self.work_dir, self.kills, self.wait_s = cluster, work_dir, kills, wait_s
+        self.rng = random.Random(seed)
+        self.log: list[dict] = []  # one entry per kill: when, which job folder (None: a random node), recovery
+
+    def workers(self):
+        return list(self.cluster.worker_nodes)
+
+    def run(self, busy) -> None:
+        """Kill nodes while ``busy()`` (the driver still runs) until ``kills`` are done."""
+        while len(self.log) < self.kills and busy():
+            pause = time.monotonic() + self.rng.uniform(0.5, 3.0)
+            while time.monotonic() < pause and busy():
+                time.sleep(0.05)
+            target, deadline = None, time.monotonic() + self.wait_s
+            while target is None and time.monotonic() < deadline and busy():
+                hit = {k["job_dir"] for k in self.log}  # each job is hit once: its attempts stay within max_attempts
+                target = checkpointed_target(self.work_dir, self.workers(), hit)
+                if target is None:
+                    time.sleep(0.05)
+            if not busy():
+                return
+            node, job_dir, attempt = target or (self.rng.choice(self.workers()), None, None)
+            self.kill(node, job_dir, attempt)
+
+    def kill(self, node, job_dir, attempt):
+        began, at = time.monotonic(), time.time()
+        under = psutil.Process(raylet_pid(node)).children(recursive=True)
+        self.cluster.remove_node(node, allow_graceful=False)  # SIGKILL: the raylet and the node's own daemons
+        for p in under:  # its Ray workers and their job processes, as when the machine is gone
+            try:
+                p.kill()
+            except psutil.NoSuchProcess:
+                pass
+        self.cluster.add_node(num_cpus=1, node_ip_address=LOCAL)
+        self.cluster.wait_for_nodes()
+        self.log.append(
+            {
+                "job_dir": job_dir,
+                "attempt": attempt,
+                "at": at,
+                "killed": len(under),
+                "replaced_s": time.monotonic() - began,
+            }
+        )
