@@ -28,26 +28,35 @@ from payoff_compare import cpu_kind  # noqa: E402
 OUT = Path(__file__).resolve().parent / "budget_curve.json"
 
 
-def compute(pattern: str) -> dict:
-    """Pre-training seconds, threads and CPU-seconds per replica folder matching ``pattern``."""
+def compute(pattern: str, seconds_per_step: float | None = None) -> dict:
+    """Pre-training seconds, threads and CPU-seconds per replica folder matching ``pattern``. With
+    ``seconds_per_step`` (the machine's rate measured alone), CPU-seconds are the run's steps at that rate times
+    its threads: the nominal budget, not inflated by whatever else shared the cores."""
     runs = {}
     for folder in sorted(Path(p) for p in glob.glob(pattern)):
         history = json.loads((folder / "metrics.json").read_text(encoding="utf-8")).get("history", [])
         config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
         threads = (config.get("trainer") or {}).get("num_threads") or 2
         seconds = sum(h.get("train_time") or 0.0 for h in history)
-        runs[folder.name] = {"seconds": round(seconds, 1), "threads": threads, "cpu_seconds": round(seconds * threads)}
+        steps = max((h.get("global_step") or 0 for h in history), default=0)
+        nominal = seconds if seconds_per_step is None else steps * seconds_per_step
+        runs[folder.name] = {
+            "steps": steps,
+            "seconds": round(seconds, 1),
+            "threads": threads,
+            "cpu_seconds": round(nominal * threads),
+        }
     if not runs:
         raise SystemExit(f"--point ...={pattern}: no run folder matches; give the pre-training log_dir (a glob)")
     return runs
 
 
-def point(session, spec: str, baseline: str, benchmark: str, draws: int) -> dict:
+def point(session, spec: str, baseline: str, benchmark: str, draws: int, rate: float | None) -> dict:
     from claf.results.compare import compare_models
 
     target, _, pattern = spec.partition("=")
     report = compare_models(session, target, baseline, benchmark, B=draws)
-    runs = compute(pattern)
+    runs = compute(pattern, rate)
     avg = report["average"]
     return {
         "target": target,
@@ -72,18 +81,29 @@ def main() -> None:
     parser.add_argument("--draws", type=int, default=2000)
     parser.add_argument("--command", default="budget runs of pretrain/larva_kor_tiny; factory larva_kor_tiny_wide")
     parser.add_argument("--out", default=str(OUT))
+    parser.add_argument(
+        "--seconds_per_step",
+        type=float,
+        help="the recipe's seconds per step on this machine measured alone: CPU-seconds become steps x rate x "
+        "threads (when other work shared the cores during some runs); default: each run's measured seconds",
+    )
     args = parser.parse_args()
 
     from claf.db.engine import open_engine, session_factory
 
     with session_factory(open_engine(args.db))() as session:
-        points = [point(session, spec, args.baseline, args.benchmark, args.draws) for spec in args.point]
+        points = [
+            point(session, spec, args.baseline, args.benchmark, args.draws, args.seconds_per_step)
+            for spec in args.point
+        ]
     points.sort(key=lambda p: p["cpu_seconds"])
     entry = {
         "cpu": cpu_kind(),
         "date": time.strftime("%Y-%m-%d"),
         "command": args.command,
         "baseline": args.baseline,
+        "cpu_seconds": "nominal: steps x seconds_per_step x threads" if args.seconds_per_step else "measured",
+        "seconds_per_step": args.seconds_per_step,
         "points": points,
     }
     out = Path(args.out)
