@@ -1,9 +1,10 @@
-"""A Ray cluster of separate node processes on 127.0.0.1 and a chaos thread that kills worker nodes.
+"""A Ray cluster of separate node processes on 127.0.0.1 and a chaos loop that kills worker nodes.
 
 Each node is a raylet (with its own resources) started by ``ray.cluster_utils.Cluster``; the head holds no CPU,
-so every task runs on a worker node. The chaos thread waits a random time, picks the node whose running job is
-past its first checkpoint (when one shows up soon enough, else a random worker node), SIGKILLs its raylet and
-every process under it (the Ray workers and their job subprocesses), then starts a fresh node in its place.
+so every task runs on a worker node. The chaos loop waits a random time, picks the node whose running job is
+past its first checkpoint (when one shows up soon enough, else a random worker node whose job was not hit
+before), SIGKILLs its raylet and every process under it (the Ray workers and their job subprocesses), then
+starts a fresh node in its place. No job is hit twice, so none runs out of attempts.
 """
 
 import random
@@ -62,32 +63,30 @@ def running_attempt(job_dir: Path) -> tuple[int, int] | None:
     return (int(found[-1][0]), int(found[-1][1])) if found else None
 
 
-def checkpointed_target(work_dir: Path, nodes, skip=()):
-    """(node, job folder, attempt) for a job running on a live worker node with ``checkpoints/last`` saved and
-    no result yet (not one of the folders in ``skip``): killing its node makes the job's next attempt resume
-    from that checkpoint."""
+def running_jobs(work_dir: Path, nodes) -> list[tuple[object, Path, int, bool]]:
+    """(node, job folder, attempt, past its first checkpoint) for every job running on a live worker node (its
+    latest attempt's Ray worker is under that node's raylet) with no result yet."""
     from claf.factory.job import RESULT_FILE
     from claf.learn.checkpoint import STATE_FILE
 
-    for state in work_dir.glob("*/*/*/checkpoints/last/" + STATE_FILE):
-        job_dir = state.parents[2]
-        if job_dir in skip or (job_dir / RESULT_FILE).exists():
-            continue
-        seen = running_attempt(job_dir)
+    found = []
+    for log in work_dir.glob("*/*/*/factory.log"):
+        job_dir = log.parent
+        seen = None if (job_dir / RESULT_FILE).exists() else running_attempt(job_dir)
         node = node_of(seen[1], nodes) if seen else None
         if node is not None:
-            return node, job_dir, seen[0]
-    return None
+            found.append((node, job_dir, seen[0], (job_dir / "checkpoints" / "last" / STATE_FILE).is_file()))
+    return found
 
 
 class Chaos:
     """Kill ``kills`` worker nodes at random times, starting a fresh node after each kill. ``run`` runs in the
     main thread (Ray starts a node's processes with signal handlers, which only the main thread may set)."""
 
-    def __init__(self, cluster, work_dir: Path, kills: int = 3, seed: int = 0, wait_s: float = 20.0):
+    def __init__(self, cluster, work_dir: Path, kills: int = 3, seed: int = 0, wait_s: float = 60.0):
         self.cluster, self.work_dir, self.kills, self.wait_s = cluster, work_dir, kills, wait_s
         self.rng = random.Random(seed)
-        self.log: list[dict] = []  # one entry per kill: when, which job folder (None: a random node), recovery
+        self.log: list[dict] = []  # one entry per kill: when, which job (None: an idle node), past a checkpoint
 
     def workers(self):
         return list(self.cluster.worker_nodes)
@@ -99,17 +98,23 @@ class Chaos:
             while time.monotonic() < pause and busy():
                 time.sleep(0.05)
             target, deadline = None, time.monotonic() + self.wait_s
+            hit = {k["job_dir"] for k in self.log}  # each job is hit once: its attempts stay within max_attempts
             while target is None and time.monotonic() < deadline and busy():
-                hit = {k["job_dir"] for k in self.log}  # each job is hit once: its attempts stay within max_attempts
-                target = checkpointed_target(self.work_dir, self.workers(), hit)
+                running = [r for r in running_jobs(self.work_dir, self.workers()) if r[1] not in hit]
+                target = next((r for r in running if r[3]), None)
                 if target is None:
                     time.sleep(0.05)
             if not busy():
                 return
-            node, job_dir, attempt = target or (self.rng.choice(self.workers()), None, None)
-            self.kill(node, job_dir, attempt)
+            if target is None:  # none got past a checkpoint in time: a node whose job (if any) was not hit yet
+                busy_nodes = {id(r[0]): r for r in running_jobs(self.work_dir, self.workers())}
+                spare = [n for n in self.workers() if busy_nodes.get(id(n), (None, None))[1] not in hit]
+                node = self.rng.choice(spare or self.workers())
+                job = busy_nodes.get(id(node))
+                target = (node, job[1], job[2], False) if job else (node, None, None, False)
+            self.kill(*target)
 
-    def kill(self, node, job_dir, attempt):
+    def kill(self, node, job_dir, attempt, checkpointed):
         began, at = time.monotonic(), time.time()
         under = psutil.Process(raylet_pid(node)).children(recursive=True)
         self.cluster.remove_node(node, allow_graceful=False)  # SIGKILL: the raylet and the node's own daemons
@@ -124,6 +129,7 @@ class Chaos:
             {
                 "job_dir": job_dir,
                 "attempt": attempt,
+                "checkpointed": checkpointed,
                 "at": at,
                 "killed": len(under),
                 "replaced_s": time.monotonic() - began,
