@@ -138,3 +138,17 @@ def test_the_judged_tables_are_what_the_shipped_tables_give(tmp_path, monkeypatc
     )
     survival = committed["bold_survival"]
     assert 0 <= survival["survived"] <= survival["judged"]
+
+
+def test_a_tampered_budget_figure_fails_the_check(tmp_path):
+    from results_pages import budget
+
+    readme = tmp_path / "README.md"
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert budget.START in text and budget.readme_block() in text
+    first = next(iter(json.loads((BENCH / budget.SOURCE).read_text(encoding="utf-8")).values()))["points"][0]
+    figure = f"| {first['gain']['delta']:+.2f} ["
+    readme.write_text(text.replace(figure, "| +9.99 [", 1), encoding="utf-8")
+    problem = headline.problem(readme)
+    assert problem is not None and budget.SOURCE in problem and budget.START in problem
+    assert headline.update(readme) and headline.problem(readme) is None
