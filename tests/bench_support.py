@@ -337,6 +337,11 @@ def noise_bodies() -> list[dict]:
     return bodies
 
 
+def noise_compute(replica: int, step: int) -> float:
+    """The pre-training CPU-seconds the noise benchmark's replica ``replica`` files at ``step``."""
+    return 0.3 * step * (1 + 0.1 * replica)
+
+
 def seed_noise(post) -> None:
     """Define ``noise`` and post its checkpoints and results through ``post(path, body, method)``."""
     r = post("/api/v1/benchmarks/noise", NOISE, "put")
@@ -344,7 +349,8 @@ def seed_noise(post) -> None:
     for r_index, model in enumerate(REPLICAS):
         for step in (1000, 2000):
             loss = 5.0 - step / 1000 + 0.1 * r_index
-            body = {"model": model, "step": step, "metrics": {"mlm_loss": loss}, "model_options": {"size": "tiny"}}
+            metrics = {"mlm_loss": loss, "pretrain_cpu_seconds": noise_compute(r_index, step)}
+            body = {"model": model, "step": step, "metrics": metrics, "model_options": {"size": "tiny"}}
             r = post("/api/v1/checkpoints", body, "post")
             assert r.status_code in (200, 201), r.text
     for body in noise_bodies():

@@ -21,14 +21,15 @@ TINY = {
 }
 
 
-def publish_tiny(root: Path, name: str, step: int, seed: int) -> dict:
-    """Build a tiny random BERT as checkpoint ``name`` (pre-training step ``step``) and publish it."""
+def publish_tiny(root: Path, name: str, step: int, seed: int, compute: dict | None = None) -> dict:
+    """Build a tiny random BERT as checkpoint ``name`` (pre-training step ``step``) and publish it (with
+    ``compute``, the pre-training compute figures a real run publishes)."""
     from claf.hub.store import LocalStore
     from claf.pretrain.publish import PRETRAIN_FILE, publish_checkpoint
 
     folder = build_tiny_bert(root / "exports" / name, VOCAB, hidden=32, seed=seed)
     (folder / PRETRAIN_FILE).write_text(json.dumps({"recipe": "tiny", "step": step}), encoding="utf-8")
-    return publish_checkpoint(folder, LocalStore(root / "store"), keep_archive=False)
+    return publish_checkpoint(folder, LocalStore(root / "store"), keep_archive=False, compute=compute)
 
 
 def tiny_recipe(path: Path, tasks=("nsmc",), seeds=1, random_init=False, executor=None, **extra) -> Path:

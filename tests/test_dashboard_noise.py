@@ -8,7 +8,16 @@ import time
 
 import pytest
 import requests
-from bench_support import REPLICAS, ServerProcess, chromium, database_url, open_page, requested_urls, rest_poster
+from bench_support import (
+    REPLICAS,
+    ServerProcess,
+    chromium,
+    database_url,
+    noise_compute,
+    open_page,
+    requested_urls,
+    rest_poster,
+)
 from bench_support import seed_noise as seed
 
 pytestmark = pytest.mark.slow  # real server processes
@@ -175,3 +184,29 @@ def test_the_static_report_carries_bands_and_the_forest_plot(browser, site, tmp_
     assert set(table_models(browser)) == ALL
     assert_bands_match(browser, api(site, "benchmarks/noise/tasks/acc/series", replicas="each"), "acc")
     assert browser.execute_script("return document.getElementById('forest')") is None
+
+
+def test_the_budget_chart_plots_the_compare_averages_against_compute(browser, site):
+    requested_urls(browser)
+    open_page(browser, f"{site.url}/benchmarks/noise")
+    browser.find_element("id", "budget-link").click()
+    deadline = time.monotonic() + 60
+    while "/budget" not in browser.current_url:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    open_page(browser, browser.current_url)
+    shown = browser.execute_script(
+        "const el = document.getElementById('budget-0'); const t = el.data.find(t => t.meta.kind === 'budget');"
+        "return {x: t.x, y: t.y, up: t.error_y.array, down: t.error_y.arrayminus, text: t.text,"
+        " xtype: el.layout.xaxis.type, unit: el.dataset.unit};"
+    )
+    assert shown["text"] == ["tiny@1000", "tiny@2000"] and shown["xtype"] == "log" and shown["unit"] == "CPU-seconds"
+    for i, step in enumerate((1000, 2000)):
+        avg = api(site, "compare", a=f"tiny@{step}", b="random-init", benchmark="noise")["average"]
+        assert shown["y"][i] == pytest.approx(avg["delta"])
+        assert shown["y"][i] + shown["up"][i] == pytest.approx(avg["high"])
+        assert shown["y"][i] - shown["down"][i] == pytest.approx(avg["low"])
+        assert shown["x"][i] == pytest.approx(sum(noise_compute(r, step) for r in range(3)) / 3, abs=0.05)
+    assert shown["x"][0] < shown["x"][1]
+    assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
+    assert [u for u in requested_urls(browser) if not u.startswith((f"{site.url}/", "data:", "blob:"))] == []

@@ -184,8 +184,9 @@ def test_pull_worker_through_the_server(factory_env):
 
 
 def test_replicas_run_through_the_factory_and_compare_with_intervals(factory_env):
-    publish_tiny(factory_env, "tiny-s1-1k", 1000, seed=1)  # two pre-training replicas of model "tiny"
-    publish_tiny(factory_env, "tiny-s2-1k", 1000, seed=2)
+    # two pre-training replicas of model "tiny", with what their pre-training cost
+    publish_tiny(factory_env, "tiny-s1-1k", 1000, seed=1, compute={"pretrain_seconds": 50, "pretrain_cpu_seconds": 100})
+    publish_tiny(factory_env, "tiny-s2-1k", 1000, seed=2, compute={"pretrain_seconds": 70, "pretrain_cpu_seconds": 140})
     recipe = tiny_recipe(factory_env / "replicas.json", seeds=2, random_init=True)
     db = f"sqlite:///{factory_env / 'replicas.sqlite'}"
     out, _ = cli("run", "--base_config", str(recipe), "--db", db).communicate(timeout=600)
@@ -205,3 +206,15 @@ def test_replicas_run_through_the_factory_and_compare_with_intervals(factory_env
     assert row["a"]["n"] == [2, 2, 24] and row["b"]["n"] == [1, 2, 24]
     assert row["low"] <= row["delta"] <= row["high"]
     assert row["verdict"] in ("better", "worse", "no detectable difference")
+    # the factory filed each replica's compute with its checkpoint: the budget chart's point is their mean
+    from claf.db.engine import open_engine, session_factory
+    from claf.results.budget import budget_points
+
+    with session_factory(open_engine(db))() as session:
+        budget = budget_points(session, "klue", draws=300)
+    assert budget["points"] == [] and budget["skipped"][0]["target"] == "tiny@1000"  # one task: no average
+    with session_factory(open_engine(db))() as session:
+        from claf.results.budget import compute_groups
+
+        figures = compute_groups(session)[("tiny", 1000)]
+    assert sorted(figures["pretrain_cpu_seconds"]) == [100.0, 140.0] and set(figures) == {"pretrain_cpu_seconds"}

@@ -191,6 +191,7 @@ def test_recipe_expansion_from_the_index(tmp_path, monkeypatch):
         }
         for k in (1, 2, 3, 4)
     }
+    models["larva-kor-tiny-4k"]["compute"] = {"pretrain_seconds": 40.5, "pretrain_cpu_seconds": 81.0}
     models["other-1k"] = {"url": "file:///x/other-1k.tar.gz", "sha256": "f" * 64, "step": 1000}
     index.write_text(json.dumps({"format": 1, "models": models}))
     monkeypatch.setenv("CLAF_MODEL_INDEX", str(index))
@@ -212,6 +213,10 @@ def test_recipe_expansion_from_the_index(tmp_path, monkeypatch):
     )
     nsmc = next(s for s in specs if s["task"] == "nsmc")
     assert nsmc["spec"]["pretrained_key"] == "model.bert_for_seq_cls.pretrained_model_name"
+    # the index entry's pre-training compute travels with each job, to be filed with the checkpoint's results
+    compute = {s["checkpoint"]: s["spec"]["checkpoint_metrics"] for s in specs}
+    assert compute["larva-kor-tiny-4k"] == {"pretrain_seconds": 40.5, "pretrain_cpu_seconds": 81.0}
+    assert compute["larva-kor-tiny-3k"] == {} and compute["larva-kor-tiny-random-init"] == {}
     korsts = next(s for s in specs if s["task"] == "korsts")
     assert korsts["spec"]["pretrained_key"] == "model.bert_for_reg.pretrained_model_name"
     # the config hash ignores where the checkpoint comes from; a changed override changes it

@@ -2,6 +2,7 @@
 through train.py, and the generator's size and the shared embeddings follow the config."""
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -85,6 +86,10 @@ def test_electra_loss_falls_on_korean_reviews(electra_run):
     for h in history:
         assert h["valid/loss"] == pytest.approx(h["valid/mlm_loss"] + 50 * h["valid/rtd_loss"], rel=1e-6)
         assert 0 <= h["valid/mlm_accuracy"] <= 100 and 50 < h["valid/rtd_accuracy"] <= 100  # percent
+        share = h["valid/rtd_replaced"] / 100  # held-out replaced share: at most the masked 15%
+        assert 0 < share < 0.16
+        prior = -(share * math.log(share) + (1 - share) * math.log(1 - share))
+        assert h["valid/rtd_prior"] == pytest.approx(prior, rel=1e-9)
 
 
 def test_exported_discriminator_loads_and_fine_tunes_through_train_py(electra_run, mirror):

@@ -56,6 +56,19 @@ def test_pretraining_loss_falls_and_checkpoints_load_by_name(corpus_file, hub):
     names = [p["name"] for p in summary["published"]]
     assert names == ["larva-test-15", "larva-test-30"]
     run = hub / "run"
+    # what each checkpoint cost: the training time of the history up to its step, x threads (evaluation excluded)
+    times = [h["train_time"] for h in summary["history"]]
+    compute = [p["compute"] for p in summary["published"]]
+    assert [c["pretrain_seconds"] for c in compute] == pytest.approx([times[0], times[0] + times[1]], abs=1e-3)
+    threads = torch.get_num_threads()
+    assert [c["pretrain_cpu_seconds"] for c in compute] == pytest.approx(
+        [c["pretrain_seconds"] * threads for c in compute], abs=1e-2
+    )
+    from claf.results.run_payloads import checkpoint_payloads
+
+    filed = {p["name"]: p["metrics"] for p in checkpoint_payloads(run)}  # what `claf results push` sends
+    assert filed["larva-test-30"]["pretrain_cpu_seconds"] == compute[1]["pretrain_cpu_seconds"]
+    assert filed["larva-test-30"]["mlm_loss"] == summary["history"][1]["valid/mlm_loss"]
     assert json.loads((run / "config.json").read_text())["name"] == "larva-test"
     assert (run / "checkpoints" / "last" / "trainer_state.json").is_file()
     assert json.loads((run / "corpus.json").read_text())["tokens"] > 10000

@@ -24,16 +24,19 @@ from claf.learn.run_folder import run_config_json
 ROOT = Path(__file__).resolve().parents[1]
 BEFORE = json.loads((Path(__file__).with_name("fixtures") / "resolved_base_configs.json").read_text(encoding="utf-8"))
 ADDED_SINCE = {  # keys added after the record, with their defaults
-    "pretrain": {"seeds": None},  # issue 24
+    "pretrain": {"seeds": None, "model": {"electra": None}},  # issue 24; issue 25 (--model.electra '{...}')
     "factory": {"executor": {"ray": {"node_ip": None}}},  # issue 26
 }
 
 
 def with_added(recorded: dict, added: dict) -> dict:
-    """``recorded`` with the keys added since, merged into nested sections."""
+    """``recorded`` with the keys added since (where it does not have them), merged into nested sections."""
     out = dict(recorded)
     for key, value in added.items():
-        out[key] = with_added(out.get(key) or {}, value) if isinstance(value, dict) else value
+        if isinstance(value, dict):
+            out[key] = with_added(out.get(key) or {}, value)
+        else:
+            out.setdefault(key, value)
     return out
 
 

@@ -51,3 +51,8 @@ def names_of_kind(kind: str, names: list[str]) -> list[str]:
         return [n for n in names if n.startswith(k.family)]
     others = tuple(r.family for r in RECIPE_KINDS.values() if r.family)
     return [n for n in names if not n.startswith(others)]
+
+
+# transformers model types whose position ids start at pad_token_id + 1 (RoBERTa's embeddings), so a table of
+# max_position_embeddings rows holds pad_token_id + 1 fewer usable positions
+OFFSET_POSITION_TYPES = ("roberta", "roberta-prelayernorm", "xlm-roberta", "camembert")

@@ -124,6 +124,8 @@ def result_for(job: dict, log_dir: Path) -> dict:
         "url": "" if random else spec.get("url", ""),
         "sha256": sha,
     }
+    if not random and spec.get("checkpoint_metrics"):  # its pre-training compute, for the dashboard's budget chart
+        payload["checkpoint"]["metrics"] = dict(spec["checkpoint_metrics"])
     payload["benchmark"], payload["task"] = job["benchmark"], job["task"]
     payload["provenance"] = dict(
         payload.get("provenance") or {},

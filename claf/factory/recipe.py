@@ -13,7 +13,7 @@ import fnmatch
 import hashlib
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ class Checkpoint:
     source: str  # what the runner passes as pretrained_model_name (name, URL, path, random:...)
     url: str = ""
     size: int | None = None
+    compute: dict = field(default_factory=dict, compare=False)  # the index entry's pre-training compute figures
 
 
 def load_recipe(name_or_path, overrides=None) -> Any:
@@ -63,7 +64,10 @@ def index_entries() -> dict[str, dict]:
 def _from_entry(name: str, entry: dict) -> Checkpoint:
     model, step = split_checkpoint_name(name)
     sha = (entry.get("sha256") or "").lower() or sha256_of(["url", entry.get("url", name)])
-    return Checkpoint(name, sha, int(entry.get("step") or step), model, name, entry.get("url", ""), entry.get("bytes"))
+    compute = {k: float(v) for k, v in (entry.get("compute") or {}).items() if isinstance(v, (int, float))}
+    return Checkpoint(
+        name, sha, int(entry.get("step") or step), model, name, entry.get("url", ""), entry.get("bytes"), compute
+    )
 
 
 def _folder_sha(path: Path) -> str:
@@ -204,6 +208,7 @@ def expand(recipe: Any, checkpoints: list[Checkpoint], name: str | None = None) 
                             "source": ck.source,
                             "url": ck.url,
                             "checkpoint_step": ck.step,
+                            "checkpoint_metrics": dict(ck.compute),
                             "notify": notify,
                         },
                     }

@@ -182,7 +182,9 @@ class ElectraPretrainModel(torch.nn.Module):
         loss = mlm_loss + self.discriminator_weight * rtd_loss
 
         mlm_correct = rtd_correct = None
+        replaced_count = 0
         if not self.training:
+            replaced_count = int(replaced[real].sum())
             mlm_correct = (logits.detach().float().argmax(-1) == targets).sum()
             rtd_correct = ((rtd_logits[real] > 0).float() == replaced[real]).sum()
         return PretrainOutput(
@@ -194,6 +196,7 @@ class ElectraPretrainModel(torch.nn.Module):
             rtd_loss.detach(),
             rtd_correct,
             int(real.sum()),
+            replaced_count,
         )
 
     def loss_units(self, batch):

@@ -1,5 +1,7 @@
 """Held-out masked-LM (and replaced-token detection) loss and accuracy: the corpus' last documents, masked once."""
 
+import math
+
 import torch
 
 from claf.learn.precision import autocast
@@ -12,9 +14,16 @@ from claf.progress import bar
 VALID_EPOCH = 2**31  # keys of an epoch training never reaches
 
 
+def binary_entropy(p: float) -> float:
+    """In nats, as the RTD loss: a discriminator that learned nothing but the replaced share scores this."""
+    return 0.0 if p <= 0 or p >= 1 else -(p * math.log(p) + (1 - p) * math.log(1 - p))
+
+
 class PretrainEvaluator:
-    """``evaluate()`` -> ({"loss", "mlm_loss", "mlm_accuracy"[, "nsp_loss"][, "rtd_loss", "rtd_accuracy"]}, None),
-    the same on every rank. Accuracies are in percent; ``loss`` is the objective's (electra: mlm + weight * rtd).
+    """``evaluate()`` -> ({"loss", "mlm_loss", "mlm_accuracy"[, "nsp_loss"][, "rtd_*"]}, None), the same on every
+    rank. Accuracies are in percent; ``loss`` is the objective's (electra: mlm + weight * rtd). ELECTRA adds
+    ``rtd_loss``, ``rtd_accuracy``, ``rtd_replaced`` (the replaced share, percent) and ``rtd_prior`` (the
+    loss of knowing only that share): a discriminator learns from context only once ``rtd_loss`` is below it.
     """
 
     def __init__(
@@ -57,6 +66,7 @@ class PretrainEvaluator:
             "rtd": 0.0,
             "rtd_correct": 0,
             "rtd_count": 0,
+            "rtd_replaced": 0,
         }
         try:
             for batch in bar(self.batches, desc="evaluating held-out MLM", unit=" batches"):
@@ -73,6 +83,7 @@ class PretrainEvaluator:
                     totals["rtd"] += float(out.rtd_loss) * out.rtd_count
                     totals["rtd_correct"] += int(out.rtd_correct)
                     totals["rtd_count"] += out.rtd_count
+                    totals["rtd_replaced"] += out.rtd_replaced
         finally:
             self.model.train(was_training)
         scores = {
@@ -86,5 +97,8 @@ class PretrainEvaluator:
         if totals["rtd_count"]:
             scores["rtd_loss"] = totals["rtd"] / totals["rtd_count"]
             scores["rtd_accuracy"] = 100.0 * totals["rtd_correct"] / totals["rtd_count"]
+            share = totals["rtd_replaced"] / totals["rtd_count"]
+            scores["rtd_replaced"] = 100.0 * share
+            scores["rtd_prior"] = binary_entropy(share)  # the loss of always predicting the share
             scores["loss"] += self.model.discriminator_weight * scores["rtd_loss"]
         return scores, None

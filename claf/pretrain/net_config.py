@@ -4,6 +4,7 @@ Shared by the plain masked-LM model (``claf.pretrain.model``) and ELECTRA (``cla
 """
 
 from claf.config.errors import ConfigError
+from claf.config.kinds import OFFSET_POSITION_TYPES
 
 DEFAULT_POSITIONS = 512
 
@@ -34,7 +35,7 @@ def model_config(transformers_config, tokenizer, max_seq_length=512):
 
 def position_offset(model_type, pad_token_id):
     """RoBERTa-style models number positions from pad_token_id + 1: their table is that much longer."""
-    return pad_token_id + 1 if model_type in ("roberta", "xlm-roberta", "camembert") else 0
+    return pad_token_id + 1 if model_type in OFFSET_POSITION_TYPES else 0
 
 
 def usable_positions(config):

@@ -15,3 +15,4 @@ class PretrainOutput:
     rtd_loss: torch.Tensor = None  # electra: replaced-token detection over every real position
     rtd_correct: torch.Tensor = None
     rtd_count: int = 0
+    rtd_replaced: int = 0  # replaced positions among rtd_count (evaluation only)

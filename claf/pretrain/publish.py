@@ -34,6 +34,21 @@ def export_checkpoint(net, tokenizer, folder, meta):
     return folder
 
 
+def compute_figures(history, step, threads, processes=1, device="cpu"):
+    """What pre-training cost up to ``step``: ``pretrain_seconds`` (the training time the metrics history
+    records, evaluation excluded) and ``pretrain_cpu_seconds`` (x threads x processes; on a GPU
+    ``pretrain_gpu_seconds``, x processes). {} when the history holds no training time (no held-out evaluation)."""
+    seconds = sum(float(h.get("train_time") or 0.0) for h in history if int(h.get("global_step") or 0) <= step)
+    if seconds <= 0:
+        return {}
+    out = {"pretrain_seconds": round(seconds, 3)}
+    if device == "cpu":
+        out["pretrain_cpu_seconds"] = round(seconds * threads * processes, 3)
+    else:
+        out["pretrain_gpu_seconds"] = round(seconds * processes, 3)
+    return out
+
+
 def published_entry(store, name):
     """The store index's entry for ``name``, or None."""
     from claf.hub.index import INDEX_KEY, parse
@@ -56,8 +71,9 @@ def check_unpublished(store, names, overwrite=False):
         )
 
 
-def publish_checkpoint(folder, store, keep_archive=True, overwrite=False):
-    """Pack ``folder`` as ``<name>.tar.gz`` next to it, upload it to ``store``, index it; the index entry.
+def publish_checkpoint(folder, store, keep_archive=True, overwrite=False, compute=None):
+    """Pack ``folder`` as ``<name>.tar.gz`` next to it, upload it to ``store``, index it; the index entry
+    (with ``compute``, the figures of ``compute_figures``, when given).
 
     A name already published with another checksum is refused unless ``overwrite``."""
     from claf.hub.archive import pack
@@ -80,6 +96,8 @@ def publish_checkpoint(folder, store, keep_archive=True, overwrite=False):
     meta = json.loads(meta_file.read_text(encoding="utf-8")) if meta_file.is_file() else {}
     entry.update(step=meta.get("step"), recipe=meta.get("recipe"), published=time.strftime("%Y-%m-%dT%H:%M:%S"))
     entry.update(replica_fields(meta.get("config") or {}))  # the model family and pre-training seed
+    if compute:
+        entry["compute"] = dict(compute)
     register(store, name, entry)
     logger.info(
         "published %s -> %s (%.1f MB in %.1fs)",

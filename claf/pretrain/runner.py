@@ -125,7 +125,12 @@ def run_pretraining(cfg, on_publish=None):
         name = checkpoint_name(cfg.name, step)
         meta = {"recipe": cfg.name, "step": step, "config": cfg.to_dict(), "corpus": corpus.manifest["fingerprint"]}
         folder = export_checkpoint(model.net, tokenizer, log_dir / "checkpoints" / name, meta)
-        published.append(publish_checkpoint(folder, store, keep_archive=ckpt.keep_archive, overwrite=trainer.overwrite))
+        compute = _compute(log_dir, step, dist)
+        published.append(
+            publish_checkpoint(
+                folder, store, keep_archive=ckpt.keep_archive, overwrite=trainer.overwrite, compute=compute
+            )
+        )
         _record(log_dir / "published.json", published[-1])
         if on_publish is not None:
             try:
@@ -147,6 +152,18 @@ def run_pretraining(cfg, on_publish=None):
             model, batches, optimizer, scheduler, evaluator, None, writer=writer, dist=dist, on_save=on_save
         )
     return dict(summary, published=published, corpus=corpus.report())
+
+
+def _compute(log_dir, step, dist):
+    """The compute figures of the checkpoint at ``step`` (``claf.pretrain.publish.compute_figures``) from the
+    history the trainer has just written."""
+    import torch
+
+    from claf.pretrain.publish import compute_figures
+
+    path = log_dir / "metrics.json"
+    history = json.loads(path.read_text(encoding="utf-8")).get("history", []) if path.is_file() else []
+    return compute_figures(history, step, torch.get_num_threads(), dist.world_size, torch.device(dist.device).type)
 
 
 def _record(path, entry):

@@ -167,6 +167,7 @@ def checkpoint_payloads(log_dir) -> list[dict]:
             for k, v in (held_out.get(step) or {}).items()
             if k.startswith("valid/") and isinstance(v, (int, float))
         }
+        figures.update(entry.get("compute") or {})  # pretrain_seconds, pretrain_cpu_seconds (or _gpu_)
         payloads.append(
             {
                 "model": recipe.get("name") or split_checkpoint_name(entry["name"])[0],

@@ -11,6 +11,10 @@
     /benchmarks/{name}/compare?a=MODEL@STEP&b=random-init
                               A against B: a forest plot of the per-task differences with their
                               intervals, the verdicts, P(A > B) and n (``claf.results.compare``)
+    /benchmarks/{name}/budget?baseline=MODEL@STEP
+                              the budget chart: each pre-trained model's suite-average gain over random init
+                              (interval bars) against its pre-training CPU- or GPU-seconds
+                              (``claf.results.budget``), and the same as a table
     /vocab                    the vocab-benchmark table
     /speed?run=ID             a latency run (the newest by default): batch x length rows, per backend
                               p50/p90/p95/p99/avg/throughput, the budget row, the environment beside it
@@ -37,7 +41,7 @@ from claf.results import queries, series
 from claf.results.compare import RANDOM_INIT, compare_models
 from claf.results.fill import fill_commands, starter_command
 from claf.results.replicas import COMBINED, families, family_of
-from claf.results.store import BadParameter, NotFound
+from claf.results.store import BadParameter, NotFound, find_benchmark
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
@@ -213,6 +217,37 @@ def compare_data(session, name: str, a: str | None, b: str | None, draws: int = 
     return out
 
 
+def budget_data(session, name: str, baseline: str | None = None, draws: int = 1000) -> dict:
+    """Everything the budget page shows (``claf.results.budget``), or the one-line reason there is none."""
+    from claf.results.budget import budget_points
+
+    out = {
+        "benchmark": name,
+        "benchmarks": list(session.scalars(select(Benchmark.name).order_by(Benchmark.name))),
+        "baseline": baseline or "",
+        "draws": draws,
+        "points": [],
+        "skipped": [],
+        "units": [],
+        "error": None,
+        "status": 200,
+    }
+    try:
+        if not 100 <= draws <= 20000:
+            raise BadParameter(f"draws must be within [100, 20000], got {draws}")
+        find_benchmark(session, name)
+        out.update(budget_points(session, name, baseline or None, draws))
+    except NotFound as e:
+        out.update(error=str(e), status=404)
+    except ValueError as e:
+        out.update(error=str(e), status=400)
+    return out
+
+
+def render_budget(data: dict) -> str:
+    return _env().get_template("budget.html").render(d=data, data_json=_json_for_script(data))
+
+
 def render_compare(data: dict) -> str:
     return _env().get_template("compare.html").render(d=data, report_json=_json_for_script(data["report"]))
 
@@ -306,6 +341,12 @@ def add_pages(app, factory, auth) -> None:
         with factory() as s:
             data = compare_data(s, name, a, b, draws)
         return HTMLResponse(render_compare(data), status_code=data["status"])
+
+    @app.get("/benchmarks/{name}/budget", include_in_schema=False, dependencies=reads, response_class=HTMLResponse)
+    def budget_page(name: str, baseline: str | None = None, draws: int = 1000):
+        with factory() as s:
+            data = budget_data(s, name, baseline, draws)
+        return HTMLResponse(render_budget(data), status_code=data["status"])
 
     @app.get("/vocab", include_in_schema=False, dependencies=reads, response_class=HTMLResponse)
     def vocab_page():

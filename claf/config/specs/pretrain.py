@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, ValidationInfo, WithJsonSchema, field_validator, model_validator
 
+from claf.config.kinds import OFFSET_POSITION_TYPES
 from claf.config.specs.base import Block, Recipe, check_file, fail
 from claf.config.specs.run import OptimizerSpec, PositiveInt, TrainerSpec
 
@@ -204,7 +205,7 @@ class PretrainModelSpec(Block):
         value = self.transformers_config.get("max_position_embeddings")
         if value is None or self.pretrained_model_name:
             return None
-        offset = 2 if self.transformers_config.get("model_type") in ("roberta", "xlm-roberta", "camembert") else 0
+        offset = 2 if self.transformers_config.get("model_type") in OFFSET_POSITION_TYPES else 0
         return int(value) - offset
 
 

@@ -98,6 +98,7 @@ def check_max_length(data_reader: Any, model_dir: str | Path, model_key: str, mo
     import transformers
 
     from claf.config import ConfigError
+    from claf.config.kinds import OFFSET_POSITION_TYPES
 
     try:
         config = transformers.AutoConfig.from_pretrained(str(model_dir))
@@ -106,7 +107,7 @@ def check_max_length(data_reader: Any, model_dir: str | Path, model_key: str, mo
     positions = getattr(config, "max_position_embeddings", None)
     if not positions:
         return
-    if config.model_type in ("roberta", "xlm-roberta", "camembert"):
+    if config.model_type in OFFSET_POSITION_TYPES:
         positions -= (config.pad_token_id or 0) + 1  # positions are numbered from pad_token_id + 1
     for key, length in _max_lengths(data_reader, "data_reader"):
         if isinstance(length, int) and length > positions:

@@ -1,0 +1,96 @@
+"""The budget chart's points: each pre-trained model's suite-average gain over random init against what its
+pre-training cost (the dashboard's ``/benchmarks/{name}/budget``).
+
+A point is a model family at a step whose checkpoints carry compute figures (``pretrain_cpu_seconds`` or
+``pretrain_gpu_seconds``, which pre-training publishes and the factory files with its results). Its x is the
+mean over the family's replicas at that step; its y is ``claf.results.compare``'s average difference against
+the baseline, with the multi-bootstrap 95% interval, and each task's verdict beside it.
+
+The baseline is ``baseline`` when given (``MODEL@STEP``), else the family's own ``<family>-random-init``, else
+the random init of the nearest family it extends: ``larva-kor-tiny-mask30`` falls back to
+``larva-kor-tiny-random-init`` (a variant of a recipe is named by a suffix). The point names the baseline
+it was compared with.
+"""
+
+import statistics
+from collections import defaultdict
+
+from sqlalchemy import select
+
+from claf.db.tables import Checkpoint, Model
+from claf.results.compare import RANDOM_INIT, compare_models
+from claf.results.store import NotFound
+
+UNITS = (("pretrain_cpu_seconds", "CPU-seconds"), ("pretrain_gpu_seconds", "GPU-seconds"))
+
+
+def baseline_for(family: str, known: set[str]) -> str | None:
+    """``<family>-random-init``, or that of the longest leading part of the name that has one."""
+    parts = family.split("-")
+    for end in range(len(parts), 0, -1):
+        candidate = "-".join(parts[:end]) + f"-{RANDOM_INIT}"
+        if candidate in known:
+            return candidate
+    return None
+
+
+def compute_groups(session) -> dict[tuple[str, int], dict[str, list[float]]]:
+    """(family, step) -> {compute key: [one figure per replica]} over checkpoints that carry figures."""
+    rows = session.execute(
+        select(Model.name, Model.family, Checkpoint.step, Checkpoint.metrics).join(
+            Checkpoint, Checkpoint.model_id == Model.id
+        )
+    ).all()
+    groups: dict[tuple[str, int], dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for name, family, step, metrics in rows:
+        for key, _unit in UNITS:
+            value = (metrics or {}).get(key)
+            if isinstance(value, (int, float)) and value > 0:
+                groups[(family or name, int(step))][key].append(float(value))
+    return groups
+
+
+def budget_points(session, benchmark: str, baseline: str | None = None, draws: int = 1000) -> dict:
+    """{"points": [...], "skipped": [{"target", "reason"}], "units": [...]}: one point per family and step,
+    sorted by unit then compute."""
+    known = {name for (name,) in session.execute(select(Model.name)).all()}
+    points, skipped = [], []
+    for (family, step), figures in sorted(compute_groups(session).items()):
+        if family.endswith(f"-{RANDOM_INIT}"):
+            continue
+        key, unit = next((k, u) for k, u in UNITS if figures.get(k))
+        target = f"{family}@{step}"
+        against = baseline or (f"{base}@0" if (base := baseline_for(family, known)) else None)
+        if against is None:
+            skipped.append({"target": target, "reason": f"no random-init baseline named like {family}"})
+            continue
+        try:
+            report = compare_models(session, target, against, benchmark, B=draws)
+        except (NotFound, ValueError) as e:
+            skipped.append({"target": target, "reason": str(e)})
+            continue
+        avg = report["average"]
+        if avg is None:
+            skipped.append({"target": target, "reason": "fewer than 2 tasks in the average have results for both"})
+            continue
+        verdicts = [t["verdict"] for t in report["tasks"]]
+        points.append(
+            {
+                "target": target,
+                "model": family,
+                "step": step,
+                "baseline": f"{report['b']['model']}@{report['b']['step']}",
+                "unit": unit,
+                "compute": round(statistics.mean(figures[key]), 1),
+                "replicas": len(figures[key]),
+                "gain": avg["delta"],
+                "low": avg["low"],
+                "high": avg["high"],
+                "verdict": avg["verdict"],
+                "tasks": avg["tasks"],
+                "better": verdicts.count("better"),
+                "worse": verdicts.count("worse"),
+            }
+        )
+    points.sort(key=lambda p: (p["unit"], p["compute"]))
+    return {"points": points, "skipped": skipped, "units": sorted({p["unit"] for p in points})}
