@@ -43,7 +43,8 @@ def cpu_kind() -> str:
 
 def held_out(runs: Path, step: int) -> dict:
     out = {}
-    for folder in sorted(runs.glob("s*")):
+    folders = [runs] if (runs / "metrics.json").is_file() else sorted(runs.glob("s*"))  # one run, or replicas
+    for folder in folders:
         history = json.loads((folder / "metrics.json").read_text(encoding="utf-8")).get("history", [])
         at = next((h for h in history if h.get("global_step") == step), None)
         if at:
@@ -54,7 +55,7 @@ def held_out(runs: Path, step: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", required=True)
-    parser.add_argument("--runs", required=True, help="the pre-training log_dir holding s<seed>/ folders")
+    parser.add_argument("--runs", required=True, help="the pre-training log_dir holding s<seed>/ folders (or one run)")
     parser.add_argument("--kind", required=True, help="the machine kind this entry is for, e.g. 'AVX2 only'")
     parser.add_argument("--a", default="larva-kor-tiny@8k")
     parser.add_argument("--b", default="random-init")

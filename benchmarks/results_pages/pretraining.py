@@ -15,6 +15,8 @@ GENERAL = "payoff_general.json"  # issue 25: the general recipe (no suite text i
 SOURCES = ["payoff_3x3.json", "table_intervals.json", "payoff_results.json"]
 SOURCES += [GENERAL] if (BENCH / GENERAL).is_file() else []
 SOURCES += [budget.SOURCE] if (BENCH / budget.SOURCE).is_file() else []
+LEVERS = "levers.json"  # issue 25 item 4: each lever (one pre-training seed) against random init and the recipe
+SOURCES += [LEVERS] if (BENCH / LEVERS).is_file() else []
 
 
 def _interval(entry: dict) -> str:
@@ -64,6 +66,38 @@ def compare_section(runs: dict, source: str = "payoff_3x3.json", title: str = ""
     return lines
 
 
+def levers_summary(runs: dict) -> list[str]:
+    """One row per lever entry: the suite-average difference with its interval, and the per-task verdicts."""
+    lines = [
+        "## Levers (issue 25, item 4)",
+        "",
+        "Each lever is the general recipe with one change, pre-trained once (seed 42) at about the same compute,",
+        "and fine-tuned on the wide suite with 3 seeds per task. Each is compared twice: with random init, and with",
+        "the general recipe's own seed-42 run (`larva-kor-tiny-s42`), which isolates the lever's effect. With one",
+        "pre-training seed, the intervals leave out pre-training-seed variance; they are narrower than the truth.",
+        "",
+        f"- Machine: {'; '.join(sorted({run['cpu'] for run in runs.values()}))}.",
+        f"- Date: {', '.join(sorted({run['date'] for run in runs.values()}))}.",
+        "- Command: `python benchmarks/payoff_compare.py --out benchmarks/levers.json --a LEVER@8k --b BASELINE`"
+        " after each lever's own pre-training and factory commands, which its compare table below names.",
+        "",
+    ]
+    rows = []
+    for kind, run in runs.items():
+        report = run["compare"]
+        avg, verdicts = report["average"], [t["verdict"] for t in report["tasks"]]
+        rows.append(
+            [
+                kind,
+                f"{report['a']['model']}@{report['a']['step']}",
+                f"{report['b']['model']}@{report['b']['step']}",
+                f"{avg['delta']:+.2f} [{avg['low']:+.2f}, {avg['high']:+.2f}] {avg['verdict']}",
+                f"{verdicts.count('better')} / {verdicts.count('worse')} of {len(verdicts)}",
+            ]
+        )
+    return lines + table(["entry", "A", "B", "average A - B [95% interval]", "tasks better / worse"], rows)
+
+
 def tables_section(data: dict) -> list[str]:
     survival = data["bold_survival"]
     lines = [
@@ -110,6 +144,10 @@ def render() -> str:
     if budget.SOURCE in SOURCES:
         body += budget.section()
         sources = [*sources, budget.SOURCE]
+    if LEVERS in SOURCES:
+        body += levers_summary(load(LEVERS))
+        body += compare_section(load(LEVERS), LEVERS, "Each lever's compare tables")
+        sources = [*sources, LEVERS]
     title = "The task-adaptive recipe against random init, pre-training seeds x fine-tuning seeds"
     body += compare_section(load("payoff_3x3.json"), title=title) + tables_section(load("table_intervals.json"))
     return page(TITLE, sources, body)
