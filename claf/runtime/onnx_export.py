@@ -61,6 +61,7 @@ def load_encoder(checkpoint):
     """(task metadata, transformers model with eager attention, tokenizer, input names, output names)."""
     import transformers
 
+    from claf.models.heads.base import model_inputs
     from claf.models.task_file import read_task_file
     from claf.registry import MODELS
     from claf.tokens.pipeline import load_tokenizer
@@ -75,7 +76,8 @@ def load_encoder(checkpoint):
         )
     net = getattr(transformers, head.auto_class).from_pretrained(str(checkpoint), attn_implementation="eager")
     tokenizer = load_tokenizer(checkpoint)
-    inputs = [k for k in ("input_ids", "token_type_ids", "attention_mask") if k in tokenizer.model_input_names]
+    keys = model_inputs(net.config, ("input_ids", "token_type_ids", "attention_mask"))
+    inputs = [k for k in keys if k in tokenizer.model_input_names]
     return meta, net.eval(), tokenizer, inputs, OUTPUTS[head.auto_class]
 
 

@@ -33,6 +33,13 @@ def full_precision_output(module: torch.nn.Module) -> None:
     module.forward = forward  # type: ignore[method-assign]
 
 
+def model_inputs(config: Any, keys: Iterable[str]) -> tuple:
+    """``keys`` less ``token_type_ids`` where the model has one segment embedding (RoBERTa-style
+    ``type_vocab_size`` 1): a pair's second segment would index past it."""
+    keep_types = getattr(config, "type_vocab_size", 2) > 1
+    return tuple(k for k in keys if keep_types or k != "token_type_ids")
+
+
 class TaskModel(torch.nn.Module):
     auto_class: str = ""  # name of a transformers Auto class, e.g. "AutoModelForSequenceClassification"
     input_keys = ("input_ids", "token_type_ids", "attention_mask")
@@ -47,10 +54,10 @@ class TaskModel(torch.nn.Module):
         for name in OUTPUT_LAYERS:
             if isinstance(getattr(self.net, name, None), torch.nn.Module):
                 full_precision_output(getattr(self.net, name))
+        self.keys = model_inputs(self.net.config, self.input_keys + self.label_keys)
 
     def forward(self, batch: dict) -> Any:
-        keys = self.input_keys + self.label_keys
-        return self.net(**{k: v for k, v in batch.items() if k in keys})
+        return self.net(**{k: v for k, v in batch.items() if k in self.keys})
 
     def options(self) -> dict:
         """Keyword arguments that rebuild this head from a saved checkpoint."""
