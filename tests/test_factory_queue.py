@@ -101,6 +101,36 @@ def test_expired_lease_is_taken_again_and_attempts_end_in_failure(sessions):
     assert any(k.startswith("failed:") for k in keys) and any(k.startswith("suite:") for k in keys)
 
 
+def test_failed_jobs_are_queued_again_with_fresh_attempts_on_request(sessions, tmp_path):
+    jobs.enqueue(sessions, [spec(attempts=1), spec(step=2000, attempts=1), spec(seed=43, attempts=1)])
+    for _ in range(3):
+        job = jobs.claim(sessions, "w", 60)
+        if job["seed"] == 43:
+            jobs.finish(sessions, job["id"], "w", result(job, 80.0))
+        else:
+            assert jobs.finish(sessions, job["id"], "w", {"ok": False, "error": "IndexError"})["state"] == "failed"
+    assert jobs.requeue_failed(sessions, "other-recipe") == 0
+    assert jobs.requeue_failed(sessions, "r", checkpoint="m-2*") == 1  # a glob picks the checkpoints
+    with sessions() as s:
+        by_step = {(j["step"], j["seed"]): j for j in jobs.list_jobs(s, "r")}
+    again = by_step[(2000, 42)]
+    assert again["state"] == "queued" and again["attempts"] == 0 and "IndexError" in again["error"]
+    assert by_step[(1000, 42)]["state"] == "failed" and by_step[(1000, 43)]["state"] == "done"
+    taken = jobs.claim(sessions, "w", 60)
+    assert taken["id"] == again["id"] and taken["attempts"] == 1
+    # through the server (admin scope), what `claf factory run --retry_failed --server URL` calls
+    from fastapi.testclient import TestClient
+
+    from claf.server.app import create_app
+
+    url = str(sessions.kw["bind"].url)
+    with TestClient(create_app(url, token="secret")) as client:
+        body = {"recipe": "r"}
+        assert client.post("/api/v1/jobs/requeue", json=body).status_code == 401
+        r = client.post("/api/v1/jobs/requeue", json=body, headers={"Authorization": "Bearer secret"})
+        assert r.status_code == 200 and r.json() == {"requeued": 1}  # the 1k job; the 2k one is running
+
+
 def test_release_requeues_at_once_without_counting_and_retried_calls_change_nothing(sessions):
     jobs.enqueue(sessions, [spec(attempts=1), spec(seed=7, attempts=1)])
     held = jobs.claim(sessions, "w1", 600, single=True)

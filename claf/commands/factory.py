@@ -1,6 +1,7 @@
 """``python -m claf factory <run|watch|status|worker|notify> ...``: the evaluation factory.
 
 factory run    --base_config factory/larva_kor_tiny_klue [--key value ...] [--db URL | --server URL]
+               [--retry_failed]   (failed jobs queued again with fresh attempts, e.g. after a fix)
 factory watch  --base_config factory/... [--interval S] [--max_polls N]   (also polls the model index)
 factory status --base_config factory/... | --recipe NAME [--db URL | --server URL]
 factory worker --server URL [--work_dir DIR] [--lease S] [--grace S] [--once]   (a pull worker; SIGTERM:
@@ -21,7 +22,12 @@ STORE = (
     Flag("server", "use this benchmark server's REST API instead of a database", metavar="URL"),
 )
 SPECS = {
-    "run": config_spec(f"{PROG} run", "Queue every checkpoint x task of a recipe and run the jobs.", *STORE),
+    "run": config_spec(
+        f"{PROG} run",
+        "Queue every checkpoint x task of a recipe and run the jobs.",
+        *STORE,
+        Flag("retry_failed", "queue the recipe's failed jobs again, with fresh attempts, before running", switch=True),
+    ),
     "watch": config_spec(
         f"{PROG} watch",
         "Run, then poll for new checkpoints (also the model index) and run their jobs.",
@@ -120,6 +126,8 @@ def _run(config, flags) -> int:
 
     recipe = _recipe(config)
     store = open_store_for(recipe, flags.get("server"), flags.get("db"))
+    if flags.get("retry_failed"):
+        print(f"requeued {store.requeue_failed(_name(recipe, flags))} failed job(s) of {_name(recipe, flags)}")
     counts = run(recipe, store, _name(recipe, flags))
     print(status_text(store.jobs(_name(recipe, flags))))
     print(json.dumps(counts))

@@ -56,6 +56,11 @@ class DbStore:
 
         return release(self.sessions, job_id, worker)
 
+    def requeue_failed(self, recipe: str, checkpoint: str | None = None) -> int:
+        from claf.queue.jobs import requeue_failed
+
+        return requeue_failed(self.sessions, recipe, checkpoint)
+
     def jobs(self, recipe: str | None = None) -> list[dict]:
         from claf.queue.jobs import list_jobs
 
@@ -112,6 +117,9 @@ class RestStore:
 
     def release(self, job_id: int, worker: str) -> dict:
         return self._call("POST", f"/jobs/{job_id}/release", {"worker": worker}, retry_s=30.0)[1]
+
+    def requeue_failed(self, recipe: str, checkpoint: str | None = None) -> int:
+        return self._call("POST", "/jobs/requeue", {"recipe": recipe, "checkpoint": checkpoint})[1]["requeued"]
 
     def jobs(self, recipe: str | None = None) -> list[dict]:
         status, data = self.client.get("/jobs", **({"recipe": recipe} if recipe else {}))

@@ -16,6 +16,7 @@ Notifications (a finished suite, a job that failed for good) go to the outbox of
 in the same transaction as the state change, so each is queued exactly once.
 """
 
+import fnmatch
 import time
 
 from sqlalchemy import and_, or_, select
@@ -250,6 +251,25 @@ def _suite_check(session: Session, job: Job) -> None:
     summary = suite_summary(session, job.recipe, job.checkpoint_sha256)
     summary["dashboard_url"] = (job.spec.get("notify") or {}).get("dashboard_url")
     slack.queue(session, f"suite:{job.recipe}:{job.checkpoint_sha256}", channel, slack.suite_message(summary))
+
+
+def requeue_failed(sessions: sessionmaker, recipe: str, checkpoint: str | None = None) -> int:
+    """Queue the recipe's failed jobs again with fresh attempts (after the cause is fixed); ``checkpoint``
+    (a glob) limits them to those checkpoints. -> how many. Done and running jobs are left alone."""
+
+    def work(session: Session) -> int:
+        q = select(Job).where(Job.recipe == recipe, Job.state == "failed")
+        n = 0
+        for job in session.scalars(q):
+            if checkpoint and not fnmatch.fnmatchcase(job.checkpoint, checkpoint):
+                continue
+            job.state, job.attempts, job.oom_retries, job.finished_at = "queued", 0, 0, None
+            job.error = f"requeued after failing: {job.error or ''}"[:2000]
+            n += 1
+        session.flush()
+        return n
+
+    return _write(sessions, work)
 
 
 def list_jobs(session: Session, recipe: str | None = None) -> list[dict]:

@@ -28,6 +28,13 @@ class Release(Shape):
     worker: str = Field(min_length=1, max_length=200)
 
 
+class Requeue(Shape):
+    """Which failed jobs to queue again: a recipe's, optionally only checkpoints matching a glob."""
+
+    recipe: str = Field(min_length=1, max_length=200)
+    checkpoint: str | None = Field(default=None, min_length=1, max_length=200)
+
+
 class Outcome(Shape):
     """How a job ended: ``ok`` with the ``result`` payload, or the ``error`` (``oom``: out of memory)."""
 

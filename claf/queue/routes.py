@@ -5,13 +5,14 @@
     POST /api/v1/jobs/{id}/heartbeat      {"worker", "lease_seconds"}     -> 200, or 409 lease lost
     POST /api/v1/jobs/{id}/finish         {"worker", "outcome"}           -> the job, or 409 lease lost
     POST /api/v1/jobs/{id}/release        {"worker"}                      -> the job (queued again if it was held)
+    POST /api/v1/jobs/requeue             {"recipe", "checkpoint"?}       -> {"requeued": n} (failed jobs again)
     GET  /api/v1/jobs?recipe=NAME                                          -> every job (status matrix)
     POST /api/v1/notifications            {"dedupe_key", "channel", "message"} -> {"added": bool}
     GET  /api/v1/notifications                                             -> the outbox (no webhook URLs)
 
 Scopes (``claf.server.auth``): claim, heartbeat and finish need ``worker``, and a worker token heartbeats
 and finishes only the jobs it claimed itself (the job records the token's name); a finished job's result
-must be that job's (benchmark, task, checkpoint, seed). Adding jobs and notices needs ``admin``; the
+must be that job's (benchmark, task, checkpoint, seed). Adding or requeueing jobs and notices needs ``admin``; the
 lists need ``read`` on a private server.
 """
 
@@ -24,7 +25,7 @@ from claf.db.engine import write_session
 from claf.errors import one_line
 from claf.notify import slack
 from claf.queue import jobs
-from claf.queue.payloads import Claim, Enqueue, Finish, NoticeIn, Release
+from claf.queue.payloads import Claim, Enqueue, Finish, NoticeIn, Release, Requeue
 from claf.results.payloads import INT64
 
 JobId = Annotated[int, Path(ge=1, le=INT64)]
@@ -64,6 +65,10 @@ def add_job_routes(app: FastAPI, factory, auth) -> None:
             return jobs.release(factory, job_id, body.worker, holder=who.lease_holder)
         except jobs.LeaseLost as e:
             return JSONResponse({"detail": one_line(str(e))}, status_code=404)
+
+    @app.post("/api/v1/jobs/requeue", dependencies=admin)
+    def requeue(body: Requeue):
+        return {"requeued": jobs.requeue_failed(factory, body.recipe, body.checkpoint)}
 
     @app.get("/api/v1/jobs", dependencies=reads)
     def list_jobs(recipe: str | None = None):
