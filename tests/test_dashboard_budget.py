@@ -73,5 +73,8 @@ def test_compute_figures_filed_after_the_checkpoint_fill_it_in_once(client):
     assert post("/api/v1/checkpoints", figures, "post").status_code == 200  # the same again: a no-op
     other = dict(figures, metrics={"pretrain_cpu_seconds": 900.0})
     assert post("/api/v1/checkpoints", other, "post").status_code == 409  # figures once filled do not change
+    more = dict(figures, metrics={"pretrain_cpu_seconds": 600.0, "mlm_loss": 6.7})  # `results push` later
+    assert post("/api/v1/checkpoints", more, "post").status_code == 200
+    assert post("/api/v1/checkpoints", more, "post").status_code == 200
     [point] = page_json(client.get("/benchmarks/b/budget").text)["points"]
     assert point["compute"] == 600.0 and point["gain"] == pytest.approx(10.0) and point["verdict"] == "better"

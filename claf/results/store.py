@@ -94,6 +94,14 @@ def _model(session: Session, ck: CheckpointIn) -> Model:
     return model
 
 
+def _added_metrics(have: dict, given: dict) -> dict | None:
+    """``have`` with the figures of ``given`` it lacks; None when there are none, or when ``given`` has
+    another value for a figure ``have`` holds (that is a different checkpoint body, a conflict)."""
+    if any(k in have and have[k] != v for k, v in given.items()) or set(given) <= set(have):
+        return None
+    return {**have, **given}
+
+
 def _checkpoint(session: Session, ck: CheckpointIn, strict: bool) -> tuple[Checkpoint, bool]:
     body = sha256_of(ck.body())
     model = _model(session, ck)
@@ -102,8 +110,9 @@ def _checkpoint(session: Session, ck: CheckpointIn, strict: bool) -> tuple[Check
     if taken is not None and (taken.model_id, taken.step) == (model.id, ck.step):
         row, taken = taken, None  # committed by a concurrent writer between the two reads: the same checkpoint
     if row is not None:
-        if ck.metrics and not row.metrics and (ck.url, ck.sha256) in ((row.url, row.sha256), ("", "")):
-            row.metrics, row.body_sha256 = dict(ck.metrics), body  # figures that arrive after the checkpoint
+        merged = _added_metrics(row.metrics or {}, ck.metrics)
+        if merged is not None and (ck.url, ck.sha256) in ((row.url, row.sha256), ("", "")):
+            row.metrics, row.body_sha256 = merged, body  # figures that arrive after the checkpoint
             return row, False
         if strict and row.body_sha256 != body:
             raise Conflict(
