@@ -30,6 +30,7 @@ def test_each_point_is_the_compare_average_at_the_mean_compute_of_its_replicas(c
     assert r.status_code == 200, r.text
     data = page_json(r.text)
     assert data["units"] == ["CPU-seconds"] and [p["target"] for p in data["points"]] == ["tiny@1000", "tiny@2000"]
+    assert data["skipped"] == []
     for p in data["points"]:
         report = client.get(
             "/api/v1/compare", params={"a": p["target"], "b": "random-init", "benchmark": "noise", "draws": 500}
@@ -68,6 +69,8 @@ def test_compute_figures_filed_after_the_checkpoint_fill_it_in_once(client):
                     == 201
                 )
     assert page_json(client.get("/benchmarks/b/budget").text)["points"] == []  # no compute figures yet
+    never_run = {"model": "m", "step": 500, "metrics": {"pretrain_cpu_seconds": 300.0}}  # no results: no point
+    assert post("/api/v1/checkpoints", never_run, "post").status_code == 201
     figures = {"model": "m", "step": 1000, "metrics": {"pretrain_cpu_seconds": 600.0}}
     assert post("/api/v1/checkpoints", figures, "post").status_code == 200  # filled in, not a conflict
     assert post("/api/v1/checkpoints", figures, "post").status_code == 200  # the same again: a no-op
@@ -76,5 +79,7 @@ def test_compute_figures_filed_after_the_checkpoint_fill_it_in_once(client):
     more = dict(figures, metrics={"pretrain_cpu_seconds": 600.0, "mlm_loss": 6.7})  # `results push` later
     assert post("/api/v1/checkpoints", more, "post").status_code == 200
     assert post("/api/v1/checkpoints", more, "post").status_code == 200
-    [point] = page_json(client.get("/benchmarks/b/budget").text)["points"]
+    page = page_json(client.get("/benchmarks/b/budget").text)
+    [point] = page["points"]
+    assert page["skipped"] == []
     assert point["compute"] == 600.0 and point["gain"] == pytest.approx(10.0) and point["verdict"] == "better"

@@ -17,7 +17,7 @@ from collections import defaultdict
 
 from sqlalchemy import select
 
-from claf.db.tables import Checkpoint, Model
+from claf.db.tables import Benchmark, Checkpoint, Model, Result, Task
 from claf.results.compare import RANDOM_INIT, compare_models
 from claf.results.store import NotFound
 
@@ -34,13 +34,21 @@ def baseline_for(family: str, known: set[str]) -> str | None:
     return None
 
 
-def compute_groups(session) -> dict[tuple[str, int], dict[str, list[float]]]:
-    """(family, step) -> {compute key: [one figure per replica]} over checkpoints that carry figures."""
-    rows = session.execute(
-        select(Model.name, Model.family, Checkpoint.step, Checkpoint.metrics).join(
-            Checkpoint, Checkpoint.model_id == Model.id
+def compute_groups(session, benchmark: str | None = None) -> dict[tuple[str, int], dict[str, list[float]]]:
+    """(family, step) -> {compute key: [one figure per replica]} over checkpoints that carry figures (and,
+    given a ``benchmark``, have results on it: a checkpoint nobody fine-tuned is not a point)."""
+    query = select(Model.name, Model.family, Checkpoint.step, Checkpoint.metrics).join(
+        Checkpoint, Checkpoint.model_id == Model.id
+    )
+    if benchmark is not None:
+        fine_tuned = (
+            select(Result.checkpoint_id)
+            .join(Task, Task.id == Result.task_id)
+            .join(Benchmark, Benchmark.id == Task.benchmark_id)
+            .where(Benchmark.name == benchmark)
         )
-    ).all()
+        query = query.where(Checkpoint.id.in_(fine_tuned))
+    rows = session.execute(query).all()
     groups: dict[tuple[str, int], dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     for name, family, step, metrics in rows:
         for key, _unit in UNITS:
@@ -55,7 +63,7 @@ def budget_points(session, benchmark: str, baseline: str | None = None, draws: i
     sorted by unit then compute."""
     known = {name for (name,) in session.execute(select(Model.name)).all()}
     points, skipped = [], []
-    for (family, step), figures in sorted(compute_groups(session).items()):
+    for (family, step), figures in sorted(compute_groups(session, benchmark).items()):
         if family.endswith(f"-{RANDOM_INIT}"):
             continue
         key, unit = next((k, u) for k, u in UNITS if figures.get(k))
