@@ -114,6 +114,18 @@ def test_the_step_chart_draws_bands_and_each_replica_on_demand(browser, site):
     assert [u for u in urls if not u.startswith((f"{site.url}/", "data:", "blob:"))] == []
 
 
+def follow_link(browser, site, link_id, lands_on):
+    """Open the benchmark page, click the link ``link_id`` and wait for the page it opens to be drawn."""
+    requested_urls(browser)
+    open_page(browser, f"{site.url}/benchmarks/noise")
+    browser.find_element("id", link_id).click()
+    deadline = time.monotonic() + 60
+    while lands_on not in browser.current_url:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    open_page(browser, browser.current_url)
+
+
 def forest(browser):
     return browser.execute_script(
         "const el = document.getElementById('forest'); const t = el.data[0];"
@@ -143,14 +155,7 @@ def assert_forest_matches(shown, report):
 
 
 def test_the_compare_view_is_a_forest_plot_of_the_compare_numbers(browser, site):
-    requested_urls(browser)
-    open_page(browser, f"{site.url}/benchmarks/noise")
-    browser.find_element("id", "compare-link").click()
-    deadline = time.monotonic() + 60
-    while "/compare?" not in browser.current_url:
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
-    open_page(browser, browser.current_url)
+    follow_link(browser, site, "compare-link", "/compare?")
     report = api(site, "compare", a="tiny", b="random-init", benchmark="noise")
     assert {r["task"]: r["verdict"] for r in report["tasks"]} == {"acc": "better", "score": "no detectable difference"}
     assert_forest_matches(forest(browser), report)
@@ -187,14 +192,7 @@ def test_the_static_report_carries_bands_and_the_forest_plot(browser, site, tmp_
 
 
 def test_the_budget_chart_plots_the_compare_averages_against_compute(browser, site):
-    requested_urls(browser)
-    open_page(browser, f"{site.url}/benchmarks/noise")
-    browser.find_element("id", "budget-link").click()
-    deadline = time.monotonic() + 60
-    while "/budget" not in browser.current_url:
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
-    open_page(browser, browser.current_url)
+    follow_link(browser, site, "budget-link", "/budget")
     shown = browser.execute_script(
         "const el = document.getElementById('budget-0'); const t = el.data.find(t => t.meta.kind === 'budget');"
         "return {x: t.x, y: t.y, up: t.error_y.array, down: t.error_y.arrayminus, text: t.text,"
