@@ -7,7 +7,7 @@ import re
 import statistics
 
 import pytest
-from bench_support import REPLICAS, TOKEN, noise_compute, rest_poster, result_body, seed_noise
+from bench_support import REPLICAS, TOKEN, noise_bodies, noise_compute, rest_poster, result_body, seed_noise
 
 
 @pytest.fixture
@@ -83,3 +83,33 @@ def test_compute_figures_filed_after_the_checkpoint_fill_it_in_once(client):
     [point] = page["points"]
     assert page["skipped"] == []
     assert point["compute"] == 600.0 and point["gain"] == pytest.approx(10.0) and point["verdict"] == "better"
+
+
+def test_points_are_kept_until_a_result_or_a_compute_figure_arrives(client):
+    post = rest_poster(client)
+    seed_noise(post)
+    first = page_json(client.get("/benchmarks/noise/budget", params={"draws": 300}).text)
+    again = page_json(client.get("/benchmarks/noise/budget", params={"draws": 300}).text)
+    assert (first["cached"], again["cached"]) == (False, True) and again["points"] == first["points"]
+    other_draws = page_json(client.get("/benchmarks/noise/budget", params={"draws": 400}).text)
+    assert other_draws["cached"] is False  # another question, another entry
+
+    # a new fine-tuning seed of the random init moves every point's baseline: recomputed, not served stale
+    extra = next(b for b in noise_bodies() if b["checkpoint"]["model"] == "tiny-random-init" and b["task"] == "acc")
+    lower = dict(extra, seed=9, metrics={k: v - 20.0 for k, v in extra["metrics"].items()})
+    lower["examples"] = dict(extra["examples"], predictions=[1 - p for p in extra["examples"]["predictions"]])
+    assert post("/api/v1/results", lower, "post").status_code == 201
+    moved = page_json(client.get("/benchmarks/noise/budget", params={"draws": 300}).text)
+    assert moved["cached"] is False and all(
+        m["gain"] > f["gain"] for m, f in zip(moved["points"], first["points"], strict=True)
+    )
+
+    # a compute figure filed later (a new replica's checkpoint) changes a point's x
+    figures = {"model": "tiny-s4", "step": 1000, "metrics": {"pretrain_cpu_seconds": 5000.0}, "family": "tiny"}
+    assert post("/api/v1/checkpoints", figures, "post").status_code == 201
+    body = next(b for b in noise_bodies() if b["checkpoint"]["model"] == "tiny-s1" and b["checkpoint"]["step"] == 1000)
+    assert post("/api/v1/results", dict(body, checkpoint={"model": "tiny-s4", "step": 1000}), "post").status_code == 201
+    grown = page_json(client.get("/benchmarks/noise/budget", params={"draws": 300}).text)
+    assert grown["cached"] is False
+    at = {p["target"]: p for p in grown["points"]}
+    assert at["tiny@1000"]["replicas"] == 4 and at["tiny@1000"]["compute"] > moved["points"][0]["compute"]

@@ -29,14 +29,13 @@ def _pearson(x, y):
 
 def rank(values):
     """1-based ranks; tied values share the mean of their ranks."""
-    order = np.argsort(values, kind="mergesort")
+    values = np.asarray(values)
+    order = np.argsort(values)  # ties get one mean rank, so their order does not matter
     sorted_values = values[order]
+    starts = np.flatnonzero(np.r_[True, sorted_values[1:] != sorted_values[:-1]])
+    ends = np.r_[starts[1:], len(values)]
     ranks = np.empty(len(values))
-    start = 0
-    for end in range(1, len(values) + 1):
-        if end == len(values) or sorted_values[end] != sorted_values[start]:
-            ranks[order[start:end]] = (start + 1 + end) / 2.0
-            start = end
+    ranks[order] = np.repeat((starts + 1 + ends) / 2.0, ends - starts)
     return ranks
 
 

@@ -10,12 +10,17 @@ The baseline is ``baseline`` when given (``MODEL@STEP``), else the family's own 
 the random init of the nearest family it extends: ``larva-kor-tiny-mask30`` falls back to
 ``larva-kor-tiny-random-init`` (a variant of a recipe is named by a suffix). The point names the baseline
 it was compared with.
+
+A page costs one comparison per point (a few seconds each with per-example predictions), so the points are
+kept per database, benchmark, baseline and draws until a result or a compute figure arrives there: results
+are never changed once stored, so their count, the highest id and the compute groups say when to recompute.
 """
 
 import statistics
-from collections import defaultdict
+import threading
+from collections import OrderedDict, defaultdict
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from claf.db.tables import Benchmark, Checkpoint, Model, Result, Task
 from claf.results.compare import RANDOM_INIT, compare_models
@@ -58,12 +63,47 @@ def compute_groups(session, benchmark: str | None = None) -> dict[tuple[str, int
     return groups
 
 
+_KEPT: OrderedDict = OrderedDict()  # (database, benchmark, baseline, draws) -> (fingerprint, points)
+_KEPT_MAX = 32
+_LOCK = threading.Lock()
+
+
+def _fingerprint(session, benchmark: str, groups: dict) -> tuple:
+    count, highest = session.execute(
+        select(func.count(Result.id), func.max(Result.id))
+        .join(Task, Task.id == Result.task_id)
+        .join(Benchmark, Benchmark.id == Task.benchmark_id)
+        .where(Benchmark.name == benchmark)
+    ).one()
+    models = session.execute(select(func.count(Model.id))).scalar()
+    return count, highest, models, tuple(sorted((k, tuple(sorted(v.items()))) for k, v in groups.items()))
+
+
 def budget_points(session, benchmark: str, baseline: str | None = None, draws: int = 1000) -> dict:
-    """{"points": [...], "skipped": [{"target", "reason"}], "units": [...]}: one point per family and step,
-    sorted by unit then compute."""
+    """{"points": [...], "skipped": [{"target", "reason"}], "units": [...], "cached": bool}: one point per
+    family and step, sorted by unit then compute; ``cached`` when nothing arrived since the last call."""
+    groups = {
+        k: {key: list(v) for key, v in figures.items()} for k, figures in compute_groups(session, benchmark).items()
+    }
+    key = (str(session.get_bind().url), benchmark, baseline, draws)
+    fingerprint = _fingerprint(session, benchmark, groups)
+    with _LOCK:
+        kept = _KEPT.get(key)
+        if kept and kept[0] == fingerprint:
+            _KEPT.move_to_end(key)
+            return dict(kept[1], cached=True)
+    out = _points(session, benchmark, baseline, draws, groups)
+    with _LOCK:
+        _KEPT[key] = (fingerprint, out)
+        while len(_KEPT) > _KEPT_MAX:
+            _KEPT.popitem(last=False)
+    return dict(out, cached=False)
+
+
+def _points(session, benchmark: str, baseline: str | None, draws: int, groups: dict) -> dict:
     known = {name for (name,) in session.execute(select(Model.name)).all()}
     points, skipped = [], []
-    for (family, step), figures in sorted(compute_groups(session, benchmark).items()):
+    for (family, step), figures in sorted(groups.items()):
         if family.endswith(f"-{RANDOM_INIT}"):
             continue
         key, unit = next((k, u) for k, u in UNITS if figures.get(k))

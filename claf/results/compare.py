@@ -51,23 +51,25 @@ def parse_target(text: str, other_model: str | None = None) -> tuple[str, int | 
 def target_results(session: Session, benchmark: str, model: str, step: int | None) -> tuple[dict, int]:
     """({task name: [(replica, seed, Result)]}, step) of the target's replicas at ``step`` (None: their highest)."""
     bench = find_benchmark(session, benchmark)
-    rows = session.execute(
-        select(Model.name, Checkpoint.step, Task.name, Result)
+    rows = session.execute(  # ids first: a result's stored predictions are read only when it is one of these
+        select(Model.name, Checkpoint.step, Task.name, Result.id)
         .join(Checkpoint, Checkpoint.model_id == Model.id)
         .join(Result, Result.checkpoint_id == Checkpoint.id)
         .join(Task, Task.id == Result.task_id)
         .where(Task.benchmark_id == bench.id)
     ).all()
     known = families(session)
-    mine = [(name, st, task, r) for name, st, task, r in rows if replica_of(name, model, known)]
+    mine = [(name, st, task, rid) for name, st, task, rid in rows if replica_of(name, model, known)]
     if not mine:
         raise NotFound(f"no results of model '{model}' (or its replicas {model}-s<seed>) on benchmark '{benchmark}'")
     if step is None:
         step = max(st for _n, st, _t, _r in mine)
+    chosen = [(name, task, rid) for name, st, task, rid in mine if st == step]
+    loaded = {r.id: r for r in session.execute(select(Result).where(Result.id.in_([c[2] for c in chosen]))).scalars()}
     by_task = defaultdict(list)
-    for name, st, task, result in mine:
-        if st == step:
-            by_task[task].append((replica_of(name, model, known), result.seed, result))
+    for name, task, rid in sorted(chosen, key=lambda c: c[2]):
+        result = loaded[rid]
+        by_task[task].append((replica_of(name, model, known), result.seed, result))
     if not by_task:
         steps = sorted({st for _n, st, _t, _r in mine})
         raise NotFound(f"model '{model}' has no results at step {step} on '{benchmark}'; its steps: {steps}")
