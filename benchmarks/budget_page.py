@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 # task -> (metric, dev examples, classes; 0: a regression scored by correlation)
 TASKS = {
@@ -110,7 +111,11 @@ def main(argv=None) -> dict:
             with factory() as session:
                 out = budget_points(session, "klue", draws=args.draws)
             times.append(round(time.perf_counter() - start, 2))
+    from provenance import stamp
+
     report = {
+        **stamp(),
+        "before": {"seconds": 87.77, "note": "the same database before the fix (b81372b's parent), cold, 1000 draws"},
         "results": results,
         "build_seconds": round(built, 1),
         "draws": args.draws,
