@@ -24,7 +24,8 @@ from claf.learn.run_folder import run_config_json
 ROOT = Path(__file__).resolve().parents[1]
 BEFORE = json.loads((Path(__file__).with_name("fixtures") / "resolved_base_configs.json").read_text(encoding="utf-8"))
 ADDED_SINCE = {  # keys added after the record, with their defaults
-    "pretrain": {"seeds": None, "model": {"electra": None}},  # issue 24; issue 25 (--model.electra '{...}')
+    # issue 24; issue 25 (--model.electra '{...}', --model.embedding_init '{...}')
+    "pretrain": {"seeds": None, "model": {"electra": None, "embedding_init": None}},
     "factory": {"executor": {"ray": {"node_ip": None}}},  # issue 26
 }
 

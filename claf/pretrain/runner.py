@@ -79,8 +79,6 @@ def run_pretraining(cfg, on_publish=None):
 
     tokenizer, tokenizer_folder = load_tokenizer(cfg.tokenizer.name_or_path)
     corpus = build_data(cfg, tokenizer, tokenizer_folder, dist)
-    if dist.is_main:
-        atomic_write_text(log_dir / "corpus.json", json.dumps(corpus.report(), indent=2) + "\n")
     specials = Specials(tokenizer)
     m = cfg.masking
     masker = Masker(
@@ -100,7 +98,15 @@ def run_pretraining(cfg, on_publish=None):
         corpus, specials, lengths, masker, mask_schedule, layout, cfg.instances, cfg.seed_num, holdout
     )
 
-    model = build_model(cfg.model, tokenizer, max(lengths.lengths)).to(dist.device)
+    model = build_model(cfg.model, tokenizer, max(lengths.lengths))
+    report = corpus.report()
+    if cfg.model.embedding_init is not None:
+        from claf.pretrain.embedding_init import init_embeddings
+
+        report["embedding_init_seconds"] = round(init_embeddings(model, corpus, cfg.model.embedding_init, holdout), 2)
+    if dist.is_main:
+        atomic_write_text(log_dir / "corpus.json", json.dumps(report, indent=2) + "\n")
+    model = model.to(dist.device)
     optimizer, scheduler = run.optimizer_and_scheduler(model, total_steps)
     evaluator = None
     if holdout:

@@ -193,11 +193,21 @@ class ElectraSpec(Block):
     temperature: Annotated[float, Field(gt=0)] = 1.0
 
 
+class EmbeddingInitSpec(Block):
+    """``model.embedding_init``: start the word embeddings from the corpus's PPMI-SVD vectors
+    (``claf.pretrain.embedding_init``)."""
+
+    method: Literal["ppmi_svd"] = "ppmi_svd"
+    window: Annotated[int, Field(ge=1, le=10)] = 2
+    max_tokens: PositiveInt | None = None
+
+
 class PretrainModelSpec(Block):
     objective: Literal["mlm", "mlm_nsp", "electra"] = "mlm"
     pretrained_model_name: str | None = None
     transformers_config: dict[str, Any] = {}
     electra: ElectraSpec | None = None
+    embedding_init: EmbeddingInitSpec | None = None
 
     @property
     def positions(self) -> int | None:
@@ -332,4 +342,9 @@ class PretrainSpec(Recipe):
             raise fail("model.objective", "mlm_nsp predicts the next sentence: it needs instances.format sentence_pair")
         if self.model.electra is not None and self.model.objective != "electra":
             raise fail("model.electra", f"options of objective electra, but model.objective is {self.model.objective}")
+        if self.model.embedding_init is not None and self.model.pretrained_model_name:
+            raise fail(
+                "model.embedding_init",
+                "a continued checkpoint (model.pretrained_model_name) keeps its own embeddings: set one of the two",
+            )
         return self
