@@ -8,11 +8,12 @@ import pytest
 
 from claf.db.engine import open_engine, session_factory
 from claf.factory.factory import status_text
-from claf.factory.recipe import Checkpoint, discover, expand, load_recipe, random_baseline
+from claf.factory.recipe import Checkpoint, discover, expand, load_recipe, random_baseline, random_source
 from claf.notify import slack
 from claf.queue import jobs
 from claf.queue.suite import suite_summary
 from claf.results.catalog import migrate
+from claf.results.replicas import replica_of
 
 
 @pytest.fixture
@@ -263,6 +264,20 @@ def test_recipe_expansion_from_the_index(tmp_path, monkeypatch):
     assert sorted({s["seed"] for s in specs}) == [42, 43, 44]
     assert random_baseline(checkpoints[0]).sha256 != checkpoints[0].sha256
     assert random_baseline(checkpoints[0]).sha256 == random_baseline(checkpoints[1]).sha256  # one baseline row
+    # random_init: 3 draws three inits, filed as the baseline and its replicas (claf compare resamples them)
+    three = discover(load_recipe("factory/larva_kor_tiny_klue", {"checkpoints.random_init": 3}))
+    inits = [c for c in three if c.step == 0]
+    assert [c.name for c in inits] == [
+        "larva-kor-tiny-random-init",
+        "larva-kor-tiny-random-init-s1",
+        "larva-kor-tiny-random-init-s2",
+    ]
+    assert inits[0] == checkpoints[-1]  # the first init is the one a plain `true` gives: its results still count
+    assert [random_source(c.source) for c in inits] == [("larva-kor-tiny-4k", k) for k in range(3)]
+    assert len({c.sha256 for c in inits}) == 3 and all(replica_of(c.model, inits[0].model) for c in inits)
+    assert [c.name for c in discover(load_recipe("factory/larva_kor_tiny_klue", {"checkpoints.random_init": 1}))][
+        -1
+    ] == "larva-kor-tiny-random-init"
 
 
 def test_status_cell_is_the_median_over_seeds_with_its_range():

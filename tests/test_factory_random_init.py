@@ -1,7 +1,9 @@
-"""The random-init baseline is built once per folder, even when two workers start its jobs at the same time."""
+"""The random-init baseline is built once per folder, even when two workers start its jobs at the same time;
+each weight seed is its own init."""
 
 import threading
 
+import torch
 from transformers import AutoModel
 
 from claf.factory.job import random_init
@@ -30,3 +32,14 @@ def test_two_workers_build_the_same_random_init_at_once(tiny_korean_bert, tmp_pa
     again = AutoModel.from_pretrained(folder)
     reference = AutoModel.from_pretrained(tiny_korean_bert)
     assert type(again) is type(reference) and again.config.hidden_size == reference.config.hidden_size
+
+
+def test_each_weight_seed_is_its_own_init_and_the_same_seed_the_same_weights(tiny_korean_bert, tmp_path):
+    def weights(folder):
+        return AutoModel.from_pretrained(folder).embeddings.word_embeddings.weight
+
+    zero = random_init(str(tiny_korean_bert), tmp_path / "a", seed=0)
+    zero_again = random_init(str(tiny_korean_bert), tmp_path / "b")  # seed 0 is the default
+    one = random_init(str(tiny_korean_bert), tmp_path / "c", seed=1)
+    assert torch.equal(weights(zero), weights(zero_again))
+    assert not torch.equal(weights(zero), weights(one))

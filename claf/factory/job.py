@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from claf.atomic import atomic_dir
-from claf.factory.recipe import RANDOM  # the random-init prefix: one home
+from claf.factory.recipe import RANDOM, random_source  # the random-init prefix: one home
 
 STARTED = time.time()  # the process start, for the factory's overhead figures
 
@@ -56,8 +56,9 @@ def memory_probe(batch_size: int) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
 
-def random_init(source: str, folder: Path) -> str:
-    """The checkpoint's architecture and tokenizer with random weights (seed 0), saved once in ``folder``."""
+def random_init(source: str, folder: Path, seed: int = 0) -> str:
+    """The checkpoint's architecture and tokenizer with random weights (weight seed ``seed``), saved once
+    in ``folder``."""
     import shutil
 
     import torch
@@ -68,7 +69,7 @@ def random_init(source: str, folder: Path) -> str:
     if (folder / "config.json").is_file():
         return str(folder)
     model_dir = Path(resolve_pretrained(source))
-    torch.manual_seed(0)
+    torch.manual_seed(seed)
     # Workers starting random-init jobs at once each build their own copy; the same seed makes the same
     # weights, so the first to finish wins and a folder another job reads is never replaced.
     with atomic_dir(folder, replace=False) as tmp:
@@ -86,7 +87,8 @@ def build_overrides(job: dict, log_dir: Path, threads: int | None) -> tuple[str,
     overrides = dict(spec["overrides"])
     source = spec["source"]
     if source.startswith(RANDOM):
-        source = random_init(source[len(RANDOM) :], log_dir.parent / f"random-init-{job['checkpoint_sha256'][:16]}")
+        of, seed = random_source(source)
+        source = random_init(of, log_dir.parent / f"random-init-{job['checkpoint_sha256'][:16]}", seed)
     overrides.update(
         {
             spec["pretrained_key"]: source,

@@ -7,6 +7,9 @@
 A checkpoint is identified by the sha256 of its archive (index entry), of its folder's files (a
 path) or of its URL (an unindexed URL is taken as immutable). ``random:<checkpoint>`` (or
 ``checkpoints.random_init``) is the same architecture with random weights: the baseline row.
+``checkpoints.random_init: 3`` draws three random inits (weight seeds 0, 1, 2), filed as
+``<family>-random-init`` and its replicas ``-random-init-s1``, ``-s2``, so ``claf compare`` resamples the
+baseline's init as it resamples a pre-trained model's replicas.
 """
 
 import fnmatch
@@ -23,6 +26,19 @@ from claf.results.payloads import config_hash
 from claf.results.run_payloads import split_checkpoint_name
 
 RANDOM = "random:"  # a checkpoint source "random:<source>": its architecture from random init (the one home)
+_INIT_SEED = re.compile(r"s(?P<seed>\d+):")  # "random:s2:<source>": weight seed 2 (none: seed 0)
+
+
+def random_source(source: str) -> tuple[str, int]:
+    """``random:[s<k>:]<source>`` -> (<source>, weight seed k, 0 when absent)."""
+    rest = source[len(RANDOM) :]
+    m = _INIT_SEED.match(rest)
+    return (rest[m.end() :], int(m.group("seed"))) if m else (rest, 0)
+
+
+def init_count(value: Any) -> int:
+    """``checkpoints.random_init`` as a number of random inits (false 0, true 1, n n)."""
+    return int(value or 0)
 
 
 @dataclass(frozen=True)
@@ -108,13 +124,21 @@ def _from_source(source: str, entries: dict) -> Checkpoint:
     )
 
 
-def random_baseline(of: Checkpoint) -> Checkpoint:
-    """The same architecture as ``of`` with random weights: its own model row at step 0. One per model
-    family (its key does not depend on which checkpoint lent the architecture), so a newer checkpoint
-    does not queue the baseline again."""
+def random_baseline(of: Checkpoint, seed: int = 0) -> Checkpoint:
+    """The same architecture as ``of`` with random weights (weight seed ``seed``): its own model row at
+    step 0. One per model family and seed (its key does not depend on which checkpoint lent the
+    architecture), so a newer checkpoint does not queue the baseline again. Seed 0 is
+    ``<family>-random-init``; another seed k is its replica ``<family>-random-init-s<k>``."""
     family = re.sub(r"-s\d+$", "", of.model)  # the replicas of a model (larva-kor-tiny-s43) share one baseline
-    model = f"{family}-random-init"
-    return Checkpoint(model, sha256_of(["random-init", family]), 0, model, RANDOM + of.source, of.url, of.size)
+    model = f"{family}-random-init" + (f"-s{seed}" if seed else "")
+    key = ["random-init", family] + ([seed] if seed else [])
+    source = RANDOM + (f"s{seed}:" if seed else "") + of.source
+    return Checkpoint(model, sha256_of(key), 0, model, source, of.url, of.size)
+
+
+def random_baselines(of: Checkpoint, count: int) -> list[Checkpoint]:
+    """``count`` random inits of ``of``'s architecture (weight seeds 0 .. count - 1)."""
+    return [random_baseline(of, seed) for seed in range(count)]
 
 
 def discover(recipe: Any, entries: dict | None = None) -> list[Checkpoint]:
@@ -135,9 +159,10 @@ def discover(recipe: Any, entries: dict | None = None) -> list[Checkpoint]:
             ck = _from_source(item, entries)
             found.setdefault(ck.sha256, ck)
     ordered = sorted(found.values(), key=lambda c: (-c.step, c.name))
-    baselines = [random_baseline(_from_source(r, entries)) for r in randoms]
-    if recipe.checkpoints.get("random_init") and ordered:
-        baselines.append(random_baseline(ordered[0]))
+    count = init_count(recipe.checkpoints.get("random_init"))
+    baselines = [b for r in randoms for b in random_baselines(_from_source(r, entries), max(count, 1))]
+    if count and ordered:
+        baselines += random_baselines(ordered[0], count)
     unique = {b.sha256: b for b in baselines}
     return ordered + list(unique.values())
 

@@ -12,7 +12,7 @@ Seconds = Annotated[float, Field(gt=0)]
 
 class CheckpointsSpec(Block):
     names: list[Annotated[str, Field(min_length=1)]] = []  # names, globs (larva-kor-tiny-*), URLs or folders
-    random_init: bool = False
+    random_init: bool | PositiveInt = False  # true: one random init; n: n inits (weight seeds 0 .. n-1)
 
 
 class SuiteTask(Block):
