@@ -265,7 +265,7 @@ def test_recipe_expansion_from_the_index(tmp_path, monkeypatch):
     assert random_baseline(checkpoints[0]).sha256 != checkpoints[0].sha256
     assert random_baseline(checkpoints[0]).sha256 == random_baseline(checkpoints[1]).sha256  # one baseline row
     # random_init: 3 draws three inits, filed as the baseline and its replicas (claf compare resamples them)
-    three = discover(load_recipe("factory/larva_kor_tiny_klue", {"checkpoints.random_init": 3}))
+    three = discover(load_recipe("factory/larva_kor_tiny_klue", {"checkpoints.random_init": "3"}))
     inits = [c for c in three if c.step == 0]
     assert [c.name for c in inits] == [
         "larva-kor-tiny-random-init",

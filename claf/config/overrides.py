@@ -73,6 +73,8 @@ def parse_value(key, raw, current, parameter=None):
                 return True
             if lowered in ("false", "no", "0", "off"):
                 return False
+            if lowered.isdigit():  # a key that is a switch or a count (checkpoints.random_init 3): its spec judges
+                return int(lowered)
             raise ValueError
         if isinstance(current, int):
             return int(raw)
