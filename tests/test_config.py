@@ -122,10 +122,7 @@ def test_bare_flag_means_true_and_null_clears():
         (("trainer.num_epochs", "1.5"), "expected int"),
         (("optimizer.learning_rate", "fast"), "expected float"),
         (("trainer.progress", "maybe"), "expected true/false"),
-        (
-            ("trainer.progress", "2"),
-            "trainer.progress 2: expected true or false",
-        ),  # a count only where the spec takes one
+        (("trainer.progress", "2"), "expected true/false"),  # a count only where the spec takes one
         (("adamw.betas", '{"a": 1}'), "expected a JSON list"),
         (("data_reader.extra_valid_file_paths", "[1]"), "expected a JSON dict"),
     ],

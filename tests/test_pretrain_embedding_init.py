@@ -2,7 +2,6 @@
 
 import json
 from collections import Counter
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,19 +10,13 @@ import torch
 from claf.config.errors import ConfigError
 from claf.experiment import Experiment
 from claf.pretrain.embedding_init import apply_vectors, corpus_vectors, pair_counts
-from claf.pretrain.shards import Shard, write_shard
-
-
-class Corpus:
-    """The two things the counts read of a prepared corpus: its folder and its shards."""
-
-    def __init__(self, folder, shards):
-        self.folder = Path(folder)
-        self.shards = shards
+from claf.pretrain.prepare import PreparedCorpus
+from claf.pretrain.shards import write_shard
 
 
 def make_corpus(folder, documents, vocab_size=50, per_shard=2):
-    """documents: lists of sentences (lists of token ids), ``per_shard`` documents to a shard."""
+    """A prepared corpus folder (shards + manifest); documents: lists of sentences (lists of token ids),
+    ``per_shard`` documents to a shard."""
     shards = []
     for i in range(0, len(documents), per_shard):
         docs = documents[i : i + per_shard]
@@ -37,8 +30,9 @@ def make_corpus(folder, documents, vocab_size=50, per_shard=2):
             [len(d) for d in docs],
             vocab_size,
         )
-        shards.append(Shard(folder / f"shard-{i:05d}"))
-    return Corpus(folder, shards)
+        shards.append({"name": f"shard-{i:05d}"})
+    (folder / "manifest.json").write_text(json.dumps({"shards": shards}), encoding="utf-8")
+    return PreparedCorpus(folder)
 
 
 def brute_force(documents, window):

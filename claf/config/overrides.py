@@ -49,7 +49,13 @@ def resolve_key(config, key, index=None):
     return next(iter(paths))
 
 
-def parse_value(key, raw, current, parameter=None):
+# true/false keys whose spec also takes a count (``bool | PositiveInt``): a digit given for one of these is
+# passed on as a number. Any other true/false key still takes only true/false, so a component option typed
+# bool by its default never receives a silent 2.
+COUNT_OR_SWITCH = frozenset({"checkpoints.random_init"})
+
+
+def parse_value(key, raw, current, parameter=None, count_ok=False):
     """Type ``raw`` (a string from the command line, or a Python value) like ``current``.
 
     ``null`` sets any key to null (a JSON string ``'"null"'`` is the word itself). A key whose
@@ -73,7 +79,7 @@ def parse_value(key, raw, current, parameter=None):
                 return True
             if lowered in ("false", "no", "0", "off"):
                 return False
-            if lowered.isdigit():  # a key that is a switch or a count (checkpoints.random_init 3): its spec judges
+            if count_ok and lowered.isdigit():  # a switch that also takes a count: its spec judges the number
                 return int(lowered)
             raise ValueError
         if isinstance(current, int):
@@ -172,7 +178,7 @@ def _resolve_one(config, key, raw, index, current):
     if key in index or not (_branch(config, key) or _component_parent(config, key)):
         path = resolve_key(config, key, index)
         parameter = _parameter(config, path) if current[path] is None else None
-        return path, parse_value(key, raw, current[path], parameter)
+        return path, parse_value(key, raw, current[path], parameter, count_ok=path in COUNT_OR_SWITCH)
     branch = _branch(config, key)
     if branch:
         value = raw if not isinstance(raw, str) else (None if raw.lower() in ("null", "none") else _json(key, raw))
