@@ -12,6 +12,7 @@ from typing import Any
 import torch
 
 from claf.atomic import atomic_dir
+from claf.config.errors import ConfigError
 from claf.models.task_file import TASK_FILE, task_meta, write_task_file
 
 OUTPUT_LAYERS = ("classifier", "qa_outputs")  # the task layer of transformers' *For* heads
@@ -40,17 +41,56 @@ def model_inputs(config: Any, keys: Iterable[str]) -> tuple:
     return tuple(k for k in keys if keep_types or k != "token_type_ids")
 
 
+def redraw_top(net: Any, pooler: bool, layers: int) -> None:
+    """Draw the pre-trained pooler and the top ``layers`` encoder layers afresh, as the architecture inits
+    them: linear weights normal(0, ``initializer_range``), biases 0, norms 1 and 0. For few-example
+    fine-tuning, where a pre-trained ``[CLS]`` pooler (trained on NSP) can sit in tanh's flat tails. Uses
+    the global RNG, so the fine-tuning seed decides the draw. A model without a pooler (RoBERTa's and
+    ELECTRA's heads are new already) skips ``pooler``."""
+    if not pooler and not layers:
+        return
+    if isinstance(layers, bool) or not isinstance(layers, int) or layers < 0:
+        raise ConfigError(f"reinit_layers is {layers!r}: give a count of top encoder layers, 0 or more")
+    base = net.base_model
+    stack = getattr(getattr(base, "encoder", None), "layer", None)
+    top: list = []
+    if layers:
+        if not isinstance(stack, torch.nn.ModuleList):
+            raise ConfigError(f"reinit_layers {layers}: {type(base).__name__} has no encoder.layer stack; set it to 0")
+        if layers > len(stack):
+            raise ConfigError(
+                f"reinit_layers {layers}: the checkpoint has {len(stack)} encoder layers; give at most that"
+            )
+        top = list(stack)[len(stack) - layers :]
+    modules = ([base.pooler] if pooler and getattr(base, "pooler", None) is not None else []) + top
+    std = getattr(net.config, "initializer_range", 0.02)
+    with torch.no_grad():
+        for module in (m for part in modules for m in part.modules()):
+            if isinstance(module, torch.nn.Linear):
+                module.weight.normal_(0.0, std)
+                if module.bias is not None:
+                    module.bias.zero_()
+            elif isinstance(module, torch.nn.LayerNorm) or "LayerNorm" in type(module).__name__:
+                if getattr(module, "weight", None) is not None:
+                    module.weight.fill_(1.0)
+                if getattr(module, "bias", None) is not None:
+                    module.bias.zero_()
+
+
 class TaskModel(torch.nn.Module):
     auto_class: str = ""  # name of a transformers Auto class, e.g. "AutoModelForSequenceClassification"
     input_keys = ("input_ids", "token_type_ids", "attention_mask")
     label_keys = ()
 
-    def __init__(self, pretrained_model_name: str | Path, **hf_kwargs: Any) -> None:
+    def __init__(
+        self, pretrained_model_name: str | Path, reinit_pooler: bool = False, reinit_layers: int = 0, **hf_kwargs: Any
+    ) -> None:
         super().__init__()
         import transformers
 
         auto = getattr(transformers, self.auto_class)
         self.net = auto.from_pretrained(str(pretrained_model_name), **hf_kwargs)
+        redraw_top(self.net, reinit_pooler, reinit_layers)
         for name in OUTPUT_LAYERS:
             if isinstance(getattr(self.net, name, None), torch.nn.Module):
                 full_precision_output(getattr(self.net, name))

@@ -17,11 +17,13 @@ class BertForTokCls(TaskModel):
     auto_class = "AutoModelForTokenClassification"
     label_keys = ("labels",)
 
-    def __init__(self, pretrained_model_name, labels, dropout=None):
+    def __init__(self, pretrained_model_name, labels, dropout=None, reinit_pooler=False, reinit_layers=0):
         self.labels = list(labels)
         extra = {"classifier_dropout": dropout} if dropout is not None else {}
         super().__init__(
             pretrained_model_name,
+            reinit_pooler,
+            reinit_layers,
             num_labels=len(self.labels),
             id2label=dict(enumerate(self.labels)),
             label2id={label: i for i, label in enumerate(self.labels)},
