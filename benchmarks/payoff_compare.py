@@ -52,6 +52,16 @@ def held_out(runs: Path, step: int) -> dict:
     return out
 
 
+def replica_means(session, benchmark: str, model: str, step, target_results) -> tuple[dict, int]:
+    """{replica: {task: [scores over fine-tuning seeds]}} of one model at one step, and the step."""
+    by_task, step = target_results(session, benchmark, model, step)
+    out: dict = {}
+    for task, entries in by_task.items():
+        for replica, _seed, result in entries:
+            out.setdefault(replica, {}).setdefault(task, []).append(result.score)
+    return out, step
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", required=True)
@@ -62,6 +72,7 @@ def main() -> None:
     parser.add_argument("--benchmark", default="klue")
     parser.add_argument("--draws", type=int, default=2000)
     parser.add_argument("--command", default="pretrain.py --seeds 42,43,44; factory larva_kor_tiny_klue on -s*-8k")
+    parser.add_argument("--note", default="", help="a line printed under the entry's table (load, timings)")
     parser.add_argument("--out", default=str(OUT), help="the JSON to add the entry to (payoff_general.json: issue 25)")
     args = parser.parse_args()
 
@@ -75,11 +86,9 @@ def main() -> None:
     with session_factory(engine)() as session:
         report = compare_models(session, args.a, args.b, args.benchmark, B=args.draws)
         model, step = parse_target(args.a)
-        by_task, step = target_results(session, args.benchmark, model, step)
-        per_replica: dict = {}
-        for task, entries in by_task.items():
-            for replica, _seed, result in entries:
-                per_replica.setdefault(replica, {}).setdefault(task, []).append(result.score)
+        per_replica, step = replica_means(session, args.benchmark, model, step, target_results)
+        baseline, b_step = parse_target(args.b)
+        per_replica_b, _ = replica_means(session, args.benchmark, baseline, b_step, target_results)
         jobs = list(session.scalars(select(Job).where(Job.state == "done")))
     cost: dict = {}
     for job in jobs:
@@ -92,8 +101,12 @@ def main() -> None:
         "per_replica": {
             r: {t: statistics.mean(v) for t, v in tasks.items()} for r, tasks in sorted(per_replica.items())
         },
+        "per_replica_b": {
+            r: {t: statistics.mean(v) for t, v in tasks.items()} for r, tasks in sorted(per_replica_b.items())
+        },
         "held_out": held_out(Path(args.runs), step),
         "job_seconds": {ck: round(sum(v), 1) for ck, v in sorted(cost.items())},
+        **({"note": args.note} if args.note else {}),
     }
     out = Path(args.out)
     data = json.loads(out.read_text(encoding="utf-8")) if out.is_file() else {}

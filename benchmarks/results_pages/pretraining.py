@@ -17,6 +17,39 @@ SOURCES += [GENERAL] if (BENCH / GENERAL).is_file() else []
 SOURCES += [budget.SOURCE] if (BENCH / budget.SOURCE).is_file() else []
 LEVERS = "levers.json"  # issue 25 item 4: each lever (one pre-training seed) against random init and the recipe
 SOURCES += [LEVERS] if (BENCH / LEVERS).is_file() else []
+FLOORS = "trivial_baselines.json"  # what each wide-suite task scores with no model
+SOURCES += [FLOORS] if (BENCH / FLOORS).is_file() else []
+METRIC = {"korsts": "spearman", "klue_sts_split": "pearson"}  # the benchmark's score; accuracy elsewhere
+
+
+def floors_section(data: dict, general: dict) -> list[str]:
+    """Each suite task's floor (no model) beside the latest general-recipe entry's two means."""
+    lines = [
+        "## What each task scores with no model",
+        "",
+        "- Machine: any (no training; the numbers follow from the data).",
+        f"- Date: {data['date']}.",
+        f"- Command: `{data['command']}`.",
+        "",
+        "A classification floor predicts the training split's majority label. An STS floor is the share of",
+        "word pieces the two sentences share, put on the label scale by a line fitted on the training pairs.",
+        "Neither looks at what a word means. A model below its floor has learned less than this.",
+        "",
+    ]
+    runs = {k: r for k, r in general.items() if r["compare"]["a"]["model"] == "larva-kor-tiny"}
+    header = ["task", "floor", "metric", "floor score", "dev examples"]
+    if runs:
+        lines += ["Beside it, the general recipe's and random init's means (A / B) in each table above:", ""]
+        header += [f"A / B, {kind}" for kind in runs]
+    rows = []
+    for task, floor in data["tasks"].items():
+        metric = METRIC.get(task, "accuracy")
+        row = [task, floor["method"], metric, f"{floor['metrics'][metric]:.2f}", floor["dev"]]
+        for run in runs.values():
+            means = {t["task"]: t for t in run["compare"]["tasks"]}
+            row.append(f"{means[task]['a']['mean']:.2f} / {means[task]['b']['mean']:.2f}" if task in means else "")
+        rows.append(row)
+    return lines + table(header, rows)
 
 
 def _interval(entry: dict) -> str:
@@ -46,6 +79,13 @@ def compare_section(runs: dict, source: str = "payoff_3x3.json", title: str = ""
                 ["replica", *tasks],
                 [[replica, *(f"{scores[t]:.2f}" for t in tasks)] for replica, scores in run["per_replica"].items()],
             )
+        if run.get("per_replica_b") and len(run["per_replica_b"]) > 1:
+            lines += [f"Each replica of the baseline {report['b']['model']} (fine-tuning seeds averaged):", ""]
+            tasks = sorted({t for r in run["per_replica_b"].values() for t in r})
+            lines += table(
+                ["replica", *tasks],
+                [[replica, *(f"{scores[t]:.2f}" for t in tasks)] for replica, scores in run["per_replica_b"].items()],
+            )
         if run.get("held_out"):
             lines += ["Held-out pre-training figures of each replica at that step:", ""]
             lines += table(
@@ -63,6 +103,8 @@ def compare_section(runs: dict, source: str = "payoff_3x3.json", title: str = ""
         if run.get("job_seconds"):
             total = ", ".join(f"{ck} {s:.0f} s" for ck, s in run["job_seconds"].items())
             lines += [f"Fine-tuning job seconds per checkpoint (the suite, all seeds): {total}.", ""]
+        if run.get("note"):
+            lines += [run["note"], ""]
     return lines
 
 
@@ -143,6 +185,9 @@ def render() -> str:
         title = "The general recipe against random init on the wide suite, pre-training seeds x fine-tuning seeds"
         body += compare_section(load(GENERAL), GENERAL, title)
         sources = [GENERAL, *sources]
+    if FLOORS in SOURCES:
+        body += floors_section(load(FLOORS), load(GENERAL) if GENERAL in SOURCES else {})
+        sources = [*sources, FLOORS]
     if budget.SOURCE in SOURCES:
         body += budget.section()
         sources = [*sources, budget.SOURCE]
