@@ -87,8 +87,8 @@ def main() -> None:
         report = compare_models(session, args.a, args.b, args.benchmark, B=args.draws)
         model, step = parse_target(args.a)
         per_replica, step = replica_means(session, args.benchmark, model, step, target_results)
-        baseline, b_step = parse_target(args.b)
-        per_replica_b, _ = replica_means(session, args.benchmark, baseline, b_step, target_results)
+        b = report["b"]  # "random-init" resolves to the other model's baseline: take its name from the report
+        per_replica_b, _ = replica_means(session, args.benchmark, b["model"], b["step"], target_results)
         jobs = list(session.scalars(select(Job).where(Job.state == "done")))
     cost: dict = {}
     for job in jobs:
