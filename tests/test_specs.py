@@ -28,14 +28,21 @@ ADDED_SINCE = {  # keys added after the record, with their defaults
     "pretrain": {"seeds": None, "model": {"electra": None, "embedding_init": None}},
     "factory": {"executor": {"ray": {"node_ip": None}}},  # issue 26
 }
+CHANGED_SINCE = {  # values a recipe changed on purpose after the record
+    # issue 25: the wide suite draws three random inits (a baseline with one replica has no spread)
+    "factory/larva_kor_tiny_wide": {"checkpoints": {"random_init": 3}},
+}
 
 
-def with_added(recorded: dict, added: dict) -> dict:
-    """``recorded`` with the keys added since (where it does not have them), merged into nested sections."""
+def with_added(recorded: dict, added: dict, replace: bool = False) -> dict:
+    """``recorded`` with the keys added since (where it does not have them, or always with ``replace``),
+    merged into nested sections."""
     out = dict(recorded)
     for key, value in added.items():
         if isinstance(value, dict):
-            out[key] = with_added(out.get(key) or {}, value)
+            out[key] = with_added(out.get(key) or {}, value, replace)
+        elif replace:
+            out[key] = value
         else:
             out.setdefault(key, value)
     return out
@@ -53,7 +60,8 @@ def test_every_shipped_config_resolves_as_before_the_specs(kind, name):
     # tests/fixtures/resolved_base_configs.json was written by the code before typed specs (FrozenConfig)
     spec = resolve_config(name, kind=kind)
     assert isinstance(spec, spec_class(kind))
-    assert spec.to_dict() == with_added(BEFORE[name]["resolved"], ADDED_SINCE.get(kind, {}))
+    expected = with_added(BEFORE[name]["resolved"], ADDED_SINCE.get(kind, {}))
+    assert spec.to_dict() == with_added(expected, CHANGED_SINCE.get(name, {}), replace=True)
 
 
 @pytest.mark.parametrize("kind, name", [s for s in SHIPPED if s[0] in ("finetune", "pretrain")])
