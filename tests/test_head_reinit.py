@@ -1,5 +1,6 @@
 """``reinit_pooler`` / ``reinit_layers`` on the task heads: the pre-trained pooler and the top encoder layers
-are drawn afresh before fine-tuning, the rest is kept, and a saved fine-tuned model reloads as saved."""
+are drawn afresh before fine-tuning, the rest is kept, and a saved fine-tuned model reloads as saved.
+``encoder_dropout`` turns the encoder's dropout on for fine-tuning a checkpoint pre-trained without it."""
 
 import pytest
 import torch
@@ -80,3 +81,20 @@ def test_the_options_are_overrides_of_every_head(mirror):
     assert cfg.model.options["reinit_layers"] == 1 and cfg.model.options["reinit_pooler"] is True
     with pytest.raises(ConfigError, match="reinit_layers"):
         resolve_config("klue/nsmc_bert", {"bert_for_seq_cls.reinit_layers": "top"})
+
+
+def test_encoder_dropout_turns_a_no_dropout_checkpoint_on_for_fine_tuning(tiny_korean_bert, tmp_path):
+    from transformers import BertModel
+
+    model = BertModel.from_pretrained(tiny_korean_bert, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+    model.save_pretrained(tmp_path)  # as the tiny recipes pre-train: no dropout
+    kept = BertForSeqCls(tmp_path, ["a", "b"])
+    assert kept.net.config.hidden_dropout_prob == 0.0
+    head = BertForReg(tmp_path, encoder_dropout=0.1)
+    assert head.net.config.hidden_dropout_prob == 0.1 and head.net.config.attention_probs_dropout_prob == 0.1
+    rates = {m.p for m in head.net.bert.encoder.modules() if isinstance(m, torch.nn.Dropout)}
+    assert rates == {0.1}
+    with pytest.raises(ConfigError, match=r"encoder_dropout is 1.5: give a probability in \[0, 1\)"):
+        BertForReg(tmp_path, encoder_dropout=1.5)
+    cfg = resolve_config("klue/klue_sts_split_bert", {"bert_for_reg.encoder_dropout": "0.1"})
+    assert cfg.model.options["encoder_dropout"] == 0.1

@@ -77,17 +77,44 @@ def redraw_top(net: Any, pooler: bool, layers: int) -> None:
                     module.bias.zero_()
 
 
+DROPOUT_KEYS = ("hidden_dropout_prob", "attention_probs_dropout_prob")  # BERT, RoBERTa, ELECTRA configs
+
+
+def dropout_kwargs(model_dir: str | Path, p: float) -> dict:
+    """The config keys that set the encoder's dropout to ``p`` while fine-tuning. A checkpoint pre-trained
+    without dropout (Cramming; the tiny recipes) otherwise passes its 0 on to every task."""
+    import transformers
+
+    if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p < 1:
+        raise ConfigError(
+            f"encoder_dropout is {p!r}: give a probability in [0, 1), e.g. 0.1, or null to keep the checkpoint's"
+        )
+    config = transformers.AutoConfig.from_pretrained(str(model_dir))
+    if not all(hasattr(config, k) for k in DROPOUT_KEYS):
+        raise ConfigError(
+            f"encoder_dropout: a {config.model_type} config has no {' / '.join(DROPOUT_KEYS)}; leave encoder_dropout null"
+        )
+    return {k: float(p) for k in DROPOUT_KEYS}
+
+
 class TaskModel(torch.nn.Module):
     auto_class: str = ""  # name of a transformers Auto class, e.g. "AutoModelForSequenceClassification"
     input_keys = ("input_ids", "token_type_ids", "attention_mask")
     label_keys = ()
 
     def __init__(
-        self, pretrained_model_name: str | Path, reinit_pooler: bool = False, reinit_layers: int = 0, **hf_kwargs: Any
+        self,
+        pretrained_model_name: str | Path,
+        reinit_pooler: bool = False,
+        reinit_layers: int = 0,
+        encoder_dropout: float | None = None,
+        **hf_kwargs: Any,
     ) -> None:
         super().__init__()
         import transformers
 
+        if encoder_dropout is not None:
+            hf_kwargs.update(dropout_kwargs(pretrained_model_name, encoder_dropout))
         auto = getattr(transformers, self.auto_class)
         self.net = auto.from_pretrained(str(pretrained_model_name), **hf_kwargs)
         redraw_top(self.net, reinit_pooler, reinit_layers)

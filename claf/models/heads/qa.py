@@ -11,8 +11,8 @@ class BertForQA(TaskModel):
     auto_class = "AutoModelForQuestionAnswering"
     label_keys = ("start_positions", "end_positions")
 
-    def __init__(self, pretrained_model_name, answer_maxlen=30, n_best=20, reinit_layers=0):
-        super().__init__(pretrained_model_name, reinit_layers=reinit_layers)
+    def __init__(self, pretrained_model_name, answer_maxlen=30, n_best=20, reinit_layers=0, encoder_dropout=None):
+        super().__init__(pretrained_model_name, reinit_layers=reinit_layers, encoder_dropout=encoder_dropout)
         self.answer_maxlen = answer_maxlen
         self.n_best = n_best
 

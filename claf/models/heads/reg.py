@@ -9,10 +9,16 @@ class BertForReg(TaskModel):
     auto_class = "AutoModelForSequenceClassification"
     label_keys = ("labels",)
 
-    def __init__(self, pretrained_model_name, dropout=None, reinit_pooler=False, reinit_layers=0):
+    def __init__(self, pretrained_model_name, dropout=None, reinit_pooler=False, reinit_layers=0, encoder_dropout=None):
         extra = {"classifier_dropout": dropout} if dropout is not None else {}
         super().__init__(
-            pretrained_model_name, reinit_pooler, reinit_layers, num_labels=1, problem_type="regression", **extra
+            pretrained_model_name,
+            reinit_pooler,
+            reinit_layers,
+            encoder_dropout,
+            num_labels=1,
+            problem_type="regression",
+            **extra,
         )
         self.dropout = dropout
 

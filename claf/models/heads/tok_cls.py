@@ -17,13 +17,16 @@ class BertForTokCls(TaskModel):
     auto_class = "AutoModelForTokenClassification"
     label_keys = ("labels",)
 
-    def __init__(self, pretrained_model_name, labels, dropout=None, reinit_pooler=False, reinit_layers=0):
+    def __init__(
+        self, pretrained_model_name, labels, dropout=None, reinit_pooler=False, reinit_layers=0, encoder_dropout=None
+    ):
         self.labels = list(labels)
         extra = {"classifier_dropout": dropout} if dropout is not None else {}
         super().__init__(
             pretrained_model_name,
             reinit_pooler,
             reinit_layers,
+            encoder_dropout,
             num_labels=len(self.labels),
             id2label=dict(enumerate(self.labels)),
             label2id={label: i for i, label in enumerate(self.labels)},
