@@ -26,7 +26,7 @@ BEFORE = json.loads((Path(__file__).with_name("fixtures") / "resolved_base_confi
 ADDED_SINCE = {  # keys added after the record, with their defaults
     # issue 24; issue 25 (--model.electra '{...}', --model.embedding_init '{...}')
     "pretrain": {"seeds": None, "model": {"electra": None, "embedding_init": None}},
-    "factory": {"executor": {"ray": {"node_ip": None}}},  # issue 26
+    "factory": {"executor": {"ray": {"node_ip": None}}, "suite": {"head_options": {}}},  # issue 26; issue 25
 }
 CHANGED_SINCE = {  # values a recipe changed on purpose after the record
     # issue 25: the wide suite draws three random inits (a baseline with one replica has no spread)

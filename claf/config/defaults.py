@@ -50,6 +50,7 @@ DEFAULTS: dict[str, dict] = {
     "factory": {
         "name": None,
         "checkpoints": {"names": [], "random_init": False},
+        "suite": {"head_options": {}},
         "benchmark": {"name": "klue", "server": None, "db": None},
         "executor": {
             "name": "local",

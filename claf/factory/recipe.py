@@ -175,9 +175,24 @@ def _seeds(entry, default_seed: int) -> list[int]:
     return [int(s) for s in seeds]
 
 
-def task_config(entry) -> tuple[dict, str]:
+def task_overrides(entry, head_options: dict | None = None) -> dict:
+    """A suite entry's overrides, with the suite's ``head_options`` put under its head (the entry's own win)."""
+    own = dict(entry.get("overrides") or {})
+    if not head_options:
+        return own
+    head = resolve_config(entry["base_config"], own, kind="finetune").model.name
+    given = {k.split(".")[-1] for k in own if "." not in k or k.split(".")[-2] == head}  # under any spelling
+    out = {f"model.{head}.{key}": value for key, value in head_options.items() if key not in given}
+    out.update(own)
+    return out
+
+
+def task_config(entry, head_options: dict | None = None) -> tuple[dict, str]:
     """A suite entry's resolved fine-tuning config and the dotted key of its pretrained model."""
-    cfg = resolve_config(entry["base_config"], dict(entry.get("overrides") or {}), kind="finetune").to_dict()
+    try:
+        cfg = resolve_config(entry["base_config"], task_overrides(entry, head_options), kind="finetune").to_dict()
+    except ConfigError as e:
+        raise ConfigError(f"suite task '{entry['task']}' ({entry['base_config']}): {e}") from None
     head = cfg["model"]["name"]
     if "pretrained_model_name" not in (cfg["model"].get(head) or {}):
         raise ConfigError(
@@ -201,8 +216,11 @@ def expand(recipe: Any, checkpoints: list[Checkpoint], name: str | None = None) 
     name = name or recipe_name(recipe)
     notify = _notify(recipe)
     specs = []
-    for entry in recipe.to_dict()["suite"]["tasks"]:
-        cfg, pretrained_key = task_config(entry)
+    suite = recipe.to_dict()["suite"]
+    head_options = suite.get("head_options") or {}
+    for entry in suite["tasks"]:
+        cfg, pretrained_key = task_config(entry, head_options)
+        overrides = task_overrides(entry, head_options)
         cost = float(entry.get("cost") or estimate_cost(cfg))
         for seed in _seeds(entry, int(cfg.get("seed_num", 42))):
             keyed = dict(cfg, seed_num=seed)
@@ -228,7 +246,7 @@ def expand(recipe: Any, checkpoints: list[Checkpoint], name: str | None = None) 
                         "max_attempts": int(recipe.executor.max_attempts),
                         "spec": {
                             "base_config": entry["base_config"],
-                            "overrides": dict(entry.get("overrides") or {}, seed_num=seed),
+                            "overrides": dict(overrides, seed_num=seed),
                             "pretrained_key": pretrained_key,
                             "source": ck.source,
                             "url": ck.url,

@@ -25,6 +25,9 @@ class SuiteTask(Block):
 
 class SuiteSpec(Block):
     tasks: list[SuiteTask]
+    # options for every task's head, as model.<head>.<key>: {"encoder_dropout": 0.1, "reinit_pooler": true};
+    # a task's own overrides win
+    head_options: dict[str, Any] = {}
 
     @field_validator("tasks")
     @classmethod
