@@ -98,3 +98,7 @@ def test_encoder_dropout_turns_a_no_dropout_checkpoint_on_for_fine_tuning(tiny_k
         BertForReg(tmp_path, encoder_dropout=1.5)
     cfg = resolve_config("klue/klue_sts_split_bert", {"bert_for_reg.encoder_dropout": "0.1"})
     assert cfg.model.options["encoder_dropout"] == 0.1
+    # the config refuses a rate outside [0, 1) before any model loads, naming the key
+    for bad, why in (("1.5", "less than 1"), ("-0.1", "greater than or equal to 0")):
+        with pytest.raises(ConfigError, match=rf"--model.bert_for_reg.encoder_dropout: {bad}: input should be {why}"):
+            resolve_config("klue/klue_sts_split_bert", {"bert_for_reg.encoder_dropout": bad})

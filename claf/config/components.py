@@ -80,7 +80,7 @@ def constructor_parameters(registry_name: str, component: str):
 
 def _hints(function):
     try:
-        return typing.get_type_hints(function)
+        return typing.get_type_hints(function, include_extras=True)  # keep Field constraints (ranges)
     except Exception:
         return {}
 

@@ -7,9 +7,10 @@ loads it and ``predict.py`` serves it.
 
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import torch
+from pydantic import Field
 
 from claf.atomic import atomic_dir
 from claf.config.errors import ConfigError
@@ -78,6 +79,7 @@ def redraw_top(net: Any, pooler: bool, layers: int) -> None:
 
 
 DROPOUT_KEYS = ("hidden_dropout_prob", "attention_probs_dropout_prob")  # BERT, RoBERTa, ELECTRA configs
+Dropout = Annotated[float, Field(ge=0, lt=1)]  # a head's encoder_dropout: the config checks it before any model loads
 
 
 def dropout_kwargs(model_dir: str | Path, p: float) -> dict:

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from claf.models.heads.base import TaskModel
+from claf.models.heads.base import Dropout, TaskModel
 from claf.registry import MODELS
 
 
@@ -11,7 +11,14 @@ class BertForQA(TaskModel):
     auto_class = "AutoModelForQuestionAnswering"
     label_keys = ("start_positions", "end_positions")
 
-    def __init__(self, pretrained_model_name, answer_maxlen=30, n_best=20, reinit_layers=0, encoder_dropout=None):
+    def __init__(
+        self,
+        pretrained_model_name,
+        answer_maxlen=30,
+        n_best=20,
+        reinit_layers=0,
+        encoder_dropout: Dropout | None = None,
+    ):
         super().__init__(pretrained_model_name, reinit_layers=reinit_layers, encoder_dropout=encoder_dropout)
         self.answer_maxlen = answer_maxlen
         self.n_best = n_best

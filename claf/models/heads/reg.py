@@ -1,6 +1,6 @@
 """Regression head (``[CLS]`` pooled -> one score, mean squared error): STS-B, KorSTS, KLUE-STS, JSTS."""
 
-from claf.models.heads.base import TaskModel
+from claf.models.heads.base import Dropout, TaskModel
 from claf.registry import MODELS
 
 
@@ -9,7 +9,14 @@ class BertForReg(TaskModel):
     auto_class = "AutoModelForSequenceClassification"
     label_keys = ("labels",)
 
-    def __init__(self, pretrained_model_name, dropout=None, reinit_pooler=False, reinit_layers=0, encoder_dropout=None):
+    def __init__(
+        self,
+        pretrained_model_name,
+        dropout=None,
+        reinit_pooler=False,
+        reinit_layers=0,
+        encoder_dropout: Dropout | None = None,
+    ):
         extra = {"classifier_dropout": dropout} if dropout is not None else {}
         super().__init__(
             pretrained_model_name,

@@ -1,6 +1,6 @@
 """Sequence classification head (``[CLS]`` pooled -> labels)."""
 
-from claf.models.heads.base import TaskModel
+from claf.models.heads.base import Dropout, TaskModel
 from claf.registry import MODELS
 
 
@@ -10,7 +10,13 @@ class BertForSeqCls(TaskModel):
     label_keys = ("labels",)
 
     def __init__(
-        self, pretrained_model_name, labels, dropout=None, reinit_pooler=False, reinit_layers=0, encoder_dropout=None
+        self,
+        pretrained_model_name,
+        labels,
+        dropout=None,
+        reinit_pooler=False,
+        reinit_layers=0,
+        encoder_dropout: Dropout | None = None,
     ):
         self.labels = list(labels)
         extra = {"classifier_dropout": dropout} if dropout is not None else {}
