@@ -82,6 +82,17 @@ DROPOUT_KEYS = ("hidden_dropout_prob", "attention_probs_dropout_prob")  # BERT, 
 Dropout = Annotated[float, Field(ge=0, lt=1)]  # a head's encoder_dropout: the config checks it before any model loads
 
 
+def head_kwargs(dropout: float | None, labels: list | None = None) -> dict:
+    """The transformers config keys of a classification head: its labels (when it has them) and the dropout
+    before its classifier (when given)."""
+    out: dict = {"classifier_dropout": dropout} if dropout is not None else {}
+    if labels is not None:
+        out.update(
+            num_labels=len(labels), id2label=dict(enumerate(labels)), label2id={x: i for i, x in enumerate(labels)}
+        )
+    return out
+
+
 def dropout_kwargs(model_dir: str | Path, p: float) -> dict:
     """The config keys that set the encoder's dropout to ``p`` while fine-tuning. A checkpoint pre-trained
     without dropout (Cramming; the tiny recipes) otherwise passes its 0 on to every task."""

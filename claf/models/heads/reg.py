@@ -1,6 +1,6 @@
 """Regression head (``[CLS]`` pooled -> one score, mean squared error): STS-B, KorSTS, KLUE-STS, JSTS."""
 
-from claf.models.heads.base import Dropout, TaskModel
+from claf.models.heads.base import Dropout, TaskModel, head_kwargs
 from claf.registry import MODELS
 
 
@@ -17,16 +17,8 @@ class BertForReg(TaskModel):
         reinit_layers=0,
         encoder_dropout: Dropout | None = None,
     ):
-        extra = {"classifier_dropout": dropout} if dropout is not None else {}
-        super().__init__(
-            pretrained_model_name,
-            reinit_pooler,
-            reinit_layers,
-            encoder_dropout,
-            num_labels=1,
-            problem_type="regression",
-            **extra,
-        )
+        kwargs = dict(head_kwargs(dropout), num_labels=1, problem_type="regression")
+        super().__init__(pretrained_model_name, reinit_pooler, reinit_layers, encoder_dropout, **kwargs)
         self.dropout = dropout
 
     def options(self):
