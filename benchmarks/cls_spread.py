@@ -19,6 +19,7 @@ Writes ``benchmarks/cls_spread.json`` (one entry per machine kind and date).
 
 import argparse
 import json
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -121,6 +122,7 @@ def main() -> None:
     runs = json.loads(out.read_text(encoding="utf-8")) if out.is_file() else {}
     runs[args.kind] = {
         "date": time.strftime("%Y-%m-%d"),
+        "command": shlex.join(["python", "benchmarks/cls_spread.py", *sys.argv[1:]]),
         "rows": {"train": len(train), "dev": len(dev), "max_length": args.max_length},
         "models": results,
     }

@@ -19,6 +19,8 @@ LEVERS = "levers.json"  # issue 25 item 4: each lever (one pre-training seed) ag
 SOURCES += [LEVERS] if (BENCH / LEVERS).is_file() else []
 FLOORS = "trivial_baselines.json"  # what each wide-suite task scores with no model
 SOURCES += [FLOORS] if (BENCH / FLOORS).is_file() else []
+CLS = "cls_spread.json"  # what each checkpoint's frozen top layer gives a classifier (the ELECTRA question)
+SOURCES += [CLS] if (BENCH / CLS).is_file() else []
 METRIC = {"korsts": "spearman", "klue_sts_split": "pearson"}  # the benchmark's score; accuracy elsewhere
 
 
@@ -50,6 +52,46 @@ def floors_section(data: dict, general: dict) -> list[str]:
             row.append(f"{means[task]['a']['mean']:.2f} / {means[task]['b']['mean']:.2f}" if task in means else "")
         rows.append(row)
     return lines + table(header, rows)
+
+
+def cls_section(data: dict) -> list[str]:
+    """Per machine kind: each checkpoint's [CLS] spread, [CLS] attention entropy and NSMC linear probes."""
+    lines = [
+        "## What a frozen top layer gives a classifier",
+        "",
+        "Spread: the [CLS] vector's variance across sentences over the token vectors' variance (0: the same",
+        "vector for every sentence). Entropy: of the top layer's [CLS] attention over log length (1: uniform).",
+        "Probes: NSMC dev accuracy of a logistic regression on frozen [CLS] or token-mean features.",
+        "",
+    ]
+    for kind, run in data.items():
+        rows = run["rows"]
+        lines += [
+            f"### {kind}",
+            "",
+            f"- Machine: {kind}.",
+            f"- Date: {run['date']}.",
+            f"- Command: `{run['command']}`.",
+            f"- Rows: {rows['train']} NSMC train, {rows['dev']} dev, {rows['max_length']} tokens; the majority label "
+            f"scores {run['models']['majority']:.2f}.",
+            "",
+        ]
+        body = [
+            [
+                name,
+                f"{m['cls_spread']:.4f}",
+                f"{m['cls_attention_entropy']:.3f}",
+                f"{m['probe_cls']:.2f}",
+                f"{m['probe_mean']:.2f}",
+            ]
+            for name, m in run["models"].items()
+            if name != "majority"
+        ]
+        lines += table(
+            ["model", "[CLS] spread", "[CLS] attention entropy", "probe on [CLS]", "probe on token mean"], body
+        )
+        lines.append("")
+    return lines
 
 
 def _interval(entry: dict) -> str:
@@ -196,6 +238,9 @@ def render() -> str:
         body += levers_summary(load(LEVERS))
         body += compare_section(load(LEVERS), LEVERS, "Each lever's compare tables")
         sources = [*sources, LEVERS]
+    if CLS in SOURCES:
+        body += cls_section(load(CLS))
+        sources = [*sources, CLS]
     title = "The task-adaptive recipe against random init, pre-training seeds x fine-tuning seeds"
     body += compare_section(load("payoff_3x3.json"), title=title) + tables_section(load("table_intervals.json"))
     return page(TITLE, sources, body)
