@@ -187,10 +187,11 @@ def task_overrides(entry, head_options: dict | None = None) -> dict:
     return out
 
 
-def task_config(entry, head_options: dict | None = None) -> tuple[dict, str]:
-    """A suite entry's resolved fine-tuning config and the dotted key of its pretrained model."""
+def task_config(entry, overrides: dict) -> tuple[dict, str]:
+    """A suite entry's resolved fine-tuning config (with ``overrides``, see ``task_overrides``) and the dotted
+    key of its pretrained model."""
     try:
-        cfg = resolve_config(entry["base_config"], task_overrides(entry, head_options), kind="finetune").to_dict()
+        cfg = resolve_config(entry["base_config"], overrides, kind="finetune").to_dict()
     except ConfigError as e:
         raise ConfigError(f"suite task '{entry['task']}' ({entry['base_config']}): {e}") from None
     head = cfg["model"]["name"]
@@ -219,8 +220,8 @@ def expand(recipe: Any, checkpoints: list[Checkpoint], name: str | None = None) 
     suite = recipe.to_dict()["suite"]
     head_options = suite.get("head_options") or {}
     for entry in suite["tasks"]:
-        cfg, pretrained_key = task_config(entry, head_options)
         overrides = task_overrides(entry, head_options)
+        cfg, pretrained_key = task_config(entry, overrides)
         cost = float(entry.get("cost") or estimate_cost(cfg))
         for seed in _seeds(entry, int(cfg.get("seed_num", 42))):
             keyed = dict(cfg, seed_num=seed)
