@@ -75,6 +75,11 @@ def load_encoder(checkpoint):
             "bert_for_seq_cls, bert_for_reg, bert_for_tok_cls, bert_for_qa); serve it with --backend torch"
         )
     net = getattr(transformers, head.auto_class).from_pretrained(str(checkpoint), attn_implementation="eager")
+    pooling = (meta["model"].get("options") or {}).get("pooling")
+    if pooling:  # the head's pooling is part of the graph, not of the saved weights
+        from claf.models.heads.pooling import use_pooling
+
+        use_pooling(net, pooling)
     tokenizer = load_tokenizer(checkpoint)
     keys = model_inputs(net.config, ("input_ids", "token_type_ids", "attention_mask"))
     inputs = [k for k in keys if k in tokenizer.model_input_names]

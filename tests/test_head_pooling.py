@@ -1,0 +1,117 @@
+"""``pooling: mean`` on the sentence heads: the classifier reads the masked mean of the token vectors where it
+read ``[CLS]``, padding changes nothing, a saved model reloads with it, and its ONNX export agrees with torch."""
+
+import pytest
+import torch
+
+from claf.config import ConfigError, resolve_config
+from claf.models.heads.pooling import masked_mean, use_pooling
+from claf.models.heads.reg import BertForReg
+from claf.models.heads.seq_cls import BertForSeqCls
+
+
+def batch(pad_more=0):
+    ids = torch.tensor([[2, 10, 11, 12, 3] + [0] * pad_more, [2, 13, 3, 0, 0] + [0] * pad_more])
+    return {"input_ids": ids, "attention_mask": (ids != 0).long(), "token_type_ids": torch.zeros_like(ids)}
+
+
+def test_masked_mean_skips_padding():
+    hidden = torch.arange(12, dtype=torch.float).reshape(1, 4, 3)
+    assert masked_mean(hidden, torch.tensor([[1, 1, 0, 0]])).tolist() == [[1.5, 2.5, 3.5]]
+    assert masked_mean(hidden, None).tolist() == [[4.5, 5.5, 6.5]]
+
+
+def test_a_bert_head_classifies_the_pooled_token_mean(tiny_korean_bert):
+    torch.manual_seed(0)
+    head = BertForSeqCls(tiny_korean_bert, ["a", "b", "c"], pooling="mean").eval()
+    torch.manual_seed(0)
+    cls = BertForSeqCls(tiny_korean_bert, ["a", "b", "c"]).eval()  # the same weights, read at [CLS]
+    assert head.options()["pooling"] == "mean" and cls.options()["pooling"] == "cls"
+    inputs = batch()
+    with torch.no_grad():
+        got = head(inputs).logits
+        tokens = cls.net.bert(**inputs).last_hidden_state
+        pooler = head.net.bert.pooler
+        want = head.net.classifier(pooler.activation(pooler.dense(masked_mean(tokens, inputs["attention_mask"]))))
+        assert torch.allclose(got, want, atol=1e-5)
+        assert not torch.allclose(got, cls(inputs).logits, atol=1e-3)
+        # padding is outside the mean: more of it changes no row's logits
+        assert torch.allclose(head(batch(pad_more=3)).logits, got, atol=1e-5)
+
+
+@pytest.mark.parametrize("model_type", ["electra", "roberta"])
+def test_heads_without_a_pooler_read_the_mean_at_position_0(model_type, tmp_path):
+    import transformers
+
+    config = transformers.AutoConfig.for_model(
+        model_type,
+        vocab_size=40,
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=40,
+        type_vocab_size=2,
+        pad_token_id=0,
+    )
+    transformers.AutoModel.from_config(config).save_pretrained(tmp_path)
+    torch.manual_seed(0)
+    head = BertForReg(tmp_path, pooling="mean").eval()
+    torch.manual_seed(0)
+    cls = BertForReg(tmp_path).eval()
+    inputs = batch()
+    with torch.no_grad():
+        got = head(inputs).logits
+        assert torch.allclose(head(batch(pad_more=4)).logits, got, atol=1e-5)
+        tokens = cls.net.base_model(**inputs).last_hidden_state
+        mean = masked_mean(tokens, inputs["attention_mask"]).unsqueeze(1)
+        assert torch.allclose(head.net.classifier(mean), got, atol=1e-5)
+        assert not torch.allclose(cls(inputs).logits, got, atol=1e-4)
+
+
+def test_a_saved_mean_pooled_model_reloads_with_its_pooling(tiny_korean_bert, tmp_path):
+    torch.manual_seed(1)
+    head = BertForReg(tiny_korean_bert, pooling="mean").eval()
+    head.net.save_pretrained(tmp_path)
+    rebuilt = BertForReg(tmp_path, **head.options()).eval()
+    plain = BertForReg(tmp_path).eval()
+    with torch.no_grad():
+        assert torch.allclose(rebuilt(batch()).logits, head(batch()).logits, atol=1e-6)
+        assert not torch.allclose(plain(batch()).logits, head(batch()).logits, atol=1e-4)
+
+
+def test_the_config_takes_mean_and_refuses_other_poolings():
+    cfg = resolve_config("klue/nsmc_bert", {"bert_for_seq_cls.pooling": "mean"})
+    assert cfg.model.options["pooling"] == "mean"
+    with pytest.raises(
+        ConfigError, match=r"--model.bert_for_seq_cls.pooling: \"max\": input should be 'cls' or 'mean'"
+    ):
+        resolve_config("klue/nsmc_bert", {"bert_for_seq_cls.pooling": "max"})
+    with pytest.raises(ConfigError, match="pooling is 'max': give one of cls, mean"):
+        use_pooling(None, "max")
+
+
+def test_a_mean_pooled_checkpoint_exports_to_onnx_and_agrees(tmp_path, minilm_path):
+    from conftest import build_tiny_bert
+
+    from claf.predictor import Predictor
+    from claf.registry import READERS
+    from claf.runtime.onnx_export import export_onnx
+    from claf.tokens.pipeline import load_tokenizer
+
+    encoder = tmp_path / "encoder"
+    build_tiny_bert(encoder, minilm_path / "vocab.txt", do_lower_case=True)
+    reader = READERS.get("seq_reg")(text_column=0, text_pair_column=1, label_column=2)
+    torch.manual_seed(2)
+    checkpoint = tmp_path / "run" / "best"
+    BertForReg(encoder, pooling="mean").save(
+        checkpoint, load_tokenizer(encoder), "seq_reg", reader.options(), "bert_for_reg"
+    )
+    report = export_onnx(checkpoint)
+    assert report["fp32"]["max_abs_diff"] <= 1e-4
+    request = {"text": "a man plays", "text_pair": "a man is playing the guitar"}
+    torch_predictor = Predictor(checkpoint, threads=1)
+    assert torch_predictor.model.pooling == "mean"
+    reference = torch_predictor.predict([request])[0]
+    got = Predictor(checkpoint, backend="onnx", threads=1).predict([request])[0]
+    assert abs(got["score"] - reference["score"]) <= 1e-4
