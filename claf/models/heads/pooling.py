@@ -19,10 +19,11 @@ POOLINGS = ("cls", "mean")
 
 def masked_mean(hidden: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
     """The mean of ``hidden`` (batch, length, width) over the positions ``mask`` keeps (all when None)."""
+    tokens = hidden.float()  # summed in fp32 under bf16 autocast too, then given back in the input's dtype
     if mask is None:
-        return hidden.mean(1)
-    weights = mask.to(hidden.dtype).unsqueeze(-1)
-    return (hidden * weights).sum(1) / weights.sum(1).clamp(min=1.0)
+        return tokens.mean(1).to(hidden.dtype)
+    weights = mask.to(tokens.dtype).unsqueeze(-1)
+    return ((tokens * weights).sum(1) / weights.sum(1).clamp(min=1.0)).to(hidden.dtype)
 
 
 def use_pooling(net: Any, pooling: str) -> str:
