@@ -37,6 +37,9 @@ def test_a_bert_head_classifies_the_pooled_token_mean(tiny_korean_bert):
         assert not torch.allclose(got, cls(inputs).logits, atol=1e-3)
         # padding is outside the mean: more of it changes no row's logits
         assert torch.allclose(head(batch(pad_more=3)).logits, got, atol=1e-5)
+        with torch.autocast("cpu", dtype=torch.bfloat16):  # as training runs under precision bf16
+            low = head(inputs).logits
+        assert low.dtype == torch.float32 and torch.allclose(low, got, atol=0.1)
 
 
 @pytest.mark.parametrize("model_type", ["electra", "roberta"])
