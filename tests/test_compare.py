@@ -100,8 +100,12 @@ def test_compare_says_better_where_it_is_and_no_difference_where_it_is_not(db):
 
 def test_unknown_models_and_steps_are_one_line(db):
     _url, factory = db
-    with factory() as session, pytest.raises(NotFound, match="no results of model 'nope'"):
+    with factory() as session, pytest.raises(NotFound, match="no results of model 'nope'.*; its models: tiny, "):
         compare_models(session, "nope@8k", "random-init", "klue")
+    # a checkpoint whose random init goes by another name: the error names the baselines there are
+    hint = "no results of model 'tiny-s43-random-init'.*its random-init baselines: tiny-random-init: give one by name"
+    with factory() as session, pytest.raises(NotFound, match=hint):
+        compare_models(session, "tiny-s43@8k", "random-init", "klue")
     with factory() as session, pytest.raises(NotFound, match="its steps: \\[8000\\]"):
         compare_models(session, "tiny@4k", "random-init", "klue")
 

@@ -61,7 +61,10 @@ def target_results(session: Session, benchmark: str, model: str, step: int | Non
     known = families(session)
     mine = [(name, st, task, rid) for name, st, task, rid in rows if replica_of(name, model, known)]
     if not mine:
-        raise NotFound(f"no results of model '{model}' (or its replicas {model}-s<seed>) on benchmark '{benchmark}'")
+        raise NotFound(
+            f"no results of model '{model}' (or its replicas {model}-s<seed>) on benchmark '{benchmark}'"
+            + _models_here(sorted({name for name, *_ in rows}), model)
+        )
     if step is None:
         step = max(st for _n, st, _t, _r in mine)
     chosen = [(name, task, rid) for name, st, task, rid in mine if st == step]
@@ -74,6 +77,19 @@ def target_results(session: Session, benchmark: str, model: str, step: int | Non
         steps = sorted({st for _n, st, _t, _r in mine})
         raise NotFound(f"model '{model}' has no results at step {step} on '{benchmark}'; its steps: {steps}")
     return by_task, step
+
+
+def _models_here(names: list[str], model: str, shown: int = 8) -> str:
+    """The hint after a model that has no results: the random-init baselines there are (for ``random-init``),
+    or the models there are."""
+    if not names:
+        return "; it has no results at all"
+    if model.endswith(f"-{RANDOM_INIT}"):
+        baselines = [n for n in names if RANDOM_INIT in n]
+        if baselines:
+            return f"; its random-init baselines: {', '.join(baselines[:shown])}: give one by name as B"
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return f"; its models: {', '.join(names[:shown])}{more}"
 
 
 def runs_of(entries: list, metric_key: str):
