@@ -201,3 +201,29 @@ def test_repeated_stored_ids_line_up_by_occurrence():
     from claf.results.compare import unique_ids
 
     assert unique_ids(["0000", "0002", "0000", "0000", 7, 7]) == ("0000", "0002", "0000#2", "0000#3", 7, "7#2")
+
+
+def test_b_can_come_from_a_second_database(db, capsys, tmp_path):
+    import sqlite3
+
+    from claf.commands import main
+
+    url, _factory = db
+    copy = tmp_path / "other.sqlite"
+    with sqlite3.connect(url.removeprefix("sqlite:///")) as source, sqlite3.connect(copy) as target:
+        source.backup(target)  # the whole database, its write-ahead log included
+    args = ["--draws", "300", "--json"]
+    assert main(["compare", "tiny@8k", "random-init", "--db", url, *args]) == 0
+    one = json.loads(capsys.readouterr().out)
+    assert main(["compare", "tiny@8k", "tiny-random-init", "--db", url, "--db-b", f"sqlite:///{copy}", *args]) == 0
+    two = json.loads(capsys.readouterr().out)
+    assert two["tasks"] == one["tasks"] and two["average"] == one["average"]  # the same results, read from B's file
+    assert two["b"] == {"model": "tiny-random-init", "step": 0, "db": f"sqlite:///{copy}"}
+    with sqlite3.connect(copy) as conn:  # B's database scores korsts by another metric: no comparison
+        conn.execute("UPDATE tasks SET metric = 'pearson' WHERE name = 'korsts'")
+    assert main(["compare", "tiny@8k", "tiny-random-init", "--db", url, "--db-b", f"sqlite:///{copy}"]) == 1
+    assert (
+        "task 'korsts' of 'klue' is scored by spearman in A's database and by pearson in B's" in capsys.readouterr().err
+    )
+    assert main(["compare", "tiny@8k", "random-init", "--server", "http://127.0.0.1:9", "--db-b", url]) == 2
+    assert "--db-b reads B from a database" in capsys.readouterr().err

@@ -4,7 +4,8 @@ Per task: the difference of the means, its 95% multi-bootstrap interval (replica
 dev examples resampled jointly), P(A > B), n (replicas x seeds x examples) and a verdict: better, worse,
 or no detectable difference (the interval crosses 0). A target is MODEL[@STEP]; its replicas are MODEL and
 MODEL-s<seed>; ``random-init`` is the other model's random-init baseline. Reads the database (``--db``,
-default the local SQLite file) or a running server (``--server URL``, ``GET /api/v1/compare``).
+default the local SQLite file) or a running server (``--server URL``, ``GET /api/v1/compare``). ``--db-b``
+reads B from a second database: the same checkpoints fine-tuned under another protocol (a head option).
 """
 
 import json
@@ -23,6 +24,7 @@ SPECS = {
             Arg("b", "MODEL[@STEP], or random-init"),
             Flag("benchmark", "the benchmark whose tasks are compared", default="klue", metavar="NAME"),
             Flag("db", "database URL (default: sqlite:///$CLAF_HOME/bench.sqlite)", metavar="URL"),
+            Flag("db_b", "read B from this database instead (the same tasks under another protocol)", metavar="URL"),
             Flag("server", "read from this server's REST API instead", metavar="URL"),
             Flag("draws", "bootstrap draws", type=int, default=1000),
             Flag("json", "print the comparison as JSON", switch=True),
@@ -37,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     def run() -> int:
         from claf.results.compare import format_table
 
+        if args.server and args.db_b:
+            return fail("--db-b reads B from a database: give --db and --db-b, not --server", 2)
         report = _from_server(args) if args.server else _from_db(args)
         if isinstance(report, int):
             return report
@@ -55,11 +59,19 @@ def _from_db(args):
 
     engine = open_engine(args.db)
     migrate(engine)
-    with session_factory(engine)() as session:
+    other = open_engine(args.db_b) if args.db_b else None
+    if other is not None:
+        migrate(other)
+    with session_factory(engine)() as session, session_factory(other or engine)() as session_b:
         try:
-            return compare_models(session, args.a, args.b, args.benchmark, B=args.draws)
+            report = compare_models(
+                session, args.a, args.b, args.benchmark, B=args.draws, session_b=session_b if other else None
+            )
         except (NotFound, ValueError) as e:
             return fail(str(e), 1)
+    if other is not None:
+        report["b"]["db"] = args.db_b
+    return report
 
 
 def _from_server(args):

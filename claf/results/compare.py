@@ -168,8 +168,11 @@ def _objects(values: list) -> np.ndarray:
     return out
 
 
-def compare_models(session: Session, a: str, b: str, benchmark: str, B: int = 1000, rng: int = 0) -> dict:
-    """The comparison ``claf compare`` prints and ``GET /api/v1/compare`` returns."""
+def compare_models(
+    session: Session, a: str, b: str, benchmark: str, B: int = 1000, rng: int = 0, session_b: Session | None = None
+) -> dict:
+    """The comparison ``claf compare`` prints and ``GET /api/v1/compare`` returns. ``session_b``: read B from
+    another database (the same model fine-tuned under another protocol); its tasks must be A's."""
     from claf.stats.bootstrap import compare, compare_average, point
 
     model_a, step_a = parse_target(a)
@@ -177,10 +180,14 @@ def compare_models(session: Session, a: str, b: str, benchmark: str, B: int = 10
     if model_a.endswith(f"-{RANDOM_INIT}") and b == RANDOM_INIT:
         raise ValueError("give the pre-trained model first: compare MODEL@STEP random-init")
     res_a, step_a = target_results(session, benchmark, model_a, step_a)
-    res_b, step_b = target_results(session, benchmark, model_b, step_b)
-    tasks = session.execute(
-        select(Task).join(Benchmark, Benchmark.id == Task.benchmark_id).where(Benchmark.name == benchmark)
-    ).scalars()
+    res_b, step_b = target_results(session_b or session, benchmark, model_b, step_b)
+    tasks = list(
+        session.execute(
+            select(Task).join(Benchmark, Benchmark.id == Task.benchmark_id).where(Benchmark.name == benchmark)
+        ).scalars()
+    )
+    if session_b is not None:
+        check_same_tasks(tasks, session_b, benchmark)
     rows, avg_a, avg_b, avg_metrics = [], {}, {}, {}
     for task in sorted(tasks, key=lambda t: t.position):
         if task.name not in res_a or task.name not in res_b:
@@ -224,6 +231,22 @@ def compare_models(session: Session, a: str, b: str, benchmark: str, B: int = 10
     }
 
 
+def check_same_tasks(tasks: list, session_b: Session, benchmark: str) -> None:
+    """A comparison across two databases holds only where each shared task is scored by the same metric."""
+    other = session_b.execute(
+        select(Task.name, Task.metric)
+        .join(Benchmark, Benchmark.id == Task.benchmark_id)
+        .where(Benchmark.name == benchmark)
+    ).all()
+    theirs = dict(other)
+    for task in tasks:
+        if task.name in theirs and theirs[task.name] != task.metric:
+            raise ValueError(
+                f"task '{task.name}' of '{benchmark}' is scored by {task.metric} in A's database and by "
+                f"{theirs[task.name]} in B's: the two cannot be compared"
+            )
+
+
 def scores_only(entries: list) -> list:
     """``[(replica, seed, result)]`` with each result reduced to its stored score (no examples)."""
     return [(replica, seed, Scored(result.score, None)) for replica, seed, result in entries]
@@ -241,7 +264,8 @@ def directed_verdict(low: float, high: float, sign: float) -> str:
 def format_table(report: dict) -> str:
     """The comparison as a plain-text table (what ``claf compare`` prints)."""
     a, b = report["a"], report["b"]
-    head = f"{a['model']}@{a['step']} vs {b['model']}@{b['step']} on {report['benchmark']}"
+    where = f" (from {b['db']})" if b.get("db") else ""
+    head = f"{a['model']}@{a['step']} vs {b['model']}@{b['step']}{where} on {report['benchmark']}"
     head += f" ({report['bootstrap']['draws']} multi-bootstrap draws, 95% intervals)"
     lines = [head, "", "| task | A | B | A - B | 95% interval | P(A > B) | n A (rep x seeds x ex) | n B | verdict |"]
     lines.append("|---|---|---|---|---|---|---|---|---|")
