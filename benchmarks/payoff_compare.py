@@ -73,6 +73,7 @@ def main() -> None:
     parser.add_argument("--draws", type=int, default=2000)
     parser.add_argument("--command", default="pretrain.py --seeds 42,43,44; factory larva_kor_tiny_klue on -s*-8k")
     parser.add_argument("--note", default="", help="a line printed under the entry's table (load, timings)")
+    parser.add_argument("--db-b", default=None, help="read B from this database (the same models, another protocol)")
     parser.add_argument("--out", default=str(OUT), help="the JSON to add the entry to (payoff_general.json: issue 25)")
     args = parser.parse_args()
 
@@ -83,13 +84,18 @@ def main() -> None:
     from claf.results.compare import compare_models, parse_target, target_results
 
     engine = open_engine(args.db)
-    with session_factory(engine)() as session:
-        report = compare_models(session, args.a, args.b, args.benchmark, B=args.draws)
+    other = open_engine(args.db_b) if args.db_b else engine
+    with session_factory(engine)() as session, session_factory(other)() as session_b:
+        report = compare_models(
+            session, args.a, args.b, args.benchmark, B=args.draws, session_b=session_b if args.db_b else None
+        )
         model, step = parse_target(args.a)
         per_replica, step = replica_means(session, args.benchmark, model, step, target_results)
         b = report["b"]  # "random-init" resolves to the other model's baseline: take its name from the report
-        per_replica_b, _ = replica_means(session, args.benchmark, b["model"], b["step"], target_results)
+        per_replica_b, _ = replica_means(session_b, args.benchmark, b["model"], b["step"], target_results)
         jobs = list(session.scalars(select(Job).where(Job.state == "done")))
+    if args.db_b:
+        report["b"]["db"] = args.db_b
     cost: dict = {}
     for job in jobs:
         cost.setdefault(job.checkpoint, []).append(job.wall_time or 0.0)
