@@ -28,13 +28,16 @@ from payoff_compare import cpu_kind  # noqa: E402
 OUT = Path(__file__).resolve().parent / "budget_curve.json"
 
 
-def compute(pattern: str, seconds_per_step: float | None = None) -> dict:
+def compute(pattern: str, seconds_per_step: float | None = None, upto: int | None = None) -> dict:
     """Pre-training seconds, threads and CPU-seconds per replica folder matching ``pattern``. With
     ``seconds_per_step`` (the machine's rate measured alone), CPU-seconds are the run's steps at that rate times
-    its threads: the nominal budget, not inflated by whatever else shared the cores."""
+    its threads: the nominal budget, not inflated by whatever else shared the cores. ``upto``: count the run only
+    to that step, so a run's intermediate checkpoints are budget points of their own."""
     runs = {}
     for folder in sorted(Path(p) for p in glob.glob(pattern)):
         history = json.loads((folder / "metrics.json").read_text(encoding="utf-8")).get("history", [])
+        if upto is not None:
+            history = [h for h in history if (h.get("global_step") or 0) <= upto]
         config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
         threads = (config.get("trainer") or {}).get("num_threads") or 2
         seconds = sum(h.get("train_time") or 0.0 for h in history)
@@ -56,7 +59,7 @@ def point(session, spec: str, baseline: str, benchmark: str, draws: int, rate: f
 
     target, _, pattern = spec.partition("=")
     report = compare_models(session, target, baseline, benchmark, B=draws)
-    runs = compute(pattern, rate)
+    runs = compute(pattern, rate, report["a"]["step"])
     avg = report["average"]
     return {
         "target": target,
