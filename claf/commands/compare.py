@@ -10,6 +10,7 @@ reads B from a second database: the same checkpoints fine-tuned under another pr
 
 import json
 import sys
+from contextlib import nullcontext
 
 from claf.commands.args import Arg, Flag, Spec, parse
 from claf.commands.common import fail, guarded
@@ -62,11 +63,9 @@ def _from_db(args):
     other = open_engine(args.db_b) if args.db_b else None
     if other is not None:
         migrate(other)
-    with session_factory(engine)() as session, session_factory(other or engine)() as session_b:
+    with session_factory(engine)() as session, session_factory(other)() if other else nullcontext() as session_b:
         try:
-            report = compare_models(
-                session, args.a, args.b, args.benchmark, B=args.draws, session_b=session_b if other else None
-            )
+            report = compare_models(session, args.a, args.b, args.benchmark, B=args.draws, session_b=session_b)
         except (NotFound, ValueError) as e:
             return fail(str(e), 1)
     if other is not None:

@@ -7,14 +7,14 @@ sentence objective leaves ``[CLS]`` near constant, while its token vectors carry
 ``benchmarks/cls_spread.py``); averaging them gives the classifier that signal from the first step.
 """
 
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import torch
 
 from claf.config.errors import ConfigError
 
 Pooling = Literal["cls", "mean"]
-POOLINGS = ("cls", "mean")
+POOLINGS = get_args(Pooling)
 
 
 def masked_mean(hidden: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
