@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from claf.config import ConfigError
 from claf.db.engine import open_engine, session_factory
 from claf.factory.factory import status_text
 from claf.factory.recipe import Checkpoint, discover, expand, load_recipe, random_baseline, random_source
@@ -278,6 +279,17 @@ def test_recipe_expansion_from_the_index(tmp_path, monkeypatch):
     assert [c.name for c in discover(load_recipe("factory/larva_kor_tiny_klue", {"checkpoints.random_init": 1}))][
         -1
     ] == "larva-kor-tiny-random-init"
+    # random_init: [3, 4, 5] draws fresh inits with those weight seeds, filed as replicas of the same baseline
+    fresh = [c for c in discover(load_recipe("factory/larva_kor_tiny_klue", {"checkpoints.random_init": "[3,4,5]"}))]
+    fresh = [c for c in fresh if c.step == 0]
+    assert [c.name for c in fresh] == [f"larva-kor-tiny-random-init-s{k}" for k in (3, 4, 5)]
+    assert [random_source(c.source)[1] for c in fresh] == [3, 4, 5]
+    assert not {c.sha256 for c in fresh} & {c.sha256 for c in inits}  # none of them is an old init's row
+    assert all(replica_of(c.model, inits[0].model) for c in fresh)
+    with pytest.raises(ConfigError, match=r"checkpoints\.random_init.*seeds repeat.*\[3, 4, 5\]"):
+        load_recipe("factory/larva_kor_tiny_klue", {"checkpoints.random_init": "[3,3]"})
+    with pytest.raises(ConfigError, match=r"checkpoints\.random_init"):
+        load_recipe("factory/larva_kor_tiny_klue", {"checkpoints.random_init": "[-1]"})
 
 
 def test_status_cell_is_the_median_over_seeds_with_its_range():

@@ -81,6 +81,8 @@ def parse_value(key, raw, current, parameter=None, count_ok=False):
                 return False
             if count_ok and lowered.isdigit():  # a switch that also takes a count: its spec judges the number
                 return int(lowered)
+            if count_ok and lowered.startswith("["):  # ... or a list (weight seeds): its spec judges the items
+                return _as_list(key, raw)
             raise ValueError
         if isinstance(current, int):
             return int(raw)
@@ -97,6 +99,8 @@ def parse_value(key, raw, current, parameter=None, count_ok=False):
             return value
     except ValueError:
         kind = "true/false" if isinstance(current, bool) else type(current).__name__
+        if count_ok:
+            kind = "true/false, a count or a JSON list of weight seeds such as [3, 4, 5]"
         if isinstance(current, (list, dict)):
             kind = f"a JSON {type(current).__name__}"
         raise ConfigError(

@@ -124,9 +124,9 @@ def publish_hook(factory: str, server: str | None = None, db: str | None = None)
             store = open_store_for(recipe, server, db)
             ck = _from_entry(entry["name"], entry)
             checkpoints = [ck]
-            from claf.factory.recipe import init_count, random_baselines
+            from claf.factory.recipe import init_seeds, random_baselines
 
-            checkpoints += random_baselines(ck, init_count(recipe.checkpoints.get("random_init")))
+            checkpoints += random_baselines(ck, init_seeds(recipe.checkpoints.get("random_init")))
             added = queue(recipe, store, None, checkpoints)
             if isinstance(store, DbStore):
                 slack.Notifier(store.sessions).deliver(deadline=time.time() + 5)

@@ -9,7 +9,8 @@ path) or of its URL (an unindexed URL is taken as immutable). ``random:<checkpoi
 ``checkpoints.random_init``) is the same architecture with random weights: the baseline row.
 ``checkpoints.random_init: 3`` draws three random inits (weight seeds 0, 1, 2), filed as
 ``<family>-random-init`` and its replicas ``-random-init-s1``, ``-s2``, so ``claf compare`` resamples the
-baseline's init as it resamples a pre-trained model's replicas.
+baseline's init as it resamples a pre-trained model's replicas. ``random_init: [3, 4, 5]`` draws inits
+with those weight seeds (``-random-init-s3`` ...): fresh baselines for a run that must not reuse old ones.
 """
 
 import fnmatch
@@ -36,9 +37,12 @@ def random_source(source: str) -> tuple[str, int]:
     return (rest[m.end() :], int(m.group("seed"))) if m else (rest, 0)
 
 
-def init_count(value: Any) -> int:
-    """``checkpoints.random_init`` as a number of random inits (false 0, true 1, n n)."""
-    return int(value or 0)
+def init_seeds(value: Any) -> list[int]:
+    """``checkpoints.random_init`` as the weight seeds of its random inits (false none, true [0], n
+    [0 .. n-1], a list itself)."""
+    if isinstance(value, (list, tuple)):
+        return [int(v) for v in value]
+    return list(range(int(value or 0)))
 
 
 @dataclass(frozen=True)
@@ -136,9 +140,9 @@ def random_baseline(of: Checkpoint, seed: int = 0) -> Checkpoint:
     return Checkpoint(model, sha256_of(key), 0, model, source, of.url, of.size)
 
 
-def random_baselines(of: Checkpoint, count: int) -> list[Checkpoint]:
-    """``count`` random inits of ``of``'s architecture (weight seeds 0 .. count - 1)."""
-    return [random_baseline(of, seed) for seed in range(count)]
+def random_baselines(of: Checkpoint, seeds: list[int]) -> list[Checkpoint]:
+    """Random inits of ``of``'s architecture, one per weight seed in ``seeds``."""
+    return [random_baseline(of, seed) for seed in seeds]
 
 
 def discover(recipe: Any, entries: dict | None = None) -> list[Checkpoint]:
@@ -159,10 +163,10 @@ def discover(recipe: Any, entries: dict | None = None) -> list[Checkpoint]:
             ck = _from_source(item, entries)
             found.setdefault(ck.sha256, ck)
     ordered = sorted(found.values(), key=lambda c: (-c.step, c.name))
-    count = init_count(recipe.checkpoints.get("random_init"))
-    baselines = [b for r in randoms for b in random_baselines(_from_source(r, entries), max(count, 1))]
-    if count and ordered:
-        baselines += random_baselines(ordered[0], count)
+    seeds = init_seeds(recipe.checkpoints.get("random_init"))
+    baselines = [b for r in randoms for b in random_baselines(_from_source(r, entries), seeds or [0])]
+    if seeds and ordered:
+        baselines += random_baselines(ordered[0], seeds)
     unique = {b.sha256: b for b in baselines}
     return ordered + list(unique.values())
 

@@ -12,7 +12,15 @@ Seconds = Annotated[float, Field(gt=0)]
 
 class CheckpointsSpec(Block):
     names: list[Annotated[str, Field(min_length=1)]] = []  # names, globs (larva-kor-tiny-*), URLs or folders
-    random_init: bool | PositiveInt = False  # true: one random init; n: n inits (weight seeds 0 .. n-1)
+    # true: one random init; n: n inits (weight seeds 0 .. n-1); [3, 4, 5]: inits with those weight seeds
+    random_init: bool | PositiveInt | Annotated[list[Annotated[int, Field(ge=0)]], Field(min_length=1)] = False
+
+    @field_validator("random_init")
+    @classmethod
+    def _distinct(cls, value):
+        if isinstance(value, list) and len(set(value)) != len(value):
+            raise fail("", f"weight seeds repeat in {value}: give each seed once, e.g. [3, 4, 5]")
+        return value
 
 
 class SuiteTask(Block):
