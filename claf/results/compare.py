@@ -219,7 +219,7 @@ def compare_models(
     average = None
     if len(avg_a) > 1:
         out = compare_average(avg_a, avg_b, metrics=avg_metrics, B=B, rng=rng)
-        average = {k: out[k] for k in ("delta", "low", "high", "p_a_better")}
+        average = {k: out[k] for k in ("delta", "low", "high", "p_a_better", "joint_replicas")}
         average.update(verdict=directed_verdict(out["low"], out["high"], 1.0), tasks=sorted(avg_a))
     return {
         "benchmark": benchmark,
@@ -282,6 +282,12 @@ def format_table(report: dict) -> str:
             f"| average ({len(avg['tasks'])} tasks) | | | {avg['delta']:+.2f} | [{avg['low']:+.2f}, {avg['high']:+.2f}] "
             f"| {avg['p_a_better']:.2f} | | | {avg['verdict']} |"
         )
+        if not avg.get("joint_replicas", True):
+            lines.append("")
+            lines.append(
+                "The tasks do not all hold the same replicas, so the average's replicas were drawn per task: "
+                "its interval may be too narrow."
+            )
     return "\n".join(lines)
 
 

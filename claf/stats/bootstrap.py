@@ -57,10 +57,12 @@ __all__ = [
 ]
 
 
-def _run_weights(model: ResultSet, b: int, rng: np.random.Generator) -> np.ndarray:
-    """[b, runs]: each run's weight in the mean of each draw (steps 2-4: replicas, then their seeds)."""
+def _run_weights(model: ResultSet, b: int, rng: np.random.Generator, replicas: np.ndarray | None = None) -> np.ndarray:
+    """[b, runs]: each run's weight in the mean of each draw (steps 2-4: replicas, then their seeds).
+    ``replicas`` [b, replicas]: the replica draws to use (indices into the model's replicas), else drawn here."""
     n_replicas, n_runs = len(model.seeds), len(model.values)
-    replicas = rng.integers(n_replicas, size=(b, n_replicas))
+    if replicas is None:
+        replicas = rng.integers(n_replicas, size=(b, n_replicas))
     k = model.seeds[replicas][..., None]  # [b, replicas, 1]: the drawn replica's number of seeds
     most = int(model.seeds.max())
     seed = (rng.random((b, n_replicas, most)) * k).astype(np.int64)  # in 0..k-1
@@ -70,10 +72,13 @@ def _run_weights(model: ResultSet, b: int, rng: np.random.Generator) -> np.ndarr
     return np.bincount(cell.ravel(), weights=weight.ravel(), minlength=b * n_runs).reshape(b, n_runs)
 
 
-def _draw_means(model: ResultSet, examples: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """[b]: the model's mean on each draw, given the example draws [b, n] (indices into model.ids)."""
+def _draw_means(
+    model: ResultSet, examples: np.ndarray, rng: np.random.Generator, replicas: np.ndarray | None = None
+) -> np.ndarray:
+    """[b]: the model's mean on each draw, given the example draws [b, n] (indices into model.ids) and,
+    optionally, the replica draws [b, replicas]."""
     b, n = examples.shape
-    weights = _run_weights(model, b, rng)
+    weights = _run_weights(model, b, rng, replicas)
     if model.metric is None:
         cell = np.arange(b)[:, None] * n + examples
         counts = np.bincount(cell.ravel(), minlength=b * n).reshape(b, n)
@@ -164,13 +169,23 @@ def _paired(a: ResultSet, b: ResultSet, paired_examples: bool | None) -> tuple[R
     return b, True
 
 
-def _delta_draws(a: ResultSet, b: ResultSet, paired: bool, B: int, rng: np.random.Generator) -> np.ndarray:
-    """[B]: mean(A) - mean(B) per draw, examples shared when paired, seeds always drawn apart."""
-    out = []
+def _delta_draws(
+    a: ResultSet,
+    b: ResultSet,
+    paired: bool,
+    B: int,
+    rng: np.random.Generator,
+    replicas: tuple[np.ndarray, np.ndarray] | None = None,
+) -> np.ndarray:
+    """[B]: mean(A) - mean(B) per draw, examples shared when paired, seeds always drawn apart. ``replicas``:
+    A's and B's replica draws [B, replicas] to use (see ``compare_average``), else drawn here."""
+    out, done = [], 0
     for size in _chunks(B, max(len(a.ids), len(b.ids))):
         examples_a = rng.integers(len(a.ids), size=(size, len(a.ids)))
         examples_b = examples_a if paired else rng.integers(len(b.ids), size=(size, len(b.ids)))
-        out.append(_draw_means(a, examples_a, rng) - _draw_means(b, examples_b, rng))
+        ra, rb = (None, None) if replicas is None else (r[done : done + size] for r in replicas)
+        out.append(_draw_means(a, examples_a, rng, ra) - _draw_means(b, examples_b, rng, rb))
+        done += size
     return np.concatenate(out)
 
 
@@ -230,23 +245,46 @@ def compare_average(
     metrics: Mapping[str, Metric | None] | None = None,
     B: int = DEFAULT_B,
     rng: Seed = 0,
+    joint_replicas: bool = True,
 ) -> dict:
-    """A against B on the average over tasks: each draw resamples every task on its own, averages the
-    tasks' means per model, and takes the difference. ``metrics`` maps a task to its metric function
-    (absent: per-example means). Examples are paired per task where A and B hold the same ids.
+    """A against B on the average over tasks: each draw resamples every task, averages the tasks' means per
+    model, and takes the difference. ``metrics`` maps a task to its metric function (absent: per-example
+    means). Examples are paired per task where A and B hold the same ids.
 
-    Replicas are drawn anew for each task. When a replica's strength carries over from task to task (one
-    checkpoint better everywhere), that correlation is not resampled and the interval is too narrow; a joint
-    replica draw across tasks would keep it."""
+    A replica is one checkpoint, and every task fine-tunes the same checkpoints. So with ``joint_replicas``
+    (the default) each draw picks a model's replicas once and every task uses that pick: a replica that is
+    better everywhere moves the whole average, and the interval carries that. This needs each model's tasks to
+    hold the same replicas; where they do not, replicas are drawn per task (``joint_replicas`` in the result
+    says which was done). Drawing per task (``joint_replicas=False``) treats each task's replicas as new draws,
+    which makes the interval too narrow when replica strength carries over from task to task. Fine-tuning
+    seeds and examples are always drawn per task: they are different runs and different dev sets."""
     if not tasks_a:
         raise BootstrapError("no tasks to average over")
     if set(tasks_a) != set(tasks_b):
         raise BootstrapError(f"A and B must cover the same tasks: A has {sorted(tasks_a)}, B has {sorted(tasks_b)}")
     metrics, rng, B = metrics or {}, _generator(rng), _check_B(B)
+    prepared = {
+        t: (prepare(tasks_a[t], metrics.get(t)), prepare(tasks_b[t], metrics.get(t))) for t in sorted(tasks_a)
+    }
+    joint = joint_replicas and all(
+        len({tuple(sorted(map(str, pair[side].replicas))) for pair in prepared.values()}) == 1 for side in (0, 1)
+    )
+    if joint:  # one replica draw per model and draw, in a fixed label order, shared by every task
+        first_a, first_b = next(iter(prepared.values()))
+        labels = [sorted(map(str, m.replicas)) for m in (first_a, first_b)]
+        shared = [rng.integers(len(names), size=(B, len(names))) for names in labels]
     draws, delta, paired = np.zeros(B), 0.0, {}
-    for task in sorted(tasks_a):
-        a, b = prepare(tasks_a[task], metrics.get(task)), prepare(tasks_b[task], metrics.get(task))
+    for task, (a, b) in prepared.items():
         b, paired[task] = _paired(a, b, None)
-        draws += _delta_draws(a, b, paired[task], B, rng)
+        replicas = None
+        if joint:  # the shared draws, as indices into this task's own replica order
+            order = [np.array([[str(r) for r in m.replicas].index(name) for name in names]) for m, names in zip((a, b), labels)]
+            replicas = (order[0][shared[0]], order[1][shared[1]])
+        draws += _delta_draws(a, b, paired[task], B, rng, replicas)
         delta += _point(a) - _point(b)
-    return {**_summary(delta / len(tasks_a), draws / len(tasks_a)), "n_tasks": len(tasks_a), "paired": paired}
+    return {
+        **_summary(delta / len(tasks_a), draws / len(tasks_a)),
+        "n_tasks": len(tasks_a),
+        "paired": paired,
+        "joint_replicas": joint,
+    }

@@ -73,6 +73,7 @@ class ResultSet:
     starts: np.ndarray  # first run of each replica
     seeds: np.ndarray  # number of runs of each replica
     metric: Metric | None = field(default=None)
+    replicas: tuple = ()  # each replica's label, in the order of ``starts``
 
     @property
     def n(self) -> tuple[int, int, int]:
@@ -84,7 +85,7 @@ class ResultSet:
         at = {key: i for i, key in enumerate(self.ids)}
         order = np.array([at[key] for key in ids])
         golds = None if self.golds is None else self.golds[order]
-        return ResultSet(ids, self.values[:, order], golds, self.starts, self.seeds, self.metric)
+        return ResultSet(ids, self.values[:, order], golds, self.starts, self.seeds, self.metric, self.replicas)
 
 
 def prepare(runs: Sequence[Run], metric: Metric | None) -> ResultSet:
@@ -136,4 +137,4 @@ def prepare(runs: Sequence[Run], metric: Metric | None) -> ResultSet:
         matrix = np.asarray(ordered)
     seeds = np.array([len(s) for s in by_replica.values()])
     starts = np.concatenate([[0], np.cumsum(seeds)[:-1]])
-    return ResultSet(ids, matrix, golds, starts, seeds, metric)
+    return ResultSet(ids, matrix, golds, starts, seeds, metric, tuple(by_replica))
