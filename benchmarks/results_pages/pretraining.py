@@ -100,6 +100,19 @@ def _interval(entry: dict) -> str:
     return f"{entry['delta']:+.2f} [{entry['low']:+.2f}, {entry['high']:+.2f}] {entry['verdict']}"
 
 
+def average_replicas_note(run: dict) -> list[str]:
+    """How the entry's task average drew replicas, where that matters (more than one replica on a side)."""
+    if run.get("average_replicas") == "per task":
+        return [
+            "This entry's task average drew replicas per task, as the code did before 2026-12-06. Its database",
+            "is on another machine, so it was not recomputed, and its average's interval may be too narrow.",
+            "",
+        ]
+    if run.get("recompared"):
+        return [f"Recomputed on {run['recompared']}: the task average draws each side's replicas once per draw.", ""]
+    return []
+
+
 def compare_section(runs: dict, source: str = "payoff_3x3.json", title: str = "") -> list[str]:
     title = title or "The tiny recipe against random init, pre-training seeds x fine-tuning seeds"
     lines = [f"## {title}", ""]
@@ -114,6 +127,7 @@ def compare_section(runs: dict, source: str = "payoff_3x3.json", title: str = ""
         ]
         lines += compare_table(report)
         lines += ["n is replicas x fine-tuning seeds per replica x dev examples.", ""]
+        lines += average_replicas_note(run)
         if run.get("per_replica"):
             lines += ["Each replica's mean per task (fine-tuning seeds averaged):", ""]
             tasks = sorted({t for r in run["per_replica"].values() for t in r})
