@@ -73,15 +73,15 @@ def parse_value(key, raw, current, parameter=None, count_ok=False):
         if p.default is not p.empty and p.default is not None:
             current = p.default
     try:
-        if isinstance(current, bool):
+        if isinstance(current, bool) or count_ok:  # count_ok: a switch that also takes a count or a list
             lowered = raw.lower()
-            if lowered in ("true", "yes", "1", "on"):
+            if lowered in ("true", "yes", "on") or (lowered == "1" and not count_ok):
                 return True
             if lowered in ("false", "no", "0", "off"):
                 return False
-            if count_ok and lowered.isdigit():  # a switch that also takes a count: its spec judges the number
+            if count_ok and lowered.isdigit():  # its spec judges the number
                 return int(lowered)
-            if count_ok and lowered.startswith("["):  # ... or a list (weight seeds): its spec judges the items
+            if count_ok and lowered.startswith("["):  # ... or the list (weight seeds) and its items
                 return _as_list(key, raw)
             raise ValueError
         if isinstance(current, int):
