@@ -40,6 +40,9 @@ def test_a_bert_head_classifies_the_pooled_token_mean(tiny_korean_bert):
         with torch.autocast("cpu", dtype=torch.bfloat16):  # as training runs under precision bf16
             low = head(inputs).logits
         assert low.dtype == torch.float32 and torch.allclose(low, got, atol=0.1)
+        # asking again does not stack a second hook (a mean of the mean at position 0 would change the logits)
+        use_pooling(head.net, "mean")
+        assert torch.allclose(head(inputs).logits, got, atol=1e-5)
 
 
 @pytest.mark.parametrize("model_type", ["electra", "roberta"])

@@ -30,8 +30,8 @@ def use_pooling(net: Any, pooling: str) -> str:
     """Make ``net`` (a transformers ``*ForSequenceClassification``) read ``pooling``; returns it."""
     if pooling not in POOLINGS:
         raise ConfigError(f"pooling is {pooling!r}: give one of {', '.join(POOLINGS)}")
-    if pooling == "mean":
-        net.base_model.register_forward_hook(_mean_at_cls, with_kwargs=True)
+    if pooling == "mean" and getattr(net.base_model, "_claf_mean_pooling", None) is None:  # once, however often asked
+        net.base_model._claf_mean_pooling = net.base_model.register_forward_hook(_mean_at_cls, with_kwargs=True)
     return pooling
 
 
