@@ -96,7 +96,7 @@ def test_ray_cluster_survives_killed_nodes(factory_env):
     assert Counter(j["key"] for j in jobs).most_common(1)[0][1] == 1
     repeats = sum(j["attempts"] - 1 for j in jobs)
     assert repeats <= len(chaos.log), f"{repeats} repeated attempts for {len(chaos.log)} kills"
-    assert all(j["attempts"] <= 2 for j in jobs), [j["attempts"] for j in jobs]
+    assert all(j["attempts"] <= 2 for j in jobs), [(j["key"], j["attempts"]) for j in jobs if j["attempts"] > 2]
     hit = [k for k in chaos.log if k["checkpointed"]]
     assert hit, f"no kill landed on a job past its first checkpoint: {chaos.log}"
     steps, waits = [], []
