@@ -283,6 +283,26 @@ def test_the_average_draws_each_models_replicas_once_for_every_task():
     assert coverage(False) <= 0.7  # 0.60 measured: the per-task draw's interval is too narrow
 
 
+def test_the_same_replicas_under_two_protocols_are_drawn_once_for_both():
+    """The same 4 checkpoints fine-tuned two ways: each checkpoint's strength (spread 3) is in both sides, and
+    the protocol adds 0.5. Paired, the draw keeps a checkpoint on both sides and the interval sees the 0.5;
+    unpaired, the checkpoints' spread swamps it."""
+    rng = np.random.default_rng(6)
+    strength = rng.normal(0, 3.0, 4)
+    mean_pooled = [Run(f"ck{r}", s, rng.normal(x + 0.5, 1.0, 300)) for r, x in enumerate(strength) for s in range(2)]
+    cls = [Run(f"ck{r}", s, rng.normal(x, 1.0, 300)) for r, x in enumerate(strength) for s in range(2)]
+    paired = compare(mean_pooled, cls, B=1000, paired_replicas=True)
+    unpaired = compare(mean_pooled, cls, B=1000)
+    assert paired["paired_replicas"] and not unpaired["paired_replicas"]
+    assert paired["delta"] == pytest.approx(unpaired["delta"])
+    assert paired["low"] <= 0.5 <= paired["high"] and paired["verdict"] == BETTER
+    assert unpaired["verdict"] == NO_DIFFERENCE and unpaired["high"] - unpaired["low"] > 4 * (paired["high"] - paired["low"])
+    tasks_a, tasks_b = {"x": mean_pooled, "y": mean_pooled}, {"x": cls, "y": cls}
+    assert compare_average(tasks_a, tasks_b, B=500, paired_replicas=True)["verdict"] == BETTER
+    with pytest.raises(BootstrapError, match="same replicas"):
+        compare(mean_pooled, as_runs([[rng.normal(0, 1, 300)]]), paired_replicas=True)
+
+
 def test_the_average_falls_back_to_per_task_replica_draws_when_tasks_hold_other_replicas():
     rng = np.random.default_rng(5)
     tasks_a = {t: as_runs([[rng.normal(0, 1, 50)] for _ in range(3)]) for t in ("x", "y")}

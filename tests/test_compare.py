@@ -7,7 +7,7 @@ import pytest
 
 from claf.db.engine import open_engine, session_factory
 from claf.results.catalog import migrate
-from claf.results.compare import compare_models, parse_target, replica_of
+from claf.results.compare import compare_models, format_table, parse_target, replica_of
 from claf.results.payloads import ResultIn
 from claf.results.store import NotFound, put_result
 
@@ -219,6 +219,13 @@ def test_b_can_come_from_a_second_database(db, capsys, tmp_path):
     two = json.loads(capsys.readouterr().out)
     assert two["tasks"] == one["tasks"] and two["average"] == one["average"]  # the same results, read from B's file
     assert two["b"] == {"model": "tiny-random-init", "step": 0, "db": f"sqlite:///{copy}"}
+    assert not two["average"]["paired_replicas"]  # two models: their replicas are never drawn as one
+    # one model against itself from B's file (another protocol's runs): its replicas are drawn once for both
+    assert main(["compare", "tiny@8k", "tiny@8k", "--db", url, "--db-b", f"sqlite:///{copy}", *args]) == 0
+    itself = json.loads(capsys.readouterr().out)
+    assert itself["average"]["paired_replicas"] and all(t["paired_replicas"] for t in itself["tasks"])
+    assert itself["average"]["delta"] == 0 and itself["average"]["low"] < 0 < itself["average"]["high"]
+    assert "picks the same replicas for both" in format_table(itself)
     with sqlite3.connect(copy) as conn:  # B's database scores korsts by another metric: no comparison
         conn.execute("UPDATE tasks SET metric = 'pearson' WHERE name = 'korsts'")
     assert main(["compare", "tiny@8k", "tiny-random-init", "--db", url, "--db-b", f"sqlite:///{copy}"]) == 1

@@ -189,6 +189,8 @@ def compare_models(
     if session_b is not None:
         check_same_tasks(tasks, session_b, benchmark)
     rows, avg_a, avg_b, avg_metrics = [], {}, {}, {}
+    # the same model on both sides (two protocols, or two steps of its runs) holds the same replicas: pair them
+    same_replicas = model_a == model_b
     for task in sorted(tasks, key=lambda t: t.position):
         if task.name not in res_a or task.name not in res_b:
             continue
@@ -198,7 +200,7 @@ def compare_models(
             runs_a, metric, _ = runs_of(scores_only(res_a[task.name]), task.metric)
             runs_b, _m, _ = runs_of(scores_only(res_b[task.name]), task.metric)
         sign = 1.0 if task.higher_is_better else -1.0
-        out = compare(runs_a, runs_b, metric=metric, B=B, rng=rng)
+        out = compare(runs_a, runs_b, metric=metric, B=B, rng=rng, paired_replicas=same_replicas)
         row = {
             "task": task.name,
             "metric": task.metric,
@@ -212,14 +214,15 @@ def compare_models(
             "verdict": directed_verdict(out["low"], out["high"], sign),
             "examples_resampled": ex_a and ex_b,
             "paired_examples": out["paired_examples"],
+            "paired_replicas": out["paired_replicas"],
         }
         rows.append(row)
         if task.average_weight and sign > 0:
             avg_a[task.name], avg_b[task.name], avg_metrics[task.name] = runs_a, runs_b, metric
     average = None
     if len(avg_a) > 1:
-        out = compare_average(avg_a, avg_b, metrics=avg_metrics, B=B, rng=rng)
-        average = {k: out[k] for k in ("delta", "low", "high", "p_a_better", "joint_replicas")}
+        out = compare_average(avg_a, avg_b, metrics=avg_metrics, B=B, rng=rng, paired_replicas=same_replicas)
+        average = {k: out[k] for k in ("delta", "low", "high", "p_a_better", "joint_replicas", "paired_replicas")}
         average.update(verdict=directed_verdict(out["low"], out["high"], 1.0), tasks=sorted(avg_a))
     return {
         "benchmark": benchmark,
@@ -282,6 +285,12 @@ def format_table(report: dict) -> str:
             f"| average ({len(avg['tasks'])} tasks) | | | {avg['delta']:+.2f} | [{avg['low']:+.2f}, {avg['high']:+.2f}] "
             f"| {avg['p_a_better']:.2f} | | | {avg['verdict']} |"
         )
+        if avg.get("paired_replicas"):
+            lines.append("")
+            lines.append(
+                "A and B are one model's runs (two protocols or two steps), so each draw picks the same replicas "
+                "for both."
+            )
         if not avg.get("joint_replicas", True):
             lines.append("")
             lines.append(

@@ -218,6 +218,26 @@ def bootstrap_deltas(
     return _delta_draws(a, b, paired, B, _generator(rng))
 
 
+def _labels(model: ResultSet) -> list[str]:
+    return [str(r) for r in model.replicas]
+
+
+def _pair_replicas(labels_a: list[str], labels_b: list[str], paired_replicas: bool) -> bool:
+    """Whether A's and B's replicas are drawn as one; asking for it needs both to hold the same replicas."""
+    if paired_replicas and sorted(labels_a) != sorted(labels_b):
+        raise BootstrapError(
+            f"paired_replicas=True needs A and B to hold the same replicas; A has {sorted(labels_a)}, "
+            f"B has {sorted(labels_b)}"
+        )
+    return bool(paired_replicas)
+
+
+def _indices(model: ResultSet, labels: list[str]) -> np.ndarray:
+    """Positions of ``labels`` among the model's own replicas."""
+    own = _labels(model)
+    return np.array([own.index(name) for name in labels])
+
+
 def compare(
     runs_a: Sequence[Run],
     runs_b: Sequence[Run],
@@ -225,18 +245,36 @@ def compare(
     B: int = DEFAULT_B,
     rng: Seed = 0,
     paired_examples: bool | None = None,
+    paired_replicas: bool = False,
 ) -> dict:
     """A against B on one task: delta = mean(A) - mean(B), its 95% interval, P(A > B) and the verdict.
 
-    ``paired_examples=None`` pairs the examples when A and B hold the same example ids. ``p_a_better`` is the
+    ``paired_examples=None`` pairs the examples when A and B hold the same example ids. ``paired_replicas``
+    says that A and B hold the same replicas, such as the same checkpoints fine-tuned under two protocols or
+    one run read at two steps; the labels must match. Each draw then picks one set of replicas for both, so
+    what a replica brings to both sides cancels out of the difference. Never pair the replicas of different
+    models: seed 42 of A has nothing to do with seed 42 of B. ``p_a_better`` is the
     share of draws with delta > 0 (a bootstrap estimate, not a p-value). The verdict is "better" when the
     interval lies above 0, "worse" when below, else "no detectable difference". ``n_a`` and ``n_b`` are
     (replicas, fine-tuning seeds per replica, examples).
     """
     a, b, B = prepare(runs_a, metric), prepare(runs_b, metric), _check_B(B)
     b, paired = _paired(a, b, paired_examples)
-    draws = _delta_draws(a, b, paired, B, _generator(rng))
-    return {**_summary(_point(a) - _point(b), draws), "paired_examples": paired, "n_a": a.n, "n_b": b.n}
+    rng = _generator(rng)
+    pair_replicas = _pair_replicas(_labels(a), _labels(b), paired_replicas)
+    replicas = None
+    if pair_replicas:
+        labels = sorted(_labels(a))
+        drawn = rng.integers(len(labels), size=(B, len(labels)))
+        replicas = (_indices(a, labels)[drawn], _indices(b, labels)[drawn])
+    draws = _delta_draws(a, b, paired, B, rng, replicas)
+    return {
+        **_summary(_point(a) - _point(b), draws),
+        "paired_examples": paired,
+        "paired_replicas": pair_replicas,
+        "n_a": a.n,
+        "n_b": b.n,
+    }
 
 
 def compare_average(
@@ -246,6 +284,7 @@ def compare_average(
     B: int = DEFAULT_B,
     rng: Seed = 0,
     joint_replicas: bool = True,
+    paired_replicas: bool = False,
 ) -> dict:
     """A against B on the average over tasks: each draw resamples every task, averages the tasks' means per
     model, and takes the difference. ``metrics`` maps a task to its metric function (absent: per-example
@@ -257,7 +296,8 @@ def compare_average(
     hold the same replicas; where they do not, replicas are drawn per task (``joint_replicas`` in the result
     says which was done). Drawing per task (``joint_replicas=False``) treats each task's replicas as new draws,
     which makes the interval too narrow when replica strength carries over from task to task. Fine-tuning
-    seeds and examples are always drawn per task: they are different runs and different dev sets."""
+    seeds and examples are always drawn per task: they are different runs and different dev sets.
+    ``paired_replicas`` as in ``compare``: with joint draws, A and B that hold the same replicas share one."""
     if not tasks_a:
         raise BootstrapError("no tasks to average over")
     if set(tasks_a) != set(tasks_b):
@@ -269,17 +309,19 @@ def compare_average(
     joint = joint_replicas and all(
         len({tuple(sorted(map(str, pair[side].replicas))) for pair in prepared.values()}) == 1 for side in (0, 1)
     )
+    pair_replicas = False
     if joint:  # one replica draw per model and draw, in a fixed label order, shared by every task
         first_a, first_b = next(iter(prepared.values()))
-        labels = [sorted(map(str, m.replicas)) for m in (first_a, first_b)]
-        shared = [rng.integers(len(names), size=(B, len(names))) for names in labels]
+        labels = [sorted(_labels(m)) for m in (first_a, first_b)]
+        pair_replicas = _pair_replicas(labels[0], labels[1], paired_replicas)
+        draw_a = rng.integers(len(labels[0]), size=(B, len(labels[0])))
+        shared = [draw_a, draw_a if pair_replicas else rng.integers(len(labels[1]), size=(B, len(labels[1])))]
     draws, delta, paired = np.zeros(B), 0.0, {}
     for task, (a, b) in prepared.items():
         b, paired[task] = _paired(a, b, None)
         replicas = None
         if joint:  # the shared draws, as indices into this task's own replica order
-            order = [np.array([[str(r) for r in m.replicas].index(name) for name in names]) for m, names in zip((a, b), labels)]
-            replicas = (order[0][shared[0]], order[1][shared[1]])
+            replicas = (_indices(a, labels[0])[shared[0]], _indices(b, labels[1])[shared[1]])
         draws += _delta_draws(a, b, paired[task], B, rng, replicas)
         delta += _point(a) - _point(b)
     return {
@@ -287,4 +329,5 @@ def compare_average(
         "n_tasks": len(tasks_a),
         "paired": paired,
         "joint_replicas": joint,
+        "paired_replicas": pair_replicas,
     }
