@@ -19,6 +19,10 @@ One bootstrap draw, as in ``docs/MULTIBOOTSTRAP.md`` (Sellam et al., MultiBERTs)
 4. score every drawn (replica, seed) on the drawn examples; average over the seeds within each drawn
    replica, then over the drawn replicas.
 
+Two refinements of step 2. A model compared with itself (two protocols, two steps) holds the same replicas
+on both sides, and ``paired_replicas`` draws them once for both. The task average (``compare_average``)
+draws each model's replicas once per draw for every task, since every task fine-tunes the same checkpoints.
+
 Averaging within replicas first weighs every pre-training seed equally, which is the quantity
 E_replica E_seed E_example f; it equals the plain mean over runs whenever every replica has the same
 number of seeds. The interval is the 2.5th to 97.5th percentile of the draws. With a single replica and a
