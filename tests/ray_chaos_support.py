@@ -63,6 +63,12 @@ def running_attempt(job_dir: Path) -> tuple[int, int] | None:
     return (int(found[-1][0]), int(found[-1][1])) if found else None
 
 
+def targetable(job, hit: set) -> bool:
+    """Whether a node running ``job`` ((node, job folder, attempt, checkpointed), None: idle) may be killed: a
+    job not hit before and on its first attempt, so that no job needs more than two."""
+    return job is None or (job[1] not in hit and job[2] < 2)
+
+
 def running_jobs(work_dir: Path, nodes) -> list[tuple[object, Path, int, bool]]:
     """(node, job folder, attempt, past its first checkpoint) for every job running on a live worker node (its
     latest attempt's Ray worker is under that node's raylet) with no result yet."""
@@ -99,8 +105,10 @@ class Chaos:
                 time.sleep(0.05)
             target, deadline = None, time.monotonic() + self.wait_s
             hit = {k["job_dir"] for k in self.log}  # each job is hit once: its attempts stay within max_attempts
+            # A kill of a node that looked idle may have hit a job too young to show in its log: such a job is on
+            # its second attempt now, so no job past its first attempt is a target either.
             while target is None and time.monotonic() < deadline and busy():
-                running = [r for r in running_jobs(self.work_dir, self.workers()) if r[1] not in hit]
+                running = [r for r in running_jobs(self.work_dir, self.workers()) if targetable(r, hit)]
                 target = next((r for r in running if r[3]), None)
                 if target is None:
                     time.sleep(0.05)
@@ -108,7 +116,7 @@ class Chaos:
                 return
             if target is None:  # none got past a checkpoint in time: a node whose job (if any) was not hit yet
                 busy_nodes = {id(r[0]): r for r in running_jobs(self.work_dir, self.workers())}
-                spare = [n for n in self.workers() if busy_nodes.get(id(n), (None, None))[1] not in hit]
+                spare = [n for n in self.workers() if targetable(busy_nodes.get(id(n)), hit)]
                 node = self.rng.choice(spare or self.workers())
                 job = busy_nodes.get(id(node))
                 target = (node, job[1], job[2], False) if job else (node, None, None, False)
