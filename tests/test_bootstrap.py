@@ -296,7 +296,9 @@ def test_the_same_replicas_under_two_protocols_are_drawn_once_for_both():
     assert paired["paired_replicas"] and not unpaired["paired_replicas"]
     assert paired["delta"] == pytest.approx(unpaired["delta"])
     assert paired["low"] <= 0.5 <= paired["high"] and paired["verdict"] == BETTER
-    assert unpaired["verdict"] == NO_DIFFERENCE and unpaired["high"] - unpaired["low"] > 4 * (paired["high"] - paired["low"])
+    assert unpaired["verdict"] == NO_DIFFERENCE and unpaired["high"] - unpaired["low"] > 4 * (
+        paired["high"] - paired["low"]
+    )
     tasks_a, tasks_b = {"x": mean_pooled, "y": mean_pooled}, {"x": cls, "y": cls}
     assert compare_average(tasks_a, tasks_b, B=500, paired_replicas=True)["verdict"] == BETTER
     with pytest.raises(BootstrapError, match="same replicas"):

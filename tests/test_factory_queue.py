@@ -287,7 +287,9 @@ def test_recipe_expansion_from_the_index(tmp_path, monkeypatch):
     assert not {c.sha256 for c in fresh} & {c.sha256 for c in inits}  # none of them is an old init's row
     assert all(replica_of(c.model, inits[0].model) for c in fresh)
     # the same from a recipe whose random_init is a count (the wide suite draws 3): a list, a switch, a count
-    wide = {v: load_recipe("factory/larva_kor_tiny_wide", {"checkpoints.random_init": v}) for v in ("[3,4,5]", "0", "2")}
+    wide = {
+        v: load_recipe("factory/larva_kor_tiny_wide", {"checkpoints.random_init": v}) for v in ("[3,4,5]", "0", "2")
+    }
     assert [wide[v].checkpoints.random_init for v in ("[3,4,5]", "0", "2")] == [[3, 4, 5], False, 2]
     with pytest.raises(ConfigError, match=r"checkpoints\.random_init.*seeds repeat.*\[3, 4, 5\]"):
         load_recipe("factory/larva_kor_tiny_klue", {"checkpoints.random_init": "[3,3]"})

@@ -307,9 +307,7 @@ def compare_average(
     if set(tasks_a) != set(tasks_b):
         raise BootstrapError(f"A and B must cover the same tasks: A has {sorted(tasks_a)}, B has {sorted(tasks_b)}")
     metrics, rng, B = metrics or {}, _generator(rng), _check_B(B)
-    prepared = {
-        t: (prepare(tasks_a[t], metrics.get(t)), prepare(tasks_b[t], metrics.get(t))) for t in sorted(tasks_a)
-    }
+    prepared = {t: (prepare(tasks_a[t], metrics.get(t)), prepare(tasks_b[t], metrics.get(t))) for t in sorted(tasks_a)}
     joint = joint_replicas and all(
         len({tuple(sorted(map(str, pair[side].replicas))) for pair in prepared.values()}) == 1 for side in (0, 1)
     )
