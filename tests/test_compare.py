@@ -234,3 +234,24 @@ def test_b_can_come_from_a_second_database(db, capsys, tmp_path):
     )
     assert main(["compare", "tiny@8k", "random-init", "--server", "http://127.0.0.1:9", "--db-b", url]) == 2
     assert "--db-b reads B from a database" in capsys.readouterr().err
+
+
+def test_one_model_at_two_steps_pairs_replicas_only_where_both_hold_them(db, tmp_path):
+    import sqlite3
+
+    url, _factory = db
+    copy = tmp_path / "steps.sqlite"
+    with sqlite3.connect(url.removeprefix("sqlite:///")) as source, sqlite3.connect(copy) as target:
+        source.backup(target)
+    factory = session_factory(open_engine(f"sqlite:///{copy}"))
+    rng = np.random.default_rng(7)  # the fixture's dev set: its golds come first from this seed
+    truth = [int(x) for x in rng.integers(0, 2, N)]
+    gold = [round(float(x), 3) for x in rng.uniform(0, 5, N)]
+    for seed in (42, 43, 44):  # an earlier checkpoint of the first replica only
+        _post(factory, "tiny", 4000, seed, "nsmc", _examples(rng, truth, 0.80), "accuracy")
+        _post(factory, "tiny", 4000, seed, "qp", _examples(rng, truth, 0.70), "accuracy")
+        _post(factory, "tiny", 4000, seed, "korsts", _sts_examples(rng, gold, 0.8), "spearman")
+    with factory() as session:
+        report = compare_models(session, "tiny@8k", "tiny@4k", "klue", B=200)
+    assert report["b"]["step"] == 4000 and report["tasks"][0]["b"]["n"][0] == 1
+    assert not any(t["paired_replicas"] for t in report["tasks"]) and not report["average"]["paired_replicas"]

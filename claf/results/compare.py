@@ -190,7 +190,8 @@ def compare_models(
         check_same_tasks(tasks, session_b, benchmark)
     rows, avg_a, avg_b, avg_metrics = [], {}, {}, {}
     # the same model on both sides (two protocols, or two steps of its runs) holds the same replicas: pair them
-    same_replicas = model_a == model_b
+    # where both sides hold the same ones (a later step may have more replicas than an earlier one)
+    same_model, pair_average = model_a == model_b, model_a == model_b
     for task in sorted(tasks, key=lambda t: t.position):
         if task.name not in res_a or task.name not in res_b:
             continue
@@ -200,6 +201,7 @@ def compare_models(
             runs_a, metric, _ = runs_of(scores_only(res_a[task.name]), task.metric)
             runs_b, _m, _ = runs_of(scores_only(res_b[task.name]), task.metric)
         sign = 1.0 if task.higher_is_better else -1.0
+        same_replicas = same_model and {r.replica for r in runs_a} == {r.replica for r in runs_b}
         out = compare(runs_a, runs_b, metric=metric, B=B, rng=rng, paired_replicas=same_replicas)
         row = {
             "task": task.name,
@@ -219,9 +221,10 @@ def compare_models(
         rows.append(row)
         if task.average_weight and sign > 0:
             avg_a[task.name], avg_b[task.name], avg_metrics[task.name] = runs_a, runs_b, metric
+            pair_average = pair_average and same_replicas
     average = None
     if len(avg_a) > 1:
-        out = compare_average(avg_a, avg_b, metrics=avg_metrics, B=B, rng=rng, paired_replicas=same_replicas)
+        out = compare_average(avg_a, avg_b, metrics=avg_metrics, B=B, rng=rng, paired_replicas=pair_average)
         average = {k: out[k] for k in ("delta", "low", "high", "p_a_better", "joint_replicas", "paired_replicas")}
         average.update(verdict=directed_verdict(out["low"], out["high"], 1.0), tasks=sorted(avg_a))
     return {
