@@ -60,12 +60,19 @@ def point(session, spec: str, baseline: str, benchmark: str, draws: int, rate: f
     target, _, pattern = spec.partition("=")
     report = compare_models(session, target, baseline, benchmark, B=draws)
     runs = compute(pattern, rate, report["a"]["step"])
-    avg = report["average"]
     return {
         "target": target,
         "replicas": len(runs),
         "cpu_seconds": round(statistics.mean(r["cpu_seconds"] for r in runs.values())),
         "runs": runs,
+        **gain_of(report),
+    }
+
+
+def gain_of(report: dict) -> dict:
+    """A point's ``gain`` (the suite average) and per-task rows, from a ``claf compare`` report."""
+    avg = report["average"]
+    return {
         "gain": {k: avg[k] for k in ("delta", "low", "high", "verdict", "p_a_better")},
         "tasks": {
             t["task"]: {k: t[k] for k in ("delta", "low", "high", "verdict")} | {"n": t["a"]["n"]}

@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # budget_curve, beside it
 
 
 def _target(side: dict) -> str:
@@ -35,14 +36,10 @@ def recompare(entry: dict, session, session_b, draws: int) -> dict:
             report["b"]["db"] = old["b"]["db"]
         entry["compare"] = report
     elif "points" in entry:
+        from budget_curve import gain_of
+
         for p in entry["points"]:
-            report = compare_models(session, p["target"], entry["baseline"], "klue", B=draws)
-            avg = report["average"]
-            p["gain"] = {k: avg[k] for k in ("delta", "low", "high", "verdict", "p_a_better")}
-            p["tasks"] = {
-                t["task"]: {k: t[k] for k in ("delta", "low", "high", "verdict")} | {"n": t["a"]["n"]}
-                for t in report["tasks"]
-            }
+            p.update(gain_of(compare_models(session, p["target"], entry["baseline"], "klue", B=draws)))
     else:
         raise SystemExit("the entry has neither a 'compare' block nor 'points': not a comparison entry")
     entry["average_replicas"] = "joint"
