@@ -230,6 +230,57 @@ def test_copy_share_makes_rotated_copies_labelled_as_a_true_next(ko):
             resolve_config("pretrain/larva_kor_tiny", {"instances.copy_share": bad}, kind="pretrain")
 
 
+def test_copy_noise_replaces_a_drawn_share_of_each_copy_and_grades_its_label(ko):
+    plain = Plan(ko["corpus"], "sentence_pair", 64)
+    indices = np.flatnonzero(plain.last - plain.first >= 2)[:600]
+    keys = rng.instance_keys(3, 0, indices)
+    copies = build_instances(Plan(ko["corpus"], "sentence_pair", 64, copy_share=0.3), indices, keys, ko["specials"])
+    noisy = build_instances(
+        Plan(ko["corpus"], "sentence_pair", 64, copy_share=0.3, copy_noise=1.0), indices, keys, ko["specials"]
+    )
+    assert "next_sentence_target" not in copies  # off by default: the batch is what it was
+    assert np.array_equal(noisy["attention_mask"], copies["attention_mask"])
+    assert np.array_equal(noisy["next_sentence_label"], copies["next_sentence_label"])
+    target = noisy["next_sentence_target"]
+    changed = np.flatnonzero((noisy["input_ids"] != copies["input_ids"]).any(axis=1))
+    a_copy = np.zeros(len(indices), dtype=bool)
+    for r in range(len(indices)):  # the rows that are copies: B is a rotation of A's first tokens
+        ids = copies["input_ids"][r][: copies["attention_mask"][r].sum()].tolist()
+        sep = ids.index(ko["specials"].sep)
+        a, b = ids[1:sep], ids[sep + 1 : -1]
+        a_copy[r] = any(a[: len(b)][k:] + a[: len(b)][:k] == b for k in range(len(b)))
+    assert set(changed) <= set(np.flatnonzero(a_copy))  # only copies change
+    others = ~a_copy
+    assert np.array_equal(target[others], copies["next_sentence_label"][others].astype(np.float32))
+    mismatch = []
+    for r in np.flatnonzero(a_copy):
+        width = noisy["attention_mask"][r].sum()
+        b = noisy["token_type_ids"][r][:width].astype(bool)
+        differs = (noisy["input_ids"][r][:width] != copies["input_ids"][r][:width])[b][:-1]  # B less its [SEP]
+        mismatch.append(differs.mean())
+        assert differs.mean() <= target[r] + 1e-6  # a filler can draw the token it replaces, never the reverse
+    mismatch, graded = np.array(mismatch), target[a_copy]
+    assert np.abs(graded - mismatch).mean() < 0.05
+    assert graded.min() < 0.1 and graded.max() > 0.9 and graded.std() > 0.2  # shares spread over [0, 1]
+    half = build_instances(
+        Plan(ko["corpus"], "sentence_pair", 64, copy_share=0.3, copy_noise=0.5), indices, keys, ko["specials"]
+    )
+    # the share is drawn in [0, copy_noise]: about copy_noise / 2 of a copy's tokens replaced on average
+    assert 0.4 < graded.mean() < 0.6 and 0.17 < half["next_sentence_target"][a_copy].mean() < 0.33
+    with pytest.raises(ConfigError, match="--instances.copy_share 0.3"):
+        resolve_config(
+            "pretrain/larva_kor_tiny", {"instances.copy_share": 0, "instances.copy_noise": 0.5}, kind="pretrain"
+        )
+    with pytest.raises(ConfigError, match="model.objective mlm_nsp"):
+        resolve_config(
+            "pretrain/larva_kor_tiny", {"model.objective": "mlm", "instances.copy_noise": 0.5}, kind="pretrain"
+        )
+    assert (
+        resolve_config("pretrain/larva_kor_tiny", {"instances.copy_noise": 1.0}, kind="pretrain").instances.copy_noise
+        == 1
+    )
+
+
 def _contains(seq, sub):
     return any(seq[k : k + len(sub)] == sub for k in range(len(seq) - len(sub) + 1))
 

@@ -104,6 +104,14 @@ def test_masked_only_head_matches_the_standard_model(tiny_korean_bert):
     ours = PretrainModel(net)(dict(batch, labels=labels, next_sentence_label=nsp))
     theirs = net(**batch, labels=labels, next_sentence_label=nsp)
     assert torch.allclose(ours.loss, theirs.loss, atol=1e-5)
+    # a graded target (instances.copy_noise) at 0 and 1 is the hard label; in between, the soft cross-entropy
+    hard = PretrainModel(net)(dict(batch, labels=labels, next_sentence_label=nsp, next_sentence_target=nsp.float()))
+    assert torch.allclose(hard.nsp_loss, ours.nsp_loss, atol=1e-6)
+    soft = torch.tensor([0.25, 0.5])
+    graded = PretrainModel(net)(dict(batch, labels=labels, next_sentence_label=nsp, next_sentence_target=soft))
+    logp = torch.log_softmax(net.cls.seq_relationship(net.bert(**batch).pooler_output), -1)
+    expected = -((1 - soft) * logp[:, 0] + soft * logp[:, 1]).mean()
+    assert torch.allclose(graded.nsp_loss, expected, atol=1e-5) and not torch.allclose(graded.nsp_loss, hard.nsp_loss)
 
 
 def test_resumed_pair_run_with_accumulation_is_exact(corpus_file, tmp_path, monkeypatch):

@@ -9,6 +9,11 @@ With ``plan.copy_share`` s > 0, a share s of the pair instances whose chunk has 
 (one review of a single sentence stays as it is) are copies: B is A again, rotated by a random offset and
 labelled 0 like a true next, so the model must find each token's partner by content,
 not by position: the cross-segment matching that similarity and paraphrase tasks score.
+With ``plan.copy_noise`` c > 0 as well, each copy draws a share f uniform in [0, c] and each of its tokens is
+replaced, with probability f, by the token at a random position of the shard (the corpus's unigram
+distribution). The batch then carries ``next_sentence_target``: the probability of "another document" the
+pair head is trained towards, which is the share of B's tokens actually replaced for a copy and the hard label
+otherwise. A graded copy asks how much of B the model finds in A, not only whether it does.
 The random choices of a sentence pair (split point, random next) come from the instance's
 key, so they are the same every time that (seed, epoch, index) is built.
 Everything is vectorised per shard: a batch is a few numpy gathers, not a loop over instances.
@@ -19,6 +24,7 @@ import numpy as np
 from claf.pretrain import rng
 
 NSP_STREAM, SPLIT_STREAM, PICK_STREAM, COPY_STREAM, ROTATE_STREAM = 11, 12, 13, 14, 15
+NOISE_STREAM, REPLACE_STREAM, FILLER_STREAM = 16, 17, 18
 RANDOM_NEXT_TRIES = 10
 
 
@@ -49,6 +55,8 @@ def build_instances(plan, indices, keys, specials):
     word_starts = np.ones((size, width), dtype=bool)
     token_type_ids = np.zeros((size, width), dtype=np.int64)
     nsp = np.zeros(size, dtype=np.int64)
+    graded = pair and plan.copy_noise > 0
+    target = np.zeros(size, dtype=np.float32)
     for rows, shard, parts in groups:
         owner, columns, positions = parts["tokens"]  # each token: shard position -> (row, column)
         input_ids[rows[owner], columns] = shard.tokens[positions]
@@ -60,6 +68,8 @@ def build_instances(plan, indices, keys, specials):
             second = np.arange(width)[None, :] >= parts["type_from"][:, None]
             token_type_ids[rows] = second & (np.arange(width)[None, :] < parts["length"][:, None])
             nsp[rows] = parts["label"]
+            if graded:
+                target[rows] = parts["target"]
     attention_mask = (np.arange(width)[None, :] < lengths[:, None]).astype(np.int64)
     batch = {
         "input_ids": input_ids,
@@ -70,6 +80,8 @@ def build_instances(plan, indices, keys, specials):
     }
     if pair:
         batch["next_sentence_label"] = nsp
+    if graded:
+        batch["next_sentence_target"] = target
     return batch
 
 
@@ -171,6 +183,15 @@ def _pair_layout(plan, shard_id, indices, keys):
         shift = (rng.uniform(keys, 0, ROTATE_STREAM) * np.maximum(lb, 1)).astype(np.int64)
         rotated = b0[b_owner] + (b_off + shift[b_owner]) % np.maximum(lb[b_owner], 1)
         b_pos = np.where(is_copy[b_owner], rotated, b_pos)
+    target = is_random.astype(np.float32)
+    if plan.copy_noise and is_copy.any():  # graded copies: replace a drawn share of B's tokens
+        share = rng.uniform(keys, 0, NOISE_STREAM) * plan.copy_noise
+        key = keys[b_owner]
+        replace = is_copy[b_owner] & (rng.uniform(key, b_off, REPLACE_STREAM) < share[b_owner])
+        filler = rng.integers(key, b_off, FILLER_STREAM, len(plan.corpus.shards[shard_id].tokens))
+        b_pos = np.where(replace, filler, b_pos)
+        replaced = np.bincount(b_owner, weights=replace, minlength=len(indices))
+        target = np.where(is_copy, replaced / np.maximum(lb, 1), target).astype(np.float32)
     rows = np.arange(len(indices))
     tokens = (
         np.concatenate([a_owner, b_owner]),
@@ -184,6 +205,7 @@ def _pair_layout(plan, shard_id, indices, keys):
         "separators": separators,
         "type_from": la + 2,
         "label": is_random.astype(np.int64),
+        "target": target,
     }
 
 

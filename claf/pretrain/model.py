@@ -93,7 +93,12 @@ class PretrainModel(torch.nn.Module):
         loss, nsp_loss = mlm_loss, None
         if self.nsp_head is not None and "next_sentence_label" in batch:
             nsp_logits = self.nsp_head(outputs.pooler_output)
-            nsp_loss = F.cross_entropy(nsp_logits.float(), batch["next_sentence_label"])
+            target = batch.get("next_sentence_target")  # graded copies (instances.copy_noise): a soft label
+            if target is None:
+                nsp_loss = F.cross_entropy(nsp_logits.float(), batch["next_sentence_label"])
+            else:
+                target = target.float()
+                nsp_loss = F.cross_entropy(nsp_logits.float(), torch.stack([1 - target, target], dim=-1))
             loss = mlm_loss + nsp_loss
         correct = None
         if not self.training:  # accuracy for evaluation only: an argmax over the vocabulary is not free

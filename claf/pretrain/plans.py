@@ -29,11 +29,19 @@ class Plan:
     """
 
     def __init__(
-        self, corpus, instance_format, max_seq_length, holdout_documents=0, part="train", order="shards", copy_share=0.0
+        self,
+        corpus,
+        instance_format,
+        max_seq_length,
+        holdout_documents=0,
+        part="train",
+        order="shards",
+        copy_share=0.0,
+        copy_noise=0.0,
     ):
-        # format, order and copy_share were checked when the spec was built (claf.config.specs.pretrain)
+        # format, order, copy_share and copy_noise were checked when the spec was built (claf.config.specs.pretrain)
         self.order = order
-        self.copy_share = float(copy_share)
+        self.copy_share, self.copy_noise = float(copy_share), float(copy_noise)
         reserved = 2 if instance_format == "full_sentence" else 3
         if max_seq_length < reserved + 2:
             raise ConfigError(f"max_seq_length {max_seq_length} is too small for {instance_format} instances")

@@ -29,7 +29,7 @@ from claf.pretrain.instances import build_instances, instance_lengths
 from claf.pretrain.masking import IGNORE_INDEX
 from claf.pretrain.plans import Plan
 
-MODEL_KEYS = ("input_ids", "token_type_ids", "attention_mask", "labels", "next_sentence_label")
+MODEL_KEYS = ("input_ids", "token_type_ids", "attention_mask", "labels", "next_sentence_label", "next_sentence_target")
 MASKED_POSITIONS = "masked_positions"
 GROUP_SALT = 0x6C656E  # the block shuffle's own random stream
 
@@ -82,7 +82,13 @@ class PretrainBatches:
         if length not in self._plans:
             spec = self.instances_spec
             self._plans[length] = Plan(
-                self.corpus, spec.format, length, self.holdout_documents, order=spec.order, copy_share=spec.copy_share
+                self.corpus,
+                spec.format,
+                length,
+                self.holdout_documents,
+                order=spec.order,
+                copy_share=spec.copy_share,
+                copy_noise=spec.copy_noise,
             )
         return self._plans[length]
 

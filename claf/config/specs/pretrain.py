@@ -81,6 +81,7 @@ class InstancesSpec(Block):
     order: Literal["shards", "global"] = "shards"
     group_by_length: Annotated[int, Field(ge=0)] = 0  # G global batches per length-sorted window; 0: off
     copy_share: Annotated[float, Field(ge=0, lt=1)] = 0.0
+    copy_noise: Share = 0.0  # a copy's tokens replaced: a share drawn in [0, copy_noise], the pair label graded by it
 
     @model_validator(mode="after")
     def _copies_need_pairs(self) -> "InstancesSpec":
@@ -89,6 +90,12 @@ class InstancesSpec(Block):
                 "copy_share",
                 f"{self.copy_share} copies a pair's segment A into B, so it needs instances.format sentence_pair, "
                 f"not {self.format}: add --instances.copy_share 0",
+            )
+        if self.copy_noise and not self.copy_share:
+            raise fail(
+                "copy_noise",
+                f"{self.copy_noise} replaces tokens of copies, and instances.copy_share is 0 (no copies): "
+                "add --instances.copy_share 0.3, or --instances.copy_noise 0",
             )
         return self
 
@@ -340,6 +347,12 @@ class PretrainSpec(Recipe):
                 )
         if self.model.objective == "mlm_nsp" and self.instances.format != "sentence_pair":
             raise fail("model.objective", "mlm_nsp predicts the next sentence: it needs instances.format sentence_pair")
+        if self.instances.copy_noise and self.model.objective != "mlm_nsp":
+            raise fail(
+                "instances.copy_noise",
+                f"grades the next-sentence label, and model.objective {self.model.objective} has no next-sentence "
+                "head: use --model.objective mlm_nsp, or --instances.copy_noise 0",
+            )
         if self.model.electra is not None and self.model.objective != "electra":
             raise fail("model.electra", f"options of objective electra, but model.objective is {self.model.objective}")
         if self.model.embedding_init is not None and self.model.pretrained_model_name:
