@@ -236,6 +236,49 @@ def test_b_can_come_from_a_second_database(db, capsys, tmp_path):
     assert "--db-b reads B from a database" in capsys.readouterr().err
 
 
+def test_several_databases_pool_a_models_replicas(db, capsys, tmp_path):
+    import sqlite3
+
+    from claf.commands import main
+
+    url, _factory = db
+    parts = {}
+    for part, drop in (("first", ("tiny-s43", "tiny-s44")), ("confirm", ("tiny", "tiny-random-init"))):
+        parts[part] = tmp_path / f"{part}.sqlite"
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as source, sqlite3.connect(parts[part]) as target:
+            source.backup(target)
+        with sqlite3.connect(parts[part]) as conn:  # this database holds only some of the replicas
+            marks = ",".join("?" * len(drop))
+            conn.execute(
+                "DELETE FROM results WHERE checkpoint_id IN (SELECT c.id FROM checkpoints c JOIN models m "
+                f"ON m.id = c.model_id WHERE m.name IN ({marks}))",
+                drop,
+            )
+    args = ["--draws", "300", "--json"]
+    assert main(["compare", "tiny@8k", "random-init", "--db", url, *args]) == 0
+    whole = json.loads(capsys.readouterr().out)
+    assert main(["compare", "tiny@8k", "random-init", "--db", f"sqlite:///{parts['first']}", *args]) == 0
+    alone = json.loads(capsys.readouterr().out)
+    pooled_args = ["--db", f"sqlite:///{parts['first']}", "--db", f"sqlite:///{parts['confirm']}", *args]
+    assert main(["compare", "tiny@8k", "random-init", *pooled_args]) == 0
+    pooled = json.loads(capsys.readouterr().out)
+    # the replicas of both databases, as one database holding them all: the same means and n
+    assert [t["a"] for t in pooled["tasks"]] == [t["a"] for t in whole["tasks"]]
+    assert [t["delta"] for t in pooled["tasks"]] == pytest.approx([t["delta"] for t in whole["tasks"]])
+    assert pooled["average"]["delta"] == pytest.approx(whole["average"]["delta"])
+    assert all(t["a"]["n"][0] == 3 for t in pooled["tasks"]) and all(t["a"]["n"][0] == 1 for t in alone["tasks"])
+    assert pooled["a"]["db"] == [f"sqlite:///{parts['first']}", f"sqlite:///{parts['confirm']}"]
+    assert "pooled over" in format_table(pooled)
+    # a replica in two of the databases would count twice: refused
+    assert main(["compare", "tiny@8k", "random-init", "--db", url, "--db", f"sqlite:///{parts['confirm']}"]) == 1
+    assert "tiny-s43" in capsys.readouterr().err
+    # a model in none of them is named as missing; a step that none holds is an error, not an empty side
+    assert main(["compare", "nope@8k", "random-init", *pooled_args]) == 1
+    assert "no results of model 'nope'" in capsys.readouterr().err
+    assert main(["compare", "tiny@9k", "random-init", *pooled_args]) == 1
+    assert "has no results at step 9000" in capsys.readouterr().err
+
+
 def test_one_model_at_two_steps_pairs_replicas_only_where_both_hold_them(db, tmp_path):
     import sqlite3
 

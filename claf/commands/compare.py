@@ -6,11 +6,13 @@ or no detectable difference (the interval crosses 0). A target is MODEL[@STEP]; 
 MODEL-s<seed>; ``random-init`` is the other model's random-init baseline. Reads the database (``--db``,
 default the local SQLite file) or a running server (``--server URL``, ``GET /api/v1/compare``). ``--db-b``
 reads B from a second database: the same checkpoints fine-tuned under another protocol (a head option).
+Either flag given several times pools that side over those databases: a confirming run filed in a database
+of its own is read with the first run (``--db first.db --db confirm.db``).
 """
 
 import json
 import sys
-from contextlib import nullcontext
+from contextlib import ExitStack
 
 from claf.commands.args import Arg, Flag, Spec, parse
 from claf.commands.common import fail, guarded
@@ -24,8 +26,18 @@ SPECS = {
             Arg("a", "MODEL[@STEP], e.g. larva-kor-tiny@8k"),
             Arg("b", "MODEL[@STEP], or random-init"),
             Flag("benchmark", "the benchmark whose tasks are compared", default="klue", metavar="NAME"),
-            Flag("db", "database URL (default: sqlite:///$CLAF_HOME/bench.sqlite)", metavar="URL"),
-            Flag("db_b", "read B from this database instead (the same tasks under another protocol)", metavar="URL"),
+            Flag(
+                "db",
+                "database URL (default: sqlite:///$CLAF_HOME/bench.sqlite); several: their results pooled",
+                metavar="URL",
+                repeat=True,
+            ),
+            Flag(
+                "db_b",
+                "read B from this database instead (the same tasks under another protocol); several: pooled",
+                metavar="URL",
+                repeat=True,
+            ),
             Flag("server", "read from this server's REST API instead", metavar="URL"),
             Flag("draws", "bootstrap draws", type=int, default=1000),
             Flag("json", "print the comparison as JSON", switch=True),
@@ -58,18 +70,21 @@ def _from_db(args):
     from claf.results.compare import compare_models
     from claf.results.store import NotFound
 
-    engine = open_engine(args.db)
-    migrate(engine)
-    other = open_engine(args.db_b) if args.db_b else None
-    if other is not None:
-        migrate(other)
-    with session_factory(engine)() as session, session_factory(other)() if other else nullcontext() as session_b:
+    engines_a = [open_engine(url) for url in args.db or [None]]
+    engines_b = [open_engine(url) for url in args.db_b or []]
+    for engine in engines_a + engines_b:
+        migrate(engine)
+    with ExitStack() as stack:
+        sessions_a = [stack.enter_context(session_factory(e)()) for e in engines_a]
+        sessions_b = [stack.enter_context(session_factory(e)()) for e in engines_b] or None
         try:
-            report = compare_models(session, args.a, args.b, args.benchmark, B=args.draws, session_b=session_b)
+            report = compare_models(sessions_a, args.a, args.b, args.benchmark, B=args.draws, session_b=sessions_b)
         except (NotFound, ValueError) as e:
             return fail(str(e), 1)
-    if other is not None:
-        report["b"]["db"] = args.db_b
+    if args.db and len(args.db) > 1:
+        report["a"]["db"] = args.db
+    if args.db_b:
+        report["b"]["db"] = args.db_b[0] if len(args.db_b) == 1 else args.db_b
     return report
 
 

@@ -13,6 +13,7 @@ output says so).
 """
 
 from collections import defaultdict, namedtuple
+from collections.abc import Sequence
 
 import numpy as np
 from sqlalchemy import select
@@ -27,6 +28,10 @@ RANDOM_INIT = "random-init"
 PER_EXAMPLE = ("accuracy", "squad_v1", "korquad_v1", "jsquad_v1")
 KEYED = ("squad_v1", "korquad_v1", "jsquad_v1")  # metrics over {example id: value} mappings
 Scored = namedtuple("Scored", "score examples")  # a result's stored score alone
+
+
+class StepNotFound(NotFound):
+    """The model is there, but not at the step asked for."""
 
 
 def parse_target(text: str, other_model: str | None = None) -> tuple[str, int | None]:
@@ -75,7 +80,7 @@ def target_results(session: Session, benchmark: str, model: str, step: int | Non
         by_task[task].append((replica_of(name, model, known), result.seed, result))
     if not by_task:
         steps = sorted({st for _n, st, _t, _r in mine})
-        raise NotFound(f"model '{model}' has no results at step {step} on '{benchmark}'; its steps: {steps}")
+        raise StepNotFound(f"model '{model}' has no results at step {step} on '{benchmark}'; its steps: {steps}")
     return by_task, step
 
 
@@ -168,26 +173,61 @@ def _objects(values: list) -> np.ndarray:
     return out
 
 
+def pooled_results(sessions: Sequence[Session], benchmark: str, model: str, step: int | None) -> tuple[dict, int]:
+    """``target_results`` gathered over several databases: a confirming run filed in a database of its own is
+    read with the first one. The step is the one the first database holding the model resolves (its highest
+    when None); a database without the model adds nothing, and one replica in two databases is refused by
+    the bootstrap (it would count twice)."""
+    pooled: dict = defaultdict(list)
+    missing = None
+    for session in sessions:
+        try:
+            by_task, step = target_results(session, benchmark, model, step)
+        except StepNotFound:
+            raise
+        except NotFound as e:  # not in this database
+            missing = missing or e
+            continue
+        for task, entries in by_task.items():
+            pooled[task].extend(entries)
+    if not pooled:
+        raise missing
+    return dict(pooled), step
+
+
 def compare_models(
-    session: Session, a: str, b: str, benchmark: str, B: int = 1000, rng: int = 0, session_b: Session | None = None
+    session: Session | Sequence[Session],
+    a: str,
+    b: str,
+    benchmark: str,
+    B: int = 1000,
+    rng: int = 0,
+    session_b: Session | Sequence[Session] | None = None,
 ) -> dict:
     """The comparison ``claf compare`` prints and ``GET /api/v1/compare`` returns. ``session_b``: read B from
-    another database (the same model fine-tuned under another protocol); its tasks must be A's."""
+    another database (the same model fine-tuned under another protocol); its tasks must be A's. A list of
+    sessions on either side pools that side's results over those databases (``claf compare --db X --db Y``)."""
     from claf.stats.bootstrap import compare, compare_average, point
 
+    sessions_a = list(session) if isinstance(session, (list, tuple)) else [session]
+    if session_b is None:
+        sessions_b = sessions_a
+    else:
+        sessions_b = list(session_b) if isinstance(session_b, (list, tuple)) else [session_b]
     model_a, step_a = parse_target(a)
     model_b, step_b = parse_target(b, model_a)
     if model_a.endswith(f"-{RANDOM_INIT}") and b == RANDOM_INIT:
         raise ValueError("give the pre-trained model first: compare MODEL@STEP random-init")
-    res_a, step_a = target_results(session, benchmark, model_a, step_a)
-    res_b, step_b = target_results(session_b or session, benchmark, model_b, step_b)
+    res_a, step_a = pooled_results(sessions_a, benchmark, model_a, step_a)
+    res_b, step_b = pooled_results(sessions_b, benchmark, model_b, step_b)
     tasks = list(
-        session.execute(
-            select(Task).join(Benchmark, Benchmark.id == Task.benchmark_id).where(Benchmark.name == benchmark)
-        ).scalars()
+        sessions_a[0]
+        .execute(select(Task).join(Benchmark, Benchmark.id == Task.benchmark_id).where(Benchmark.name == benchmark))
+        .scalars()
     )
-    if session_b is not None:
-        check_same_tasks(tasks, session_b, benchmark)
+    for other in {id(s): s for s in sessions_a[1:] + sessions_b}.values():
+        if other is not sessions_a[0]:
+            check_same_tasks(tasks, other, benchmark)
     rows, avg_a, avg_b, avg_metrics = [], {}, {}, {}
     # the same model on both sides (two protocols, or two steps of its runs) holds the same replicas: pair them
     # where both sides hold the same ones (a later step may have more replicas than an earlier one)
@@ -270,8 +310,14 @@ def directed_verdict(low: float, high: float, sign: float) -> str:
 def format_table(report: dict) -> str:
     """The comparison as a plain-text table (what ``claf compare`` prints)."""
     a, b = report["a"], report["b"]
-    where = f" (from {b['db']})" if b.get("db") else ""
-    head = f"{a['model']}@{a['step']} vs {b['model']}@{b['step']}{where} on {report['benchmark']}"
+
+    def where(side: dict) -> str:
+        dbs = side.get("db")
+        if not dbs:
+            return ""
+        return f" (pooled over {', '.join(dbs)})" if isinstance(dbs, list) else f" (from {dbs})"
+
+    head = f"{a['model']}@{a['step']}{where(a)} vs {b['model']}@{b['step']}{where(b)} on {report['benchmark']}"
     head += f" ({report['bootstrap']['draws']} multi-bootstrap draws, 95% intervals)"
     lines = [head, "", "| task | A | B | A - B | 95% interval | P(A > B) | n A (rep x seeds x ex) | n B | verdict |"]
     lines.append("|---|---|---|---|---|---|---|---|---|")
