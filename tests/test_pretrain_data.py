@@ -281,6 +281,40 @@ def test_copy_noise_replaces_a_drawn_share_of_each_copy_and_grades_its_label(ko)
     )
 
 
+def test_copy_splice_keeps_copies_in_place_and_replaces_one_span_from_another_document(ko):
+    plain = Plan(ko["corpus"], "sentence_pair", 64)
+    indices = np.flatnonzero(plain.last - plain.first >= 2)[:600]
+    keys = rng.instance_keys(3, 0, indices)
+    spliced = Plan(ko["corpus"], "sentence_pair", 64, copy_share=0.3, copy_noise=1.0, copy_splice=True)
+    batch = build_instances(spliced, indices, keys, ko["specials"])
+    assert np.array_equal(instance_lengths(spliced, indices, keys), batch["attention_mask"].sum(axis=1))
+    before = build_instances(plain, indices, keys, ko["specials"])
+    copies = [r for r in range(len(indices)) if (batch["input_ids"][r] != before["input_ids"][r]).any()]
+    others = np.setdiff1d(np.arange(len(indices)), copies)
+    assert 0.2 < len(copies) / len(indices) < 0.4
+    assert np.array_equal(batch["next_sentence_target"][others], before["next_sentence_label"][others])
+    pairs = {tuple(ko["corpus"].shards[0].tokens[k : k + 2].tolist()) for k in range(20000)}
+    shares, natural = [], 0
+    for r in copies:
+        ids = batch["input_ids"][r][: batch["attention_mask"][r].sum()].tolist()
+        sep = ids.index(ko["specials"].sep)
+        a, b, share = ids[1:sep], ids[sep + 1 : -1], float(batch["next_sentence_target"][r])
+        assert batch["next_sentence_label"][r] == 0 and 0 < len(b) <= len(a)
+        differs = [j for j in range(len(b)) if b[j] != a[j]]  # in place: no rotation
+        span = round(share * len(b))
+        assert abs(share * len(b) - span) < 1e-4  # the target is the share of B replaced
+        if differs:  # one span, no longer than the share replaced (a filler may equal the token it replaces)
+            assert differs[-1] - differs[0] + 1 <= span
+            inside = b[differs[0] : differs[-1] + 1]
+            natural += any(tuple(inside[k : k + 2]) in pairs for k in range(len(inside) - 1))
+        shares.append(share)
+    shares = np.array(shares)
+    assert shares.min() == 0 and shares.max() == 1 and shares.std() > 0.2
+    assert natural > 20  # the span is running text of another document, not scattered draws
+    with pytest.raises(ConfigError, match="--instances.copy_noise 1.0"):
+        resolve_config("pretrain/larva_kor_tiny", {"instances.copy_splice": True}, kind="pretrain")
+
+
 def _contains(seq, sub):
     return any(seq[k : k + len(sub)] == sub for k in range(len(seq) - len(sub) + 1))
 

@@ -20,7 +20,13 @@ DEFAULTS: dict[str, dict] = {
     },
     "pretrain": {
         "corpus": {"text_column": None, "header": False, "line_limit": None, "sentence_split": True},
-        "instances": {"order": "shards", "group_by_length": 0, "copy_share": 0.0, "copy_noise": 0.0},
+        "instances": {
+            "order": "shards",
+            "group_by_length": 0,
+            "copy_share": 0.0,
+            "copy_noise": 0.0,
+            "copy_splice": False,
+        },
         "masking": {"mask_replace_prob": 0.8, "random_replace_prob": 0.1, "max_ngram": 3},
         "schedule": {"ngram_share": {"start": 0.0, "end": 0.0, "start_step": 0, "end_step": 0}},
         "model": {"objective": "mlm", "pretrained_model_name": None, "electra": None, "embedding_init": None},

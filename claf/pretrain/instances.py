@@ -14,6 +14,9 @@ replaced, with probability f, by the token at a random position of the shard (th
 distribution). The batch then carries ``next_sentence_target``: the probability of "another document" the
 pair head is trained towards, which is the share of B's tokens actually replaced for a copy and the hard label
 otherwise. A graded copy asks how much of B the model finds in A, not only whether it does.
+With ``plan.copy_splice`` as well, a copy is not rotated, and its replaced tokens are one span (a share f of
+B's length, at a random start) taken from another document's text at the same positions: B reads as natural
+text however much of it was replaced, so only comparing it with A tells the share.
 The random choices of a sentence pair (split point, random next) come from the instance's
 key, so they are the same every time that (seed, epoch, index) is built.
 Everything is vectorised per shard: a batch is a few numpy gathers, not a loop over instances.
@@ -94,7 +97,7 @@ def instance_lengths(plan, indices, keys):
     for shard_id in np.unique(plan.shard[indices]):
         rows = np.flatnonzero(plan.shard[indices] == shard_id)
         if plan.format == "sentence_pair":
-            _a0, la, _b0, lb, _, _ = _pair_segments(plan, shard_id, indices[rows], keys[rows])
+            _a0, la, _b0, lb, *_ = _pair_segments(plan, shard_id, indices[rows], keys[rows])
             lengths[rows] = la + lb + 3
         else:
             lengths[rows] = _full_sentence_length(plan, shard_id, indices[rows])
@@ -140,7 +143,8 @@ def _full_sentence_length(plan, shard_id, indices):
 
 
 def _pair_segments(plan, shard_id, indices, keys):
-    """Where segments A and B of each pair instance lie in the shard: (a0, la, b0, lb, is_random, is_copy)."""
+    """Where segments A and B of each pair instance lie in the shard: (a0, la, b0, lb, is_random, is_copy,
+    o0), o0 the start of another document's slice (a random next's, also drawn for a copy's filler)."""
     shard = plan.corpus.shards[shard_id]
     first, last = plan.first[indices], plan.last[indices]
     n = last - first
@@ -171,15 +175,15 @@ def _pair_segments(plan, shard_id, indices, keys):
     b0, b1, is_random = np.where(is_copy, a0, b0), np.where(is_copy, a1, b1), is_random & ~is_copy
     la, lb = _truncate(a1 - a0, b1 - b0, plan.max_seq_length - 3)
     lb = np.where(is_copy, np.minimum(la, lb), lb)  # a copy holds only tokens that A shows
-    return a0, la, b0, lb, is_random, is_copy
+    return a0, la, b0, lb, is_random, is_copy, sentences[o_start]
 
 
 def _pair_layout(plan, shard_id, indices, keys):
     """[CLS] A [SEP] B [SEP]: B continues A (50%) or is the same slice of another chunk (or a rotated copy)."""
-    a0, la, b0, lb, is_random, is_copy = _pair_segments(plan, shard_id, indices, keys)
+    a0, la, b0, lb, is_random, is_copy, o0 = _pair_segments(plan, shard_id, indices, keys)
     a_pos, a_owner, a_off = _ragged(a0, la)
     b_pos, b_owner, b_off = _ragged(b0, lb)
-    if is_copy.any():  # B[j] = A[(j + r) mod lb], r uniform in [0, lb)
+    if is_copy.any() and not plan.copy_splice:  # B[j] = A[(j + r) mod lb], r uniform in [0, lb)
         shift = (rng.uniform(keys, 0, ROTATE_STREAM) * np.maximum(lb, 1)).astype(np.int64)
         rotated = b0[b_owner] + (b_off + shift[b_owner]) % np.maximum(lb[b_owner], 1)
         b_pos = np.where(is_copy[b_owner], rotated, b_pos)
@@ -187,8 +191,16 @@ def _pair_layout(plan, shard_id, indices, keys):
     if plan.copy_noise and is_copy.any():  # graded copies: replace a drawn share of B's tokens
         share = rng.uniform(keys, 0, NOISE_STREAM) * plan.copy_noise
         key = keys[b_owner]
-        replace = is_copy[b_owner] & (rng.uniform(key, b_off, REPLACE_STREAM) < share[b_owner])
-        filler = rng.integers(key, b_off, FILLER_STREAM, len(plan.corpus.shards[shard_id].tokens))
+        if plan.copy_splice:  # one span of round(share * lb) tokens, from another document's same positions
+            span = np.rint(share * lb).astype(np.int64)
+            start = (rng.uniform(keys, 0, REPLACE_STREAM) * (lb - span + 1)).astype(np.int64)
+            inside = (b_off >= start[b_owner]) & (b_off < start[b_owner] + span[b_owner])
+            replace = is_copy[b_owner] & inside
+            shard_end = len(plan.corpus.shards[shard_id].tokens) - 1
+            filler = np.minimum(o0[b_owner] + b_off, shard_end)
+        else:
+            replace = is_copy[b_owner] & (rng.uniform(key, b_off, REPLACE_STREAM) < share[b_owner])
+            filler = rng.integers(key, b_off, FILLER_STREAM, len(plan.corpus.shards[shard_id].tokens))
         b_pos = np.where(replace, filler, b_pos)
         replaced = np.bincount(b_owner, weights=replace, minlength=len(indices))
         target = np.where(is_copy, replaced / np.maximum(lb, 1), target).astype(np.float32)

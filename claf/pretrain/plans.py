@@ -38,10 +38,11 @@ class Plan:
         order="shards",
         copy_share=0.0,
         copy_noise=0.0,
+        copy_splice=False,
     ):
         # format, order, copy_share and copy_noise were checked when the spec was built (claf.config.specs.pretrain)
         self.order = order
-        self.copy_share, self.copy_noise = float(copy_share), float(copy_noise)
+        self.copy_share, self.copy_noise, self.copy_splice = float(copy_share), float(copy_noise), bool(copy_splice)
         reserved = 2 if instance_format == "full_sentence" else 3
         if max_seq_length < reserved + 2:
             raise ConfigError(f"max_seq_length {max_seq_length} is too small for {instance_format} instances")

@@ -89,6 +89,7 @@ class PretrainBatches:
                 order=spec.order,
                 copy_share=spec.copy_share,
                 copy_noise=spec.copy_noise,
+                copy_splice=spec.copy_splice,
             )
         return self._plans[length]
 

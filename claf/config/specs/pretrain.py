@@ -82,6 +82,7 @@ class InstancesSpec(Block):
     group_by_length: Annotated[int, Field(ge=0)] = 0  # G global batches per length-sorted window; 0: off
     copy_share: Annotated[float, Field(ge=0, lt=1)] = 0.0
     copy_noise: Share = 0.0  # a copy's tokens replaced: a share drawn in [0, copy_noise], the pair label graded by it
+    copy_splice: bool = False  # graded copies unrotated, their replaced tokens one span of another document's text
 
     @model_validator(mode="after")
     def _copies_need_pairs(self) -> "InstancesSpec":
@@ -96,6 +97,12 @@ class InstancesSpec(Block):
                 "copy_noise",
                 f"{self.copy_noise} replaces tokens of copies, and instances.copy_share is 0 (no copies): "
                 "add --instances.copy_share 0.3, or --instances.copy_noise 0",
+            )
+        if self.copy_splice and not self.copy_noise:
+            raise fail(
+                "copy_splice",
+                "splices another document's text into graded copies, and instances.copy_noise is 0: "
+                "add --instances.copy_noise 1.0, or --instances.copy_splice false",
             )
         return self
 
