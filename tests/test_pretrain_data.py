@@ -311,6 +311,13 @@ def test_copy_splice_keeps_copies_in_place_and_replaces_one_span_from_another_do
     shares = np.array(shares)
     assert shares.min() == 0 and shares.max() == 1 and shares.std() > 0.2
     assert natural > 20  # the span is running text of another document, not scattered draws
+    # a lone sentence is copied too (whole), where unspliced copies leave it as it is
+    lone = np.flatnonzero(plain.last - plain.first < 2)[:400]
+    keys = rng.instance_keys(3, 0, lone)
+    alone = build_instances(spliced, lone, keys, ko["specials"])["next_sentence_target"]
+    unspliced = Plan(ko["corpus"], "sentence_pair", 64, copy_share=0.3, copy_noise=1.0)
+    assert (build_instances(unspliced, lone, keys, ko["specials"])["next_sentence_target"] == 1).all()
+    assert 0.2 < (alone < 1).mean() < 0.4  # about copy_share of them are copies now (graded below 1)
     with pytest.raises(ConfigError, match="--instances.copy_noise 1.0"):
         resolve_config("pretrain/larva_kor_tiny", {"instances.copy_splice": True}, kind="pretrain")
 
