@@ -21,6 +21,9 @@ FLOORS = "trivial_baselines.json"  # what each wide-suite task scores with no mo
 SOURCES += [FLOORS] if (BENCH / FLOORS).is_file() else []
 CLS = "cls_spread.json"  # what each checkpoint's frozen top layer gives a classifier (the ELECTRA question)
 SOURCES += [CLS] if (BENCH / CLS).is_file() else []
+OTHER = "another pair's sentence"
+PROBE = "copy_probe.json"  # what a next-sentence head reads: copies, and KorSTS zero-shot (graded copies)
+SOURCES += [PROBE] if (BENCH / PROBE).is_file() else []
 METRIC = {"korsts": "spearman", "klue_sts_split": "pearson"}  # the benchmark's score; accuracy elsewhere
 
 
@@ -92,6 +95,40 @@ def cls_section(data: dict) -> list[str]:
         )
         lines.append("")
     return lines
+
+
+def probe_section(data: dict) -> list[str]:
+    """Each checkpoint's next-sentence head: P(another document) by instance kind, and on KorSTS pairs."""
+    lines = [
+        "## What a next-sentence head reads",
+        "",
+        "P(other): the pre-trained head's probability that B comes from another document. Training instances:",
+        "1,024 of the tiny recipe's pairs, with copies made as the checkpoint's recipe makes them (graded when it",
+        "does not grade). KorSTS: sentence 1 of 400 dev pairs against itself and others; the last column ranks",
+        "all 1,500 dev pairs by -P(other) against the gold score (rank correlation x 100).",
+        "",
+        f"- Machine: {data['cpu']}.",
+        f"- Date: {data['date']}.",
+        f"- Command: `{data['command']}`.",
+        "",
+    ]
+    body = []
+    for name, m in data["checkpoints"].items():
+        inst, sts = m["instances"], m["korsts"]
+        body.append(
+            [
+                name,
+                f"{inst['copies']:.3f}",
+                f"{inst['true next']:.2f} / {inst['random next']:.2f}",
+                f"{inst['copy, none replaced']:.2f} / {inst['copy, half or more replaced']:.2f}",
+                f"{sts['copy in place']:.2f} / {sts['copy rotated']:.2f}",
+                f"{sts['gold partner']:.2f} / {sts[OTHER]:.2f}",
+                f"{sts['spearman(-P(other), gold) x 100']:+.1f}",
+            ]
+        )
+    head = ["checkpoint", "copies", "true / random next", "copy untouched / half+ replaced"]
+    head += ["KorSTS copy in place / rotated", "gold partner / another's", "zero-shot"]
+    return lines + table(head, body) + [""]
 
 
 def _interval(entry: dict) -> str:
@@ -179,6 +216,8 @@ def levers_summary(runs: dict) -> list[str]:
         "do the 'pooling' entries (the heads read the token mean instead of [CLS]); the two that set mean pooling",
         "against [CLS] read B from a second database (`claf compare --db-b`). The AMX ELECTRA entries re-use the",
         "AVX-512 ELECTRA recipe against 3 random inits; one of them re-draws its top layer before fine-tuning.",
+        "The 'graded copies' entries were pre-registered (`benchmarks/preregistered/graded_copies.md`) and have 3",
+        "pre-training seeds; the 'spliced copies' entry is one seed, read against the same 3 random inits.",
         "",
         f"- Machine: {'; '.join(sorted({run['cpu'] for run in runs.values()}))}.",
         f"- Date: {', '.join(sorted({run['date'] for run in runs.values()}))}.",
@@ -258,6 +297,9 @@ def render() -> str:
     if CLS in SOURCES:
         body += cls_section(load(CLS))
         sources = [*sources, CLS]
+    if PROBE in SOURCES:
+        body += probe_section(load(PROBE))
+        sources = [*sources, PROBE]
     title = "The task-adaptive recipe against random init, pre-training seeds x fine-tuning seeds"
     body += compare_section(load("payoff_3x3.json"), title=title) + tables_section(load("table_intervals.json"))
     return page(TITLE, sources, body)
