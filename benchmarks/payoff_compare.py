@@ -52,9 +52,10 @@ def held_out(runs: Path, step: int) -> dict:
     return out
 
 
-def replica_means(session, benchmark: str, model: str, step, target_results) -> tuple[dict, int]:
-    """{replica: {task: [scores over fine-tuning seeds]}} of one model at one step, and the step."""
-    by_task, step = target_results(session, benchmark, model, step)
+def replica_means(sessions, benchmark: str, model: str, step, pooled_results) -> tuple[dict, int]:
+    """{replica: {task: [scores over fine-tuning seeds]}} of one model at one step (its results pooled over
+    ``sessions``, as ``claf compare --db X --db Y`` pools them), and the step."""
+    by_task, step = pooled_results(sessions, benchmark, model, step)
     out: dict = {}
     for task, entries in by_task.items():
         for replica, _seed, result in entries:
@@ -64,7 +65,7 @@ def replica_means(session, benchmark: str, model: str, step, target_results) -> 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", required=True)
+    parser.add_argument("--db", required=True, action="append", help="repeat to pool several databases")
     parser.add_argument("--runs", required=True, help="the pre-training log_dir holding s<seed>/ folders (or one run)")
     parser.add_argument("--kind", required=True, help="the machine kind this entry is for, e.g. 'AVX2 only'")
     parser.add_argument("--a", default="larva-kor-tiny@8k")
@@ -73,29 +74,31 @@ def main() -> None:
     parser.add_argument("--draws", type=int, default=2000)
     parser.add_argument("--command", default="pretrain.py --seeds 42,43,44; factory larva_kor_tiny_klue on -s*-8k")
     parser.add_argument("--note", default="", help="a line printed under the entry's table (load, timings)")
-    parser.add_argument("--db-b", default=None, help="read B from this database (the same models, another protocol)")
+    parser.add_argument(
+        "--db-b", action="append", help="read B from this database (the same models, another protocol); repeatable"
+    )
     parser.add_argument("--out", default=str(OUT), help="the JSON to add the entry to (payoff_general.json: issue 25)")
     args = parser.parse_args()
+
+    from contextlib import ExitStack
 
     from sqlalchemy import select
 
     from claf.db.engine import open_engine, session_factory
     from claf.db.tables import Job
-    from claf.results.compare import compare_models, parse_target, target_results
+    from claf.results.compare import compare_models, parse_target, pooled_results
 
-    engine = open_engine(args.db)
-    other = open_engine(args.db_b) if args.db_b else engine
-    with session_factory(engine)() as session, session_factory(other)() as session_b:
-        report = compare_models(
-            session, args.a, args.b, args.benchmark, B=args.draws, session_b=session_b if args.db_b else None
-        )
+    with ExitStack() as stack:
+        sessions = [stack.enter_context(session_factory(open_engine(url))()) for url in args.db]
+        sessions_b = [stack.enter_context(session_factory(open_engine(url))()) for url in args.db_b or []]
+        report = compare_models(sessions, args.a, args.b, args.benchmark, B=args.draws, session_b=sessions_b or None)
         model, step = parse_target(args.a)
-        per_replica, step = replica_means(session, args.benchmark, model, step, target_results)
+        per_replica, step = replica_means(sessions, args.benchmark, model, step, pooled_results)
         b = report["b"]  # "random-init" resolves to the other model's baseline: take its name from the report
-        per_replica_b, _ = replica_means(session_b, args.benchmark, b["model"], b["step"], target_results)
-        jobs = list(session.scalars(select(Job).where(Job.state == "done")))
+        per_replica_b, _ = replica_means(sessions_b or sessions, args.benchmark, b["model"], b["step"], pooled_results)
+        jobs = [job for s in sessions for job in s.scalars(select(Job).where(Job.state == "done"))]
     if args.db_b:
-        report["b"]["db"] = args.db_b
+        report["b"]["db"] = args.db_b[0] if len(args.db_b) == 1 else args.db_b
     cost: dict = {}
     for job in jobs:
         cost.setdefault(job.checkpoint, []).append(job.wall_time or 0.0)
