@@ -236,6 +236,42 @@ def test_b_can_come_from_a_second_database(db, capsys, tmp_path):
     assert "--db-b reads B from a database" in capsys.readouterr().err
 
 
+def test_a_database_holding_two_protocols_of_a_task_is_refused_by_name(db, capsys, tmp_path):
+    """A suite run again with another head option files its results beside the first ones (another config
+    hash); pooled, each such run would count twice. The command names the task, run and both configs."""
+    import sqlite3
+
+    from claf.commands import main
+
+    url, _factory = db
+    copy = tmp_path / "two_protocols.sqlite"
+    with sqlite3.connect(url.removeprefix("sqlite:///")) as source, sqlite3.connect(copy) as target:
+        source.backup(target)
+    engine = open_engine(f"sqlite:///{copy}")
+    rng = np.random.default_rng(3)
+    gold = [round(float(x), 3) for x in rng.uniform(0, 5, N)]
+    examples = _sts_examples(rng, gold, 0.5)
+    from claf.metrics.spec import metric_function
+
+    score = metric_function("spearman")(examples["predictions"], examples["references"])["spearman"]
+    body = {
+        "benchmark": "klue",
+        "task": "korsts",
+        "checkpoint": {"model": "tiny-s43", "step": 8000, "name": "tiny-s43-8000"},
+        "seed": 43,
+        "metrics": {"spearman": score},
+        "config_hash": "fedcba9876543210",  # the same run under a second protocol
+        "examples": examples,
+    }
+    put_result(session_factory(engine), ResultIn(**body))
+    assert main(["compare", "tiny@8k", "random-init", "--db", f"sqlite:///{copy}", "--draws", "200"]) == 1
+    err = capsys.readouterr().err
+    assert "task 'korsts': tiny-s43 seed 43 has results under two configs (0123456789ab and fedcba987654)" in err
+    assert "run each into its own database and compare them with --db and --db-b" in err
+    assert main(["compare", "tiny@8k", "random-init", "--db", url, "--draws", "200"]) == 0  # the first is untouched
+    capsys.readouterr()
+
+
 def test_several_databases_pool_a_models_replicas(db, capsys, tmp_path):
     import sqlite3
 

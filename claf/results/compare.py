@@ -78,10 +78,26 @@ def target_results(session: Session, benchmark: str, model: str, step: int | Non
     for name, task, rid in sorted(chosen, key=lambda c: c[2]):
         result = loaded[rid]
         by_task[task].append((replica_of(name, model, known), result.seed, result))
+    for task, entries in by_task.items():
+        _one_protocol(task, entries)
     if not by_task:
         steps = sorted({st for _n, st, _t, _r in mine})
         raise StepNotFound(f"model '{model}' has no results at step {step} on '{benchmark}'; its steps: {steps}")
     return by_task, step
+
+
+def _one_protocol(task: str, entries: list) -> None:
+    """Refuse a task whose replica and seed hold results under two configs: the database mixes two protocols
+    (a suite run again with another head option or override), and pooling them would count that run twice."""
+    seen: dict = {}
+    for replica, seed, result in entries:
+        first = seen.setdefault((replica, seed), result)
+        if first is not result and first.config_hash != result.config_hash:
+            raise ValueError(
+                f"task '{task}': {replica} seed {seed} has results under two configs ({first.config_hash[:12]} "
+                f"and {result.config_hash[:12]}): this database mixes two protocols of the task; run each into "
+                "its own database and compare them with --db and --db-b"
+            )
 
 
 def _models_here(names: list[str], model: str, shown: int = 8) -> str:
