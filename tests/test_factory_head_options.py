@@ -43,3 +43,15 @@ def test_a_tasks_own_override_wins_over_the_suites(tmp_path):
 def test_a_misspelt_option_names_the_task_and_the_key():
     with pytest.raises(ConfigError, match=r"suite task 'nsmc' .*encoder_dropot.*did you mean encoder_dropout"):
         jobs({"encoder_dropot": 0.1})
+
+
+def test_the_tiny_suites_read_their_sts_tasks_as_pairs_whatever_the_suite_option():
+    """Both STS rows learn only with ``pooling: pair`` (benchmarks/preregistered/pair_pooling_epyc.md, H3),
+    so the recipes set it per task, and a suite-wide ``pooling`` leaves those two alone."""
+    for head_options, other in (({}, "cls"), ({"pooling": "mean"}, "mean")):
+        for job in jobs(head_options):
+            cfg = resolve_config(job["spec"]["base_config"], job["spec"]["overrides"], kind="finetune")
+            sts = job["task"] in ("korsts", "klue_sts_split")
+            assert cfg.model.options.get("pooling", "cls") == ("pair" if sts else other), job["task"]
+    klue = expand(load_recipe("factory/larva_kor_tiny_klue"), [CKPT])
+    assert {j["task"] for j in klue if j["spec"]["overrides"].get("bert_for_reg.pooling") == "pair"} == {"korsts"}

@@ -33,9 +33,25 @@ ADDED_SINCE = {  # keys added after the record, with their defaults
     },
     "factory": {"executor": {"ray": {"node_ip": None}}, "suite": {"head_options": {}}},  # issue 26; issue 25
 }
+
+
+def pair_pooled_sts(name: str, tasks: tuple) -> list:
+    """The recorded suite of ``name`` with its STS tasks' heads reading the pair's agreement."""
+    suite = json.loads(json.dumps(BEFORE[name]["resolved"]["suite"]["tasks"]))
+    for entry in suite:
+        if entry["task"] in tasks:
+            entry["overrides"]["bert_for_reg.pooling"] = "pair"
+    return suite
+
+
 CHANGED_SINCE = {  # values a recipe changed on purpose after the record
-    # issue 25: the wide suite draws three random inits (a baseline with one replica has no spread)
-    "factory/larva_kor_tiny_wide": {"checkpoints": {"random_init": 3}},
+    # issue 25: the wide suite draws three random inits (a baseline with one replica has no spread); both
+    # tiny suites read their STS tasks with pooling pair (benchmarks/preregistered/pair_pooling_epyc.md, H3)
+    "factory/larva_kor_tiny_wide": {
+        "checkpoints": {"random_init": 3},
+        "suite": {"tasks": pair_pooled_sts("factory/larva_kor_tiny_wide", ("korsts", "klue_sts_split"))},
+    },
+    "factory/larva_kor_tiny_klue": {"suite": {"tasks": pair_pooled_sts("factory/larva_kor_tiny_klue", ("korsts",))}},
 }
 
 
