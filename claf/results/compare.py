@@ -89,11 +89,13 @@ def target_results(session: Session, benchmark: str, model: str, step: int | Non
 def _one_protocol(task: str, entries: list) -> None:
     """Refuse a task whose replica and seed hold results under two configs: the database mixes two protocols
     (a suite run again with another head option or override), and pooling them would count that run twice."""
+    from claf.stats.runs import BootstrapError
+
     seen: dict = {}
     for replica, seed, result in entries:
         first = seen.setdefault((replica, seed), result)
         if first is not result and first.config_hash != result.config_hash:
-            raise ValueError(
+            raise BootstrapError(
                 f"task '{task}': {replica} seed {seed} has results under two configs ({first.config_hash[:12]} "
                 f"and {result.config_hash[:12]}): this database mixes two protocols of the task; run each into "
                 "its own database and compare them with --db and --db-b"
