@@ -25,6 +25,8 @@ OTHER = "another pair's sentence"
 PROBE = "copy_probe.json"  # what a next-sentence head reads: copies, and KorSTS zero-shot (graded copies)
 SOURCES += [PROBE] if (BENCH / PROBE).is_file() else []
 METRIC = {"korsts": "spearman", "klue_sts_split": "pearson"}  # the benchmark's score; accuracy elsewhere
+PAIR = "pair_cosine.json"  # what the cosine of a pair's two sentence means says with nothing trained (pooling pair)
+SOURCES += [PAIR] if (BENCH / PAIR).is_file() else []
 
 
 def floors_section(data: dict, general: dict) -> list[str]:
@@ -55,6 +57,31 @@ def floors_section(data: dict, general: dict) -> list[str]:
             row.append(f"{means[task]['a']['mean']:.2f} / {means[task]['b']['mean']:.2f}" if task in means else "")
         rows.append(row)
     return lines + table(header, rows)
+
+
+def pair_section(data: dict) -> list[str]:
+    """Per pair task, each model's untrained cosine score (Spearman for STS, AUC for two labels)."""
+    lines = [
+        "## What a pair's cosine says before fine-tuning",
+        "",
+        f"- Machine: {data.get('cpu', 'not recorded')} (no training; the encoders run in fp32).",
+        f"- Date: {data['date']}.",
+        f"- Command: `{data['command']}`.",
+        "",
+        "Each dev pair is encoded together (as the suite's jobs do, "
+        f"{data['max_length']} tokens); the score is the cosine of the two",
+        "sentences' token means, the mean of `pooling: pair`'s features, against the label with nothing",
+        "trained. It is what the pre-registered pair-pooling runs (`benchmarks/preregistered/pair_pooling_epyc.md`)",
+        "started from.",
+        "",
+    ]
+    tasks = data["tasks"]
+    models = [m for m in next(iter(tasks.values())) if m != "dev"]
+    rows = []
+    for task, scores in tasks.items():
+        metric = next(iter(scores[models[0]]), "")
+        rows.append([task, metric, scores["dev"]] + [f"{scores[m].get(metric, float('nan')):.4g}" for m in models])
+    return lines + table(["task", "score", "dev pairs", *models], rows)
 
 
 def cls_section(data: dict) -> list[str]:
@@ -310,6 +337,9 @@ def render() -> str:
     if PROBE in SOURCES:
         body += probe_section(load(PROBE))
         sources = [*sources, PROBE]
+    if PAIR in SOURCES:
+        body += pair_section(load(PAIR))
+        sources = [*sources, PAIR]
     title = "The task-adaptive recipe against random init, pre-training seeds x fine-tuning seeds"
     body += compare_section(load("payoff_3x3.json"), title=title) + tables_section(load("table_intervals.json"))
     return page(TITLE, sources, body)
