@@ -37,19 +37,21 @@ def dev_examples(task: dict) -> list[dict]:
 
 def encoder(name: str, architecture: str):
     """(tokenizer, eval-mode encoder): a published checkpoint by name, or ``random-init-<seed>`` of
-    ``architecture``'s config, drawn as ``claf.factory.job.random_init`` draws it."""
-    import torch
-    from transformers import AutoConfig, AutoModel, AutoTokenizer
+    ``architecture``, drawn by the factory's own ``claf.factory.job.random_init`` (the same weights its jobs
+    fine-tune)."""
+    import tempfile
 
+    from transformers import AutoModel, AutoTokenizer
+
+    from claf.factory.job import random_init
     from claf.hub.resolve import resolve_pretrained
 
     base = resolve_pretrained(architecture)
-    if name.startswith("random-init-"):
-        torch.manual_seed(int(name.rsplit("-", 1)[1]))
-        model = AutoModel.from_config(AutoConfig.from_pretrained(base))
-    else:
-        model = AutoModel.from_pretrained(resolve_pretrained(name))
-    return AutoTokenizer.from_pretrained(base), model.eval()
+    if not name.startswith("random-init-"):
+        return AutoTokenizer.from_pretrained(base), AutoModel.from_pretrained(resolve_pretrained(name)).eval()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = random_init(architecture, Path(tmp) / "init", int(name.rsplit("-", 1)[1]))
+        return AutoTokenizer.from_pretrained(base), AutoModel.from_pretrained(folder).eval()
 
 
 def cosines(tokenizer, model, examples: list[dict], batch: int = 128) -> list[float]:

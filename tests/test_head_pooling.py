@@ -16,6 +16,24 @@ def batch(pad_more=0):
     return {"input_ids": ids, "attention_mask": (ids != 0).long(), "token_type_ids": torch.zeros_like(ids)}
 
 
+def save_tiny_encoder(folder, model_type: str, type_vocab_size: int) -> None:
+    """A one-layer random ``model_type`` encoder (width 16, 40 ids) saved in ``folder``."""
+    import transformers
+
+    config = transformers.AutoConfig.for_model(
+        model_type,
+        vocab_size=40,
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=40,
+        type_vocab_size=type_vocab_size,
+        pad_token_id=0,
+    )
+    transformers.AutoModel.from_config(config).save_pretrained(folder)
+
+
 def test_masked_mean_skips_padding():
     hidden = torch.arange(12, dtype=torch.float).reshape(1, 4, 3)
     assert masked_mean(hidden, torch.tensor([[1, 1, 0, 0]])).tolist() == [[1.5, 2.5, 3.5]]
@@ -48,20 +66,7 @@ def test_a_bert_head_classifies_the_pooled_token_mean(tiny_korean_bert):
 
 @pytest.mark.parametrize("model_type", ["electra", "roberta"])
 def test_heads_without_a_pooler_read_the_mean_at_position_0(model_type, tmp_path):
-    import transformers
-
-    config = transformers.AutoConfig.for_model(
-        model_type,
-        vocab_size=40,
-        hidden_size=16,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=32,
-        max_position_embeddings=40,
-        type_vocab_size=2,
-        pad_token_id=0,
-    )
-    transformers.AutoModel.from_config(config).save_pretrained(tmp_path)
+    save_tiny_encoder(tmp_path, model_type, type_vocab_size=2)
     torch.manual_seed(0)
     head = BertForReg(tmp_path, pooling="mean").eval()
     torch.manual_seed(0)
@@ -125,20 +130,7 @@ def test_a_pair_pooled_head_reads_the_segments_agreement(tiny_korean_bert):
 
 
 def test_pair_pooling_needs_segment_ids(tmp_path):
-    import transformers
-
-    config = transformers.AutoConfig.for_model(
-        "roberta",
-        vocab_size=40,
-        hidden_size=16,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=32,
-        max_position_embeddings=40,
-        type_vocab_size=1,
-        pad_token_id=0,
-    )
-    transformers.AutoModel.from_config(config).save_pretrained(tmp_path)
+    save_tiny_encoder(tmp_path, "roberta", type_vocab_size=1)
     with pytest.raises(ConfigError, match="pooling pair needs segment ids.*type_vocab_size 1: use pooling mean"):
         BertForReg(tmp_path, pooling="pair")
 
