@@ -10,6 +10,7 @@ import torch
 from claf.config.errors import ConfigError
 from claf.experiment import Experiment
 from claf.pretrain.embedding_init import apply_vectors, corpus_vectors, pair_counts
+from claf.pretrain.holdout import held_documents
 from claf.pretrain.prepare import PreparedCorpus
 from claf.pretrain.shards import write_shard
 
@@ -57,9 +58,14 @@ def test_pairs_are_counted_within_sentences_both_ways_and_held_out_documents_are
     for window in (1, 3):
         codes, counts = pair_counts(corpus, 50, window)
         assert as_counter(codes, counts, 50) == brute_force(documents, window)
-    # the last 2 documents are the held-out ones (the last shard's last documents, as claf.pretrain.plans)
-    codes, counts = pair_counts(corpus, 50, 2, holdout_documents=2)
+    # holdout_from tail: the last 2 documents are the held-out ones (the last shard's last documents)
+    codes, counts = pair_counts(corpus, 50, 2, holdout_documents=2, holdout_from="tail")
     assert as_counter(codes, counts, 50) == brute_force(documents[:6], 2)
+    # spread (the default): the documents claf.pretrain.holdout draws, wherever they are, are left out
+    held = {2 * s + d for s, ranges in enumerate(held_documents(corpus, 3)) for a, b in ranges for d in range(a, b)}
+    assert len(held) == 3 and held != {5, 6, 7}
+    codes, counts = pair_counts(corpus, 50, 2, holdout_documents=3)
+    assert as_counter(codes, counts, 50) == brute_force([d for i, d in enumerate(documents) if i not in held], 2)
     codes, counts = pair_counts(corpus, 50, 2, max_tokens=sum(len(s) for s in documents[0] + documents[1]))
     assert as_counter(codes, counts, 50) == brute_force(documents[:2], 2)
 
@@ -121,7 +127,7 @@ def test_a_recipe_starts_from_the_vectors_and_records_their_cost(mirror, hub):
     }
     summary = Experiment("pretrain", "pretrain/larva_kor_tiny", overrides=overrides)()
     assert json.loads((hub / "run" / "corpus.json").read_text())["embedding_init_seconds"] > 0
-    (cached,) = (hub / "prepared").glob("*/embedding-init/ppmi_svd-w2-d32-h50-tall.npz")
+    (cached,) = (hub / "prepared").glob("*/embedding-init/ppmi_svd-w2-d32-h50-spread-tall.npz")
     saved = np.load(cached)
     from transformers import AutoModelForPreTraining
 

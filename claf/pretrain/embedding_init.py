@@ -28,15 +28,16 @@ METHODS = ("ppmi_svd",)
 CONTEXT_POWER = 0.75
 
 
-def pair_counts(corpus, vocab_size, window, holdout_documents=0, max_tokens=None):
-    """Symmetric co-occurrence counts as (codes, counts): code = a * vocab_size + b, sorted, unique."""
+def pair_counts(corpus, vocab_size, window, holdout_documents=0, max_tokens=None, holdout_from="spread"):
+    """Symmetric co-occurrence counts as (codes, counts): code = a * vocab_size + b, sorted, unique.
+
+    The held-out documents (``claf.pretrain.holdout``) are not counted; ``max_tokens`` caps the tokens read."""
+    from claf.pretrain.holdout import held_documents, token_mask
+
+    held = held_documents(corpus, holdout_documents, holdout_from)
     codes_all, counts_all, used = [], [], 0
-    last = len(corpus.shards) - 1
     for s, shard in enumerate(corpus.shards):
         end = shard.num_tokens
-        if s == last and holdout_documents:
-            held = min(holdout_documents, shard.num_documents)
-            end = int(shard.doc_token_starts[shard.num_documents - held])
         if max_tokens is not None:
             end = min(end, max_tokens - used)
         if end <= 1:
@@ -44,6 +45,9 @@ def pair_counts(corpus, vocab_size, window, holdout_documents=0, max_tokens=None
         used += end
         ids = np.asarray(shard.tokens[:end], dtype=np.int64)
         sentence = np.repeat(np.arange(shard.num_sentences), shard.sentence_lengths())[:end]
+        if held[s]:
+            keep = ~token_mask(shard, held[s])[:end]  # a held-out sentence's tokens are dropped whole
+            ids, sentence = ids[keep], sentence[keep]
         parts = []
         for k in range(1, window + 1):
             same = sentence[:-k] == sentence[k:]
@@ -90,15 +94,16 @@ def ppmi_svd(codes, counts, vocab_size, dim, seed=0):
     return vectors, row_sum > 0
 
 
-def corpus_vectors(corpus, vocab_size, dim, window, holdout_documents=0, max_tokens=None):
+def corpus_vectors(corpus, vocab_size, dim, window, holdout_documents=0, max_tokens=None, holdout_from="spread"):
     """The vectors for this corpus (computed once, then read from ``<corpus>/embedding-init/``)."""
     limit = "all" if max_tokens is None else str(max_tokens)
-    path = Path(corpus.folder) / "embedding-init" / f"ppmi_svd-w{window}-d{dim}-h{holdout_documents}-t{limit}.npz"
+    held = f"h{holdout_documents}" + ("" if holdout_from == "tail" or not holdout_documents else f"-{holdout_from}")
+    path = Path(corpus.folder) / "embedding-init" / f"ppmi_svd-w{window}-d{dim}-{held}-t{limit}.npz"
     if path.is_file():
         with np.load(path) as saved:
             return saved["vectors"], saved["seen"], 0.0
     start = time.perf_counter()
-    codes, counts = pair_counts(corpus, vocab_size, window, holdout_documents, max_tokens)
+    codes, counts = pair_counts(corpus, vocab_size, window, holdout_documents, max_tokens, holdout_from)
     if not len(codes):
         raise ValueError(f"{corpus.folder}: no token pairs to count for model.embedding_init")
     vectors, seen = ppmi_svd(codes, counts, vocab_size, dim)
@@ -123,14 +128,16 @@ def apply_vectors(embedding, vectors, seen, std):
         embedding.weight[: len(seen)][mask] = chosen.to(embedding.weight.dtype)
 
 
-def init_embeddings(model, corpus, spec, holdout_documents=0):
+def init_embeddings(model, corpus, spec, holdout_documents=0, holdout_from="spread"):
     """Apply ``model.embedding_init`` to every input embedding of the pre-training module; seconds spent."""
     nets = [model.net] + [g for g in [getattr(model, "generator", None)] if g is not None]
     tables = {id(n.get_input_embeddings()): (n, n.get_input_embeddings()) for n in nets}
     seconds = 0.0
     for net, table in tables.values():
         rows, width = table.weight.shape
-        vectors, seen, spent = corpus_vectors(corpus, rows, width, spec.window, holdout_documents, spec.max_tokens)
+        vectors, seen, spent = corpus_vectors(
+            corpus, rows, width, spec.window, holdout_documents, spec.max_tokens, holdout_from
+        )
         seconds += spent
         apply_vectors(table, vectors, seen, float(getattr(net.config, "initializer_range", 0.02)))
     return seconds

@@ -1,4 +1,5 @@
-"""Held-out masked-LM (and replaced-token detection) loss and accuracy: the corpus' last documents, masked once."""
+"""Held-out masked-LM (and replaced-token detection) loss and accuracy: the held-out documents
+(``claf.pretrain.holdout``), masked once."""
 
 import math
 
@@ -37,13 +38,14 @@ class PretrainEvaluator:
         max_seq_length,
         holdout_documents,
         evaluation,
+        holdout_from="spread",
         precision="fp32",
         seed=42,
         device="cpu",
     ):
         """``evaluation``: the recipe's evaluation block (num_instances, batch_size); ``precision`` concrete."""
         num_instances, batch_size = evaluation.num_instances, evaluation.batch_size
-        plan = Plan(corpus, instance_format, max_seq_length, holdout_documents, part="valid")
+        plan = Plan(corpus, instance_format, max_seq_length, holdout_documents, part="valid", holdout_from=holdout_from)
         indices = plan.epoch_order(seed, VALID_EPOCH)[:num_instances]
         self.model, self.precision, self.device = model, precision, torch.device(device)
         self.batches, self.num_instances = [], len(indices)

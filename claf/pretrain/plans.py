@@ -15,6 +15,7 @@ import numpy as np
 
 from claf.config.errors import ConfigError
 from claf.errors import UserError
+from claf.pretrain.holdout import held_documents, held_tokens, inside, overlaps
 
 FORMATS = ("full_sentence", "sentence_pair")
 ORDERS = ("shards", "global")  # instances.order: shard by shard (memory-local), or one permutation of all
@@ -23,9 +24,9 @@ ORDERS = ("shards", "global")  # instances.order: shard by shard (memory-local),
 class Plan:
     """Instances of a corpus for one (format, max_seq_length): global index -> (shard, first, last, doc).
 
-    ``holdout_documents`` > 0 sets the last documents of the last shard apart: ``part="train"``
-    leaves their instances out, ``part="valid"`` keeps only those (an instance crossing the
-    boundary belongs to neither).
+    ``holdout_documents`` > 0 sets documents apart (``holdout_from``, see ``claf.pretrain.holdout``):
+    ``part="train"`` leaves their instances out, ``part="valid"`` keeps only those (an instance crossing
+    a boundary belongs to neither).
     """
 
     def __init__(
@@ -39,6 +40,7 @@ class Plan:
         copy_share=0.0,
         copy_noise=0.0,
         copy_splice=False,
+        holdout_from="spread",
     ):
         # format, order, copy_share and copy_noise were checked when the spec was built (claf.config.specs.pretrain)
         self.order = order
@@ -50,7 +52,8 @@ class Plan:
         make = _full_sentence_spans if instance_format == "full_sentence" else _sentence_pair_chunks
         parts = [make(shard, max_seq_length - reserved) for shard in corpus.shards]
         if holdout_documents or part != "train":
-            parts = _split_off(corpus.shards, parts, int(holdout_documents), part, instance_format)
+            held = held_documents(corpus, int(holdout_documents), holdout_from)
+            parts = _split_off(corpus.shards, parts, held, part, instance_format)
         self.shard_sizes = np.array([len(p[0]) for p in parts], dtype=np.int64)
         self.shard_offsets = np.concatenate([[0], np.cumsum(self.shard_sizes)])
         self.shard = np.repeat(np.arange(len(parts)), self.shard_sizes)
@@ -58,6 +61,11 @@ class Plan:
         self.last = np.concatenate([p[1] for p in parts]).astype(np.int64)
         self.doc = np.concatenate([p[2] for p in parts]).astype(np.int64)
         if len(self.first) == 0:
+            if holdout_documents and part == "train":
+                raise UserError(
+                    f"evaluation.holdout_documents {holdout_documents} leaves no training instances in the "
+                    f"prepared corpus; hold out fewer documents"
+                )
             raise UserError("the prepared corpus yields no instances")
         self._order_cache = (None, None)
 
@@ -82,11 +90,8 @@ class Plan:
         return order
 
 
-def _split_off(shards, parts, holdout_documents, part, instance_format):
-    """Keep the training or the held-out instances of each shard (only the last shard holds any out)."""
-    last_shard = shards[-1]
-    held = min(max(holdout_documents, 0), last_shard.num_documents)
-    boundary = int(last_shard.doc_token_starts[last_shard.num_documents - held])
+def _split_off(shards, parts, held, part, instance_format):
+    """Keep the training or the held-out instances of each shard (``held``: per shard, document ranges)."""
     kept = []
     for s, (first, last, doc) in enumerate(parts):
         if instance_format == "sentence_pair":
@@ -94,12 +99,11 @@ def _split_off(shards, parts, holdout_documents, part, instance_format):
             tok_first, tok_last = sentences[first], sentences[last]
         else:
             tok_first, tok_last = first, last
-        if s < len(shards) - 1:
-            keep = np.full(len(first), part == "train")
-        elif part == "train":
-            keep = tok_last <= boundary
+        starts, ends = held_tokens(shards[s], held[s])
+        if part == "train":
+            keep = ~overlaps(tok_first, tok_last, starts, ends)
         else:
-            keep = tok_first >= boundary
+            keep = inside(tok_first, tok_last, starts, ends)
         kept.append((first[keep], last[keep], doc[keep]))
     return kept
 

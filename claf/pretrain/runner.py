@@ -50,6 +50,7 @@ def run_pretraining(cfg, on_publish=None):
     from claf.learn.run import start_run
     from claf.pretrain.build import build_model
     from claf.pretrain.evaluation import PretrainEvaluator
+    from claf.pretrain.holdout import check_resume
     from claf.pretrain.instances import Specials
     from claf.pretrain.masking import Masker
     from claf.pretrain.publish import check_unpublished, checkpoint_name, export_checkpoint, publish_checkpoint
@@ -72,7 +73,10 @@ def run_pretraining(cfg, on_publish=None):
     run = start_run(cfg, trainer_options)
     trainer, dist, log_dir = run.trainer, run.dist, run.log_dir
     store = open_store(ckpt.store, ckpt.local.to_dict(), ckpt.s3.to_dict()) if dist.is_main else None
-    if dist.is_main and not find_last(trainer.resume, log_dir):  # a fresh run: the names it publishes must be free
+    last = find_last(trainer.resume, log_dir)
+    if last is not None:
+        check_resume(last.parent.parent, cfg.evaluation)
+    if dist.is_main and not last:  # a fresh run: the names it publishes must be free
         steps = sorted({*range(save_every, total_steps + 1, save_every), total_steps})
         check_unpublished(store, [checkpoint_name(cfg.name, s) for s in steps], trainer.overwrite)
     run.write_config()
@@ -92,10 +96,19 @@ def run_pretraining(cfg, on_publish=None):
     lengths = LengthSchedule(cfg.schedule.phases)
     share = cfg.schedule.ngram_share
     mask_schedule = MaskSchedule(share.start, share.end, share.start_step, share.end_step)
-    holdout = cfg.evaluation.holdout_documents
+    holdout, holdout_from = cfg.evaluation.holdout_documents, cfg.evaluation.holdout_from
     layout = StepLayout(save_every, trainer.accumulation, dist.rank, dist.world_size)
     batches = PretrainBatches(
-        corpus, specials, lengths, masker, mask_schedule, layout, cfg.instances, cfg.seed_num, holdout
+        corpus,
+        specials,
+        lengths,
+        masker,
+        mask_schedule,
+        layout,
+        cfg.instances,
+        cfg.seed_num,
+        holdout,
+        holdout_from=holdout_from,
     )
 
     model = build_model(cfg.model, tokenizer, max(lengths.lengths))
@@ -103,7 +116,9 @@ def run_pretraining(cfg, on_publish=None):
     if cfg.model.embedding_init is not None:
         from claf.pretrain.embedding_init import init_embeddings
 
-        report["embedding_init_seconds"] = round(init_embeddings(model, corpus, cfg.model.embedding_init, holdout), 2)
+        report["embedding_init_seconds"] = round(
+            init_embeddings(model, corpus, cfg.model.embedding_init, holdout, holdout_from), 2
+        )
     if dist.is_main:
         atomic_write_text(log_dir / "corpus.json", json.dumps(report, indent=2) + "\n")
     model = model.to(dist.device)
@@ -118,6 +133,7 @@ def run_pretraining(cfg, on_publish=None):
             instance_format=cfg.instances.format,
             max_seq_length=lengths.at(total_steps - 1)[0],
             holdout_documents=holdout,
+            holdout_from=holdout_from,
             evaluation=cfg.evaluation,
             precision=trainer.precision,
             seed=cfg.seed_num,

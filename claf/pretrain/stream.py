@@ -61,6 +61,7 @@ class PretrainBatches:
         seed=42,
         holdout_documents=0,
         as_tensors=True,
+        holdout_from="spread",
     ):
         self.corpus, self.specials, self.instances_spec = corpus, specials, instances
         self.format, self.order, self.group_by_length = instances.format, instances.order, instances.group_by_length
@@ -68,7 +69,7 @@ class PretrainBatches:
         self.steps_per_epoch = layout.steps_per_epoch
         self.accumulation, self.rank, self.world_size = layout.accumulation, layout.rank, layout.world_size
         self.seed, self.as_tensors = int(seed), as_tensors
-        self.holdout_documents = int(holdout_documents or 0)
+        self.holdout_documents, self.holdout_from = int(holdout_documents or 0), holdout_from
         self._plans, self._grouped = {}, (None, None)
         for until, _length, batch in lengths.phases:  # the world size is known only here, at run time
             if batch % (self.accumulation * self.world_size):
@@ -90,6 +91,7 @@ class PretrainBatches:
                 copy_share=spec.copy_share,
                 copy_noise=spec.copy_noise,
                 copy_splice=spec.copy_splice,
+                holdout_from=self.holdout_from,
             )
         return self._plans[length]
 

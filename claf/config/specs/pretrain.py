@@ -235,6 +235,7 @@ class PretrainModelSpec(Block):
 
 class EvaluationSpec(Block):
     holdout_documents: Annotated[int, Field(ge=0)] = 0
+    holdout_from: Literal["spread", "tail"] = "spread"  # claf.pretrain.holdout
     num_instances: PositiveInt = 512
     batch_size: PositiveInt = 64
 
