@@ -89,8 +89,11 @@ class Chaos:
     """Kill ``kills`` worker nodes at random times, starting a fresh node after each kill. ``run`` runs in the
     main thread (Ray starts a node's processes with signal handlers, which only the main thread may set)."""
 
-    def __init__(self, cluster, work_dir: Path, kills: int = 3, seed: int = 0, wait_s: float = 60.0):
+    def __init__(self, cluster, work_dir: Path, kills: int = 3, seed: int = 0, wait_s: float = 60.0, claimed=None):
         self.cluster, self.work_dir, self.kills, self.wait_s = cluster, work_dir, kills, wait_s
+        # claimed(): the keys of the jobs the store lists as running. The driver claims a job before Ray
+        # starts it on a node, so a node can look idle while a claimed job is on its way there.
+        self.claimed = claimed
         self.rng = random.Random(seed)
         self.log: list[dict] = []  # one entry per kill: when, which job (None: an idle node), past a checkpoint
 
@@ -115,12 +118,24 @@ class Chaos:
             if not busy():
                 return
             if target is None:  # none got past a checkpoint in time: a node whose job (if any) was not hit yet
-                busy_nodes = {id(r[0]): r for r in running_jobs(self.work_dir, self.workers())}
+                seen = running_jobs(self.work_dir, self.workers())
+                busy_nodes = {id(r[0]): r for r in seen}
                 spare = [n for n in self.workers() if targetable(busy_nodes.get(id(n)), hit)]
-                node = self.rng.choice(spare or self.workers())
+                if self.unseen(seen):  # an idle-looking node may be about to start a claimed job
+                    spare = [n for n in spare if id(n) in busy_nodes]
+                if not spare:  # every node runs a job hit before (or may): killing one could cost a third attempt
+                    continue
+                node = self.rng.choice(spare)
                 job = busy_nodes.get(id(node))
                 target = (node, job[1], job[2], False) if job else (node, None, None, False)
             self.kill(*target)
+
+    def unseen(self, seen) -> bool:
+        """Whether a job the store lists as running shows on no live node yet (its Ray task not started)."""
+        if self.claimed is None:
+            return False
+        shown = [r[1].name for r in seen]  # <task>-seed<seed>-<key[:12]>[-oom<k>]
+        return any(not any(f"-{key[:12]}" in name for name in shown) for key in self.claimed())
 
     def kill(self, node, job_dir, attempt, checkpointed):
         began, at = time.monotonic(), time.time()

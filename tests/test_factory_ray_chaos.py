@@ -46,7 +46,7 @@ def test_ray_cluster_survives_killed_nodes(factory_env):
     db = f"sqlite:///{factory_env / 'chaos.sqlite'}"
     work = factory_env / "shared-work"  # one folder every node sees, as a cluster's shared file system
     cluster = start_cluster(workers=2)
-    chaos = Chaos(cluster, work, kills=3, seed=7)
+    chaos = Chaos(cluster, work, kills=3, seed=7, claimed=lambda: running_keys(db))
     try:
         path = tiny_recipe(
             factory_env / "chaos.json",
@@ -112,6 +112,16 @@ def test_ray_cluster_survives_killed_nodes(factory_env):
         f"{max(k['replaced_s'] for k in chaos.log):.1f} s at most; killed jobs resumed at steps {steps}, their "
         f"next attempt started {', '.join(f'{w:.0f}' for w in waits)} s after the kill; driver wall {wall:.0f} s"
     )
+
+
+def running_keys(db: str) -> list[str]:
+    """The keys of the jobs the factory's store lists as running (claimed, maybe not started on a node yet)."""
+    from tests.test_factory_e2e import database
+
+    try:
+        return [j["key"] for j in database(db).jobs("chaos") if j["state"] == "running"]
+    except Exception:  # the driver has not created the tables yet: nothing is claimed
+        return []
 
 
 def seconds_after(at: float, text: str) -> float:
