@@ -13,6 +13,7 @@ from claf.pretrain.embedding_init import apply_vectors, corpus_vectors, pair_cou
 from claf.pretrain.holdout import held_documents
 from claf.pretrain.prepare import PreparedCorpus
 from claf.pretrain.shards import write_shard
+from tests.pretrain_support import review_corpus, tiny_recipe
 
 
 def make_corpus(folder, documents, vocab_size=50, per_shard=2):
@@ -100,31 +101,17 @@ def test_tokens_used_alike_get_similar_vectors_and_vectors_are_kept(tmp_path):
 
 @pytest.mark.slow
 def test_a_recipe_starts_from_the_vectors_and_records_their_cost(mirror, hub):
-    corpus_file = hub / "reviews.txt"
-    with open(mirror / "corpus" / "ko" / "nsmc_raw_reviews.txt", encoding="utf-8") as f:
-        corpus_file.write_text("".join(next(f) for _ in range(800)), encoding="utf-8")
-    overrides = {
-        "name": "larva-ppmi-test",
-        "corpus.files": [str(corpus_file)],
-        "corpus.shard_size_mb": 0.02,
-        "tokenizer.name_or_path": "vocab/koelectra",
-        "corpus.prepared_dir": str(hub / "prepared"),
-        "trainer.log_dir": str(hub / "run"),
-        "transformers_config.hidden_size": 32,
-        "transformers_config.num_hidden_layers": 1,
-        "transformers_config.num_attention_heads": 2,
-        "transformers_config.intermediate_size": 64,
-        "schedule.sequence_length": [[None, 32, 8]],
-        "trainer.max_steps": 2,
-        "checkpoint.save_every_steps": 2,
-        "evaluation.holdout_documents": 50,
-        "evaluation.num_instances": 16,
-        "trainer.progress": False,
-        "trainer.precision": "fp32",
-        "optimizer.learning_rate": 1e-9,  # the published weights are (all but) the initial ones
-        "trainer.verbose_step_count": 0,
-        "model.embedding_init": {"window": 2},
-    }
+    corpus_file = review_corpus(mirror, hub / "reviews.txt", 800)
+    overrides = tiny_recipe(
+        "larva-ppmi-test",
+        corpus_file,
+        hub,
+        **{
+            "evaluation.holdout_documents": 50,
+            "optimizer.learning_rate": 1e-9,  # the published weights are (all but) the initial ones
+            "model.embedding_init": {"window": 2},
+        },
+    )
     summary = Experiment("pretrain", "pretrain/larva_kor_tiny", overrides=overrides)()
     assert json.loads((hub / "run" / "corpus.json").read_text())["embedding_init_seconds"] > 0
     (cached,) = (hub / "prepared").glob("*/embedding-init/ppmi_svd-w2-d32-h50-spread-tall.npz")

@@ -9,6 +9,7 @@ from claf.pretrain.holdout import BLOCK, held_documents, held_tokens
 from claf.pretrain.plans import Plan
 from claf.pretrain.prepare import prepare_corpus
 from claf.pretrain.tokenizer import load_tokenizer
+from tests.pretrain_support import review_corpus, tiny_recipe
 
 
 @pytest.fixture(scope="module")
@@ -101,30 +102,13 @@ def test_a_run_resumes_only_under_the_rule_it_started_with(mirror, tmp_path, mon
 
     monkeypatch.setenv("CLAF_HUB_DIR", str(tmp_path / "hub"))
     monkeypatch.setenv("CLAF_CACHE", str(tmp_path / "cache"))
-    corpus_file = tmp_path / "reviews.txt"
-    with open(mirror / "corpus" / "ko" / "nsmc_raw_reviews.txt", encoding="utf-8") as f:
-        corpus_file.write_text("".join(next(f) for _ in range(600)), encoding="utf-8")
-    recipe = {
-        "name": "larva-holdout-test",
-        "corpus.files": [str(corpus_file)],
-        "corpus.shard_size_mb": 0.02,
-        "tokenizer.name_or_path": "vocab/koelectra",
-        "corpus.prepared_dir": str(tmp_path / "prepared"),
-        "trainer.log_dir": str(tmp_path / "run"),
-        "transformers_config.hidden_size": 32,
-        "transformers_config.num_hidden_layers": 1,
-        "transformers_config.num_attention_heads": 2,
-        "transformers_config.intermediate_size": 64,
-        "schedule.sequence_length": [[None, 32, 8]],
-        "trainer.max_steps": 4,
-        "checkpoint.save_every_steps": 2,
-        "evaluation.holdout_documents": 60,
-        "evaluation.holdout_from": "tail",
-        "evaluation.num_instances": 16,
-        "trainer.progress": False,
-        "trainer.precision": "fp32",
-        "trainer.verbose_step_count": 0,
-    }
+    corpus_file = review_corpus(mirror, tmp_path / "reviews.txt", 600)
+    recipe = tiny_recipe(
+        "larva-holdout-test",
+        corpus_file,
+        tmp_path,
+        **{"trainer.max_steps": 4, "evaluation.holdout_documents": 60, "evaluation.holdout_from": "tail"},
+    )
     Experiment("pretrain", "pretrain/larva_kor_tiny", overrides=dict(recipe, **{"trainer.max_steps": 2}))()
     resume = dict(recipe, **{"trainer.resume": True})
     config = tmp_path / "run" / "config.json"
