@@ -8,15 +8,16 @@ def review_corpus(mirror, path, lines: int):
     return path
 
 
-def tiny_recipe(name: str, corpus_file, folder, **overrides) -> dict:
+def tiny_recipe(name: str, corpus_file, folder, prepared=None, **overrides) -> dict:
     """Overrides of ``pretrain/larva_kor_tiny`` for a 1-layer, 32-wide model on ``corpus_file``, preparing the
-    corpus in ``folder/prepared`` and writing the run to ``folder/run``; ``overrides`` replace or add keys."""
+    corpus in ``prepared`` (default ``folder/prepared``) and writing the run to ``folder/run``; ``overrides``
+    replace or add keys."""
     values = {
         "name": name,
         "corpus.files": [str(corpus_file)],
         "corpus.shard_size_mb": 0.02,
         "tokenizer.name_or_path": "vocab/koelectra",  # the mirror's vocab: no vocab build in a test
-        "corpus.prepared_dir": str(folder / "prepared"),
+        "corpus.prepared_dir": str(prepared or folder / "prepared"),
         "trainer.log_dir": str(folder / "run"),
         "transformers_config.hidden_size": 32,
         "transformers_config.num_hidden_layers": 1,

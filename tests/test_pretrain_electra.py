@@ -14,6 +14,7 @@ import torch
 from claf.config import resolve_config
 from claf.config.errors import ConfigError
 from claf.experiment import Experiment
+from tests.pretrain_support import review_corpus
 
 ROOT = Path(__file__).resolve().parents[1]
 LINES = 1500
@@ -22,10 +23,7 @@ RECIPE = "pretrain/electra_kor_tiny"
 
 @pytest.fixture(scope="module")
 def corpus_file(mirror, tmp_path_factory):
-    path = tmp_path_factory.mktemp("electra_corpus") / "reviews.txt"
-    with open(mirror / "corpus" / "ko" / "nsmc_raw_reviews.txt", encoding="utf-8") as f:
-        path.write_text("".join(next(f) for _ in range(LINES)), encoding="utf-8")
-    return path
+    return review_corpus(mirror, tmp_path_factory.mktemp("electra_corpus") / "reviews.txt", LINES)
 
 
 def small(**overrides):

@@ -9,6 +9,7 @@ import torch
 
 from claf.experiment import Experiment
 from claf.hub.resolve import resolve_pretrained
+from tests.pretrain_support import review_corpus, tiny_recipe
 
 pytestmark = pytest.mark.slow  # end-to-end: real training runs, subprocesses or servers
 
@@ -17,36 +18,21 @@ LINES = 1500
 
 @pytest.fixture(scope="module")
 def corpus_file(mirror, tmp_path_factory):
-    path = tmp_path_factory.mktemp("pretrain_run") / "reviews.txt"
-    with open(mirror / "corpus" / "ko" / "nsmc_raw_reviews.txt", encoding="utf-8") as f:
-        path.write_text("".join(next(f) for _ in range(LINES)), encoding="utf-8")
-    return path
+    return review_corpus(mirror, tmp_path_factory.mktemp("pretrain_run") / "reviews.txt", LINES)
 
 
 def recipe(corpus_file, tmp_path, **overrides):
     values = {
-        "name": "larva-test",
-        "corpus.files": [str(corpus_file)],
-        "corpus.shard_size_mb": 0.02,
-        "tokenizer.name_or_path": "vocab/koelectra",  # the mirror's vocab: no vocab build in a test
-        "corpus.prepared_dir": str(tmp_path.parent / "prepared"),
-        "trainer.log_dir": str(tmp_path / "run"),
-        "transformers_config.hidden_size": 32,
-        "transformers_config.num_hidden_layers": 1,
-        "transformers_config.num_attention_heads": 2,
-        "transformers_config.intermediate_size": 64,
         "schedule.sequence_length": [[20, 32, 16], [None, 64, 8]],
         "trainer.max_steps": 30,
         "checkpoint.save_every_steps": 15,
         "evaluation.holdout_documents": 100,
         "evaluation.num_instances": 64,
-        "trainer.progress": False,
-        "trainer.precision": "fp32",
         "optimizer.learning_rate": 0.003,
-        "trainer.verbose_step_count": 0,
     }
-    values.update(overrides)
-    return values
+    return tiny_recipe(
+        "larva-test", corpus_file, tmp_path, prepared=tmp_path.parent / "prepared", **dict(values, **overrides)
+    )
 
 
 def test_pretraining_loss_falls_and_checkpoints_load_by_name(corpus_file, hub):
