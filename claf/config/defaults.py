@@ -29,7 +29,13 @@ DEFAULTS: dict[str, dict] = {
         },
         "masking": {"mask_replace_prob": 0.8, "random_replace_prob": 0.1, "max_ngram": 3},
         "schedule": {"ngram_share": {"start": 0.0, "end": 0.0, "start_step": 0, "end_step": 0}},
-        "model": {"objective": "mlm", "pretrained_model_name": None, "electra": None, "embedding_init": None},
+        "model": {
+            "objective": "mlm",
+            "pretrained_model_name": None,
+            "electra": None,
+            "embedding_init": None,
+            "contrastive": None,
+        },
         "evaluation": {"holdout_documents": 0, "holdout_from": "spread", "num_instances": 512, "batch_size": 64},
         "trainer": {"name": "default"},
         "checkpoint": {

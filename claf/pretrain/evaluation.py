@@ -69,6 +69,9 @@ class PretrainEvaluator:
             "rtd_correct": 0,
             "rtd_count": 0,
             "rtd_replaced": 0,
+            "sentence": 0.0,
+            "sentence_correct": 0,
+            "sentence_count": 0,
         }
         try:
             for batch in bar(self.batches, desc="evaluating held-out MLM", unit=" batches"):
@@ -86,6 +89,10 @@ class PretrainEvaluator:
                     totals["rtd_correct"] += int(out.rtd_correct)
                     totals["rtd_count"] += out.rtd_count
                     totals["rtd_replaced"] += out.rtd_replaced
+                if out.contrastive_loss is not None:
+                    totals["sentence"] += float(out.contrastive_loss) * out.contrastive_count
+                    totals["sentence_correct"] += out.contrastive_correct
+                    totals["sentence_count"] += out.contrastive_count
         finally:
             self.model.train(was_training)
         scores = {
@@ -103,4 +110,8 @@ class PretrainEvaluator:
             scores["rtd_replaced"] = 100.0 * share
             scores["rtd_prior"] = binary_entropy(share)  # the loss of always predicting the share
             scores["loss"] += self.model.discriminator_weight * scores["rtd_loss"]
+        if totals["sentence_count"]:  # in-batch: its level depends on evaluation.batch_size
+            scores["contrastive_loss"] = totals["sentence"] / totals["sentence_count"]
+            scores["contrastive_accuracy"] = 100.0 * totals["sentence_correct"] / totals["sentence_count"]
+            scores["loss"] += self.model.contrastive["weight"] * scores["contrastive_loss"]
         return scores, None

@@ -8,6 +8,7 @@ model's (``self.net``), so ``save_pretrained`` writes a checkpoint that
 
     objective "mlm"      masked LM only (RoBERTa style), saved as *ForMaskedLM
     objective "mlm_nsp"  masked LM + next-sentence prediction (BERT), saved as *ForPreTraining
+    model.contrastive    adds a sentence-level loss to mlm / mlm_nsp (claf.pretrain.contrastive)
     objective "electra"  generator MLM + replaced-token detection (claf.pretrain.electra), saved as the
                          discriminator (ElectraForPreTraining)
 
@@ -18,6 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from claf.config.errors import ConfigError
+from claf.pretrain.contrastive import contrastive_loss
 from claf.pretrain.masking import IGNORE_INDEX
 from claf.pretrain.net_config import check_positions, model_config
 from claf.pretrain.output import PretrainOutput
@@ -62,9 +64,11 @@ def lm_head(net):
 
 
 class PretrainModel(torch.nn.Module):
-    def __init__(self, net):
+    def __init__(self, net, contrastive=None):
+        """``contrastive``: the ``model.contrastive`` block ({"weight", "temperature"}) or None."""
         super().__init__()
         self.net = net
+        self.contrastive = dict(contrastive) if contrastive else None
         self.encoder = net.base_model
         self.head = lm_head(net)
         cls = getattr(net, "cls", None)
@@ -100,12 +104,19 @@ class PretrainModel(torch.nn.Module):
                 target = target.float()
                 nsp_loss = F.cross_entropy(nsp_logits.float(), torch.stack([1 - target, target], dim=-1))
             loss = mlm_loss + nsp_loss
+        sentence = None
+        if self.contrastive is not None:
+            sentence = contrastive_loss(self.encoder, batch, outputs.last_hidden_state, self.contrastive["temperature"])
+            loss = loss + self.contrastive["weight"] * sentence[0]
         correct = None
         if not self.training:  # accuracy for evaluation only: an argmax over the vocabulary is not free
             correct = (logits.detach().float().argmax(-1) == targets).sum()
-        return PretrainOutput(
+        out = PretrainOutput(
             loss, mlm_loss.detach(), None if nsp_loss is None else nsp_loss.detach(), correct, int(targets.numel())
         )
+        if sentence is not None:
+            out.contrastive_loss, out.contrastive_correct, out.contrastive_count = sentence[0].detach(), *sentence[1:]
+        return out
 
     def loss_units(self, batch):
         """The loss is a mean over masked tokens: accumulation weighs micro-batches by them."""

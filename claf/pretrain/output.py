@@ -16,3 +16,6 @@ class PretrainOutput:
     rtd_correct: torch.Tensor = None
     rtd_count: int = 0
     rtd_replaced: int = 0  # replaced positions among rtd_count (evaluation only)
+    contrastive_loss: torch.Tensor = None  # model.contrastive: the sentence-level loss (claf.pretrain.contrastive)
+    contrastive_correct: int = 0  # rows whose two views of segment A matched each other first
+    contrastive_count: int = 0

@@ -216,12 +216,21 @@ class EmbeddingInitSpec(Block):
     max_tokens: PositiveInt | None = None
 
 
+class ContrastiveSpec(Block):
+    """``model.contrastive``: a sentence-level InfoNCE loss beside masked LM (``claf.pretrain.contrastive``):
+    segment A's mean inside the masked pair against the same sentence encoded alone."""
+
+    weight: Annotated[float, Field(gt=0)] = 1.0
+    temperature: Annotated[float, Field(gt=0)] = 0.05
+
+
 class PretrainModelSpec(Block):
     objective: Literal["mlm", "mlm_nsp", "electra"] = "mlm"
     pretrained_model_name: str | None = None
     transformers_config: dict[str, Any] = {}
     electra: ElectraSpec | None = None
     embedding_init: EmbeddingInitSpec | None = None
+    contrastive: ContrastiveSpec | None = None
 
     @property
     def positions(self) -> int | None:
@@ -363,6 +372,14 @@ class PretrainSpec(Recipe):
             )
         if self.model.electra is not None and self.model.objective != "electra":
             raise fail("model.electra", f"options of objective electra, but model.objective is {self.model.objective}")
+        if self.model.contrastive is not None and (
+            self.model.objective == "electra" or self.instances.format != "sentence_pair"
+        ):
+            raise fail(
+                "model.contrastive",
+                "matches segment A of a sentence pair: it needs model.objective mlm or mlm_nsp and "
+                f"instances.format sentence_pair (here {self.model.objective}, {self.instances.format})",
+            )
         if self.model.embedding_init is not None and self.model.pretrained_model_name:
             raise fail(
                 "model.embedding_init",
