@@ -32,16 +32,24 @@ def masked_mean(hidden, mask):
     return (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1.0)
 
 
-def contrastive_loss(encoder, batch, joint_hidden, temperature):
-    """The loss (a scalar) and how many rows' alone view ranked their own pair view first (an int)."""
+def alone_view(encoder, batch):
+    """(segment A encoded on its own: its tokens unmasked, attending only to ``[CLS] A [SEP]``, A's own
+    token positions), trimmed to the batch's longest A."""
     attend, content = segment_a(batch)
     width = attend.shape[1]
     labels = batch["labels"][:, :width]
     ids = batch["input_ids"][:, :width]
     clean = torch.where(labels != IGNORE_INDEX, labels, ids)  # the masked positions get their tokens back
-    alone = encoder(
+    hidden = encoder(
         input_ids=clean * attend, attention_mask=attend.long(), token_type_ids=torch.zeros_like(clean)
     ).last_hidden_state
+    return hidden, content
+
+
+def contrastive_loss(encoder, batch, joint_hidden, temperature):
+    """(the loss, a scalar; how many rows' pair view ranked their own alone view first; the rows scored)."""
+    alone, content = alone_view(encoder, batch)
+    width = content.shape[1]
     rows = content.any(dim=1)  # an instance whose A is empty has nothing to match
     paired = F.normalize(masked_mean(joint_hidden[:, :width], content)[rows].float(), dim=-1)
     single = F.normalize(masked_mean(alone, content)[rows].float(), dim=-1)
