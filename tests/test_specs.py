@@ -25,10 +25,10 @@ ROOT = Path(__file__).resolve().parents[1]
 BEFORE = json.loads((Path(__file__).with_name("fixtures") / "resolved_base_configs.json").read_text(encoding="utf-8"))
 ADDED_SINCE = {  # keys added after the record, with their defaults
     # issue 24; issue 25 (--model.electra '{...}', --model.embedding_init '{...}')
-    # issue 25 (--instances.copy_noise, --instances.copy_splice, --evaluation.holdout_from)
+    # issue 25 (--instances.copy_noise, --instances.copy_splice, --evaluation.holdout_from, --model.contrastive)
     "pretrain": {
         "seeds": None,
-        "model": {"electra": None, "embedding_init": None},
+        "model": {"electra": None, "embedding_init": None, "contrastive": None},
         "instances": {"copy_noise": 0.0, "copy_splice": False},
         "evaluation": {"holdout_from": "spread"},
     },

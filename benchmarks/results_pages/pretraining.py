@@ -27,6 +27,13 @@ SOURCES += [PROBE] if (BENCH / PROBE).is_file() else []
 METRIC = {"korsts": "spearman", "klue_sts_split": "pearson"}  # the benchmark's score; accuracy elsewhere
 PAIR = "pair_cosine.json"  # what the cosine of a pair's two sentence means says with nothing trained (pooling pair)
 SOURCES += [PAIR] if (BENCH / PAIR).is_file() else []
+PAIR_SENT = "pair_cosine_contrastive.json"  # the same, model.contrastive's checkpoints beside their plain twins
+SOURCES += [PAIR_SENT] if (BENCH / PAIR_SENT).is_file() else []
+PAIR_SENT_INTRO = [
+    "The checkpoints pre-trained with `model.contrastive` (seeds 51-53, 4,800 steps) beside the general",
+    "recipe's seeds 51-53 at 8,000, the same measure as above; H3 of",
+    "`benchmarks/preregistered/sentence_contrastive_epyc.md`.",
+]
 
 
 def floors_section(data: dict, general: dict) -> list[str]:
@@ -59,10 +66,10 @@ def floors_section(data: dict, general: dict) -> list[str]:
     return lines + table(header, rows)
 
 
-def pair_section(data: dict) -> list[str]:
+def pair_section(data: dict, heading="What a pair's cosine says before fine-tuning", intro=None) -> list[str]:
     """Per pair task, each model's untrained cosine score (Spearman for STS, AUC for two labels)."""
     lines = [
-        "## What a pair's cosine says before fine-tuning",
+        f"## {heading}",
         "",
         f"- Machine: {data.get('cpu', 'not recorded')} (no training; the encoders run in fp32).",
         f"- Date: {data['date']}.",
@@ -71,8 +78,14 @@ def pair_section(data: dict) -> list[str]:
         "Each dev pair is encoded together (as the suite's jobs do, "
         f"{data['max_length']} tokens); the score is the cosine of the two",
         "sentences' token means, the mean of `pooling: pair`'s features, against the label with nothing",
-        "trained. It is what the pre-registered pair-pooling runs (`benchmarks/preregistered/pair_pooling_epyc.md`)",
-        "started from.",
+        "trained.",
+        *(
+            intro
+            or [
+                "It is what the pre-registered pair-pooling runs (`benchmarks/preregistered/pair_pooling_epyc.md`)",
+                "started from.",
+            ]
+        ),
         "",
     ]
     tasks = data["tasks"]
@@ -340,6 +353,11 @@ def render() -> str:
     if PAIR in SOURCES:
         body += pair_section(load(PAIR))
         sources = [*sources, PAIR]
+    if PAIR_SENT in SOURCES:
+        body += pair_section(
+            load(PAIR_SENT), "A sentence-level loss: the pair's cosine before fine-tuning", PAIR_SENT_INTRO
+        )
+        sources = [*sources, PAIR_SENT]
     title = "The task-adaptive recipe against random init, pre-training seeds x fine-tuning seeds"
     body += compare_section(load("payoff_3x3.json"), title=title) + tables_section(load("table_intervals.json"))
     return page(TITLE, sources, body)
