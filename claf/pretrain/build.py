@@ -20,5 +20,4 @@ def build_model(model_cfg, tokenizer, max_seq_length=512):
     net = build_net(
         dict(model_cfg.transformers_config), tokenizer, objective, model_cfg.pretrained_model_name, max_seq_length
     )
-    contrastive = model_cfg.get("contrastive")
-    return PretrainModel(net, dict(contrastive) if contrastive else None)
+    return PretrainModel(net, model_cfg.get("contrastive"))
