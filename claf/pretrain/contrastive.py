@@ -13,6 +13,7 @@ trimmed to the batch's longest A. No parameters are added: checkpoints are uncha
 import torch
 import torch.nn.functional as F
 
+from claf.models.heads.pooling import masked_mean
 from claf.pretrain.masking import IGNORE_INDEX
 
 
@@ -25,11 +26,6 @@ def segment_a(batch):
     index = torch.arange(width, device=types.device)
     content = (index >= 1) & (index < (lengths - 1).unsqueeze(1))
     return in_a[:, :width], content
-
-
-def masked_mean(hidden, mask):
-    weights = mask.to(hidden.dtype).unsqueeze(-1)
-    return (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1.0)
 
 
 def alone_view(encoder, batch):
