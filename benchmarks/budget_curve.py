@@ -6,11 +6,12 @@
     python benchmarks/budget_curve.py --db sqlite:///factory.db --kind "AVX-512 bf16" \\
         --point larva-kor-tiny-cpu5m@3500=RUNS/cpu5m --point 'larva-kor-tiny@8000=RUNS/s*' ...
 
-Each ``--point MODEL@STEP=RUNS`` is one budget: ``claf compare`` of MODEL@STEP (all its replicas) against the
+``--db`` may be given more than once: each side's results are pooled over those databases (points fine-tuned in
+different runs, the baseline in another). Each ``--point MODEL@STEP=RUNS`` is one budget: ``claf compare`` of MODEL@STEP (all its replicas) against the
 random init of the same architecture (``--baseline``), and the pre-training compute read from the run folders
 that RUNS matches (a glob): the training seconds their ``metrics.json`` history records, times the threads the
-run used, averaged over replicas. Adds (or replaces) the entry ``--kind`` of ``benchmarks/budget_curve.json``;
-``benchmarks/render_results.py`` renders its table and chart.
+run used, averaged over replicas. Adds (or replaces) the entry ``--kind`` of ``benchmarks/budget_curve.json`` as its
+first entry (the README's table shows the first); ``benchmarks/render_results.py`` renders its table and chart.
 """
 
 import argparse
@@ -54,7 +55,7 @@ def compute(pattern: str, seconds_per_step: float | None = None, upto: int | Non
     return runs
 
 
-def point(session, spec: str, baseline: str, benchmark: str, draws: int, rate: float | None) -> dict:
+def point(session: list, spec: str, baseline: str, benchmark: str, draws: int, rate: float | None) -> dict:
     from claf.results.compare import compare_models
 
     target, _, pattern = spec.partition("=")
@@ -83,7 +84,9 @@ def gain_of(report: dict) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", required=True)
+    parser.add_argument(
+        "--db", action="append", required=True, help="a benchmark database; repeat to pool results over several"
+    )
     parser.add_argument("--kind", required=True, help="the machine kind this entry is for, e.g. 'AVX-512 bf16'")
     parser.add_argument("--point", action="append", required=True, help="MODEL@STEP=RUNS_GLOB, one per budget")
     parser.add_argument("--baseline", default="larva-kor-tiny-random-init@0")
@@ -100,12 +103,19 @@ def main() -> None:
     args = parser.parse_args()
 
     from claf.db.engine import open_engine, session_factory
+    from claf.results.store import NotFound
 
-    with session_factory(open_engine(args.db))() as session:
+    sessions = [session_factory(open_engine(url))() for url in args.db]
+    try:
         points = [
-            point(session, spec, args.baseline, args.benchmark, args.draws, args.seconds_per_step)
+            point(sessions, spec, args.baseline, args.benchmark, args.draws, args.seconds_per_step)
             for spec in args.point
         ]
+    except (NotFound, ValueError) as err:  # a model or step none of the databases holds: one line, nothing written
+        raise SystemExit(f"budget_curve: {err}") from None
+    finally:
+        for session in sessions:
+            session.close()
     points.sort(key=lambda p: p["cpu_seconds"])
     entry = {
         "cpu": cpu_kind(),
@@ -118,7 +128,7 @@ def main() -> None:
     }
     out = Path(args.out)
     data = json.loads(out.read_text(encoding="utf-8")) if out.is_file() else {}
-    data[args.kind] = entry
+    data = {args.kind: entry, **{k: v for k, v in data.items() if k != args.kind}}
     out.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
     for p in points:
         g = p["gain"]

@@ -1,7 +1,7 @@
 """The budget curve: the general recipe's suite-average gain over random init against pre-training compute.
 
 Source: ``budget_curve.json`` (``benchmarks/budget_curve.py``), one entry per machine kind. The README's table
-lies between ``<!-- results:budget:start -->`` and ``<!-- results:budget:end -->`` (the first machine kind).
+lies between ``<!-- results:budget:start -->`` and ``<!-- results:budget:end -->`` (the first entry, the newest).
 """
 
 from .common import DataError, load, provenance, table
