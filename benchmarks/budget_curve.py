@@ -7,8 +7,8 @@
         --point larva-kor-tiny-cpu5m@3500=RUNS/cpu5m --point 'larva-kor-tiny@8000=RUNS/s*' ...
 
 ``--db`` may be given more than once: each side's results are pooled over those databases (points fine-tuned in
-different runs, the baseline in another). Each ``--point MODEL@STEP=RUNS`` is one budget: ``claf compare`` of MODEL@STEP (all its replicas) against the
-random init of the same architecture (``--baseline``), and the pre-training compute read from the run folders
+different runs, the baseline in another). Each ``--point MODEL@STEP=RUNS`` is one budget: ``claf compare`` of
+MODEL@STEP (all its replicas) against the random init of the same architecture (``--baseline``), and the pre-training compute read from the run folders
 that RUNS matches (a glob): the training seconds their ``metrics.json`` history records, times the threads the
 run used, averaged over replicas. Adds (or replaces) the entry ``--kind`` of ``benchmarks/budget_curve.json`` as its
 first entry (the README's table shows the first); ``benchmarks/render_results.py`` renders its table and chart.
@@ -20,6 +20,7 @@ import json
 import statistics
 import sys
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -102,20 +103,19 @@ def main() -> None:
     )
     args = parser.parse_args()
 
+    from claf.atomic import atomic_write_text
     from claf.db.engine import open_engine, session_factory
     from claf.results.store import NotFound
 
-    sessions = [session_factory(open_engine(url))() for url in args.db]
-    try:
-        points = [
-            point(sessions, spec, args.baseline, args.benchmark, args.draws, args.seconds_per_step)
-            for spec in args.point
-        ]
-    except (NotFound, ValueError) as err:  # a model or step none of the databases holds: one line, nothing written
-        raise SystemExit(f"budget_curve: {err}") from None
-    finally:
-        for session in sessions:
-            session.close()
+    with ExitStack() as stack:
+        sessions = [stack.enter_context(session_factory(open_engine(url))()) for url in args.db]
+        try:
+            points = [
+                point(sessions, spec, args.baseline, args.benchmark, args.draws, args.seconds_per_step)
+                for spec in args.point
+            ]
+        except (NotFound, ValueError) as err:  # a model or step no database holds: one line, nothing written
+            raise SystemExit(f"budget_curve: {err}") from None
     points.sort(key=lambda p: p["cpu_seconds"])
     entry = {
         "cpu": cpu_kind(),
@@ -129,7 +129,7 @@ def main() -> None:
     out = Path(args.out)
     data = json.loads(out.read_text(encoding="utf-8")) if out.is_file() else {}
     data = {args.kind: entry, **{k: v for k, v in data.items() if k != args.kind}}
-    out.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    atomic_write_text(out, json.dumps(data, indent=1) + "\n")
     for p in points:
         g = p["gain"]
         print(f"{p['target']}: {p['cpu_seconds']} CPU-s, {g['delta']:+.2f} [{g['low']:+.2f}, {g['high']:+.2f}]")
