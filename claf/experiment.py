@@ -57,7 +57,11 @@ class Experiment:
         replicas = self.config.replicas()
         if len(replicas) == 1:
             return run_pretraining(replicas[0], self.on_publish)
-        summaries = [dict(run_pretraining(spec, self.on_publish), name=spec.name) for spec in replicas]
+        summaries, fitted = [], None
+        for spec in replicas:  # with trainer.budget_minutes, every replica runs the steps the first one fitted
+            summaries.append(dict(run_pretraining(spec, self.on_publish, fitted), name=spec.name))
+            if fitted is None and summaries[-1].get("budget"):
+                fitted = dict(summaries[-1]["budget"], fitted_by=str(spec.trainer.log_dir))
         published = [entry for summary in summaries for entry in summary["published"]]
         return {"replicas": [{k: v for k, v in s.items() if k != "history"} for s in summaries], "published": published}
 

@@ -95,11 +95,14 @@ def expects_list(annotation, default) -> bool:
 
 
 def _spec_parameters():
-    """{option: (Parameter, annotation)} of the trainer block (``claf.config.specs.run.TrainerSpec``)."""
+    """{option: (Parameter, annotation)} of the trainer block (``claf.config.specs.run.TrainerSpec``, and
+    the keys only a pre-training recipe's trainer takes, which its spec checks)."""
+    from claf.config.specs.pretrain import PretrainTrainerSpec
     from claf.config.specs.run import TrainerSpec
 
     params = {}
-    for name, field in TrainerSpec.model_fields.items():
+    fields = dict(PretrainTrainerSpec.model_fields, **TrainerSpec.model_fields)
+    for name, field in fields.items():
         default = inspect.Parameter.empty if field.is_required() else field.default
         params[name] = (inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default), field.annotation)
     return params

@@ -2,6 +2,7 @@
 
 <log_dir>/config.json              the frozen recipe (python pretrain.py --base_config <log_dir> re-runs it)
 <log_dir>/corpus.json              the prepared corpus report (shards vs raw storage)
+<log_dir>/budget.json              with trainer.budget_minutes: the steps that fit and what was measured
 <log_dir>/metrics.json             held-out MLM loss/accuracy at each checkpoint (Metric Logs)
 <log_dir>/checkpoints/last/        exact resume (trainer.resume true)
 <log_dir>/checkpoints/<name>-<k>k/ published checkpoints (save_pretrained + tokenizer)
@@ -10,6 +11,7 @@
 
 import json
 import logging
+import time
 
 logger = logging.getLogger(__name__)
 
@@ -41,45 +43,45 @@ def build_data(cfg, tokenizer, tokenizer_folder, dist=None):
     return corpus
 
 
-def run_pretraining(cfg, on_publish=None):
+def run_pretraining(cfg, on_publish=None, fitted=None):
     """Pre-train the recipe ``cfg`` (a ``PretrainSpec``, validated once); ``on_publish(entry)`` is called
-    after each checkpoint is published (errors are logged)."""
+    after each checkpoint is published (errors are logged). ``fitted``: the ``budget.json`` record of an
+    earlier replica, whose steps this one runs instead of fitting ``trainer.budget_minutes`` again."""
     from claf.atomic import atomic_write_text
     from claf.hub.store import open_store
     from claf.learn.checkpoint import find_last
     from claf.learn.run import start_run
+    from claf.pretrain.budget import BUDGET_FILE, measure, plan_budget, recorded_budget
     from claf.pretrain.build import build_model
     from claf.pretrain.evaluation import PretrainEvaluator
     from claf.pretrain.holdout import check_resume
     from claf.pretrain.instances import Specials
     from claf.pretrain.masking import Masker
-    from claf.pretrain.publish import check_unpublished, checkpoint_name, export_checkpoint, publish_checkpoint
+    from claf.pretrain.publish import checkpoint_name, export_checkpoint, publish_checkpoint
     from claf.pretrain.schedules import LengthSchedule, MaskSchedule
     from claf.pretrain.stream import PretrainBatches, StepLayout
     from claf.pretrain.tokenizer import load_tokenizer
 
+    started = time.perf_counter()
     ckpt = cfg.checkpoint
-    save_every, total_steps = ckpt.save_every_steps, cfg.trainer.max_steps
-    # One trainer "epoch" is one checkpoint interval of the endless stream: extending max_steps and
-    # resuming simply adds epochs, and (epoch, batch) positions keep their meaning across runs.
-    trainer_options = cfg.trainer.model_copy(
-        update=dict(
-            num_epochs=-(-total_steps // save_every),
-            eval_and_save_step_count=save_every,
-            metric_key="loss",
-            metric_mode="min",
-        )
-    )
-    run = start_run(cfg, trainer_options)
+    minutes = cfg.trainer.budget_minutes
+    save_every = ckpt.save_every_steps
+    run = start_run(cfg, _trainer_options(cfg, cfg.trainer.max_steps))
     trainer, dist, log_dir = run.trainer, run.dist, run.log_dir
     store = open_store(ckpt.store, ckpt.local.to_dict(), ckpt.s3.to_dict()) if dist.is_main else None
     last = find_last(trainer.resume, log_dir)
     if last is not None:
         check_resume(last.parent.parent, cfg.evaluation)
-    if dist.is_main and not last:  # a fresh run: the names it publishes must be free
-        steps = sorted({*range(save_every, total_steps + 1, save_every), total_steps})
-        check_unpublished(store, [checkpoint_name(cfg.name, s) for s in steps], trainer.overwrite)
-    run.write_config()
+    budget = None  # the budget.json record
+    if minutes is not None and last is not None:  # a resumed budgeted run keeps its steps
+        budget = recorded_budget(log_dir, minutes)
+    elif minutes is not None and fitted:
+        budget = dict(fitted)
+    if budget is not None:
+        cfg = _with_steps(cfg, run, int(budget["max_steps"]))
+    fitting = minutes is not None and budget is None
+    if not fitting:
+        _start(cfg, run, store, last)
 
     tokenizer, tokenizer_folder = load_tokenizer(cfg.tokenizer.name_or_path)
     corpus = build_data(cfg, tokenizer, tokenizer_folder, dist)
@@ -122,16 +124,17 @@ def run_pretraining(cfg, on_publish=None):
     if dist.is_main:
         atomic_write_text(log_dir / "corpus.json", json.dumps(report, indent=2) + "\n")
     model = model.to(dist.device)
-    optimizer, scheduler = run.optimizer_and_scheduler(model, total_steps)
-    evaluator = None
-    if holdout:
-        evaluator = PretrainEvaluator(
+
+    def make_evaluator(max_seq_length):
+        if not holdout:
+            return None
+        return PretrainEvaluator(
             model,
             corpus,
             specials,
             masker,
             instance_format=cfg.instances.format,
-            max_seq_length=lengths.at(total_steps - 1)[0],
+            max_seq_length=max_seq_length,
             holdout_documents=holdout,
             holdout_from=holdout_from,
             evaluation=cfg.evaluation,
@@ -139,6 +142,24 @@ def run_pretraining(cfg, on_publish=None):
             seed=cfg.seed_num,
             device=dist.device,
         )
+
+    if fitting:  # the steps that fit the minutes left, measured on this machine (claf.pretrain.budget)
+
+        def costs():
+            def make_optimizer(probe):
+                return run.optimizer_and_scheduler(probe, 1)[0]
+
+            probe_evaluator = make_evaluator(max(lengths.lengths))  # timed at the longest length
+            return measure(model, batches, trainer, dist, make_optimizer, lengths.phases, probe_evaluator, tokenizer)
+
+        budget = plan_budget(minutes, started, costs, save_every, dist)
+        cfg = _with_steps(cfg, run, budget["max_steps"])
+        _start(cfg, run, store, last)
+    if budget is not None and dist.is_main and last is None:
+        atomic_write_text(log_dir / BUDGET_FILE, json.dumps(budget, indent=2) + "\n")
+    total_steps = cfg.trainer.max_steps
+    evaluator = make_evaluator(lengths.at(total_steps - 1)[0])
+    optimizer, scheduler = run.optimizer_and_scheduler(model, total_steps)
     published = []
 
     def on_save(step, _last_dir):
@@ -173,7 +194,48 @@ def run_pretraining(cfg, on_publish=None):
         summary = trainer.train(
             model, batches, optimizer, scheduler, evaluator, None, writer=writer, dist=dist, on_save=on_save
         )
-    return dict(summary, published=published, corpus=corpus.report())
+    out = dict(summary, published=published, corpus=corpus.report())
+    if budget is not None:
+        out["budget"] = budget
+    return out
+
+
+def _trainer_options(cfg, total_steps):
+    """One trainer "epoch" is one checkpoint interval of the endless stream: extending max_steps and
+    resuming simply adds epochs, and (epoch, batch) positions keep their meaning across runs."""
+    save_every = cfg.checkpoint.save_every_steps
+    return cfg.trainer.model_copy(
+        update=dict(
+            max_steps=total_steps,
+            num_epochs=-(-total_steps // save_every),
+            eval_and_save_step_count=save_every,
+            metric_key="loss",
+            metric_mode="min",
+        )
+    )
+
+
+def _with_steps(cfg, run, total_steps):
+    """The recipe with ``max_steps`` fixed (a time budget's): the run's config and its trainer follow it."""
+    from claf.config.specs import build_spec
+
+    data = cfg.to_dict()
+    data["trainer"] = dict(data["trainer"], max_steps=total_steps)
+    cfg = run.cfg = build_spec("pretrain", data, cfg.source)
+    run.trainer.options = options = _trainer_options(cfg, total_steps)
+    run.trainer.num_epochs, run.trainer.max_steps = options.num_epochs, options.max_steps
+    return cfg
+
+
+def _start(cfg, run, store, last):
+    """A fresh run's names must be free; then ``config.json`` (with the steps the run will take)."""
+    from claf.pretrain.publish import check_unpublished, checkpoint_name
+
+    save_every, total_steps = cfg.checkpoint.save_every_steps, cfg.trainer.max_steps
+    if run.dist.is_main and not last:
+        steps = sorted({*range(save_every, total_steps + 1, save_every), total_steps})
+        check_unpublished(store, [checkpoint_name(cfg.name, s) for s in steps], run.trainer.overwrite)
+    run.write_config()
 
 
 def _compute(log_dir, step, dist):

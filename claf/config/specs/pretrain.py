@@ -254,6 +254,8 @@ class PretrainTrainerSpec(TrainerSpec):
     follow the checkpoint interval (set by the runner), so those keys are not the recipe's to give."""
 
     max_steps: PositiveInt
+    # minutes for the whole run on this machine: max_steps becomes the steps that fit (claf.pretrain.budget)
+    budget_minutes: Annotated[float, Field(gt=0)] | None = None
 
     @model_validator(mode="before")
     @classmethod
