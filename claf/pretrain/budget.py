@@ -88,11 +88,13 @@ def measure(model, batches, trainer, dist, make_optimizer, phases, evaluator, to
         index = begin * accumulation
         for step in range(WARMUP_STEPS + MEASURED_STEPS):
             if step == WARMUP_STEPS:
+                _synchronize(dist.device)
                 dist.barrier()
                 started = time.perf_counter()
             window = [batches.micro_batch(index + k) for k in range(accumulation)]
             index += accumulation
             trainer._update(net, probe, window, optimizer, None, scaler, dist)
+        _synchronize(dist.device)
         phase_seconds.append((begin, end, (time.perf_counter() - started) / MEASURED_STEPS))
     started = time.perf_counter()
     if evaluator is not None:
@@ -106,6 +108,12 @@ def measure(model, batches, trainer, dist, make_optimizer, phases, evaluator, to
     del net, probe, optimizer
     set_rng_state(rng)
     return phase_seconds, checkpoint_seconds
+
+
+def _synchronize(device):
+    """A GPU runs ahead of the host: wait for its queued work before reading the clock."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
 
 
 def plan_budget(minutes, started, measure_costs, save_every, dist):
