@@ -49,7 +49,8 @@ def test_replicas_run_the_steps_the_first_fitted_and_equal_a_run_given_them(corp
         frozen = json.loads((hub / "run" / f"s{seed}" / "config.json").read_text())
         assert frozen["trainer"]["max_steps"] == steps and frozen["trainer"]["budget_minutes"] == 0.3
     last = f"{steps / 1000:g}k" if steps >= 1000 else str(steps)
-    assert [p["name"] for p in summary["published"]][-2:] == [f"larva-budget-s7-{last}", f"larva-budget-s8-{last}"]
+    published = [p["name"] for p in summary["published"]]
+    assert f"larva-budget-s7-{last}" in published and f"larva-budget-s8-{last}" in published
     assert summary["replicas"][0]["budget"]["max_steps"] == steps
 
     # the same seed given those steps, no budget: the same weights (the measurement left the run untouched)
