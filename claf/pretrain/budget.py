@@ -72,6 +72,7 @@ def measure(model, batches, trainer, dist, make_optimizer, phases, evaluator, to
     """Seconds a step of each phase and seconds a checkpoint, on a copy of ``model`` (the run's own model,
     optimizer state and random state are left as they were)."""
     from claf.hub.archive import pack
+    from claf.learn.checkpoint import save_last
     from claf.learn.precision import grad_scaler
     from claf.learn.run import rng_state, set_rng_state
     from claf.pretrain.publish import export_checkpoint
@@ -103,7 +104,7 @@ def measure(model, batches, trainer, dist, make_optimizer, phases, evaluator, to
         with tempfile.TemporaryDirectory() as tmp:
             folder = export_checkpoint(probe.net, tokenizer, Path(tmp) / "probe", {"probe": True})
             pack(folder, Path(tmp) / "probe.tar.gz")
-            torch.save({"model": probe.state_dict(), "optimizer": optimizer.state_dict()}, Path(tmp) / "last.pt")
+            save_last(Path(tmp) / "last", probe, optimizer, None, scaler, {}, {}, [rng])
     checkpoint_seconds = time.perf_counter() - started
     del net, probe, optimizer
     set_rng_state(rng)
@@ -116,10 +117,9 @@ def _synchronize(device):
         torch.cuda.synchronize(device)
 
 
-def plan_budget(minutes, started, measure_costs, save_every, dist):
-    """Fit ``max_steps`` into ``minutes`` counted from ``started`` (``time.perf_counter()``): the
-    ``budget.json`` record. ``measure_costs()`` -> (phase seconds, checkpoint seconds) as ``measure``."""
-    phase_seconds, checkpoint_seconds = measure_costs()
+def plan_budget(minutes, started, phase_seconds, checkpoint_seconds, save_every, dist):
+    """Fit ``max_steps`` into ``minutes`` counted from ``started`` (``time.perf_counter()``, so the time
+    ``measure`` took counts too), from ``measure``'s figures: the ``budget.json`` record."""
     # every rank fits the same count from the same figures: the means over the ranks
     figures = [time.perf_counter() - started, checkpoint_seconds, *(s for _b, _e, s in phase_seconds)]
     means = [value / dist.world_size for value in dist.sum(figures)]

@@ -125,10 +125,14 @@ def run_pretraining(cfg, on_publish=None, fitted=None):
         atomic_write_text(log_dir / "corpus.json", json.dumps(report, indent=2) + "\n")
     model = model.to(dist.device)
 
+    evaluators = {}  # by sequence length: the budget's measurement and the run share one when they can
+
     def make_evaluator(max_seq_length):
         if not holdout:
             return None
-        return PretrainEvaluator(
+        if max_seq_length in evaluators:
+            return evaluators[max_seq_length]
+        evaluators[max_seq_length] = PretrainEvaluator(
             model,
             corpus,
             specials,
@@ -142,17 +146,20 @@ def run_pretraining(cfg, on_publish=None, fitted=None):
             seed=cfg.seed_num,
             device=dist.device,
         )
+        return evaluators[max_seq_length]
 
     if fitting:  # the steps that fit the minutes left, measured on this machine (claf.pretrain.budget)
-
-        def costs():
-            def make_optimizer(probe):
-                return run.optimizer_and_scheduler(probe, 1)[0]
-
-            probe_evaluator = make_evaluator(max(lengths.lengths))  # timed at the longest length
-            return measure(model, batches, trainer, dist, make_optimizer, lengths.phases, probe_evaluator, tokenizer)
-
-        budget = plan_budget(minutes, started, costs, save_every, dist)
+        measured = measure(
+            model,
+            batches,
+            trainer,
+            dist,
+            lambda probe: run.optimizer_and_scheduler(probe, 1)[0],
+            lengths.phases,
+            make_evaluator(max(lengths.lengths)),  # timed at the longest length
+            tokenizer,
+        )
+        budget = plan_budget(minutes, started, *measured, save_every, dist)
         cfg = _with_steps(cfg, run, budget["max_steps"])
         _start(cfg, run, store, last)
     if budget is not None and dist.is_main and last is None:
