@@ -109,3 +109,52 @@ def test_smoke_runs_end_to_end_then_skips_every_step(tmp_path, capsys, mirror):
     assert "$ python -m claf pretrain" not in again and "$ python -m claf train" not in again
     assert state.stat().st_mtime_ns == stamp
     assert verdicts(again) == verdicts(out)
+
+
+def test_dry_run_with_a_budget_names_the_fitted_step(tmp_path, capsys, mirror):
+    work = tmp_path / "qs"
+    assert quickstart.main(["--dry_run", "--work_dir", str(work), "--budget_minutes", "12"]) == 0
+    argvs = commands(capsys.readouterr().out)
+    pre = " ".join(argvs[0])
+    assert "--trainer.budget_minutes 12.0" in pre and "--trainer.resume true" in pre
+    assert "--bert_for_seq_cls.pretrained_model_name larva-kor-tiny-<fitted>" in " ".join(argvs[1])
+    args, overrides = parse(quickstart_pretrain_spec(), argvs[0][1:], rest=True)
+    assert resolve_config(args.base_config, overrides, kind="pretrain").trainer.budget_minutes == 12.0
+    assert argvs[3][1:3] == ["larva-kor-tiny@<fitted>", "larva-kor-tiny-random-init"]
+
+
+def test_a_budget_of_no_minutes_is_refused_in_one_line(tmp_path, capsys):
+    assert quickstart.main(["--dry_run", "--work_dir", str(tmp_path), "--budget_minutes", "0"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["error: --budget_minutes 0: give a number of minutes above 0"]
+
+
+def quickstart_pretrain_spec():
+    from claf.commands import pretrain
+
+    return pretrain.SPECS[""]
+
+
+@pytest.mark.slow
+def test_smoke_with_a_budget_plans_the_rest_from_the_fitted_steps(tmp_path, capsys, mirror):
+    from claf.pretrain.publish import checkpoint_name
+
+    work = tmp_path / "qs"
+    argv = ["--smoke", "--no_serve", "--work_dir", str(work), "--budget_minutes", "1"]
+    assert quickstart.main(argv) == 0, capsys.readouterr().err[-3000:]
+    out = capsys.readouterr().out
+    steps = json.loads((work / "pretrain" / "budget.json").read_text())["max_steps"]
+    assert steps > 4  # the budget fitted the steps, not the smoke recipe's 4
+    assert json.loads((work / "pretrain" / "config.json").read_text())["trainer"]["max_steps"] == steps
+    final = checkpoint_name("larva-kor-tiny-smoke", steps)
+    published = json.loads((work / "hub" / "index.json").read_text())["models"]
+    assert sorted(published) == [final]  # one checkpoint: the smoke's every-2-steps saving is off under a budget
+    assert f"--bert_for_seq_cls.pretrained_model_name {final}" in out
+    jobs = sorted(p.parent.parent.name for p in (work / "factory").rglob("factory_result.json"))
+    assert jobs == [final, "larva-kor-tiny-smoke-random-init"]
+    assert f"larva-kor-tiny-smoke@{final.rsplit('-', 1)[1]}" in out
+
+    assert quickstart.main(argv) == 0  # a second run finds the fitted steps and skips every step
+    again = capsys.readouterr().out
+    skipped = [line for line in again.splitlines() if ": skipped, " in line]
+    assert [line.split()[1] for line in skipped] == ["1/5", "2/5", "3/5"], again

@@ -10,6 +10,11 @@ Each step is one ``python -m claf <verb> ...`` line (``--dry_run`` prints them),
 the verb's own ``main``. A step whose output exists is skipped, so running the command again after an
 interruption continues where it stopped. ``--smoke`` shrinks every step and keeps its checkpoint store,
 cache and database inside ``--work_dir``: an install check in well under a minute.
+
+``--budget_minutes M`` pre-trains for the steps that fit in M minutes on this machine
+(``trainer.budget_minutes``, see ``claf.pretrain.budget``) instead of the recipe's fixed steps. The final
+checkpoint's name then depends on the steps fitted: the plan names it ``<model>-<fitted>`` until
+pre-training has written ``budget.json``, and the steps after it are planned again from that record.
 """
 
 import contextlib
@@ -36,6 +41,12 @@ SPECS = {
             Flag("no_serve", "end after the summary instead of starting the dashboard", switch=True),
             Flag("dry_run", "print every step as its command line; run nothing", switch=True),
             Flag("smoke", "a tiny run of every step (store, cache and database inside --work_dir)", switch=True),
+            Flag(
+                "budget_minutes",
+                "pre-train for the steps that fit in M minutes on this machine (trainer.budget_minutes)",
+                type=float,
+                metavar="M",
+            ),
         ),
     )
 }
@@ -67,6 +78,8 @@ SMOKE_PRETRAIN = {
     "trainer.progress": False,
 }
 STEPS = ("pretrain", "finetune", "factory", "compare", "serve")
+SMOKE_BUDGET_EVERY = 1_000_000
+FITTED = "<fitted>"  # the final checkpoint's step before a time budget has fitted it
 
 
 def flags(values: dict) -> list[str]:
@@ -100,37 +113,62 @@ class Plan:
     factory_overrides: list[str] = field(default_factory=list)
     corpus_files: list[str] = field(default_factory=list)
     benchmark: str = "klue"
+    model: str = ""  # the pre-training run's name: its checkpoints are <model>-<step>
+    budget: float | None = None  # --budget_minutes
 
     @property
     def final(self) -> str:
         return self.published[-1]
 
     @property
+    def fitted(self) -> bool:
+        """False while a time budget has not fitted the steps yet (the final name holds ``<fitted>``)."""
+        return not self.final.endswith(FITTED)
+
+    @property
     def targets(self) -> tuple[str, str]:
         """``claf compare``'s (A, B): ``larva-kor-tiny@8k`` and ``larva-kor-tiny-random-init``."""
-        from claf.results.run_payloads import split_checkpoint_name
-
-        model, _step = split_checkpoint_name(self.final)
+        model = self.model
         return f"{model}@{self.final[len(model) + 1 :]}", f"{model}-random-init"
 
     def folder(self, step: str) -> Path:
         return self.work / {"pretrain": "pretrain", "finetune": "nsmc", "factory": "factory"}[step]
 
 
-def make_plan(work_dir: str, smoke: bool, port: int) -> Plan:
+def fitted_steps(log_dir: Path) -> int | None:
+    """The steps a time budget fitted for the run in ``log_dir`` (its ``budget.json``), or None."""
+    from claf.pretrain.budget import BUDGET_FILE
+
+    record = log_dir / BUDGET_FILE
+    if not record.is_file():
+        return None
+    return int(json.loads(record.read_text(encoding="utf-8"))["max_steps"])
+
+
+def make_plan(work_dir: str, smoke: bool, port: int, budget: float | None = None) -> Plan:
     from claf.config import resolve_config
     from claf.pretrain.publish import checkpoint_name
 
     work = Path(work_dir).expanduser().resolve()
     db = f"sqlite:///{work / 'bench.sqlite'}" if smoke else None
     env = {"CLAF_HUB_DIR": str(work / "hub"), "CLAF_CACHE": str(work / "cache"), "CLAF_HOME": str(work / "home")}
-    pre = flags(dict(SMOKE_PRETRAIN if smoke else {}))
+    smoke_pre = dict(SMOKE_PRETRAIN if smoke else {})
+    if smoke and budget is not None:  # thousands of tiny steps fit: publish the final checkpoint, not one every 2
+        smoke_pre["checkpoint.save_every_steps"] = SMOKE_BUDGET_EVERY
+    pre = flags(smoke_pre)
     pre += flags({"trainer.log_dir": str(work / "pretrain"), "corpus.prepared_dir": str(work / "corpus")})
     pre += flags({"trainer.resume": True})  # an interrupted run continues (a fresh one starts from scratch)
+    if budget is not None:
+        pre += flags({"trainer.budget_minutes": budget})
     cfg = resolve_config(PRETRAIN, pre, kind="pretrain")
     every, total = cfg.checkpoint.save_every_steps, cfg.trainer.max_steps
-    names = [checkpoint_name(cfg.name, s) for s in sorted({*range(every, total + 1, every), total})]
-    plan = Plan(work, smoke, port, names, db, env if smoke else {})
+    if budget is not None:  # the steps are the run's to fit: known once it has written budget.json
+        total = fitted_steps(work / "pretrain")
+    if total is None:
+        names = [f"{cfg.name}-{FITTED}"]
+    else:
+        names = [checkpoint_name(cfg.name, s) for s in sorted({*range(every, total + 1, every), total})]
+    plan = Plan(work, smoke, port, names, db, env if smoke else {}, model=cfg.name, budget=budget)
     plan.corpus_files = [f if isinstance(f, str) else f.path for f in cfg.corpus.files]
     db_flag = ["--db", db] if db else []
     size = SMOKE_NSMC if smoke else NSMC_SIZE
@@ -162,7 +200,10 @@ def make_plan(work_dir: str, smoke: bool, port: int) -> Plan:
 
 def plan_text(plan: Plan) -> str:
     """The plan as a shell script: every step's comment line, then its command line."""
-    lines = [f"# {PROG}{' --smoke' if plan.smoke else ''}: the plan (nothing was run)"]
+    budget = f" --budget_minutes {plan.budget:g}" if plan.budget is not None else ""
+    lines = [f"# {PROG}{' --smoke' if plan.smoke else ''}{budget}: the plan (nothing was run)"]
+    if not plan.fitted:
+        lines.append(f"# {FITTED}: the final step, fitted to {plan.budget:g} minutes by step 1 (steps 2-4 use it)")
     if plan.env:
         lines.append("export " + " ".join(f"{k}={shlex.quote(v)}" for k, v in plan.env.items()))
     if not os.environ.get("CLAF_DATA_MIRROR"):
@@ -199,6 +240,8 @@ def check_mirror(plan: Plan) -> None:
 def pretrain_done(plan: Plan) -> str | None:
     from claf.hub.index import lookup
 
+    if not plan.fitted:
+        return None
     entry = lookup(plan.final)
     return f"{plan.final} is already published ({entry['url']})" if entry else None
 
@@ -227,7 +270,7 @@ def factory_jobs(plan: Plan) -> tuple[int, int, str]:
 def factory_done(plan: Plan) -> str | None:
     from claf.hub.index import lookup
 
-    if lookup(plan.final) is None:
+    if not plan.fitted or lookup(plan.final) is None:
         return None
     done, total, _name = factory_jobs(plan)
     return f"its {total} jobs are done" if total and done == total else None
@@ -265,6 +308,10 @@ def execute(plan: Plan, serving: bool, again: str) -> int:
     plan.work.mkdir(parents=True, exist_ok=True)
     n = len(STEPS)
     for i, key in enumerate(("pretrain", "finetune", "factory"), 1):
+        if key != "pretrain" and not plan.fitted:  # pre-training has fitted the steps: plan the rest from them
+            plan = make_plan(str(plan.work), plan.smoke, plan.port, plan.budget)
+            if not plan.fitted:
+                return fail(f"pre-training wrote no {plan.work / 'pretrain' / 'budget.json'}; `{again}` retries", 1)
         step = plan.steps[key]
         done = DONE[key](plan)
         if done:
@@ -341,7 +388,9 @@ def main(argv: list[str] | None = None) -> int:
     again = shlex.join(["python", "-m", "claf", "quickstart", *argv])
 
     def run() -> int:
-        plan = make_plan(args.work_dir, args.smoke, args.port)
+        if args.budget_minutes is not None and args.budget_minutes <= 0:
+            return fail(f"--budget_minutes {args.budget_minutes:g}: give a number of minutes above 0", 2)
+        plan = make_plan(args.work_dir, args.smoke, args.port, args.budget_minutes)
         if args.dry_run:
             say(plan_text(plan))
             return 0
