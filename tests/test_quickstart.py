@@ -118,7 +118,9 @@ def test_dry_run_with_a_budget_names_the_fitted_step(tmp_path, capsys, mirror):
     pre = " ".join(argvs[0])
     assert "--trainer.budget_minutes 12.0" in pre and "--trainer.resume true" in pre
     assert "--bert_for_seq_cls.pretrained_model_name larva-kor-tiny-<fitted>" in " ".join(argvs[1])
-    args, overrides = parse(quickstart_pretrain_spec(), argvs[0][1:], rest=True)
+    from claf.commands import pretrain
+
+    args, overrides = parse(pretrain.SPECS[""], argvs[0][1:], rest=True)
     assert resolve_config(args.base_config, overrides, kind="pretrain").trainer.budget_minutes == 12.0
     assert argvs[3][1:3] == ["larva-kor-tiny@<fitted>", "larva-kor-tiny-random-init"]
 
@@ -127,12 +129,6 @@ def test_a_budget_of_no_minutes_is_refused_in_one_line(tmp_path, capsys):
     assert quickstart.main(["--dry_run", "--work_dir", str(tmp_path), "--budget_minutes", "0"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["error: --budget_minutes 0: give a number of minutes above 0"]
-
-
-def quickstart_pretrain_spec():
-    from claf.commands import pretrain
-
-    return pretrain.SPECS[""]
 
 
 @pytest.mark.slow

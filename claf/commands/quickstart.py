@@ -135,16 +135,6 @@ class Plan:
         return self.work / {"pretrain": "pretrain", "finetune": "nsmc", "factory": "factory"}[step]
 
 
-def fitted_steps(log_dir: Path) -> int | None:
-    """The steps a time budget fitted for the run in ``log_dir`` (its ``budget.json``), or None."""
-    from claf.pretrain.budget import BUDGET_FILE
-
-    record = log_dir / BUDGET_FILE
-    if not record.is_file():
-        return None
-    return int(json.loads(record.read_text(encoding="utf-8"))["max_steps"])
-
-
 def make_plan(work_dir: str, smoke: bool, port: int, budget: float | None = None) -> Plan:
     from claf.config import resolve_config
     from claf.pretrain.publish import checkpoint_name
@@ -163,7 +153,10 @@ def make_plan(work_dir: str, smoke: bool, port: int, budget: float | None = None
     cfg = resolve_config(PRETRAIN, pre, kind="pretrain")
     every, total = cfg.checkpoint.save_every_steps, cfg.trainer.max_steps
     if budget is not None:  # the steps are the run's to fit: known once it has written budget.json
-        total = fitted_steps(work / "pretrain")
+        from claf.pretrain.budget import read_budget
+
+        record = read_budget(work / "pretrain")
+        total = int(record["max_steps"]) if record else None
     if total is None:
         names = [f"{cfg.name}-{FITTED}"]
     else:

@@ -154,13 +154,19 @@ def plan_budget(minutes, started, phase_seconds, checkpoint_seconds, save_every,
     return record
 
 
+def read_budget(log_dir):
+    """The ``budget.json`` record of the run in ``log_dir`` (the steps it fitted), or None without one."""
+    path = Path(log_dir) / BUDGET_FILE
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
 def recorded_budget(log_dir, minutes):
     """A resumed budgeted run keeps the steps it fitted: its ``budget.json`` record, whatever this
     machine's speed now."""
-    path = Path(log_dir) / BUDGET_FILE
-    if not path.is_file():
+    record = read_budget(log_dir)
+    if record is None:
         raise ConfigError(
             f"--trainer.budget_minutes {minutes:g}: the run in {log_dir} was not started with a budget "
             f"(no {BUDGET_FILE}); resume it with the --trainer.max_steps its config.json records"
         )
-    return json.loads(path.read_text(encoding="utf-8"))
+    return record
